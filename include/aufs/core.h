@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.h - the operations the preload shims (and the tools) call.
+ *
+ * Conventions (STYLE.md 3.7): every function returns >= 0 on success and -errno on
+ * failure; errno is never read or set here. AUFS_PASS (a positive value) means "the
+ * path is outside every union: call the real libc function with the caller's own
+ * arguments", so that nothing outside a mount point changes behaviour.
+ * Path buffers belong to the caller. Nothing here calls an interposed symbol.
+ */
+#ifndef AUFS_CORE_H
+#define AUFS_CORE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <dirent.h>
+#include <linux/stat.h>
+
+#include "aufs/types.h"
+
+#define AUFS_PASS 1
+
+/* ------------------------------------------------------------------ config.c */
+
+/*
+ * Parse one aufs mount option string ("br:/a=rw:/b=ro,udba=reval,...", alias
+ * "dirs=") for mount point MNT into a newly allocated union. Branch directories
+ * are checked (they must exist and be directories), canonicalised, given their
+ * default permission (first rw, others ro, rr on squashfs/iso9660/cramfs/romfs/
+ * erofs) and checked for overlap. On failure *ret is untouched and err->msg holds
+ * one precise line. Returns 0, -EINVAL (syntax, unknown option or permission,
+ * overlap, too many branches), -ENOENT/-ENOTDIR (missing branch) or -ENOMEM.
+ * The union is freed with aufs_union_free().
+ */
+int aufs_union_parse(const char *options, const char *mnt, struct aufs_union **ret,
+		     struct aufs_err *err);
+void aufs_union_free(struct aufs_union *u);
+
+/*
+ * Write the union back as one fstab line ("none MNT aufs OPTIONS 0 0") that
+ * aufs_config_parse_fstab() reads again to an identical union. Returns the length,
+ * or -ENAMETOOLONG if SIZE is too small.
+ */
+int aufs_union_format(const struct aufs_union *u, char *buf, size_t size);
+
+/* An empty configuration; nothing allocated until something is added. */
+void aufs_config_init(struct aufs_config *cfg);
+
+/*
+ * Add U to CFG (CFG owns it afterwards, also on failure). Refuses a mount point
+ * already used by another union, and a branch that is at or under the mount point
+ * of any union of CFG (other than a union mounted on its own top branch, as in
+ * "br:/br1=rw:/base=rr none /br1"). Returns 0 or -EINVAL with err->msg set.
+ */
+int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_err *err);
+
+/*
+ * Parse TEXT, lines in fstab form ("none MNT aufs OPTIONS [0 0]"; blank lines and
+ * '#' comments ignored; fields separated by blanks; \040 and \011 escapes as in
+ * fstab(5)), adding every union to CFG. ORIGIN names the source in messages
+ * ("FILE:LINE: ..."). Returns 0 or the first failure's -errno with err->msg set.
+ */
+int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const char *origin,
+			    struct aufs_err *err);
+
+/* Read FILE (raw syscalls) and parse it as above. -ENOENT etc. if unreadable. */
+int aufs_config_load_fstab(struct aufs_config *cfg, const char *file, struct aufs_err *err);
+
+/* Free everything CFG owns; CFG is then as after aufs_config_init(). NULL-safe. */
+void aufs_config_release(struct aufs_config *cfg);
+
+/* ------------------------------------------------------------------ branch.c */
+
+/* Build CFG's lookup index of mount points and their ancestors. -ENOMEM. */
+int aufs_config_index(struct aufs_config *cfg);
+
+/*
+ * Which union holds absolute, normalised path PATH (the longest matching mount
+ * point wins)? Returns it and stores in *ret_rel the offset of the union-relative
+ * part ("" for the mount point itself, else without leading '/'), or NULL.
+ */
+struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
+				     size_t len, size_t *ret_rel);
+
+/* Is PATH (absolute, normalised) a strict ancestor of some union's mount point? */
+bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, size_t len);
+
+/* ------------------------------------------------------------------ shm.c */
+
+/*
+ * Map (creating if needed) the shared state of U: one file per user and mount
+ * point under /dev/shm, mode 0600. Returns 0 and sets u->shm, or -errno with
+ * err->msg explaining (a corrupt or foreign file is -EUCLEAN and is never
+ * trusted). Safe to race from several threads and processes.
+ */
+int aufs_shm_attach(struct aufs_union *u, struct aufs_err *err);
+/* The file name of U's shared state into BUF. Returns its length or -errno. */
+int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ state */
+
+/*
+ * The process's published configuration (NULL when no union is configured; the
+ * library is then inert). Replaced with aufs_state_publish(), which never frees the
+ * old table (readers on other threads may still hold it).
+ */
+const struct aufs_config *aufs_state_config(void);
+void aufs_state_publish(struct aufs_config *cfg);
+
+/* ------------------------------------------------------------------ path.c */
+
+/*
+ * The virtual current directory. aufs_cwd_get() copies it into BUF (returns the
+ * length, -ERANGE if SIZE is too small, -ENOENT if unknown: the kernel's cwd is then
+ * the truth). aufs_cwd_set() records PATH as the new virtual cwd (NULL = forget it,
+ * the kernel cwd is outside every union).
+ */
+int aufs_cwd_get(char *buf, size_t size);
+void aufs_cwd_set(const char *path);
+/* Set the virtual cwd from the environment (AUFS_CWD) or the kernel cwd at start. */
+void aufs_cwd_init(const char *env_value);
+
+/*
+ * The fd table: the virtual path of directory fds (and O_PATH fds) opened inside a
+ * union or on an ancestor of a mount point, so that *at() calls resolve relative
+ * names in the union's namespace. Copies PATH; NULL clears the slot.
+ */
+void aufs_fd_set(int fd, const char *path);
+/* Copy the virtual path of FD into BUF; returns its length or -ENOENT if none. */
+int aufs_fd_get(int fd, char *buf, size_t size);
+void aufs_fd_dup(int oldfd, int newfd);
+void aufs_fd_close_range(unsigned first, unsigned last);
+bool aufs_fd_known(int fd);
+
+/* ------------------------------------------------------------------ lookup.c */
+
+enum aufs_resolve_flags {
+	AUFS_RESOLVE_NOFOLLOW   = 1 << 0,	/* do not follow a final symlink */
+	AUFS_RESOLVE_EMPTY_PATH = 1 << 1,	/* "" means DIRFD itself */
+	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* trailing '/': final must be a directory */
+};
+
+enum aufs_loc_flags {
+	AUFS_LOC_CACHED    = 1 << 0,	/* from the cache: the op must re-test it (reval) */
+	AUFS_LOC_HAVE_STAT = 1 << 1,	/* st holds an lstat of real */
+	AUFS_LOC_ROOT      = 1 << 2,	/* the union's root */
+	AUFS_LOC_TRAILING  = 1 << 3,	/* the path ended in '/' */
+};
+
+/* Where a path landed: in a union (u != NULL) or outside (u == NULL, real = host path). */
+struct aufs_loc {
+	struct aufs_union *u;
+	int branch;		/* branch holding the object, -1 when it does not exist */
+	int parent_branch;	/* top-most branch holding the parent directory */
+	unsigned type;		/* DT_* of the object, DT_UNKNOWN when missing */
+	unsigned flags;		/* enum aufs_loc_flags */
+	size_t rel;		/* offset of the union-relative part in virt */
+	struct stat st;
+	char virt[PATH_MAX];	/* absolute virtual path */
+	char real[PATH_MAX];	/* the path to give the kernel */
+};
+
+/*
+ * Resolve PATH relative to DIRFD (AT_FDCWD = the virtual cwd) through the unions.
+ * Returns AUFS_PASS when the path never touches a union (the caller uses its own
+ * arguments), 0 when resolved (loc->u set, or NULL when the path entered a union and
+ * left it again: then loc->real is the host path), or -ENOENT/-ENOTDIR/-ELOOP/
+ * -ENAMETOOLONG/-EFAULT/-EBADF for the path itself. A missing final component is
+ * not an error: loc->branch is -1 and loc->real names it in parent_branch.
+ */
+int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc);
+
+/*
+ * The op on a cached LOC failed with ENOENT/ENOTDIR: forget what the cache said
+ * about it. Returns true when a fresh aufs_resolve() may give another answer.
+ */
+bool aufs_loc_stale(struct aufs_loc *loc);
+
+/* Forget every cached lookup of this thread (tests, config reloads). */
+void aufs_lookup_flush(void);
+
+/* ------------------------------------------------------------------ ops.c */
+
+/*
+ * The union operations behind the shims. Each returns 0 (or a length or an fd)
+ * on success, -errno on failure, or AUFS_PASS when the path is outside every
+ * union and the shim should call the real function with its own arguments.
+ */
+int aufs_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+int aufs_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
+int aufs_faccessat(int dirfd, const char *path, int mode, int flags);
+/*
+ * Returns the length or -errno; *ret_pass when outside every union (a length
+ * may equal AUFS_PASS). Also translates /proc/self/cwd and /proc/self/fd/N.
+ */
+ssize_t aufs_readlinkat(int dirfd, const char *path, char *buf, size_t size, bool *ret_pass);
+
+/*
+ * For calls that only read an existing object by name (getxattr, listxattr,
+ * pathconf...): its real path into REAL (PATH_MAX bytes). Returns 0, AUFS_PASS
+ * or -errno (-ENOENT when it does not exist in the union).
+ */
+int aufs_real_path(int dirfd, const char *path, int at_flags, char *real);
+
+/*
+ * Open through the union. Returns an fd or -errno; *ret_pass is set (and nothing
+ * opened) when the path is outside every union. Directory and O_PATH fds inside a
+ * union are entered in the fd table. Writes that would need a copy-up fail with
+ * -EROFS for now; nothing in a read-only branch is ever opened for writing.
+ */
+int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_pass);
+
+/*
+ * After the real open of an outside PATH succeeded with FD: remember it in the fd
+ * table if it names an ancestor of a mount point (so that openat(FD, "html") of
+ * find or fts enters the union).
+ */
+void aufs_note_outside_open(int fd, int dirfd, const char *path);
+
+/*
+ * chdir through the union: changes the kernel cwd to the top-most branch copy and
+ * the virtual cwd to the union path (unless !RECORD: a vfork child must not write
+ * its parent's memory). AUFS_PASS when outside (then call the real chdir and
+ * aufs_note_outside_chdir(PATH) after it succeeded).
+ */
+int aufs_chdir(const char *path, bool record);
+void aufs_note_outside_chdir(const char *path);
+/* fchdir: the fd table gives the virtual path. */
+int aufs_fchdir(int fd);
+
+/*
+ * Canonical absolute name of PATH into BUF (PATH_MAX bytes). Returns 0 when done,
+ * AUFS_PASS when the shim should call the real realpath on BUF (the path is, or
+ * became, a host path), or -errno.
+ */
+int aufs_realpath(const char *path, char *buf);
+
+/*
+ * Note that directory REL of U changed through this process (a name created,
+ * removed or renamed): every process of the union forgets what it cached there.
+ */
+void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
+
+/* Where U's mount point's top-most rw branch is, for tools; -1 if none. */
+int aufs_union_top_rw(const struct aufs_union *u);
+
+/* ------------------------------------------------------------------ readdir.c */
+
+/* First field of every aufs_dir, so a shim can tell our DIR * from glibc's. */
+#define AUFS_DIR_MAGIC 0x726964737561ad1eULL
+
+struct aufs_dir;
+
+/*
+ * Open the merged listing of the directory at LOC (a directory inside a union).
+ * FD, when >= 0, becomes the directory's fd (dirfd() returns it; closedir closes
+ * it); otherwise the top-most branch's directory is opened. Allocates.
+ */
+int aufs_dir_open(const struct aufs_loc *loc, int fd, struct aufs_dir **ret);
+/* Next entry, NULL at the end. The entry lives until the next call on DIR. */
+struct dirent64 *aufs_dir_read(struct aufs_dir *dir);
+long aufs_dir_tell(const struct aufs_dir *dir);
+void aufs_dir_seek(struct aufs_dir *dir, long pos);
+void aufs_dir_rewind(struct aufs_dir *dir);
+int aufs_dir_fd(const struct aufs_dir *dir);
+/* Closes the fd too. Returns 0 or -errno of the close. */
+int aufs_dir_close(struct aufs_dir *dir);
+
+#endif /* AUFS_CORE_H */

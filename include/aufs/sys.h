@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys.h - the one choke point through which the core reaches the kernel.
+ *
+ * The core never calls an interposed libc symbol (STYLE.md 3.7): it issues raw
+ * system calls through the inline helpers below, which return -errno like the
+ * kernel does and never touch errno. This also keeps the core usable before the
+ * preload library's constructor has run and inside vfork children.
+ */
+#ifndef AUFS_SYS_H
+#define AUFS_SYS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#if !defined(__x86_64__)
+#error "aufs-preload issues raw x86-64 system calls (see include/aufs/sys.h)"
+#endif
+
+static inline long aufs_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define AUFS_SYS(n, a, b, c, d, e, f) \
+	aufs_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* Turn a libc-style result (-1 + errno) into -errno; for the few libc calls kept. */
+#define AUFS_NERRNO(expr) ({ long _r = (long)(expr); _r < 0 ? -errno : _r; })
+
+static inline int sys_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	return (int)AUFS_SYS(SYS_openat, dirfd, path, flags | O_LARGEFILE, mode, 0, 0);
+}
+
+static inline int sys_close(int fd)
+{
+	return (int)AUFS_SYS(SYS_close, fd, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	return (int)AUFS_SYS(SYS_newfstatat, dirfd, path, st, flags, 0, 0);
+}
+
+static inline int sys_lstat(const char *path, struct stat *st)
+{
+	return sys_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+static inline int sys_stat(const char *path, struct stat *st)
+{
+	return sys_fstatat(AT_FDCWD, path, st, 0);
+}
+
+static inline int sys_fstat(int fd, struct stat *st)
+{
+	return sys_fstatat(fd, "", st, AT_EMPTY_PATH);
+}
+
+struct statx;
+static inline int sys_statx(int dirfd, const char *path, int flags, unsigned mask,
+			    struct statx *stx)
+{
+	return (int)AUFS_SYS(SYS_statx, dirfd, path, flags, mask, stx, 0);
+}
+
+static inline ssize_t sys_readlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	return AUFS_SYS(SYS_readlinkat, dirfd, path, buf, size, 0, 0);
+}
+
+static inline int sys_faccessat2(int dirfd, const char *path, int mode, int flags)
+{
+	return (int)AUFS_SYS(SYS_faccessat2, dirfd, path, mode, flags, 0, 0);
+}
+
+static inline ssize_t sys_getdents64(int fd, void *buf, size_t size)
+{
+	return AUFS_SYS(SYS_getdents64, fd, buf, size, 0, 0, 0);
+}
+
+static inline ssize_t sys_read(int fd, void *buf, size_t size)
+{
+	return AUFS_SYS(SYS_read, fd, buf, size, 0, 0, 0);
+}
+
+static inline ssize_t sys_write(int fd, const void *buf, size_t size)
+{
+	return AUFS_SYS(SYS_write, fd, buf, size, 0, 0, 0);
+}
+
+static inline off_t sys_lseek(int fd, off_t off, int whence)
+{
+	return AUFS_SYS(SYS_lseek, fd, off, whence, 0, 0, 0);
+}
+
+static inline int sys_ftruncate(int fd, off_t len)
+{
+	return (int)AUFS_SYS(SYS_ftruncate, fd, len, 0, 0, 0, 0);
+}
+
+static inline int sys_linkat(int olddir, const char *oldp, int newdir, const char *newp, int fl)
+{
+	return (int)AUFS_SYS(SYS_linkat, olddir, oldp, newdir, newp, fl, 0);
+}
+
+static inline int sys_unlinkat(int dirfd, const char *path, int flags)
+{
+	return (int)AUFS_SYS(SYS_unlinkat, dirfd, path, flags, 0, 0, 0);
+}
+
+static inline int sys_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	return (int)AUFS_SYS(SYS_mkdirat, dirfd, path, mode, 0, 0, 0);
+}
+
+static inline int sys_fchmod(int fd, mode_t mode)
+{
+	return (int)AUFS_SYS(SYS_fchmod, fd, mode, 0, 0, 0, 0);
+}
+
+static inline int sys_chdir(const char *path)
+{
+	return (int)AUFS_SYS(SYS_chdir, path, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_fchdir(int fd)
+{
+	return (int)AUFS_SYS(SYS_fchdir, fd, 0, 0, 0, 0, 0);
+}
+
+static inline long sys_getcwd(char *buf, size_t size)
+{
+	return AUFS_SYS(SYS_getcwd, buf, size, 0, 0, 0, 0);
+}
+
+struct statfs;
+static inline int sys_statfs(const char *path, struct statfs *buf)
+{
+	return (int)AUFS_SYS(SYS_statfs, path, buf, 0, 0, 0, 0);
+}
+
+static inline uid_t sys_geteuid(void)
+{
+	return (uid_t)AUFS_SYS(SYS_geteuid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline pid_t sys_getpid(void)
+{
+	return (pid_t)AUFS_SYS(SYS_getpid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	long r = AUFS_SYS(SYS_mmap, addr, len, prot, flags, fd, off);
+	return (void *)r;	/* MAP_FAILED-like values are -4095..-1 */
+}
+
+static inline int sys_munmap(void *addr, size_t len)
+{
+	return (int)AUFS_SYS(SYS_munmap, addr, len, 0, 0, 0, 0);
+}
+
+static inline int sys_mmap_failed(const void *p)
+{
+	return (unsigned long)p > -4096UL;
+}
+
+#endif /* AUFS_SYS_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * types.h - the union table shared by the core, the preload shims and the tools.
+ *
+ * A configuration is a list of unions; a union is a mount point plus an ordered
+ * table of branches (index 0 is the top). Everything here is immutable once a
+ * configuration is published: a reload builds a new table and swaps a pointer,
+ * so readers on any thread never lock.
+ */
+#ifndef AUFS_TYPES_H
+#define AUFS_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* aufs itself allows 127 branches; a 128-bit mask per directory covers them. */
+#define AUFS_BRANCH_MAX 127
+
+/* The reserved prefix and the two special names of the aufs on-disk format. */
+#define AUFS_WH_PREFIX     ".wh."
+#define AUFS_WH_PREFIX_LEN 4
+#define AUFS_WH_OPQ        ".wh..wh..opq"
+#define AUFS_WH_BASE       ".wh..wh.aufs"
+#define AUFS_WH_PLINK      ".wh..wh.plnk"
+#define AUFS_WH_ORPH       ".wh..wh.orph"
+
+enum aufs_perm {
+	AUFS_PERM_RW = 0,	/* readable and writable */
+	AUFS_PERM_RO = 1,	/* read-only; never searched for whiteouts */
+	AUFS_PERM_RR = 2,	/* real read-only: never changes, always cacheable */
+};
+
+enum aufs_brattr_flags {
+	AUFS_BRATTR_WH    = 1 << 0,	/* ro+wh: whiteouts in it are honoured */
+	AUFS_BRATTR_NOLWH = 1 << 1,	/* rw+nolwh: whiteouts are not hard links */
+};
+
+struct aufs_branch {
+	char *path;		/* absolute, canonical (no symlinks, no trailing /) */
+	size_t len;		/* strlen(path) */
+	enum aufs_perm perm;
+	unsigned attr;		/* enum aufs_brattr_flags */
+	dev_t dev;		/* of the branch root at configuration time */
+	ino_t ino;
+};
+
+enum aufs_udba {
+	AUFS_UDBA_REVAL = 0,	/* default: cached positives re-tested by the op itself */
+	AUFS_UDBA_NONE,
+	AUFS_UDBA_INOTIFY,
+};
+
+enum aufs_create_policy {
+	AUFS_CREATE_TDP = 0,	/* top-down parent (default) */
+	AUFS_CREATE_RR,		/* round robin */
+	AUFS_CREATE_MFS,	/* most free space */
+	AUFS_CREATE_MFSRR,	/* mfs, rr below a low watermark */
+	AUFS_CREATE_PMFS,	/* parent, then mfs */
+};
+
+enum aufs_cpup_policy {
+	AUFS_CPUP_TDP = 0,	/* top-down parent (default) */
+	AUFS_CPUP_BUP,		/* bottom-up parent */
+	AUFS_CPUP_BU,		/* bottom-up */
+};
+
+enum aufs_coo {
+	AUFS_COO_NONE = 0,
+	AUFS_COO_LEAF,
+	AUFS_COO_ALL,
+};
+
+enum aufs_opt_flags {
+	AUFS_OPT_NOXINO      = 1 << 0,
+	AUFS_OPT_TRUNC_XIB   = 1 << 1,
+	AUFS_OPT_PLINK       = 1 << 2,	/* default on */
+	AUFS_OPT_CLEAN_PLINK = 1 << 3,
+	AUFS_OPT_DIROPQ_A    = 1 << 4,	/* diropq=a: every new dir is opaque */
+	AUFS_OPT_SHWH        = 1 << 5,
+	AUFS_OPT_WARN_PERM   = 1 << 6,	/* default on */
+	AUFS_OPT_VERBOSE     = 1 << 7,
+	AUFS_OPT_QUIET       = 1 << 8,
+};
+
+struct aufs_opts {
+	unsigned flags;			/* enum aufs_opt_flags */
+	enum aufs_udba udba;
+	enum aufs_create_policy create;
+	unsigned create_sec;		/* mfs/mfsrr/pmfs interval, seconds (default 30) */
+	unsigned long long create_low;	/* mfsrr low watermark, bytes */
+	enum aufs_cpup_policy cpup;
+	enum aufs_coo coo;
+	unsigned dirwh;			/* whiteout watermark for rmdir (default 3) */
+	char *xino;			/* xino=FILE, NULL for the default place */
+};
+
+struct aufs_shm;
+
+struct aufs_union {
+	char *mnt;			/* absolute, lexically normalised mount point */
+	size_t mnt_len;			/* strlen(mnt); 1 for "/" */
+	struct aufs_opts opts;
+	int nbranch;
+	struct aufs_branch branch[AUFS_BRANCH_MAX];
+	/* Shared state, attached on first use (aufs_union_shm()); NULL if unavailable. */
+	struct aufs_shm *_Atomic shm;
+	int shm_state;			/* 0 untried, 1 attached, -errno failed */
+	unsigned index;			/* position in its configuration */
+};
+
+struct aufs_config {
+	int nunion;
+	struct aufs_union **unions;
+	/* Lexical index of mount points and their ancestors (branch.c). */
+	void *index;
+	uint64_t serial;		/* distinct for every published configuration */
+};
+
+/* A precise, single-line message for a refused configuration. */
+struct aufs_err {
+	int code;			/* negative errno-ish reason, 0 if none */
+	char msg[512];
+};
+
+#endif /* AUFS_TYPES_H */

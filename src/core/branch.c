@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * branch.c - the published union table: which union a path belongs to.
+ *
+ * Classifying a path must cost no system call, because every libc call of the
+ * program goes through it and paths outside the unions must behave exactly as
+ * without the library. The index is a hash set of every mount point and every
+ * ancestor of one; a path is inside a union when some prefix of it (at a
+ * component boundary) is a mount point, and scanning prefixes from the shortest
+ * stops at the first prefix that is in neither set, usually the first component.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+struct index_slot {
+	uint64_t hash;
+	const char *path;		/* borrowed from a union's mnt */
+	uint32_t len;
+	struct aufs_union *u;		/* the union mounted here, or NULL */
+	bool ancestor;			/* a strict ancestor of some mount point */
+};
+
+struct index {
+	uint32_t mask;
+	struct index_slot slot[];
+};
+
+static struct index_slot *index_find(const struct index *ix, uint64_t h, const char *p,
+				     size_t len)
+{
+	for (uint32_t i = (uint32_t)h & ix->mask;; i = (i + 1) & ix->mask) {
+		const struct index_slot *s = &ix->slot[i];
+
+		if (!s->path)
+			return NULL;
+		if (s->hash == h && s->len == len && memcmp(s->path, p, len) == 0)
+			return (struct index_slot *)s;
+	}
+}
+
+static struct index_slot *index_add(struct index *ix, uint64_t h, const char *p, size_t len)
+{
+	struct index_slot *s = index_find(ix, h, p, len);
+	uint32_t i;
+
+	if (s)
+		return s;
+	for (i = (uint32_t)h & ix->mask; ix->slot[i].path; i = (i + 1) & ix->mask)
+		;
+	s = &ix->slot[i];
+	s->hash = h;
+	s->path = p;
+	s->len = (uint32_t)len;
+	return s;
+}
+
+/* Hash of a prefix, extended component by component: "/a" then "/a/b". */
+static uint64_t prefix_hash(const char *p, size_t len)
+{
+	return fnv1a(FNV_INIT, p, len);
+}
+
+int aufs_config_index(struct aufs_config *cfg)
+{
+	size_t entries = 1, cap = 16;
+	struct index *ix;
+
+	for (int i = 0; i < cfg->nunion; i++) {
+		const char *m = cfg->unions[i]->mnt;
+
+		for (; *m; m++)
+			entries += *m == '/';
+	}
+	while (cap < entries * 2)
+		cap <<= 1;
+	ix = calloc(1, sizeof(*ix) + cap * sizeof(ix->slot[0]));
+	if (!ix)
+		return -ENOMEM;
+	ix->mask = (uint32_t)cap - 1;
+	for (int i = 0; i < cfg->nunion; i++) {
+		struct aufs_union *u = cfg->unions[i];
+		const char *m = u->mnt;
+
+		/* The root "/" is an ancestor of everything but itself. */
+		if (u->mnt_len > 1)
+			index_add(ix, prefix_hash(m, 1), m, 1)->ancestor = true;
+		for (size_t k = 1; k < u->mnt_len; k++)
+			if (m[k] == '/')
+				index_add(ix, prefix_hash(m, k), m, k)->ancestor = true;
+		index_add(ix, prefix_hash(m, u->mnt_len), m, u->mnt_len)->u = u;
+	}
+	free(cfg->index);
+	cfg->index = ix;
+	return 0;
+}
+
+struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
+				     size_t len, size_t *ret_rel)
+{
+	const struct index *ix = cfg->index;
+	struct aufs_union *best = NULL;
+	size_t best_len = 0;
+	struct index_slot *s;
+
+	if (!ix || len == 0 || path[0] != '/')
+		return NULL;
+	/* "/" itself may be a mount point. */
+	s = index_find(ix, prefix_hash(path, 1), path, 1);
+	if (!s)
+		return NULL;
+	if (s->u) {
+		best = s->u;
+		best_len = 1;
+	}
+	for (size_t k = 1; k <= len; k++) {
+		if (k < len && path[k] != '/')
+			continue;
+		s = index_find(ix, prefix_hash(path, k), path, k);
+		if (!s)
+			break;
+		if (s->u) {
+			best = s->u;
+			best_len = k;
+		}
+	}
+	if (best && ret_rel) {
+		size_t r = best_len;
+
+		while (r < len && path[r] == '/')
+			r++;
+		*ret_rel = r;
+	}
+	return best;
+}
+
+bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, size_t len)
+{
+	const struct index_slot *s;
+
+	if (!cfg->index || len == 0)
+		return false;
+	s = index_find(cfg->index, prefix_hash(path, len), path, len);
+	return s && s->ancestor;
+}
+
+/* ---------------------------------------------------------------- state */
+
+static struct aufs_config *_Atomic published;
+
+const struct aufs_config *aufs_state_config(void)
+{
+	return atomic_load_explicit(&published, memory_order_acquire);
+}
+
+void aufs_state_publish(struct aufs_config *cfg)
+{
+	/*
+	 * The previous table is deliberately leaked: other threads may be walking
+	 * it right now and there is no reclamation scheme worth its cost for an
+	 * event that happens once or twice in a process's life.
+	 */
+	atomic_store_explicit(&published, cfg, memory_order_release);
+	aufs_lookup_flush();
+}

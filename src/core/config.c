@@ -1,0 +1,1120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.c - from text to union table: the aufs mount option string, fstab
+ * lines and files, and the checks between the unions of one configuration.
+ *
+ * The syntax is aufs(5)'s ("br:DIR[=PERM[+ATTR]]:...,flag,..."). Where the
+ * manual lets aufs silently fall back (an unknown permission becomes "ro"), we
+ * refuse with one precise line instead: a typo in a tenant's configuration
+ * should stop the program before it runs, not show it the wrong files.
+ *
+ * Configurations are built at start-up and on AUFS_FSTAB changes, possibly in a
+ * program that has the library preloaded, so every file access here is a raw
+ * system call (include/aufs/sys.h) and errno is never read.
+ */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/vfs.h>
+
+#include "internal.h"
+
+/* statfs(2) magics of natively read-only file systems: their branches default to rr. */
+#define MAGIC_SQUASHFS   0x73717368u
+#define MAGIC_ISOFS      0x9660u
+#define MAGIC_CRAMFS     0x28cd3d45u
+#define MAGIC_CRAMFS_WE  0x453dcd28u	/* cramfs of the other endianness */
+#define MAGIC_ROMFS      0x7275u
+#define MAGIC_EROFS      0xe0f5e1e2u
+
+#define DEFAULT_DIRWH      3
+#define DEFAULT_CREATE_SEC 30
+#define FSTAB_MAX          (16u << 20)
+
+/* ---------------------------------------------------------------- helpers */
+
+static int fail(struct aufs_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Record CODE and one line of message. Paths may hold any byte (a decoded \012
+ * is a newline), and the caller prints the message as one line on stderr, so
+ * control characters are replaced.
+ */
+static int fail(struct aufs_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	for (char *p = err->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	err->code = code;
+	return code;
+}
+
+static void err_clear(struct aufs_err *err)
+{
+	err->code = 0;
+	err->msg[0] = 0;
+}
+
+static const char *errstr(int code)
+{
+	/* strerror() is not interposed; it only formats. */
+	return strerror(-code);
+}
+
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/*
+ * Copy S to OUT decoding the \NNN octal escapes of fstab(5), which our own
+ * aufs_union_format() also uses for ':' ',' '=' in branch paths. A backslash
+ * not followed by three octal digits of a non-zero byte stays literal, so a
+ * path typed on a command line is taken as it is. Returns the length or
+ * -ENAMETOOLONG.
+ */
+static int decode(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (*s) {
+		char c = *s++;
+
+		if (c == '\\' && is_octal(s[0]) && is_octal(s[1]) && is_octal(s[2])) {
+			unsigned v = (unsigned)(s[0] - '0') * 64 + (unsigned)(s[1] - '0') * 8 +
+				     (unsigned)(s[2] - '0');
+
+			if (v > 0 && v < 256) {
+				c = (char)v;
+				s += 3;
+			}
+		}
+		if (n + 1 >= size)
+			return -ENAMETOOLONG;
+		out[n++] = c;
+	}
+	out[n] = 0;
+	return (int)n;
+}
+
+/*
+ * Lexical normalisation of the absolute path IN into OUT: "//" collapsed, "."
+ * dropped, ".." pops (and stays at "/"), no trailing '/'. No file system
+ * access: a mount point need not exist. Returns the length or -ENAMETOOLONG.
+ */
+static int normalise(const char *in, char *out, size_t size)
+{
+	size_t n = 1;
+
+	if (size < 2)
+		return -ENAMETOOLONG;
+	out[0] = '/';
+	out[1] = 0;
+	while (*in) {
+		const char *c = in;
+		size_t clen;
+
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		for (clen = 0; c[clen] && c[clen] != '/'; clen++)
+			;
+		in = c + clen;
+		if (clen == 1 && c[0] == '.')
+			continue;
+		if (clen == 2 && c[0] == '.' && c[1] == '.') {
+			while (n > 1 && out[n - 1] != '/')
+				n--;
+			if (n > 1)
+				n--;
+			out[n] = 0;
+			continue;
+		}
+		if (n + (n > 1) + clen + 1 > size)
+			return -ENAMETOOLONG;
+		if (n > 1)
+			out[n++] = '/';
+		memcpy(out + n, c, clen);
+		n += clen;
+		out[n] = 0;
+	}
+	return (int)n;
+}
+
+/* Is P (length PLEN) equal to or below directory D (length DLEN), by component? */
+static bool path_within(const char *p, size_t plen, const char *d, size_t dlen)
+{
+	if (dlen == 1 && d[0] == '/')
+		return p[0] == '/';
+	return plen >= dlen && memcmp(p, d, dlen) == 0 && (plen == dlen || p[dlen] == '/');
+}
+
+/* A decimal number without sign, no larger than MAX. */
+static bool parse_ull(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	unsigned long long v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return false;
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return true;
+}
+
+static bool parse_uint(const char *s, unsigned *ret)
+{
+	unsigned long long v;
+
+	if (!parse_ull(s, UINT_MAX, &v))
+		return false;
+	*ret = (unsigned)v;
+	return true;
+}
+
+/* A byte count with an optional k/m/g suffix (powers of 1024), as mfsrr's LOW. */
+static bool parse_size(const char *s, unsigned long long *ret)
+{
+	size_t n = strlen(s);
+	unsigned shift = 0;
+	char num[32];
+	unsigned long long v;
+
+	if (n == 0 || n >= sizeof(num))
+		return false;
+	switch (s[n - 1]) {
+	case 'k': case 'K': shift = 10; n--; break;
+	case 'm': case 'M': shift = 20; n--; break;
+	case 'g': case 'G': shift = 30; n--; break;
+	}
+	memcpy(num, s, n);
+	num[n] = 0;
+	if (!parse_ull(num, ~0ULL >> shift, &v))
+		return false;
+	*ret = v << shift;
+	return true;
+}
+
+/* ---------------------------------------------------------------- branches */
+
+/*
+ * Open branch directory GIVEN and fill BR's canonical path, dev and ino. The
+ * kernel's own name of the opened directory (/proc/self/fd) resolves every
+ * symlink without calling the interposed realpath(); without /proc the name is
+ * normalised lexically instead.
+ */
+static int branch_open(struct aufs_branch *br, const char *given, bool *ret_rr,
+		       struct aufs_err *err)
+{
+	char buf[PATH_MAX], proc[32];
+	struct statfs sfs;
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	fd = sys_openat(AT_FDCWD, given, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(err, fd, "branch %s: %s", given, errstr(fd));
+	r = sys_fstat(fd, &st);
+	if (r < 0) {
+		fail(err, r, "branch %s: %s", given, errstr(r));
+		goto out_close;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	r = 0;
+	n = sys_readlinkat(AT_FDCWD, proc, buf, sizeof(buf));
+	if (n > 0 && (size_t)n < sizeof(buf) && buf[0] == '/') {
+		buf[n] = 0;
+	} else if (given[0] == '/') {
+		r = normalise(given, buf, sizeof(buf));
+	} else {
+		char cwd[PATH_MAX];
+		long c = sys_getcwd(cwd, sizeof(cwd));
+		size_t clen;
+
+		r = (int)c;
+		if (c > 0) {
+			clen = strlen(cwd);
+			r = -ENAMETOOLONG;
+			if (clen + 1 + strlen(given) < sizeof(cwd)) {
+				cwd[clen] = '/';
+				memcpy(cwd + clen + 1, given, strlen(given) + 1);
+				r = normalise(cwd, buf, sizeof(buf));
+			}
+		}
+	}
+	if (r < 0) {
+		fail(err, r, "branch %s: %s", given, errstr(r));
+		goto out_close;
+	}
+	br->path = strdup(buf);
+	if (!br->path) {
+		r = fail(err, -ENOMEM, "out of memory");
+		goto out_close;
+	}
+	br->len = strlen(buf);
+	br->dev = st.st_dev;
+	br->ino = st.st_ino;
+	/* Without statfs the branch simply keeps the ro/rw default. */
+	*ret_rr = false;
+	if (sys_statfs(buf, &sfs) == 0) {
+		switch ((uint32_t)sfs.f_type) {
+		case MAGIC_SQUASHFS:
+		case MAGIC_ISOFS:
+		case MAGIC_CRAMFS:
+		case MAGIC_CRAMFS_WE:
+		case MAGIC_ROMFS:
+		case MAGIC_EROFS:
+			*ret_rr = true;
+		}
+	}
+	r = 0;
+out_close:
+	(void)sys_close(fd);	/* an O_PATH fd has nothing to flush */
+	return r;
+}
+
+/* One "DIR[=PERM[+ATTR]]" entry (modified in place) becomes branch IDX of U. */
+static int parse_branch(struct aufs_union *u, int idx, char *entry, const char *options,
+			struct aufs_err *err)
+{
+	struct aufs_branch *br = &u->branch[idx];
+	char *eq = strrchr(entry, '='), *perm = NULL, *attr = NULL;
+	char path[PATH_MAX];
+	bool rr = false;
+	int r;
+
+	/* The last '=' splits: a path can only hold a raw '=' if PERM follows. */
+	if (eq) {
+		*eq = 0;
+		perm = eq + 1;
+		attr = strchr(perm, '+');
+		if (attr)
+			*attr++ = 0;
+	}
+	r = decode(entry, path, sizeof(path));
+	if (r < 0)
+		return fail(err, r, "branch %.64s...: %s", entry, errstr(r));
+	if (r == 0)
+		return fail(err, -EINVAL, "branch %d has an empty path in \"%s\"", idx + 1,
+			    options);
+	if (perm) {
+		if (strcmp(perm, "rw") == 0)
+			br->perm = AUFS_PERM_RW;
+		else if (strcmp(perm, "ro") == 0)
+			br->perm = AUFS_PERM_RO;
+		else if (strcmp(perm, "rr") == 0)
+			br->perm = AUFS_PERM_RR;
+		else
+			return fail(err, -EINVAL, "unknown permission \"%s\" for branch %s",
+				    perm, path);
+	}
+	if (attr) {
+		if (strcmp(attr, "wh") == 0) {
+			if (br->perm == AUFS_PERM_RW)
+				return fail(err, -EINVAL,
+					    "attribute \"wh\" needs permission ro or rr for branch %s",
+					    path);
+			br->attr = AUFS_BRATTR_WH;
+		} else if (strcmp(attr, "nolwh") == 0) {
+			if (br->perm != AUFS_PERM_RW)
+				return fail(err, -EINVAL,
+					    "attribute \"nolwh\" needs permission rw for branch %s",
+					    path);
+			br->attr = AUFS_BRATTR_NOLWH;
+		} else {
+			return fail(err, -EINVAL, "unknown attribute \"%s\" for branch %s", attr,
+				    path);
+		}
+	}
+	r = branch_open(br, path, &rr, err);
+	if (r < 0)
+		return r;
+	/* aufs(5): the first branch defaults to rw, the others to ro; rr on read-only fs. */
+	if (!perm)
+		br->perm = rr ? AUFS_PERM_RR : idx == 0 ? AUFS_PERM_RW : AUFS_PERM_RO;
+	return 0;
+}
+
+/* The branch list of "br:" / "dirs=", split on ':' in place. */
+static int parse_branches(struct aufs_union *u, char *list, const char *options,
+			  struct aufs_err *err)
+{
+	int count = 1, r;
+	char *entry = list;
+
+	for (const char *p = list; *p; p++)
+		count += *p == ':';
+	if (count > AUFS_BRANCH_MAX)
+		return fail(err, -EINVAL, "too many branches (%d, at most %d)", count,
+			    AUFS_BRANCH_MAX);
+	for (int i = 0; i < count; i++) {
+		char *next = strchr(entry, ':');
+
+		if (next)
+			*next++ = 0;
+		r = parse_branch(u, i, entry, options, err);
+		if (r < 0)
+			return r;
+		u->nbranch = i + 1;
+		entry = next;
+	}
+	/*
+	 * aufs(5) rejects a branch that is an ancestor or a descendant of another:
+	 * a lookup would see the same files twice, and a whiteout in one would
+	 * hide or show files of the other. Bind mounts of one directory give the
+	 * same dev/ino under two names.
+	 */
+	for (int i = 0; i < u->nbranch; i++) {
+		const struct aufs_branch *a = &u->branch[i];
+
+		for (int j = i + 1; j < u->nbranch; j++) {
+			const struct aufs_branch *b = &u->branch[j];
+
+			if (a->len == b->len && strcmp(a->path, b->path) == 0)
+				return fail(err, -EINVAL, "branch %s is given twice", a->path);
+			if (path_within(a->path, a->len, b->path, b->len) ||
+			    path_within(b->path, b->len, a->path, a->len))
+				return fail(err, -EINVAL, "branches %s and %s overlap", a->path,
+					    b->path);
+			if (a->dev == b->dev && a->ino == b->ino)
+				return fail(err, -EINVAL,
+					    "branches %s and %s are the same directory", a->path,
+					    b->path);
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- options */
+
+static int bad_value(struct aufs_err *err, const char *name, const char *val)
+{
+	return fail(err, -EINVAL, "unknown value \"%s\" in \"%s=%s\"", val, name, val);
+}
+
+/* The optional ":SEC" of mfs/pmfs/mfsrr; ARG is NULL when absent. */
+static bool parse_sec(const char *arg, unsigned *ret)
+{
+	if (!arg) {
+		*ret = DEFAULT_CREATE_SEC;
+		return true;
+	}
+	return parse_uint(arg, ret);
+}
+
+/* create=tdp|rr|mfs[:SEC]|mfsrr:LOW[:SEC]|pmfs[:SEC], and the long names of aufs(5). */
+static int parse_create(struct aufs_opts *o, const char *name, char *val, struct aufs_err *err)
+{
+	char *arg = strchr(val, ':'), *sec;
+	char orig[128];
+	bool ok;
+
+	snprintf(orig, sizeof(orig), "%s", val);
+	if (arg)
+		*arg++ = 0;
+	o->create_low = 0;
+	o->create_sec = DEFAULT_CREATE_SEC;
+	if (strcmp(val, "tdp") == 0 || strcmp(val, "top-down-parent") == 0) {
+		o->create = AUFS_CREATE_TDP;
+		ok = !arg;
+	} else if (strcmp(val, "rr") == 0 || strcmp(val, "round-robin") == 0) {
+		o->create = AUFS_CREATE_RR;
+		ok = !arg;
+	} else if (strcmp(val, "mfs") == 0 || strcmp(val, "most-free-space") == 0) {
+		o->create = AUFS_CREATE_MFS;
+		ok = parse_sec(arg, &o->create_sec);
+	} else if (strcmp(val, "pmfs") == 0 || strcmp(val, "parent-most-free-space") == 0) {
+		o->create = AUFS_CREATE_PMFS;
+		ok = parse_sec(arg, &o->create_sec);
+	} else if (strcmp(val, "mfsrr") == 0 ||
+		   strcmp(val, "most-free-space-round-robin") == 0) {
+		o->create = AUFS_CREATE_MFSRR;
+		if (!arg)
+			return fail(err, -EINVAL, "create=%s needs a low watermark (%s:LOW[:SEC])",
+				    val, val);
+		sec = strchr(arg, ':');
+		if (sec)
+			*sec++ = 0;
+		ok = parse_size(arg, &o->create_low) && parse_sec(sec, &o->create_sec);
+	} else {
+		ok = false;
+	}
+	return ok ? 0 : bad_value(err, name, orig);
+}
+
+static int parse_cpup(struct aufs_opts *o, const char *name, const char *val,
+		      struct aufs_err *err)
+{
+	if (strcmp(val, "tdp") == 0 || strcmp(val, "top-down-parent") == 0)
+		o->cpup = AUFS_CPUP_TDP;
+	else if (strcmp(val, "bup") == 0 || strcmp(val, "bottom-up-parent") == 0)
+		o->cpup = AUFS_CPUP_BUP;
+	else if (strcmp(val, "bu") == 0 || strcmp(val, "bottom-up") == 0)
+		o->cpup = AUFS_CPUP_BU;
+	else
+		return bad_value(err, name, val);
+	return 0;
+}
+
+static int parse_xino(struct aufs_opts *o, const char *val, struct aufs_err *err)
+{
+	char path[PATH_MAX], norm[PATH_MAX];
+	int r;
+	char *s;
+
+	r = decode(val, path, sizeof(path));
+	if (r >= 0 && path[0] != '/')
+		return fail(err, -EINVAL, "xino file \"%s\" is not an absolute path", val);
+	if (r >= 0)
+		r = normalise(path, norm, sizeof(norm));
+	if (r < 0)
+		return fail(err, r, "xino file %.64s...: %s", val, errstr(r));
+	s = strdup(norm);
+	if (!s)
+		return fail(err, -ENOMEM, "out of memory");
+	free(o->xino);
+	o->xino = s;
+	o->flags &= ~(unsigned)AUFS_OPT_NOXINO;
+	return 0;
+}
+
+/* Options that take "=VALUE". Returns 1 when NAME is not one of them. */
+static int parse_valued(struct aufs_opts *o, const char *name, char *val, struct aufs_err *err)
+{
+	if (strcmp(name, "xino") == 0)
+		return parse_xino(o, val, err);
+	if (strcmp(name, "create") == 0 || strcmp(name, "create_policy") == 0)
+		return parse_create(o, name, val, err);
+	if (strcmp(name, "cpup") == 0 || strcmp(name, "copyup") == 0 ||
+	    strcmp(name, "copyup_policy") == 0)
+		return parse_cpup(o, name, val, err);
+	if (strcmp(name, "udba") == 0) {
+		if (strcmp(val, "none") == 0)
+			o->udba = AUFS_UDBA_NONE;
+		else if (strcmp(val, "reval") == 0)
+			o->udba = AUFS_UDBA_REVAL;
+		else if (strcmp(val, "inotify") == 0)
+			o->udba = AUFS_UDBA_INOTIFY;
+		else
+			return bad_value(err, name, val);
+		return 0;
+	}
+	if (strcmp(name, "dirwh") == 0) {
+		if (!parse_uint(val, &o->dirwh))
+			return bad_value(err, name, val);
+		return 0;
+	}
+	if (strcmp(name, "diropq") == 0) {
+		if (strcmp(val, "w") == 0 || strcmp(val, "whiteouted") == 0)
+			o->flags &= ~(unsigned)AUFS_OPT_DIROPQ_A;
+		else if (strcmp(val, "a") == 0 || strcmp(val, "always") == 0)
+			o->flags |= AUFS_OPT_DIROPQ_A;
+		else
+			return bad_value(err, name, val);
+		return 0;
+	}
+	if (strcmp(name, "coo") == 0) {
+		if (strcmp(val, "none") == 0)
+			o->coo = AUFS_COO_NONE;
+		else if (strcmp(val, "leaf") == 0)
+			o->coo = AUFS_COO_LEAF;
+		else if (strcmp(val, "all") == 0)
+			o->coo = AUFS_COO_ALL;
+		else
+			return bad_value(err, name, val);
+		return 0;
+	}
+	return 1;
+}
+
+struct flag_opt {
+	const char *name;
+	unsigned set, clear;
+};
+
+/* Flags without a value; later ones win, as at aufs mount time. */
+static const struct flag_opt flag_opts[] = {
+	{ "noxino",      AUFS_OPT_NOXINO,      0 },
+	{ "trunc_xib",   AUFS_OPT_TRUNC_XIB,   0 },
+	{ "notrunc_xib", 0,                    AUFS_OPT_TRUNC_XIB },
+	{ "plink",       AUFS_OPT_PLINK,       0 },
+	{ "noplink",     0,                    AUFS_OPT_PLINK },
+	{ "clean_plink", AUFS_OPT_CLEAN_PLINK, 0 },
+	{ "shwh",        AUFS_OPT_SHWH,        0 },
+	{ "noshwh",      0,                    AUFS_OPT_SHWH },
+	{ "warn_perm",   AUFS_OPT_WARN_PERM,   0 },
+	{ "nowarn_perm", 0,                    AUFS_OPT_WARN_PERM },
+	{ "verbose",     AUFS_OPT_VERBOSE,     AUFS_OPT_QUIET },
+	{ "v",           AUFS_OPT_VERBOSE,     AUFS_OPT_QUIET },
+	{ "noverbose",   AUFS_OPT_QUIET,       AUFS_OPT_VERBOSE },
+	{ "quiet",       AUFS_OPT_QUIET,       AUFS_OPT_VERBOSE },
+	{ "q",           AUFS_OPT_QUIET,       AUFS_OPT_VERBOSE },
+	{ "silent",      AUFS_OPT_QUIET,       AUFS_OPT_VERBOSE },
+	/* Delegation to kernel threads has no meaning in a process: accepted, ignored. */
+	{ "dlgt",        0,                    0 },
+	{ "nodlgt",      0,                    0 },
+};
+
+/* The names parse_valued() knows, to tell "udba" from an unknown word. */
+static const char *const valued_opts[] = {
+	"xino", "create", "create_policy", "cpup", "copyup", "copyup_policy", "udba",
+	"dirwh", "diropq", "coo",
+};
+
+/* Branch-table edits of aufs(5) that only make sense on a live union. */
+static const char *const remount_opts[] = {
+	"remount", "add", "ins", "append", "prepend", "del", "mod", "imod",
+};
+
+/*
+ * One comma-separated option TOK (modified in place). A branch list is only
+ * remembered in *BRS: the branches are opened after all flags parsed cleanly.
+ */
+static int parse_option(struct aufs_opts *o, char *tok, const char *options, char **brs,
+			struct aufs_err *err)
+{
+	size_t nlen = strcspn(tok, "=:");
+	char *val = NULL;
+	int r;
+
+	if (strncmp(tok, "br:", 3) == 0 || strncmp(tok, "br=", 3) == 0 ||
+	    strncmp(tok, "dirs=", 5) == 0) {
+		if (*brs)
+			return fail(err, -EINVAL, "more than one branch list (\"%s\") in \"%s\"",
+				    tok, options);
+		*brs = tok + (tok[0] == 'b' ? 3 : 5);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(remount_opts) / sizeof(remount_opts[0]); i++)
+		if (strlen(remount_opts[i]) == nlen && memcmp(tok, remount_opts[i], nlen) == 0)
+			return fail(err, -EINVAL, "option \"%s\" is only valid with remount", tok);
+	if (tok[nlen] == '=') {
+		tok[nlen] = 0;
+		val = tok + nlen + 1;
+		r = parse_valued(o, tok, val, err);
+		if (r <= 0)
+			return r;
+		tok[nlen] = '=';
+	} else if (!tok[nlen]) {
+		for (size_t i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++) {
+			if (strcmp(tok, flag_opts[i].name) == 0) {
+				o->flags = (o->flags & ~flag_opts[i].clear) | flag_opts[i].set;
+				if (flag_opts[i].set & AUFS_OPT_NOXINO) {
+					free(o->xino);
+					o->xino = NULL;
+				}
+				return 0;
+			}
+		}
+		for (size_t i = 0; i < sizeof(valued_opts) / sizeof(valued_opts[0]); i++)
+			if (strcmp(tok, valued_opts[i]) == 0)
+				return fail(err, -EINVAL, "option \"%s\" needs a value (%s=...)",
+					    tok, tok);
+	}
+	return fail(err, -EINVAL, "unknown option \"%s\" in \"%s\"", tok, options);
+}
+
+static void opts_init(struct aufs_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->flags = AUFS_OPT_PLINK | AUFS_OPT_WARN_PERM;
+	o->udba = AUFS_UDBA_REVAL;
+	o->create = AUFS_CREATE_TDP;
+	o->create_sec = DEFAULT_CREATE_SEC;
+	o->cpup = AUFS_CPUP_TDP;
+	o->coo = AUFS_COO_NONE;
+	o->dirwh = DEFAULT_DIRWH;
+}
+
+int aufs_union_parse(const char *options, const char *mnt, struct aufs_union **ret,
+		     struct aufs_err *err)
+{
+	char path[PATH_MAX], norm[PATH_MAX];
+	struct aufs_err dummy;
+	struct aufs_union *u;
+	char *copy, *tok, *brs = NULL;
+	int r;
+
+	if (!err)
+		err = &dummy;
+	err_clear(err);
+	if (!options || !mnt)
+		return fail(err, -EINVAL, "no %s given", options ? "mount point" : "options");
+	r = decode(mnt, path, sizeof(path));
+	if (r >= 0 && path[0] != '/')
+		return fail(err, -EINVAL, "mount point \"%s\" is not an absolute path", mnt);
+	if (r >= 0)
+		r = normalise(path, norm, sizeof(norm));
+	if (r < 0)
+		return fail(err, r, "mount point %.64s...: %s", mnt, errstr(r));
+
+	u = calloc(1, sizeof(*u));
+	copy = strdup(options);
+	if (!u || !copy) {
+		r = fail(err, -ENOMEM, "out of memory");
+		goto out_free;
+	}
+	opts_init(&u->opts);
+	u->mnt = strdup(norm);
+	if (!u->mnt) {
+		r = fail(err, -ENOMEM, "out of memory");
+		goto out_free;
+	}
+	u->mnt_len = strlen(norm);
+
+	/* Empty items ("a,,b", a trailing comma) are skipped, as mount(8) does. */
+	for (tok = copy; tok; ) {
+		char *next = strchr(tok, ',');
+
+		if (next)
+			*next++ = 0;
+		if (*tok) {
+			r = parse_option(&u->opts, tok, options, &brs, err);
+			if (r < 0)
+				goto out_free;
+		}
+		tok = next;
+	}
+	if (!brs) {
+		r = fail(err, -EINVAL, "no branches (br:DIR[:DIR...]) in \"%s\"", options);
+		goto out_free;
+	}
+	r = parse_branches(u, brs, options, err);
+	if (r < 0)
+		goto out_free;
+	free(copy);
+	*ret = u;
+	return 0;
+
+out_free:
+	free(copy);
+	aufs_union_free(u);
+	return r;
+}
+
+void aufs_union_free(struct aufs_union *u)
+{
+	if (!u)
+		return;
+	/*
+	 * NEEDSWORK: u->shm is not unmapped: shm.c has no detach, and a union is only
+	 * freed before it was published (a published table is never freed).
+	 */
+	for (int i = 0; i < u->nbranch; i++)
+		free(u->branch[i].path);
+	free(u->opts.xino);
+	free(u->mnt);
+	free(u);
+}
+
+/* ---------------------------------------------------------------- format */
+
+struct out {
+	char *buf;
+	size_t size, len;	/* len keeps counting past size: the length needed */
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n < o->size)
+		memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void putf(struct out *o, const char *fmt, ...)
+{
+	char tmp[64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/*
+ * Write S with fstab(5)'s octal escapes for blanks, backslash and control
+ * characters, plus those of SPECIAL (the separators of the option syntax), so
+ * that decode() gives S back.
+ */
+static void put_escaped(struct out *o, const char *s, const char *special)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= ' ' || c == '\\' || c == 0x7f || strchr(special, c)) {
+			char e[5] = { '\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)),
+				      (char)('0' + (c & 7)), 0 };
+
+			put(o, e, 4);
+		} else {
+			put(o, s, 1);
+		}
+	}
+}
+
+static const char *const perm_names[] = { "rw", "ro", "rr" };
+static const char *const udba_names[] = { "reval", "none", "inotify" };
+static const char *const create_names[] = { "tdp", "rr", "mfs", "mfsrr", "pmfs" };
+static const char *const cpup_names[] = { "tdp", "bup", "bu" };
+static const char *const coo_names[] = { "none", "leaf", "all" };
+
+#define NAME(tab, v) ((unsigned)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "?")
+
+int aufs_union_format(const struct aufs_union *u, char *buf, size_t size)
+{
+	const struct aufs_opts *o = &u->opts;
+	struct out out = { buf, size, 0 };
+
+	puts_(&out, "none ");
+	put_escaped(&out, u->mnt, "");
+	puts_(&out, " aufs br:");
+	/* Every permission is written out: the rr default depends on the file system. */
+	for (int i = 0; i < u->nbranch; i++) {
+		const struct aufs_branch *br = &u->branch[i];
+
+		if (i)
+			puts_(&out, ":");
+		put_escaped(&out, br->path, ":,=#");
+		puts_(&out, "=");
+		puts_(&out, NAME(perm_names, br->perm));
+		if (br->attr & AUFS_BRATTR_WH)
+			puts_(&out, "+wh");
+		else if (br->attr & AUFS_BRATTR_NOLWH)
+			puts_(&out, "+nolwh");
+	}
+	/* Only what differs from the defaults, in a fixed order. */
+	if (o->xino) {
+		puts_(&out, ",xino=");
+		put_escaped(&out, o->xino, ":,=#");
+	}
+	if (o->flags & AUFS_OPT_NOXINO)
+		puts_(&out, ",noxino");
+	if (o->flags & AUFS_OPT_TRUNC_XIB)
+		puts_(&out, ",trunc_xib");
+	if (o->udba != AUFS_UDBA_REVAL)
+		putf(&out, ",udba=%s", NAME(udba_names, o->udba));
+	switch (o->create) {
+	case AUFS_CREATE_TDP:
+		break;
+	case AUFS_CREATE_RR:
+		puts_(&out, ",create=rr");
+		break;
+	case AUFS_CREATE_MFSRR:
+		putf(&out, ",create=mfsrr:%llu:%u", o->create_low, o->create_sec);
+		break;
+	default:
+		putf(&out, ",create=%s:%u", NAME(create_names, o->create), o->create_sec);
+		break;
+	}
+	if (o->cpup != AUFS_CPUP_TDP)
+		putf(&out, ",cpup=%s", NAME(cpup_names, o->cpup));
+	if (!(o->flags & AUFS_OPT_PLINK))
+		puts_(&out, ",noplink");
+	if (o->flags & AUFS_OPT_CLEAN_PLINK)
+		puts_(&out, ",clean_plink");
+	if (o->dirwh != DEFAULT_DIRWH)
+		putf(&out, ",dirwh=%u", o->dirwh);
+	if (o->flags & AUFS_OPT_DIROPQ_A)
+		puts_(&out, ",diropq=a");
+	if (o->coo != AUFS_COO_NONE)
+		putf(&out, ",coo=%s", NAME(coo_names, o->coo));
+	if (o->flags & AUFS_OPT_SHWH)
+		puts_(&out, ",shwh");
+	if (!(o->flags & AUFS_OPT_WARN_PERM))
+		puts_(&out, ",nowarn_perm");
+	if (o->flags & AUFS_OPT_VERBOSE)
+		puts_(&out, ",verbose");
+	if (o->flags & AUFS_OPT_QUIET)
+		puts_(&out, ",quiet");
+	puts_(&out, " 0 0");
+	if (out.len >= size || out.len > INT_MAX)
+		return -ENAMETOOLONG;
+	buf[out.len] = 0;
+	return (int)out.len;
+}
+
+/* ---------------------------------------------------------------- config */
+
+void aufs_config_init(struct aufs_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Every configuration gets its own serial, also across threads building them. */
+static _Atomic uint64_t serial_counter;
+
+/*
+ * Is branch BR of union OWNER at or under the mount point of V? Inside the
+ * library a branch below a mount point would be reached through the union
+ * itself (aufs(5) calls that nested); the one exception is a union mounted on
+ * one of its own branches, the manual's "br:/br1=rw:/base=rr none /br1", where
+ * the branch is always reached underneath the union.
+ */
+static int check_branch(const struct aufs_union *owner, const struct aufs_branch *br,
+			const struct aufs_union *v, struct aufs_err *err)
+{
+	if (!path_within(br->path, br->len, v->mnt, v->mnt_len))
+		return 0;
+	if (v == owner) {
+		if (br->len == v->mnt_len)
+			return 0;
+		return fail(err, -EINVAL, "branch %s is inside its own mount point %s", br->path,
+			    v->mnt);
+	}
+	if (br->len == v->mnt_len)
+		return fail(err, -EINVAL, "branch %s is the mount point of another union",
+			    br->path);
+	return fail(err, -EINVAL, "branch %s is inside the mount point %s of another union",
+		    br->path, v->mnt);
+}
+
+int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_err *err)
+{
+	struct aufs_union **unions;
+	struct aufs_err dummy;
+	int r;
+
+	if (!err)
+		err = &dummy;
+	err_clear(err);
+	if (!u)
+		return fail(err, -EINVAL, "no union given");
+	for (int i = 0; i < cfg->nunion; i++) {
+		const struct aufs_union *v = cfg->unions[i];
+
+		if (v->mnt_len == u->mnt_len && strcmp(v->mnt, u->mnt) == 0) {
+			r = fail(err, -EINVAL, "mount point %s is used twice", u->mnt);
+			goto out_free;
+		}
+	}
+	for (int b = 0; b < u->nbranch; b++) {
+		r = check_branch(u, &u->branch[b], u, err);
+		for (int i = 0; r == 0 && i < cfg->nunion; i++)
+			r = check_branch(u, &u->branch[b], cfg->unions[i], err);
+		if (r < 0)
+			goto out_free;
+	}
+	/* And the branches already there against the new mount point. */
+	for (int i = 0; i < cfg->nunion; i++) {
+		const struct aufs_union *v = cfg->unions[i];
+
+		for (int b = 0; b < v->nbranch; b++) {
+			r = check_branch(v, &v->branch[b], u, err);
+			if (r < 0)
+				goto out_free;
+		}
+	}
+	if (cfg->nunion >= INT_MAX) {
+		r = fail(err, -EINVAL, "too many unions");
+		goto out_free;
+	}
+	unions = realloc(cfg->unions, sizeof(*unions) * (size_t)(cfg->nunion + 1));
+	if (!unions) {
+		r = fail(err, -ENOMEM, "out of memory");
+		goto out_free;
+	}
+	cfg->unions = unions;
+	u->index = (unsigned)cfg->nunion;
+	cfg->unions[cfg->nunion++] = u;
+	/*
+	 * Keep the lookup index in step, so that any configuration built here can be
+	 * published as it is. On failure the old index still describes the old
+	 * unions, which are untouched.
+	 */
+	r = aufs_config_index(cfg);
+	if (r < 0) {
+		cfg->nunion--;
+		fail(err, r, "out of memory");
+		goto out_free;
+	}
+	cfg->serial = atomic_fetch_add(&serial_counter, 1) + 1;
+	return 0;
+
+out_free:
+	aufs_union_free(u);
+	return r;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* One fstab line (modified in place). Returns 0, 1 for a comment or blank line, -errno. */
+static int parse_line(struct aufs_config *cfg, char *line, struct aufs_err *err)
+{
+	char *field[7];
+	struct aufs_union *u;
+	int n = 0, r;
+
+	while (*line) {
+		while (is_blank(*line))
+			*line++ = 0;
+		if (!*line)
+			break;
+		if (n == 0 && *line == '#')
+			return 1;
+		if (n == 7)
+			break;
+		field[n++] = line;
+		while (*line && !is_blank(*line))
+			line++;
+	}
+	if (n == 0)
+		return 1;
+	if (n < 4)
+		return fail(err, -EINVAL, "expected \"SPEC MOUNTPOINT aufs OPTIONS [0 0]\", got %d field%s",
+			    n, n == 1 ? "" : "s");
+	if (n > 6)
+		return fail(err, -EINVAL, "too many fields (more than 6)");
+	if (strcmp(field[2], "aufs") != 0)
+		return fail(err, -EINVAL, "file system type \"%s\" is not aufs", field[2]);
+	/* Escapes in MOUNTPOINT and in the branch paths are decoded by the option parser. */
+	r = aufs_union_parse(field[3], field[1], &u, err);
+	if (r < 0)
+		return r;
+	return aufs_config_add(cfg, u, err);
+}
+
+int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const char *origin,
+			    struct aufs_err *err)
+{
+	struct aufs_err dummy, e;
+	unsigned lineno = 0;
+	char *copy, *line;
+	int r = 0;
+
+	if (!err)
+		err = &dummy;
+	err_clear(err);
+	if (!origin)
+		origin = "fstab";
+	copy = strdup(text ? text : "");
+	if (!copy)
+		return fail(err, -ENOMEM, "%s: out of memory", origin);
+	for (line = copy; line; ) {
+		char *next = strchr(line, '\n');
+
+		if (next)
+			*next++ = 0;
+		lineno++;
+		err_clear(&e);
+		r = parse_line(cfg, line, &e);
+		if (r < 0) {
+			fail(err, r, "%s:%u: %s", origin, lineno, e.msg);
+			goto out_free;
+		}
+		line = next;
+	}
+	r = 0;
+out_free:
+	free(copy);
+	return r;
+}
+
+int aufs_config_load_fstab(struct aufs_config *cfg, const char *file, struct aufs_err *err)
+{
+	struct aufs_err dummy;
+	size_t len = 0, cap = 4096;
+	char *buf, *bigger;
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	if (!err)
+		err = &dummy;
+	err_clear(err);
+	if (!file)
+		return fail(err, -EINVAL, "no fstab file given");
+	fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(err, fd, "%s: %s", file, errstr(fd));
+	if (sys_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (unsigned long long)st.st_size < FSTAB_MAX)
+		cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		r = fail(err, -ENOMEM, "%s: out of memory", file);
+		goto out_close;
+	}
+	/* Read one byte past the cap, to tell a file of exactly 16 MiB from a larger one. */
+	for (;;) {
+		if (len + 1 >= cap) {
+			size_t ncap = cap * 2 > FSTAB_MAX + 2 ? FSTAB_MAX + 2 : cap * 2;
+
+			if (ncap <= cap)
+				break;
+			bigger = realloc(buf, ncap);
+			if (!bigger) {
+				r = fail(err, -ENOMEM, "%s: out of memory", file);
+				goto out_free;
+			}
+			buf = bigger;
+			cap = ncap;
+		}
+		n = sys_read(fd, buf + len, cap - len - 1);
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			r = fail(err, (int)n, "%s: %s", file, errstr((int)n));
+			goto out_free;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > FSTAB_MAX) {
+		r = fail(err, -EFBIG, "%s: larger than %u MiB", file, FSTAB_MAX >> 20);
+		goto out_free;
+	}
+	buf[len] = 0;
+	if (memchr(buf, 0, len)) {
+		r = fail(err, -EINVAL, "%s: not a text file (it holds a NUL byte)", file);
+		goto out_free;
+	}
+	r = aufs_config_parse_fstab(cfg, buf, file, err);
+out_free:
+	free(buf);
+out_close:
+	(void)sys_close(fd);	/* read-only: nothing to lose */
+	return r;
+}
+
+void aufs_config_release(struct aufs_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int i = 0; i < cfg->nunion; i++)
+		aufs_union_free(cfg->unions[i]);
+	free(cfg->unions);
+	/* branch.c's index is one malloc'd block holding only borrowed pointers. */
+	free(cfg->index);
+	aufs_config_init(cfg);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - declarations shared between the files of src/core/, one section
+ * per implementing file (the fs/overlayfs/overlayfs.h model). Nothing here is
+ * part of the contract with the preload shims; that is include/aufs/core.h.
+ */
+#ifndef AUFS_INTERNAL_H
+#define AUFS_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "aufs/core.h"
+#include "aufs/sys.h"
+
+typedef unsigned __int128 aufs_mask;
+#define MASK_BIT(b) ((aufs_mask)1 << (b))
+
+static inline uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	while (n--)
+		h = (h ^ *s++) * 0x100000001b3ULL;
+	return h;
+}
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static inline bool branch_has_whiteouts(const struct aufs_branch *br)
+{
+	return br->perm == AUFS_PERM_RW || (br->attr & AUFS_BRATTR_WH);
+}
+
+/* ---------------------------------------------------------------- shm.c */
+
+#define AUFS_SHM_MAGIC    0x31666d6873667561ULL	/* "aufshmf1" */
+#define AUFS_SHM_VERSION  1
+#define AUFS_SHM_HDR_SIZE 8192
+#define AUFS_SHM_NDIRGEN  16384			/* power of two */
+#define AUFS_SHM_SIZE     (128 * 1024)
+
+enum aufs_shm_counter {
+	AUFS_CNT_LOOKUPS = 0,		/* lookups that probed branches */
+	AUFS_CNT_COPYUPS,
+	AUFS_CNT_WHITEOUTS,
+	AUFS_CNT_MAX = 16,
+};
+
+/*
+ * The shared state of one union, one file under /dev/shm per (user, mount point).
+ * A versioned record of offsets, never pointers: every process maps it at its own
+ * address. Fields are only ever grown at the end of the reserved areas.
+ */
+struct aufs_shm {
+	uint64_t magic;			/* AUFS_SHM_MAGIC */
+	uint32_t version;		/* AUFS_SHM_VERSION */
+	uint32_t hdr_size;		/* AUFS_SHM_HDR_SIZE: where dirgen[] starts */
+	uint64_t size;			/* size of the whole mapping */
+	uint32_t uid;			/* owner; a foreign file is refused */
+	uint32_t ndirgen;		/* entries in dirgen[] (power of two) */
+	_Atomic uint64_t gen;		/* bumped by remount, reval and directory renames */
+	_Atomic uint64_t counter[AUFS_CNT_MAX];	/* statistics for aufsctl status */
+	char mnt[PATH_MAX];		/* the mount point this file belongs to */
+	/* reserved up to hdr_size for the branch table of live remount (later) */
+};
+
+/* u->shm, attaching on first use; NULL when the shared state is unavailable. */
+struct aufs_shm *aufs_union_shm(struct aufs_union *u);
+
+static inline _Atomic uint32_t *shm_dirgen(struct aufs_shm *shm)
+{
+	return (_Atomic uint32_t *)((char *)shm + shm->hdr_size);
+}
+
+/* Bucket of the per-directory generation for union-relative directory REL. */
+static inline uint32_t shm_bucket(const char *rel, size_t len)
+{
+	return (uint32_t)(fnv1a(FNV_INIT, rel, len) & (AUFS_SHM_NDIRGEN - 1));
+}
+
+/* ---------------------------------------------------------------- path.c */
+
+/*
+ * Lexically append the components of SRC to the absolute path in BUF (length
+ * *LEN): "." dropped, ".." pops, "//" collapsed. Returns 0 or -ENAMETOOLONG.
+ */
+int path_append_lexical(char *buf, size_t *len, size_t size, const char *src);
+bool path_has_dotdot(const char *p);
+
+/* ---------------------------------------------------------------- readdir.c */
+
+/* Is NAME a name the union never shows (the whiteout prefix), given U's options? */
+static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
+{
+	return !(u->opts.flags & AUFS_OPT_SHWH) &&
+	       strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN) == 0;
+}
+
+/* ---------------------------------------------------------------- lookup.c */
+
+/* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
+int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
+/* The same for a resolved directory. */
+int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
+
+#endif /* AUFS_INTERNAL_H */

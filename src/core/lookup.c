@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lookup.c - virtual path -> (branch, real path), the union's resolver.
+ *
+ * A name exists in the union if it exists in the highest branch that has it, no
+ * higher branch holds ".wh.<name>" in that directory (only rw and +wh branches
+ * are searched for whiteouts) and no higher copy of the parent is opaque.
+ * Directories merge over every branch that has them, down to the first branch
+ * whose copy is opaque or whose entry is not a directory. Symlinks are followed
+ * in the virtual namespace, component by component, so a relative link in the top
+ * branch may name a file that lives only in the base, and ".." is applied after
+ * expansion (never by the kernel from a branch directory).
+ *
+ * The lookup cache (DESIGN.md 4): each thread keeps, per union-relative path,
+ * which branch holds it, its type and, for a directory, the mask of branches
+ * that hold it. Entries are checked against generations in the union's shared
+ * mapping (one global, one per parent directory bucket) that every process of
+ * the union bumps when it changes a directory through the union. Without the
+ * cache a base-file stat costs three system calls; with it, one, like native.
+ * What the cache cannot know - a branch changed behind the union's back - is
+ * the udba=reval contract: a cached positive is re-tested by the operation
+ * itself (aufs_loc_stale()), a miss re-probes fresh before it is believed.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define LOOKUP_MAX_HOPS   40		/* symlink expansions, as the kernel */
+#define CACHE_MIN_SLOTS   1024u
+#define CACHE_MAX_ENTRIES 65536u	/* then flush: cheaper than an LRU */
+
+struct lent {
+	uint64_t hash;
+	const struct aufs_union *u;
+	uint64_t gen;			/* shm->gen when filled; 0 = dropped */
+	uint32_t pbucket, pgen;		/* parent directory's bucket and its generation */
+	uint32_t sbucket, sgen;		/* own bucket (directories: opaque, children) */
+	int16_t branch;			/* -1: negative entry */
+	uint8_t type;			/* DT_* */
+	aufs_mask mask;			/* directories: branches that hold it */
+	uint32_t len;
+	char rel[];
+};
+
+struct lcache {
+	uint64_t serial;		/* configuration the entries belong to */
+	uint32_t mask;			/* slots - 1 */
+	uint32_t count;
+	struct lent **slot;
+};
+
+static __thread struct lcache *tcache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+static void cache_clear(struct lcache *c)
+{
+	for (uint32_t i = 0; i <= c->mask; i++) {
+		free(c->slot[i]);
+		c->slot[i] = NULL;
+	}
+	c->count = 0;
+}
+
+static void cache_destroy(void *p)
+{
+	struct lcache *c = p;
+
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c->slot);
+	free(c);
+	tcache = NULL;
+}
+
+static void cache_key_init(void)
+{
+	(void)pthread_key_create(&cache_key, cache_destroy);
+}
+
+static struct lcache *cache_get(const struct aufs_config *cfg)
+{
+	struct lcache *c = tcache;
+
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		c->slot = calloc(CACHE_MIN_SLOTS, sizeof(*c->slot));
+		if (!c->slot) {
+			free(c);
+			return NULL;
+		}
+		c->mask = CACHE_MIN_SLOTS - 1;
+		c->serial = cfg->serial;
+		tcache = c;
+		(void)pthread_once(&cache_key_once, cache_key_init);
+		(void)pthread_setspecific(cache_key, c);	/* only to free it at thread exit */
+	}
+	if (c->serial != cfg->serial) {
+		cache_clear(c);
+		c->serial = cfg->serial;
+	}
+	return c;
+}
+
+void aufs_lookup_flush(void)
+{
+	if (tcache)
+		cache_clear(tcache);
+}
+
+static uint64_t key_hash(const struct aufs_union *u, const char *rel, size_t len)
+{
+	return fnv1a(fnv1a(FNV_INIT, &u, sizeof(u)), rel, len);
+}
+
+static struct lent **cache_slot(struct lcache *c, uint64_t h, const struct aufs_union *u,
+				const char *rel, size_t len)
+{
+	for (uint32_t i = (uint32_t)h & c->mask;; i = (i + 1) & c->mask) {
+		struct lent *e = c->slot[i];
+
+		if (!e || (e->hash == h && e->u == u && e->len == len &&
+			   memcmp(e->rel, rel, len) == 0))
+			return &c->slot[i];
+	}
+}
+
+static bool cache_grow(struct lcache *c)
+{
+	uint32_t n = (c->mask + 1) * 2;
+	struct lent **old = c->slot, **slot = calloc(n, sizeof(*slot));
+	uint32_t omask = c->mask;
+
+	if (!slot)
+		return false;
+	c->slot = slot;
+	c->mask = n - 1;
+	for (uint32_t i = 0; i <= omask; i++)
+		if (old[i])
+			*cache_slot(c, old[i]->hash, old[i]->u, old[i]->rel, old[i]->len) = old[i];
+	free(old);
+	return true;
+}
+
+static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
+{
+	_Atomic uint32_t *dg = shm_dirgen(shm);
+
+	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire))
+		return false;
+	if (atomic_load_explicit(&dg[e->pbucket], memory_order_acquire) != e->pgen)
+		return false;
+	if (e->type == DT_DIR &&
+	    atomic_load_explicit(&dg[e->sbucket], memory_order_acquire) != e->sgen)
+		return false;
+	return true;
+}
+
+/* What one name resolved to. */
+struct node {
+	int branch;			/* -1: missing */
+	unsigned type;
+	aufs_mask mask;
+	bool cached;
+	bool have_stat;
+	struct stat st;
+};
+
+/* Generations sampled before probing, so a change racing the probe is not hidden. */
+struct gens {
+	uint64_t gen;
+	uint32_t pbucket, pgen, sbucket, sgen;
+};
+
+static void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t parent_len,
+			struct gens *g)
+{
+	_Atomic uint32_t *dg = shm_dirgen(shm);
+
+	g->gen = atomic_load_explicit(&shm->gen, memory_order_acquire);
+	g->pbucket = shm_bucket(rel, parent_len);
+	g->sbucket = shm_bucket(rel, len);
+	g->pgen = atomic_load_explicit(&dg[g->pbucket], memory_order_acquire);
+	g->sgen = atomic_load_explicit(&dg[g->sbucket], memory_order_acquire);
+}
+
+static void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
+		       size_t len, const struct gens *g, const struct node *n)
+{
+	uint64_t h = key_hash(u, rel, len);
+	struct lent **slot, *e;
+
+	if (c->count >= CACHE_MAX_ENTRIES)
+		cache_clear(c);
+	if ((c->count + 1) * 2 > c->mask + 1 && !cache_grow(c))
+		return;
+	slot = cache_slot(c, h, u, rel, len);
+	e = *slot;
+	if (!e) {
+		e = malloc(sizeof(*e) + len + 1);
+		if (!e)
+			return;
+		memcpy(e->rel, rel, len);
+		e->rel[len] = 0;
+		e->len = (uint32_t)len;
+		e->hash = h;
+		e->u = u;
+		*slot = e;
+		c->count++;
+	}
+	e->gen = g->gen;
+	e->pbucket = g->pbucket;
+	e->pgen = g->pgen;
+	e->sbucket = g->sbucket;
+	e->sgen = g->sgen;
+	e->branch = (int16_t)n->branch;
+	e->type = (uint8_t)n->type;
+	e->mask = n->mask;
+}
+
+static const struct lent *cache_find(struct lcache *c, struct aufs_shm *shm,
+				     const struct aufs_union *u, const char *rel, size_t len)
+{
+	struct lent *e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
+
+	return e && lent_valid(e, shm) ? e : NULL;
+}
+
+static void cache_drop(const struct aufs_union *u, const char *rel, size_t len)
+{
+	struct lcache *c = tcache;
+	struct lent *e;
+
+	if (!c)
+		return;
+	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
+	if (e)
+		e->gen = 0;
+}
+
+/* ---------------------------------------------------------------- probing */
+
+static unsigned mode_to_dt(mode_t m)
+{
+	return IFTODT(m);
+}
+
+/* Build BRANCH/REL (REL may be empty) into BUF; -ENAMETOOLONG if it does not fit. */
+static int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf)
+{
+	size_t n = br->len;
+
+	if (n + 1 + len + 1 > PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(buf, br->path, n);
+	if (len) {
+		buf[n++] = '/';
+		memcpy(buf + n, rel, len);
+		n += len;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+/* BRANCH/PARENT/.wh.NAME or BRANCH/REL/.wh..wh..opq */
+static int branch_path2(const struct aufs_branch *br, const char *dir, size_t dlen,
+			const char *pfx, const char *name, size_t nlen, char *buf)
+{
+	size_t plen = strlen(pfx);
+	int r = branch_path(br, dir, dlen, buf);
+	size_t n;
+
+	if (r < 0)
+		return r;
+	n = strlen(buf);
+	if (n + 1 + plen + nlen + 1 > PATH_MAX)
+		return -ENAMETOOLONG;
+	buf[n++] = '/';
+	memcpy(buf + n, pfx, plen);
+	memcpy(buf + n + plen, name, nlen);
+	buf[n + plen + nlen] = 0;
+	return 0;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return sys_lstat(path, &st) == 0;
+}
+
+static bool has_lower(aufs_mask m, int b)
+{
+	return (m >> (b + 1)) != 0;
+}
+
+/*
+ * Probe the branches in PMASK (those holding the parent directory) for REL, whose
+ * last component starts at NAME_OFF. BUF is scratch of PATH_MAX bytes.
+ */
+static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
+		 aufs_mask pmask, struct node *n, char *buf)
+{
+	const char *name = rel + name_off;
+	size_t nlen = len - name_off, plen = name_off ? name_off - 1 : 0;
+	struct stat st;
+	int r;
+
+	n->branch = -1;
+	n->type = DT_UNKNOWN;
+	n->mask = 0;
+	n->cached = false;
+	n->have_stat = false;
+	if (u->shm)
+		atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_LOOKUPS], 1,
+					  memory_order_relaxed);
+	for (int b = 0; b < u->nbranch; b++) {
+		const struct aufs_branch *br = &u->branch[b];
+
+		if (!(pmask & MASK_BIT(b)))
+			continue;
+		r = branch_path(br, rel, len, buf);
+		if (r < 0)
+			return r;
+		r = sys_lstat(buf, &st);
+		if (r == 0) {
+			bool dir = S_ISDIR(st.st_mode);
+
+			if (n->branch < 0) {
+				n->branch = b;
+				n->type = mode_to_dt(st.st_mode);
+				n->st = st;
+				n->have_stat = true;
+			} else if (!dir) {
+				break;	/* a non-directory below cuts the merge off */
+			}
+			if (!dir)
+				break;
+			n->mask |= MASK_BIT(b);
+			if (branch_has_whiteouts(br) && has_lower(pmask, b)) {
+				r = branch_path2(br, rel, len, "", AUFS_WH_OPQ,
+						 strlen(AUFS_WH_OPQ), buf);
+				if (r < 0)
+					return r;
+				if (exists(buf))
+					break;	/* opaque: nothing below shows through */
+			}
+			continue;
+		}
+		if (r != -ENOENT && r != -ENOTDIR && n->branch < 0)
+			return r;	/* EACCES, ELOOP...: as the kernel would say */
+		if (branch_has_whiteouts(br) && has_lower(pmask, b)) {
+			r = branch_path2(br, rel, plen, AUFS_WH_PREFIX, name, nlen, buf);
+			if (r < 0)
+				return r;
+			if (exists(buf))
+				break;	/* whited out: hidden in every lower branch */
+		}
+	}
+	if (n->branch >= 0 && n->type != DT_DIR)
+		n->mask = 0;
+	return 0;
+}
+
+static aufs_mask root_mask(const struct aufs_union *u)
+{
+	return u->nbranch >= 128 ? ~(aufs_mask)0 : MASK_BIT(u->nbranch) - 1;
+}
+
+/*
+ * Look up REL[0..LEN) (a child of the directory whose mask is PMASK) through the
+ * cache, probing and filling it on a miss. FRESH bypasses what is cached.
+ */
+static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
+			aufs_mask pmask, bool fresh, struct node *n, char *buf)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	struct aufs_shm *shm = aufs_union_shm(u);
+	struct lcache *c = shm && cfg ? cache_get(cfg) : NULL;
+	struct gens g;
+	int r;
+
+	if (name_is_hidden(u, rel + name_off)) {
+		/* Whiteouts and the aufs control names are never visible. */
+		n->branch = -1;
+		n->type = DT_UNKNOWN;
+		n->mask = 0;
+		n->cached = false;
+		n->have_stat = false;
+		return 0;
+	}
+	if (c && !fresh) {
+		const struct lent *e = cache_find(c, shm, u, rel, len);
+
+		if (e) {
+			n->branch = e->branch;
+			n->type = e->type;
+			n->mask = e->mask;
+			n->cached = true;
+			n->have_stat = false;
+			return 0;
+		}
+	}
+	if (c)
+		gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
+	r = probe(u, rel, len, name_off, pmask, n, buf);
+	if (r < 0)
+		return r;
+	if (c)
+		cache_fill(c, u, rel, len, &g, n);
+	return 0;
+}
+
+/* Walk the canonical union-relative directory REL (no symlinks in it) to its mask. */
+static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fresh,
+		     aufs_mask *ret, bool *used_cache, char *buf)
+{
+	aufs_mask m = root_mask(u);
+	struct node n;
+	size_t i = 0;
+	int r;
+
+	while (i < len) {
+		size_t start = i, end = i;
+
+		while (end < len && rel[end] != '/')
+			end++;
+		r = lookup_child(u, rel, end, start, m, fresh, &n, buf);
+		if (r < 0)
+			return r;
+		if (n.cached)
+			*used_cache = true;
+		if (n.branch < 0)
+			return -ENOENT;
+		if (n.type != DT_DIR)
+			return -ENOTDIR;
+		m = n.mask;
+		i = end + 1;
+	}
+	*ret = m;
+	return 0;
+}
+
+int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret)
+{
+	char buf[PATH_MAX];
+	bool used = false;
+	int r = dir_state(u, rel, strlen(rel), false, ret, &used, buf);
+
+	if ((r == -ENOENT || r == -ENOTDIR) && used)
+		r = dir_state(u, rel, strlen(rel), true, ret, &used, buf);
+	return r;
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+static int lowest_bit(aufs_mask m)
+{
+	uint64_t lo = (uint64_t)m;
+
+	if (lo)
+		return __builtin_ctzll(lo);
+	return 64 + __builtin_ctzll((uint64_t)(m >> 64));
+}
+
+/* Union-relative part of loc->virt: "" at the mount point itself. */
+static inline const char *relp(const struct aufs_loc *loc, size_t vlen)
+{
+	return vlen > loc->rel ? loc->virt + loc->rel : "";
+}
+
+static inline size_t rell(const struct aufs_loc *loc, size_t vlen)
+{
+	return vlen > loc->rel ? vlen - loc->rel : 0;
+}
+
+/* Offset of the union-relative part in paths below U's mount point. */
+static inline size_t rel_offset(const struct aufs_union *u)
+{
+	return u->mnt_len == 1 ? 1 : u->mnt_len + 1;
+}
+
+struct walk {
+	const struct aufs_config *cfg;
+	struct aufs_loc *loc;
+	struct aufs_union *u;		/* union the current directory is in, or NULL */
+	aufs_mask dmask;		/* branches holding the current directory */
+	size_t vlen;			/* length of loc->virt */
+	bool touched;			/* the walk entered a union at some point */
+	bool fresh;			/* bypass the cache (second try) */
+	bool used_cache;
+};
+
+/* Re-establish the union and directory state after loc->virt changed. */
+static int walk_enter(struct walk *w)
+{
+	struct aufs_loc *loc = w->loc;
+	size_t rel;
+
+	w->u = aufs_config_match(w->cfg, loc->virt, w->vlen, &rel);
+	if (!w->u)
+		return 0;
+	w->touched = true;
+	loc->rel = rel_offset(w->u);
+	return dir_state(w->u, relp(loc, w->vlen), rell(loc, w->vlen), w->fresh, &w->dmask,
+			 &w->used_cache, loc->real);
+}
+
+static void pop(struct walk *w)
+{
+	char *v = w->loc->virt;
+
+	while (w->vlen > 1 && v[w->vlen - 1] != '/')
+		w->vlen--;
+	if (w->vlen > 1)
+		w->vlen--;
+	v[w->vlen] = 0;
+}
+
+/* Replace the processed part of REST with TARGET: rest := target "/" rest[p..]. */
+static int splice_link(char *rest, size_t p, const char *target, size_t tl)
+{
+	size_t remain = strlen(rest + p);
+
+	if (tl + 1 + remain + 1 > PATH_MAX)
+		return -ENAMETOOLONG;
+	memmove(rest + tl + 1, rest + p, remain + 1);
+	memcpy(rest, target, tl);
+	rest[tl] = remain ? '/' : 0;
+	return 0;
+}
+
+/*
+ * Walk REST from the directory in loc->virt. On return the node of the final
+ * component is in *N (branch -1 when missing) and w->dmask is the mask of the
+ * final directory, or of the parent when the final is not a directory.
+ */
+static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
+{
+	struct aufs_loc *loc = w->loc;
+	int hops = 0, r;
+	size_t p = 0;
+
+	r = walk_enter(w);
+	if (r < 0)
+		return r;
+	*n = (struct node){ .branch = 0, .type = DT_DIR, .mask = w->dmask };
+	for (;;) {
+		size_t c, clen, q;
+		bool is_last, trailing;
+
+		while (rest[p] == '/')
+			p++;
+		if (!rest[p])
+			break;
+		c = p;
+		for (clen = 0; rest[c + clen] && rest[c + clen] != '/'; clen++)
+			;
+		q = c + clen;
+		while (rest[q] == '/')
+			q++;
+		is_last = !rest[q];
+		trailing = is_last && q > c + clen;
+		if (trailing)
+			loc->flags |= AUFS_LOC_TRAILING;
+		p = q;
+		if (clen == 1 && rest[c] == '.') {
+			*n = (struct node){ .branch = 0, .type = DT_DIR, .mask = w->dmask };
+			continue;
+		}
+		if (clen == 2 && rest[c] == '.' && rest[c + 1] == '.') {
+			pop(w);
+			r = walk_enter(w);
+			if (r < 0)
+				return r;
+			*n = (struct node){ .branch = 0, .type = DT_DIR, .mask = w->dmask };
+			continue;
+		}
+		if (w->vlen + 1 + clen + 1 > PATH_MAX)
+			return -ENAMETOOLONG;
+		if (w->vlen > 1)
+			loc->virt[w->vlen++] = '/';
+		memcpy(loc->virt + w->vlen, rest + c, clen);
+		w->vlen += clen;
+		loc->virt[w->vlen] = 0;
+		if (!w->u) {
+			/* Outside every union the walk is lexical, until it enters one. */
+			r = walk_enter(w);
+			if (r < 0)
+				return r;
+			*n = (struct node){ .branch = 0, .type = w->u ? DT_DIR : DT_UNKNOWN,
+					    .mask = w->dmask };
+			continue;
+		}
+		r = lookup_child(w->u, relp(loc, w->vlen), rell(loc, w->vlen),
+				 rell(loc, w->vlen) - clen, w->dmask, w->fresh, n, loc->real);
+		if (r < 0)
+			return r;
+		if (n->cached)
+			w->used_cache = true;
+		if (n->branch < 0) {
+			if (!is_last)
+				return -ENOENT;
+			break;	/* virt names it; w->dmask is still the parent's */
+		}
+		if (n->type == DT_LNK && (!is_last || trailing || !(flags & AUFS_RESOLVE_NOFOLLOW))) {
+			ssize_t tl;
+
+			if (++hops > LOOKUP_MAX_HOPS)
+				return -ELOOP;
+			r = branch_path(&w->u->branch[n->branch], relp(loc, w->vlen),
+					rell(loc, w->vlen), loc->real);
+			if (r < 0)
+				return r;
+			/* the kernel copies the name in before it writes the target out */
+			tl = sys_readlinkat(AT_FDCWD, loc->real, loc->real, PATH_MAX - 1);
+			if (tl < 0)
+				return tl == -EINVAL ? -ENOENT : (int)tl;
+			if (tl == 0)
+				return -ENOENT;
+			r = splice_link(rest, p, loc->real, (size_t)tl);
+			if (r < 0)
+				return r;
+			if (trailing && !rest[(size_t)tl]) {
+				if ((size_t)tl + 2 > PATH_MAX)
+					return -ENAMETOOLONG;
+				rest[tl] = '/';
+				rest[tl + 1] = 0;
+			}
+			p = 0;
+			pop(w);
+			if (loc->real[0] == '/') {
+				w->vlen = 1;
+				loc->virt[1] = 0;
+			}
+			r = walk_enter(w);
+			if (r < 0)
+				return r;
+			*n = (struct node){ .branch = 0, .type = DT_DIR, .mask = w->dmask };
+			continue;
+		}
+		if (n->type == DT_DIR) {
+			w->dmask = n->mask;
+			continue;
+		}
+		if (!is_last || trailing)
+			return -ENOTDIR;
+		break;
+	}
+	return 0;
+}
+
+static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
+{
+	struct aufs_loc *loc = w->loc;
+	int n;
+
+	if (path[0] == '/') {
+		loc->virt[0] = '/';
+		loc->virt[1] = 0;
+		w->vlen = 1;
+		return 0;
+	}
+	if (dirfd == AT_FDCWD)
+		n = aufs_cwd_get(loc->virt, PATH_MAX);
+	else
+		n = aufs_fd_get(dirfd, loc->virt, PATH_MAX);
+	if (n < 0) {
+		/* An unknown fd or a cwd outside: only ".." could climb into a union. */
+		if (!dotdot || dirfd != AT_FDCWD)
+			return AUFS_PASS;
+		n = (int)sys_getcwd(loc->virt, PATH_MAX);
+		if (n < 0)
+			return AUFS_PASS;
+		n = (int)strlen(loc->virt);
+	}
+	w->vlen = (size_t)n;
+	return 0;
+}
+
+int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	char rest[PATH_MAX];
+	struct walk w = { .cfg = cfg, .loc = loc };
+	struct node n;
+	size_t plen, rel;
+	bool dotdot;
+	int r;
+
+	if (!cfg || !cfg->nunion)
+		return AUFS_PASS;
+	if (!path)
+		return -EFAULT;
+	plen = strnlen(path, PATH_MAX);
+	if (plen >= PATH_MAX)
+		return AUFS_PASS;	/* the kernel says ENAMETOOLONG itself */
+	if (plen == 0 && !(flags & AUFS_RESOLVE_EMPTY_PATH))
+		return AUFS_PASS;	/* ENOENT, from the kernel */
+	dotdot = path_has_dotdot(path);
+	if (path[0] == '/' && !dotdot) {
+		/* The common case outside: one hash of the first component. */
+		size_t len = 1;
+
+		loc->virt[0] = '/';
+		loc->virt[1] = 0;
+		if (path_append_lexical(loc->virt, &len, PATH_MAX, path) < 0)
+			return AUFS_PASS;
+		if (!aufs_config_match(cfg, loc->virt, len, &rel))
+			return AUFS_PASS;
+	}
+	for (int attempt = 0;; attempt++) {
+		r = start_dir(dirfd, path, dotdot, &w);
+		if (r)
+			return r;
+		if (attempt == 0 && path[0] != '/' && !dotdot &&
+		    !aufs_config_match(cfg, loc->virt, w.vlen, &rel) &&
+		    !aufs_config_is_ancestor(cfg, loc->virt, w.vlen))
+			return AUFS_PASS;
+		memcpy(rest, path, plen + 1);
+		loc->flags = 0;
+		loc->rel = 0;
+		w.touched = false;
+		w.used_cache = false;
+		r = walk(&w, rest, flags, &n);
+		if (attempt == 0 && w.used_cache && !w.fresh &&
+		    (r == -ENOENT || r == -ENOTDIR || (r == 0 && w.u && n.branch < 0))) {
+			/* A miss built on cached directories is re-probed before believed. */
+			w.fresh = true;
+			continue;
+		}
+		break;
+	}
+	if (!w.touched)
+		return AUFS_PASS;	/* never inside: the kernel resolves it as given */
+	if (r < 0)
+		return r;
+	loc->u = w.u;
+	loc->branch = -1;
+	loc->parent_branch = -1;
+	loc->type = DT_UNKNOWN;
+	if (!w.u) {
+		/* entered a union and left it again (a symlink or ".."): a host path */
+		memcpy(loc->real, loc->virt, w.vlen + 1);
+		return 0;
+	}
+	if (n.cached)
+		loc->flags |= AUFS_LOC_CACHED;
+	if (n.have_stat) {
+		loc->st = n.st;
+		loc->flags |= AUFS_LOC_HAVE_STAT;
+	}
+	if (w.vlen <= loc->rel) {
+		loc->flags |= AUFS_LOC_ROOT;
+		loc->rel = w.vlen;	/* loc->virt + loc->rel is "" */
+	}
+	if (n.branch < 0) {
+		loc->parent_branch = w.dmask ? lowest_bit(w.dmask) : 0;
+		r = branch_path(&w.u->branch[loc->parent_branch], relp(loc, w.vlen),
+				rell(loc, w.vlen), loc->real);
+		return r;
+	}
+	loc->type = n.type;
+	loc->branch = n.type == DT_DIR && w.dmask ? lowest_bit(w.dmask) : n.branch;
+	return branch_path(&w.u->branch[loc->branch], relp(loc, w.vlen), rell(loc, w.vlen),
+			   loc->real);
+}
+
+bool aufs_loc_stale(struct aufs_loc *loc)
+{
+	if (!loc->u || !(loc->flags & AUFS_LOC_CACHED))
+		return false;
+	cache_drop(loc->u, loc->virt + loc->rel, strlen(loc->virt + loc->rel));
+	return true;
+}
+
+int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret)
+{
+	return lookup_dirmask(loc->u, loc->virt + loc->rel, ret);
+}
+
+void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
+{
+	struct aufs_shm *shm = aufs_union_shm(u);
+
+	if (shm)
+		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket(rel, len)], 1,
+					  memory_order_acq_rel);
+	else
+		aufs_lookup_flush();
+}

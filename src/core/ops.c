@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.c - the union operations the shims call: stat, access, readlink, open,
+ * chdir, realpath. Each resolves its path through lookup.c, then acts on the
+ * real path of the branch that holds the object with one raw system call - the
+ * same call a native program would make - and, for a result taken from the
+ * cache, treats that call as the udba=reval re-test (ENOENT: look up again).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static unsigned resolve_flags(int at_flags)
+{
+	unsigned f = 0;
+
+	if (at_flags & AT_SYMLINK_NOFOLLOW)
+		f |= AUFS_RESOLVE_NOFOLLOW;
+	if (at_flags & AT_EMPTY_PATH)
+		f |= AUFS_RESOLVE_EMPTY_PATH;
+	return f;
+}
+
+static bool retry_stale(int r, struct aufs_loc *loc, int *tries)
+{
+	return (r == -ENOENT || r == -ENOTDIR) && (*tries)++ == 0 && aufs_loc_stale(loc);
+}
+
+static int popcount_mask(aufs_mask m)
+{
+	return __builtin_popcountll((uint64_t)m) + __builtin_popcountll((uint64_t)(m >> 64));
+}
+
+/*
+ * A merged directory's link count, as aufs computes it: the top copy's, plus the
+ * subdirectories of every lower copy (each lower nlink minus its "." and "..").
+ * Tree walkers use nlink to count subdirectories; too small a count would make
+ * them skip some.
+ */
+static nlink_t merged_nlink(const struct aufs_loc *loc, nlink_t top)
+{
+	char path[PATH_MAX];
+	aufs_mask m;
+	nlink_t n = top;
+	const char *rel = loc->virt + loc->rel;
+	size_t rl = strlen(rel);
+
+	if (aufs_loc_dirmask(loc, &m) < 0 || popcount_mask(m) < 2)
+		return top;
+	for (int b = loc->branch + 1; b < loc->u->nbranch; b++) {
+		const struct aufs_branch *br = &loc->u->branch[b];
+		struct stat st;
+
+		if (!(m & MASK_BIT(b)) || br->len + 2 + rl > PATH_MAX)
+			continue;
+		memcpy(path, br->path, br->len);
+		path[br->len] = '/';
+		memcpy(path + br->len + 1, rel, rl + 1);
+		if (sys_lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink >= 2)
+			n += st.st_nlink - 2;
+	}
+	return n;
+}
+
+int aufs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	struct aufs_loc loc;
+	int r, tries = 0;
+
+again:
+	r = aufs_resolve(dirfd, path, resolve_flags(flags), &loc);
+	if (r)
+		return r;
+	if (!loc.u)
+		return sys_fstatat(AT_FDCWD, loc.real, st, flags & AT_SYMLINK_NOFOLLOW);
+	if (loc.branch < 0)
+		return -ENOENT;
+	if (loc.flags & AUFS_LOC_HAVE_STAT) {
+		*st = loc.st;
+	} else {
+		/* the final symlink, if any, was followed already: stat the object itself */
+		r = sys_fstatat(AT_FDCWD, loc.real, st, AT_SYMLINK_NOFOLLOW);
+		if (retry_stale(r, &loc, &tries))
+			goto again;
+		if (r < 0)
+			return r;
+	}
+	if (S_ISDIR(st->st_mode))
+		st->st_nlink = merged_nlink(&loc, st->st_nlink);
+	return 0;
+}
+
+int aufs_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
+{
+	struct aufs_loc loc;
+	int r, tries = 0;
+
+again:
+	r = aufs_resolve(dirfd, path, resolve_flags(flags), &loc);
+	if (r)
+		return r;
+	if (!loc.u)
+		return sys_statx(AT_FDCWD, loc.real, flags & ~AT_EMPTY_PATH, mask, stx);
+	if (loc.branch < 0)
+		return -ENOENT;
+	r = sys_statx(AT_FDCWD, loc.real, (flags & ~AT_EMPTY_PATH) | AT_SYMLINK_NOFOLLOW, mask, stx);
+	if (retry_stale(r, &loc, &tries))
+		goto again;
+	if (r < 0)
+		return r;
+	if ((stx->stx_mask & STATX_TYPE) && S_ISDIR(stx->stx_mode))
+		stx->stx_nlink = (uint32_t)merged_nlink(&loc, stx->stx_nlink);
+	return 0;
+}
+
+int aufs_faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	struct aufs_loc loc;
+	int r, tries = 0;
+
+again:
+	r = aufs_resolve(dirfd, path, resolve_flags(flags), &loc);
+	if (r)
+		return r;
+	if (!loc.u)
+		return sys_faccessat2(AT_FDCWD, loc.real, mode, flags & ~AT_EMPTY_PATH);
+	if (loc.branch < 0)
+		return -ENOENT;
+	/*
+	 * The permission bits of the top-most copy decide, as on a real file
+	 * system; a read-only branch's mount flag must not (the union would copy
+	 * the file up), so EROFS from a lower branch is not the answer.
+	 */
+	r = sys_faccessat2(AT_FDCWD, loc.real, mode, (flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW);
+	if (retry_stale(r, &loc, &tries))
+		goto again;
+	if (r == -EROFS && loc.u->branch[loc.branch].perm != AUFS_PERM_RW)
+		r = sys_faccessat2(AT_FDCWD, loc.real, mode & ~W_OK,
+				   (flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW);
+	return r;
+}
+
+/*
+ * readlink of /proc/self/cwd and /proc/self/fd/N: give the union's name back.
+ * Returns -1 when PATH is not such a link of a union object.
+ */
+static ssize_t proc_link(const char *path, char *buf, size_t size)
+{
+	char tmp[PATH_MAX];
+	const char *rest;
+	char self[32];
+	int n;
+
+	if (!strncmp(path, "/proc/self/", 11)) {
+		rest = path + 11;
+	} else if (!strncmp(path, "/dev/fd/", 8)) {
+		rest = path + 5;
+	} else {
+		snprintf(self, sizeof(self), "/proc/%d/", (int)sys_getpid());
+		if (strncmp(path, self, strlen(self)))
+			return -1;
+		rest = path + strlen(self);
+	}
+	if (!strcmp(rest, "cwd"))
+		n = aufs_cwd_get(tmp, sizeof(tmp));
+	else if (!strncmp(rest, "fd/", 3) && rest[3] >= '0' && rest[3] <= '9')
+		n = aufs_fd_get(atoi(rest + 3), tmp, sizeof(tmp));
+	else
+		return -1;
+	if (n < 0)
+		return -1;
+	if ((size_t)n > size)
+		n = (int)size;	/* readlink truncates silently */
+	memcpy(buf, tmp, (size_t)n);
+	return n;
+}
+
+ssize_t aufs_readlinkat(int dirfd, const char *path, char *buf, size_t size, bool *ret_pass)
+{
+	struct aufs_loc loc;
+	int r, tries = 0;
+	ssize_t n;
+
+	*ret_pass = false;
+	if (path && path[0] == '/') {
+		n = proc_link(path, buf, size);
+		if (n >= 0)
+			return n;
+	}
+again:
+	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	if (r == AUFS_PASS)
+		*ret_pass = true;
+	if (r)
+		return r == AUFS_PASS ? 0 : r;
+	if (!loc.u)
+		return sys_readlinkat(AT_FDCWD, loc.real, buf, size);
+	if (loc.branch < 0)
+		return -ENOENT;
+	if (loc.type != DT_LNK)
+		return -EINVAL;
+	n = sys_readlinkat(AT_FDCWD, loc.real, buf, size);
+	if (retry_stale((int)n, &loc, &tries))
+		goto again;
+	return n;
+}
+
+int aufs_real_path(int dirfd, const char *path, int at_flags, char *real)
+{
+	struct aufs_loc loc;
+	int r;
+
+	r = aufs_resolve(dirfd, path, resolve_flags(at_flags), &loc);
+	if (r)
+		return r;
+	if (loc.u && loc.branch < 0)
+		return -ENOENT;
+	memcpy(real, loc.real, strlen(loc.real) + 1);
+	return 0;
+}
+
+static bool wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+/* Remove a whiteout that would otherwise sit next to the object just created. */
+static void drop_whiteout(const struct aufs_loc *loc, int b)
+{
+	const struct aufs_branch *br = &loc->u->branch[b];
+	const char *rel = loc->virt + loc->rel, *name = strrchr(rel, '/');
+	char wh[PATH_MAX];
+	size_t dlen;
+
+	name = name ? name + 1 : rel;
+	dlen = (size_t)(name - rel);
+	if (!branch_has_whiteouts(br) || br->len + dlen + strlen(name) + 6 > PATH_MAX)
+		return;
+	snprintf(wh, sizeof(wh), "%s/%.*s" AUFS_WH_PREFIX "%s", br->path, (int)dlen, rel, name);
+	(void)sys_unlinkat(AT_FDCWD, wh, 0);	/* usually ENOENT: nothing to remove */
+}
+
+static void parent_changed(const struct aufs_loc *loc)
+{
+	const char *rel = loc->virt + loc->rel, *slash = strrchr(rel, '/');
+
+	aufs_dir_changed(loc->u, rel, slash ? (size_t)(slash - rel) : 0);
+}
+
+int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_pass)
+{
+	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+	bool creat = (flags & O_CREAT) && !tmpfile;
+	unsigned rf = 0;
+	struct aufs_loc loc;
+	int r, fd, tries = 0;
+
+	*ret_pass = false;
+	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
+		rf |= AUFS_RESOLVE_NOFOLLOW;
+again:
+	r = aufs_resolve(dirfd, path, rf, &loc);
+	if (r == AUFS_PASS) {
+		*ret_pass = true;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (!loc.u)
+		return sys_openat(AT_FDCWD, loc.real, flags, mode);
+	if (loc.branch >= 0) {
+		const struct aufs_branch *br = &loc.u->branch[loc.branch];
+
+		if (creat && (flags & O_EXCL))
+			return -EEXIST;
+		if (loc.type != DT_DIR && (flags & O_DIRECTORY))
+			return -ENOTDIR;
+		if (loc.type == DT_DIR && (wants_write(flags) || tmpfile) &&
+		    br->perm != AUFS_PERM_RW && !tmpfile)
+			return -EISDIR;
+		if ((wants_write(flags) || tmpfile) && br->perm != AUFS_PERM_RW &&
+		    !(flags & O_PATH)) {
+			/* NEEDSWORK: copy-up (issue 3). Never write a read-only branch. */
+			return -EROFS;
+		}
+		/* an object found in a lower branch is never created there */
+		fd = sys_openat(AT_FDCWD, loc.real,
+				br->perm == AUFS_PERM_RW ? flags : flags & ~(O_CREAT | O_EXCL),
+				mode);
+		if (retry_stale(fd, &loc, &tries))
+			goto again;
+		if (fd >= 0 && (loc.type == DT_DIR || (flags & O_PATH)))
+			aufs_fd_set(fd, loc.virt);
+		return fd;
+	}
+	if (!creat)
+		return -ENOENT;
+	if (loc.flags & AUFS_LOC_TRAILING)
+		return -EISDIR;
+	{
+		const char *rel = loc.virt + loc.rel, *name = strrchr(rel, '/');
+
+		name = name ? name + 1 : rel;
+		if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
+			return -EPERM;	/* the whiteout prefix is reserved */
+	}
+	if (loc.u->branch[loc.parent_branch].perm != AUFS_PERM_RW)
+		return -EROFS;	/* NEEDSWORK: copy the parents up (issue 3) */
+	fd = sys_openat(AT_FDCWD, loc.real, flags, mode);
+	if (fd >= 0) {
+		drop_whiteout(&loc, loc.parent_branch);
+		parent_changed(&loc);
+	}
+	return fd;
+}
+
+static int canonical_outside(int dirfd, const char *path, char *buf, size_t *len)
+{
+	int n;
+
+	if (path[0] == '/') {
+		buf[0] = '/';
+		buf[1] = 0;
+		*len = 1;
+	} else {
+		n = dirfd == AT_FDCWD ? aufs_cwd_get(buf, PATH_MAX) : aufs_fd_get(dirfd, buf, PATH_MAX);
+		if (n < 0)
+			return n;
+		*len = (size_t)n;
+	}
+	return path_append_lexical(buf, len, PATH_MAX, path);
+}
+
+void aufs_note_outside_open(int fd, int dirfd, const char *path)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	char buf[PATH_MAX];
+	size_t len;
+
+	if (fd < 0 || !cfg || !cfg->nunion || !path)
+		return;
+	if (canonical_outside(dirfd, path, buf, &len) < 0 ||
+	    !aufs_config_is_ancestor(cfg, buf, len)) {
+		if (aufs_fd_known(fd))
+			aufs_fd_set(fd, NULL);
+		return;
+	}
+	aufs_fd_set(fd, buf);
+}
+
+int aufs_chdir(const char *path, bool record)
+{
+	struct aufs_loc loc;
+	int r, tries = 0;
+
+again:
+	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
+	if (r)
+		return r;
+	if (!loc.u) {
+		r = sys_chdir(loc.real);
+		if (r == 0 && record)
+			aufs_note_outside_chdir(loc.real);
+		return r;
+	}
+	if (loc.branch < 0)
+		return -ENOENT;
+	if (loc.type != DT_DIR)
+		return -ENOTDIR;
+	r = sys_chdir(loc.real);
+	if (retry_stale(r, &loc, &tries))
+		goto again;
+	if (r == 0 && record)
+		aufs_cwd_set(loc.virt);
+	return r;
+}
+
+void aufs_note_outside_chdir(const char *path)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	char buf[PATH_MAX];
+	size_t len;
+
+	if (!cfg)
+		return;
+	/* Relative names stay virtual only below an ancestor of a mount point. */
+	if (canonical_outside(AT_FDCWD, path, buf, &len) < 0) {
+		/* the old cwd was outside: ask the kernel where we are now */
+		if (sys_getcwd(buf, sizeof(buf)) < 0 || buf[0] != '/') {
+			aufs_cwd_set(NULL);
+			return;
+		}
+		len = strlen(buf);
+	}
+	if (aufs_config_is_ancestor(cfg, buf, len))
+		aufs_cwd_set(buf);
+	else
+		aufs_cwd_set(NULL);
+}
+
+int aufs_fchdir(int fd)
+{
+	char buf[PATH_MAX];
+	int r;
+
+	if (aufs_fd_get(fd, buf, sizeof(buf)) < 0)
+		return AUFS_PASS;
+	r = sys_fchdir(fd);
+	if (r == 0)
+		aufs_cwd_set(buf);
+	return r;
+}
+
+int aufs_realpath(const char *path, char *buf)
+{
+	struct aufs_loc loc;
+	int r;
+
+	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
+	if (r == AUFS_PASS)
+		return AUFS_PASS;
+	if (r < 0)
+		return r;
+	if (!loc.u) {
+		memcpy(buf, loc.real, strlen(loc.real) + 1);
+		return AUFS_PASS;
+	}
+	if (loc.branch < 0)
+		return -ENOENT;
+	memcpy(buf, loc.virt, strlen(loc.virt) + 1);
+	return 0;
+}
+
+int aufs_union_top_rw(const struct aufs_union *u)
+{
+	for (int b = 0; b < u->nbranch; b++)
+		if (u->branch[b].perm == AUFS_PERM_RW)
+			return b;
+	return -1;
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+/*
+ * The virtual cwd of a new process: AUFS_CWD ("DEV:INO:PATH", set by the exec
+ * shim of the parent) when "." is still that directory, else the kernel cwd
+ * itself when it lies inside a union (a union mounted on its top branch) or on
+ * an ancestor of a mount point, else the one union path whose branch holds the
+ * kernel cwd, else none.
+ */
+void aufs_cwd_init(const char *env)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	char real[PATH_MAX], cand[PATH_MAX];
+	unsigned long long dev, ino;
+	struct stat st;
+	size_t len, rel;
+	int pos = 0, found = 0;
+	long n;
+
+	aufs_cwd_set(NULL);
+	if (!cfg || !cfg->nunion)
+		return;
+	if (env && sscanf(env, "%llu:%llu:%n", &dev, &ino, &pos) == 2 && pos > 0 &&
+	    env[pos] == '/' && sys_stat(".", &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+		aufs_cwd_set(env + pos);
+		return;
+	}
+	n = sys_getcwd(real, sizeof(real));
+	if (n < 0 || real[0] != '/')
+		return;
+	len = strlen(real);
+	if (aufs_config_match(cfg, real, len, &rel) || aufs_config_is_ancestor(cfg, real, len)) {
+		aufs_cwd_set(real);
+		return;
+	}
+	for (int i = 0; i < cfg->nunion; i++) {
+		const struct aufs_union *u = cfg->unions[i];
+
+		for (int b = 0; b < u->nbranch; b++) {
+			const struct aufs_branch *br = &u->branch[b];
+
+			if (strncmp(real, br->path, br->len) ||
+			    (real[br->len] && real[br->len] != '/'))
+				continue;
+			if (found++)
+				return;	/* ambiguous: a branch shared by several unions */
+			snprintf(cand, sizeof(cand), "%s%s", u->mnt_len > 1 ? u->mnt : "",
+				 real + br->len);
+		}
+	}
+	if (found == 1)
+		aufs_cwd_set(cand);
+}

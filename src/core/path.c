@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * path.c - the process state that gives relative paths their meaning: the
+ * virtual current directory and the fd -> virtual path table, plus lexical path
+ * helpers.
+ *
+ * Inside a union the kernel's cwd is a branch directory, whose ".." and whose
+ * neighbours are not the union's. So relative names are resolved against the
+ * virtual cwd and the virtual path of the directory fd, never by the kernel.
+ * Readers never lock: the cwd is a seqlock over two buffers, the fd table a
+ * two-level array of atomic pointers.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* ---------------------------------------------------------------- lexical */
+
+int path_append_lexical(char *buf, size_t *len, size_t size, const char *src)
+{
+	size_t n = *len;
+
+	while (*src) {
+		const char *c = src;
+		size_t clen;
+
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		for (clen = 0; c[clen] && c[clen] != '/'; clen++)
+			;
+		src = c + clen;
+		if (clen == 1 && c[0] == '.')
+			continue;
+		if (clen == 2 && c[0] == '.' && c[1] == '.') {
+			while (n > 1 && buf[n - 1] != '/')
+				n--;
+			if (n > 1)
+				n--;
+			buf[n] = 0;
+			continue;
+		}
+		if (n + (n > 1) + clen + 1 > size)
+			return -ENAMETOOLONG;
+		if (n > 1)
+			buf[n++] = '/';
+		memcpy(buf + n, c, clen);
+		n += clen;
+		buf[n] = 0;
+	}
+	*len = n;
+	return 0;
+}
+
+bool path_has_dotdot(const char *p)
+{
+	for (const char *s = p; (s = strstr(s, "..")); s += 2)
+		if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------- cwd */
+
+/*
+ * Seqlock: writers (chdir, rare) bump seq to odd, write the inactive buffer,
+ * flip, bump to even. Readers copy and retry if seq moved. A vfork child that
+ * calls chdir writes the parent's memory; the shim only lets the parent write.
+ */
+static struct {
+	_Atomic unsigned seq;
+	_Atomic int lock;
+	int active;		/* which of buf[] is current, -1 = unknown */
+	size_t len[2];
+	char buf[2][PATH_MAX];
+} cwd = { .active = -1 };
+
+int aufs_cwd_get(char *out, size_t size)
+{
+	for (;;) {
+		unsigned s = atomic_load_explicit(&cwd.seq, memory_order_acquire);
+		int a;
+		size_t n;
+
+		if (s & 1)
+			continue;
+		a = cwd.active;
+		if (a < 0)
+			n = 0;
+		else {
+			n = cwd.len[a];
+			if (n + 1 > size)
+				return -ERANGE;
+			memcpy(out, cwd.buf[a], n + 1);
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&cwd.seq, memory_order_relaxed) != s)
+			continue;
+		return a < 0 ? -ENOENT : (int)n;
+	}
+}
+
+void aufs_cwd_set(const char *path)
+{
+	int expected = 0;
+
+	while (!atomic_compare_exchange_weak(&cwd.lock, &expected, 1))
+		expected = 0;
+	atomic_fetch_add_explicit(&cwd.seq, 1, memory_order_acq_rel);
+	if (!path) {
+		cwd.active = -1;
+	} else {
+		int next = cwd.active == 0 ? 1 : 0;
+		size_t n = strnlen(path, PATH_MAX - 1);
+
+		memcpy(cwd.buf[next], path, n);
+		cwd.buf[next][n] = 0;
+		cwd.len[next] = n;
+		cwd.active = next;
+	}
+	atomic_fetch_add_explicit(&cwd.seq, 1, memory_order_release);
+	atomic_store(&cwd.lock, 0);
+}
+
+/* ---------------------------------------------------------------- fd table */
+
+#define FD_PAGE_BITS 10
+#define FD_PAGE      (1u << FD_PAGE_BITS)
+#define FD_PAGES     1024u		/* fds up to 2^20, the usual hard limit */
+
+static char *_Atomic *_Atomic fd_pages[FD_PAGES];
+
+static char *_Atomic *fd_slot(int fd, bool create)
+{
+	unsigned p, i;
+	char *_Atomic *page, *_Atomic *fresh = NULL;
+
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+		return NULL;
+	p = (unsigned)fd >> FD_PAGE_BITS;
+	i = (unsigned)fd & (FD_PAGE - 1);
+	page = atomic_load_explicit(&fd_pages[p], memory_order_acquire);
+	if (!page) {
+		if (!create)
+			return NULL;
+		fresh = calloc(FD_PAGE, sizeof(*fresh));
+		if (!fresh)
+			return NULL;
+		if (!atomic_compare_exchange_strong(&fd_pages[p], &page, fresh))
+			free(fresh);
+		else
+			page = fresh;
+	}
+	return &page[i];
+}
+
+void aufs_fd_set(int fd, const char *path)
+{
+	char *_Atomic *slot = fd_slot(fd, path != NULL);
+	char *copy = NULL, *old;
+
+	if (!slot)
+		return;
+	if (path)
+		copy = strdup(path);
+	old = atomic_exchange(slot, copy);
+	free(old);
+}
+
+int aufs_fd_get(int fd, char *buf, size_t size)
+{
+	char *_Atomic *slot = fd_slot(fd, false);
+	const char *p;
+	size_t n;
+
+	if (!slot)
+		return -ENOENT;
+	p = atomic_load_explicit(slot, memory_order_acquire);
+	if (!p)
+		return -ENOENT;
+	n = strlen(p);
+	if (n + 1 > size)
+		return -ENAMETOOLONG;
+	memcpy(buf, p, n + 1);
+	return (int)n;
+}
+
+bool aufs_fd_known(int fd)
+{
+	char *_Atomic *slot = fd_slot(fd, false);
+
+	return slot && atomic_load_explicit(slot, memory_order_relaxed);
+}
+
+void aufs_fd_dup(int oldfd, int newfd)
+{
+	char buf[PATH_MAX];
+
+	if (oldfd == newfd)
+		return;
+	if (aufs_fd_get(oldfd, buf, sizeof(buf)) >= 0)
+		aufs_fd_set(newfd, buf);
+	else
+		aufs_fd_set(newfd, NULL);
+}
+
+void aufs_fd_close_range(unsigned first, unsigned last)
+{
+	unsigned max = FD_PAGE * FD_PAGES - 1;
+
+	if (last > max)
+		last = max;
+	for (unsigned fd = first; fd <= last && fd >= first; fd++) {
+		if (!atomic_load_explicit(&fd_pages[fd >> FD_PAGE_BITS], memory_order_relaxed)) {
+			fd |= FD_PAGE - 1;	/* skip the whole empty page */
+			continue;
+		}
+		aufs_fd_set((int)fd, NULL);
+	}
+}

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * readdir.c - the merged listing of a union directory.
+ *
+ * Every name once, the top-most entry wins; whiteouts (".wh.<name>", only in rw
+ * and +wh branches) hide the name in every lower branch; the whiteout-prefixed
+ * names themselves are never listed (unless shwh); lower branches below an
+ * opaque copy or a non-directory are not read at all (the directory's branch mask
+ * from lookup.c already stops there). The listing is read afresh at opendir and
+ * rewinddir, so changes made directly to a branch show at the next listing.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define DIR_BUF 32768
+
+struct dent {
+	uint64_t ino;
+	uint32_t name_off;
+	uint16_t name_len;
+	uint8_t type;
+	uint8_t hidden;			/* a whiteout's name: blocks lower branches, never listed */
+};
+
+struct aufs_dir {
+	uint64_t magic;			/* AUFS_DIR_MAGIC: tells our DIR from glibc's */
+	int fd;				/* what dirfd() returns; closed by closedir */
+	struct aufs_union *u;
+	char *rel;			/* union-relative path, for rewinddir */
+	size_t n, cap, pos;
+	struct dent *ent;
+	char *names;
+	size_t names_len, names_cap;
+	/* name -> index+1 of ent[], for de-duplication */
+	uint32_t *set;
+	uint32_t set_mask;
+	union {
+		struct dirent64 out;
+		char out_space[offsetof(struct dirent64, d_name) + 256];
+	};
+};
+
+/* Names hidden by whiteouts of the branches read so far. */
+struct whset {
+	char **name;
+	size_t n, cap;
+};
+
+static uint64_t name_hash(const char *s, size_t n)
+{
+	return fnv1a(FNV_INIT, s, n);
+}
+
+static int set_grow(struct aufs_dir *d)
+{
+	uint32_t cap = d->set ? (d->set_mask + 1) * 2 : 256;
+	uint32_t *set = calloc(cap, sizeof(*set));
+
+	if (!set)
+		return -ENOMEM;
+	free(d->set);
+	d->set = set;
+	d->set_mask = cap - 1;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct dent *e = &d->ent[i];
+		uint32_t k = (uint32_t)name_hash(d->names + e->name_off, e->name_len) & d->set_mask;
+
+		while (d->set[k])
+			k = (k + 1) & d->set_mask;
+		d->set[k] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* Slot for NAME: returns true when already present. */
+static bool set_find(const struct aufs_dir *d, const char *name, size_t len, uint32_t *slot)
+{
+	uint32_t k = (uint32_t)name_hash(name, len) & d->set_mask;
+
+	for (;; k = (k + 1) & d->set_mask) {
+		uint32_t v = d->set[k];
+
+		if (!v) {
+			*slot = k;
+			return false;
+		}
+		if (d->ent[v - 1].name_len == len && !memcmp(d->names + d->ent[v - 1].name_off, name, len))
+			return true;
+	}
+}
+
+static int add(struct aufs_dir *d, const char *name, size_t len, uint64_t ino, unsigned type,
+	       bool hidden)
+{
+	uint32_t slot;
+	struct dent *e;
+
+	if ((d->n + 1) * 2 > (size_t)d->set_mask + 1 || !d->set) {
+		int r = set_grow(d);
+
+		if (r < 0)
+			return r;
+	}
+	if (set_find(d, name, len, &slot))
+		return 0;	/* an upper branch already gave this name */
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct dent *ent = realloc(d->ent, cap * sizeof(*ent));
+
+		if (!ent)
+			return -ENOMEM;
+		d->ent = ent;
+		d->cap = cap;
+	}
+	if (d->names_len + len + 1 > d->names_cap) {
+		size_t cap = d->names_cap ? d->names_cap * 2 : 4096;
+		char *names;
+
+		while (cap < d->names_len + len + 1)
+			cap *= 2;
+		names = realloc(d->names, cap);
+		if (!names)
+			return -ENOMEM;
+		d->names = names;
+		d->names_cap = cap;
+	}
+	e = &d->ent[d->n];
+	e->ino = ino;
+	e->type = (uint8_t)type;
+	e->hidden = hidden;
+	e->name_len = (uint16_t)len;
+	e->name_off = (uint32_t)d->names_len;
+	memcpy(d->names + d->names_len, name, len);
+	d->names[d->names_len + len] = 0;
+	d->names_len += len + 1;
+	d->set[slot] = (uint32_t)++d->n;
+	return 0;
+}
+
+static int wh_add(struct whset *w, const char *name)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		char **p = realloc(w->name, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		w->name = p;
+		w->cap = cap;
+	}
+	w->name[w->n] = strdup(name);
+	if (!w->name[w->n])
+		return -ENOMEM;
+	w->n++;
+	return 0;
+}
+
+static void wh_release(struct whset *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->name[i]);
+	free(w->name);
+}
+
+/* Read one branch's copy of the directory into D; collect its whiteouts into NEWWH. */
+static int read_branch(struct aufs_dir *d, const struct aufs_branch *br, const char *real,
+		       bool first, struct whset *newwh, char *buf)
+{
+	bool wh = branch_has_whiteouts(br);
+	int fd, r = 0;
+	ssize_t got;
+
+	fd = sys_openat(AT_FDCWD, real, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;	/* vanished meanwhile */
+	while ((got = sys_getdents64(fd, buf, DIR_BUF)) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			const char *name = de->d_name;
+			size_t len = strlen(name);
+
+			off += de->d_reclen;
+			if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) {
+				if (first)
+					r = add(d, name, len, de->d_ino, de->d_type, false);
+				if (r < 0)
+					goto out;
+				continue;
+			}
+			if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN)) {
+				if (wh && len > AUFS_WH_PREFIX_LEN &&
+				    strncmp(name + AUFS_WH_PREFIX_LEN, AUFS_WH_PREFIX,
+					    AUFS_WH_PREFIX_LEN)) {
+					r = wh_add(newwh, name + AUFS_WH_PREFIX_LEN);
+					if (r < 0)
+						goto out;
+				}
+				if (!name_is_hidden(d->u, name)) {
+					r = add(d, name, len, de->d_ino, de->d_type, false);
+					if (r < 0)
+						goto out;
+				}
+				continue;
+			}
+			r = add(d, name, len, de->d_ino, de->d_type, false);
+			if (r < 0)
+				goto out;
+		}
+	}
+	if (got < 0)
+		r = (int)got;
+out:
+	sys_close(fd);
+	return r;
+}
+
+static int fill(struct aufs_dir *d)
+{
+	struct whset newwh = { 0 };
+	char real[PATH_MAX];
+	aufs_mask mask;
+	char *buf;
+	bool first = true;
+	int r;
+
+	d->n = 0;
+	d->pos = 0;
+	d->names_len = 0;
+	if (d->set)
+		memset(d->set, 0, ((size_t)d->set_mask + 1) * sizeof(*d->set));
+	r = lookup_dirmask(d->u, d->rel, &mask);
+	if (r < 0)
+		return r;
+	buf = malloc(DIR_BUF);
+	if (!buf)
+		return -ENOMEM;
+	for (int b = 0; b < d->u->nbranch && r >= 0; b++) {
+		const struct aufs_branch *br = &d->u->branch[b];
+		size_t rl = strlen(d->rel);
+
+		if (!(mask & MASK_BIT(b)))
+			continue;
+		if (br->len + 1 + rl + 1 > PATH_MAX) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(real, br->path, br->len);
+		real[br->len] = 0;
+		if (rl) {
+			real[br->len] = '/';
+			memcpy(real + br->len + 1, d->rel, rl + 1);
+		}
+		r = read_branch(d, br, real, first, &newwh, buf);
+		first = false;
+		/* whiteouts of this branch hide names of the branches below it only */
+		for (size_t i = 0; i < newwh.n && r >= 0; i++)
+			r = add(d, newwh.name[i], strlen(newwh.name[i]), 0, DT_UNKNOWN, true);
+		wh_release(&newwh);
+		newwh = (struct whset){ 0 };
+	}
+	free(buf);
+	return r < 0 ? r : 0;
+}
+
+int aufs_dir_open(const struct aufs_loc *loc, int fd, struct aufs_dir **ret)
+{
+	struct aufs_dir *d;
+	int r;
+
+	if (!loc->u || loc->branch < 0)
+		return -ENOENT;
+	if (loc->type != DT_DIR)
+		return -ENOTDIR;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->magic = AUFS_DIR_MAGIC;
+	d->u = loc->u;
+	d->rel = strdup(loc->virt + loc->rel);
+	if (!d->rel) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	d->fd = fd;
+	if (fd < 0) {
+		d->fd = sys_openat(AT_FDCWD, loc->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		if (d->fd < 0) {
+			r = d->fd;
+			goto out_free;
+		}
+	}
+	r = fill(d);
+	if (r < 0)
+		goto out_close;
+	*ret = d;
+	return 0;
+out_close:
+	if (fd < 0)
+		sys_close(d->fd);
+out_free:
+	free(d->rel);
+	free(d->ent);
+	free(d->names);
+	free(d->set);
+	free(d);
+	return r;
+}
+
+struct dirent64 *aufs_dir_read(struct aufs_dir *d)
+{
+	const struct dent *e;
+
+	do {
+		if (d->pos >= d->n)
+			return NULL;
+		e = &d->ent[d->pos++];
+	} while (e->hidden);
+	d->out.d_ino = e->ino;
+	d->out.d_off = (off64_t)d->pos;
+	d->out.d_type = e->type;
+	d->out.d_reclen = (unsigned short)(offsetof(struct dirent64, d_name) + e->name_len + 1);
+	memcpy(d->out.d_name, d->names + e->name_off, (size_t)e->name_len + 1);
+	return &d->out;
+}
+
+long aufs_dir_tell(const struct aufs_dir *d)
+{
+	return (long)d->pos;
+}
+
+void aufs_dir_seek(struct aufs_dir *d, long pos)
+{
+	d->pos = pos < 0 ? 0 : (size_t)pos;
+}
+
+void aufs_dir_rewind(struct aufs_dir *d)
+{
+	/* POSIX: rewinddir also refreshes the listing. On failure keep the old one. */
+	if (fill(d) < 0)
+		d->pos = 0;
+}
+
+int aufs_dir_fd(const struct aufs_dir *d)
+{
+	return d->fd;
+}
+
+int aufs_dir_close(struct aufs_dir *d)
+{
+	int r = sys_close(d->fd);
+
+	d->magic = 0;
+	free(d->rel);
+	free(d->ent);
+	free(d->names);
+	free(d->set);
+	free(d);
+	return r;
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dir.c - directory streams. A directory inside a union gets our own DIR
+ * (struct aufs_dir, whose first word is AUFS_DIR_MAGIC; glibc's DIR starts with
+ * an fd and a lock word, which can never equal it), so every DIR function is
+ * wrapped: opendir, fdopendir, readdir, readdir_r, rewinddir, seekdir, telldir,
+ * dirfd, closedir, scandirat. Forwarders: readdir64, readdir64_r, scandir,
+ * scandir64, scandirat64. glibc's scandir uses its internal readdir, so it is
+ * rebuilt here on the merged stream.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim.h"
+
+static struct aufs_dir *ours(DIR *d)
+{
+	return d && *(const uint64_t *)(const void *)d == AUFS_DIR_MAGIC ? (struct aufs_dir *)d
+									   : NULL;
+}
+
+/* Open the merged stream of DIRFD/PATH. *ret_pass when outside every union. */
+static int open_merged(int dirfd, const char *path, int fd, struct aufs_dir **ret, bool *ret_pass)
+{
+	struct aufs_loc loc;
+	int r;
+
+	*ret_pass = false;
+	r = aufs_resolve(dirfd, path, fd >= 0 ? AUFS_RESOLVE_EMPTY_PATH : 0, &loc);
+	if (r == AUFS_PASS || (r == 0 && !loc.u)) {
+		*ret_pass = true;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (loc.branch < 0)
+		return -ENOENT;
+	if (loc.type != DT_DIR)
+		return -ENOTDIR;
+	r = aufs_dir_open(&loc, fd, ret);
+	if (r == 0)
+		aufs_fd_set(aufs_dir_fd(*ret), loc.virt);
+	return r;
+}
+
+DIR *shim_opendir(const char *path)
+{
+	int saved = errno;
+	struct aufs_dir *d;
+	bool pass;
+	DIR *dp;
+	int r;
+
+	if (!aufs_active())
+		return REAL(opendir)(path);
+	path = AUFS_LAUNDER(path);
+	if (!path || !*path)
+		return REAL(opendir)(path);
+	r = open_merged(AT_FDCWD, path, -1, &d, &pass);
+	if (pass) {
+		dp = REAL(opendir)(path);
+		if (dp)
+			aufs_note_outside_open(REAL(dirfd)(dp), AT_FDCWD, path);
+		return dp;
+	}
+	if (r < 0) {
+		aufs_ret(r, saved);
+		return NULL;
+	}
+	errno = saved;
+	return (DIR *)d;
+}
+
+DIR *shim_fdopendir(int fd)
+{
+	int saved = errno;
+	struct aufs_dir *d;
+	bool pass;
+	int r;
+
+	if (!aufs_active() || !aufs_fd_known(fd))
+		return REAL(fdopendir)(fd);
+	r = open_merged(fd, "", fd, &d, &pass);
+	if (pass)
+		return REAL(fdopendir)(fd);
+	if (r < 0) {
+		aufs_ret(r, saved);
+		return NULL;
+	}
+	errno = saved;
+	return (DIR *)d;
+}
+
+struct dirent *shim_readdir(DIR *dp)
+{
+	struct aufs_dir *d = ours(dp);
+
+	if (!d)
+		return REAL(readdir)(dp);
+	return (struct dirent *)aufs_dir_read(d);
+}
+
+int shim_readdir_r(DIR *dp, struct dirent *entry, struct dirent **result)
+{
+	struct aufs_dir *d = ours(dp);
+	struct dirent64 *e;
+
+	if (!d)
+		return REAL(readdir_r)(dp, entry, result);
+	e = aufs_dir_read(d);
+	if (!e) {
+		*result = NULL;
+		return 0;
+	}
+	memcpy(entry, e, e->d_reclen < sizeof(*entry) ? e->d_reclen : sizeof(*entry));
+	*result = entry;
+	return 0;
+}
+
+void shim_rewinddir(DIR *dp)
+{
+	struct aufs_dir *d = ours(dp);
+
+	if (!d)
+		REAL(rewinddir)(dp);
+	else
+		aufs_dir_rewind(d);
+}
+
+void shim_seekdir(DIR *dp, long pos)
+{
+	struct aufs_dir *d = ours(dp);
+
+	if (!d)
+		REAL(seekdir)(dp, pos);
+	else
+		aufs_dir_seek(d, pos);
+}
+
+long shim_telldir(DIR *dp)
+{
+	struct aufs_dir *d = ours(dp);
+
+	return d ? aufs_dir_tell(d) : REAL(telldir)(dp);
+}
+
+int shim_dirfd(DIR *dp)
+{
+	struct aufs_dir *d = ours(dp);
+
+	return d ? aufs_dir_fd(d) : REAL(dirfd)(dp);
+}
+
+int shim_closedir(DIR *dp)
+{
+	struct aufs_dir *d = ours(dp);
+	int saved = errno;
+
+	if (!d) {
+		if (dp && aufs_active()) {
+			int fd = REAL(dirfd)(dp);
+
+			if (aufs_fd_known(fd))
+				aufs_fd_set(fd, NULL);
+		}
+		return REAL(closedir)(dp);
+	}
+	aufs_fd_set(aufs_dir_fd(d), NULL);
+	return (int)aufs_ret(aufs_dir_close(d), saved);
+}
+
+int shim_scandirat(int dirfd, const char *path, struct dirent ***list,
+		   int (*select)(const struct dirent *),
+		   int (*cmp)(const struct dirent **, const struct dirent **))
+{
+	int saved = errno;
+	struct dirent **v = NULL, **nv;
+	size_t n = 0, cap = 0;
+	struct dirent64 *e;
+	struct aufs_dir *d;
+	bool pass;
+	int r;
+
+	if (!aufs_active())
+		return REAL(scandirat)(dirfd, path, list, select, cmp);
+	path = AUFS_LAUNDER(path);
+	if (!path || !*path)
+		return REAL(scandirat)(dirfd, path, list, select, cmp);
+	r = open_merged(dirfd, path, -1, &d, &pass);
+	if (pass)
+		return REAL(scandirat)(dirfd, path, list, select, cmp);
+	if (r < 0)
+		return (int)aufs_ret(r, saved);
+	while ((e = aufs_dir_read(d))) {
+		struct dirent *copy;
+
+		if (select && !select((struct dirent *)e))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				goto out_nomem;
+			v = nv;
+		}
+		copy = malloc(e->d_reclen);
+		if (!copy)
+			goto out_nomem;
+		memcpy(copy, e, e->d_reclen);
+		v[n++] = copy;
+	}
+	aufs_fd_set(aufs_dir_fd(d), NULL);
+	aufs_dir_close(d);
+	if (cmp && n > 1)
+		qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))cmp);
+	*list = v;
+	errno = saved;
+	return (int)n;
+out_nomem:
+	while (n)
+		free(v[--n]);
+	free(v);
+	aufs_fd_set(aufs_dir_fd(d), NULL);
+	aufs_dir_close(d);
+	errno = ENOMEM;
+	return -1;
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aufs-run - run a command with unions mounted inside it.
+ *
+ *   aufs-run [-o OPTIONS MOUNTPOINT]... [--fstab FILE] -- COMMAND [ARG...]
+ *
+ * Everything is validated before the command runs (exit 2 with one precise line
+ * on bad input); then the configuration goes to the library through the
+ * environment (AUFS_MOUNTS: one fstab line per union; AUFS_FSTAB: the file) and
+ * LD_PRELOAD, and the command is executed in place, so its exit status is ours.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aufs/core.h"
+
+/* Exit codes, as env(1) and the shells use them. */
+enum {
+	EXIT_USAGE = 2,		/* bad option, bad configuration */
+	EXIT_INTERNAL = 125,	/* aufs-run itself failed */
+	EXIT_CANNOT_RUN = 126,	/* the command exists but cannot be executed */
+	EXIT_NOT_FOUND = 127,	/* the command was not found */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: aufs-run [-o OPTIONS MOUNTPOINT]... [--fstab FILE] -- COMMAND [ARG...]\n"
+		"Run COMMAND with aufs unions mounted inside the process (LD_PRELOAD).\n"
+		"\n"
+		"  -o OPTIONS MOUNTPOINT  an aufs mount option string, e.g.\n"
+		"                         br:/srv/t1=rw:/srv/cms=ro,udba=reval\n"
+		"  --fstab FILE           unions in fstab form: none MNT aufs OPTIONS 0 0\n"
+		"  --help, --version\n"
+		"\n"
+		"Exit status: the command's; 2 bad usage or configuration, 125 internal\n"
+		"error, 126 command not executable, 127 command not found.\n"
+		"See aufs-run(1) and aufs-preload(7).\n");
+}
+
+static void die(int code, const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "aufs-run: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+/* The library sits next to this program, in the tree and when installed. */
+static int find_library(char *buf, size_t size)
+{
+	const char *env = getenv("AUFS_LIBRARY");
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(buf, size, "%s", env);
+		return access(buf, R_OK);
+	}
+	n = readlink("/proc/self/exe", buf, size - 32);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	strcpy(slash + 1, "libaufs-preload.so");
+	return access(buf, R_OK);
+}
+
+static char *append(char *s, const char *line)
+{
+	size_t a = s ? strlen(s) : 0, b = strlen(line);
+	char *r = realloc(s, a + b + 2);
+
+	if (!r)
+		die(EXIT_INTERNAL, "%s%s", "out of memory", "");
+	memcpy(r + a, line, b);
+	r[a + b] = '\n';
+	r[a + b + 1] = 0;
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct aufs_config cfg;
+	struct aufs_err err = { 0 };
+	char lib[PATH_MAX], line[3 * PATH_MAX * 2], fstab_abs[PATH_MAX];
+	const char *fstab = NULL, *old_mounts = getenv("AUFS_MOUNTS");
+	char *mounts = NULL, *preload;
+	int i, r;
+
+	aufs_config_init(&cfg);
+	/* unions inherited from an enclosing aufs-run stay, and are checked with ours */
+	if (old_mounts && *old_mounts) {
+		r = aufs_config_parse_fstab(&cfg, old_mounts, "AUFS_MOUNTS", &err);
+		if (r < 0)
+			die(EXIT_USAGE, "%s%s", err.msg, "");
+	}
+	if (old_mounts && *old_mounts)
+		mounts = append(mounts, old_mounts);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--version")) {
+			printf("aufs-run (aufs-preload) %s\n", AUFS_VERSION);
+			return 0;
+		}
+		if (!strcmp(a, "-o")) {
+			struct aufs_union *u;
+
+			if (i + 2 >= argc || !strncmp(argv[i + 2], "-", 1))
+				die(EXIT_USAGE, "-o needs OPTIONS and a MOUNTPOINT%s%s", "", "");
+			r = aufs_union_parse(argv[i + 1], argv[i + 2], &u, &err);
+			if (r < 0)
+				die(EXIT_USAGE, "%s%s", err.msg, "");
+			if (aufs_union_format(u, line, sizeof(line)) < 0)
+				die(EXIT_USAGE, "mount point %s: configuration too long%s", u->mnt, "");
+			mounts = append(mounts, line);
+			r = aufs_config_add(&cfg, u, &err);
+			if (r < 0)
+				die(EXIT_USAGE, "%s%s", err.msg, "");
+			i += 2;
+			continue;
+		}
+		if (!strcmp(a, "--fstab") || !strncmp(a, "--fstab=", 8)) {
+			const char *f = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!f || !*f)
+				die(EXIT_USAGE, "--fstab needs a FILE%s%s", "", "");
+			if (fstab)
+				die(EXIT_USAGE, "only one --fstab may be given (%s, %s)", fstab, f);
+			if (!realpath(f, fstab_abs))
+				die(EXIT_USAGE, "fstab %s: %s", f, strerror(errno));
+			fstab = fstab_abs;
+			r = aufs_config_load_fstab(&cfg, fstab, &err);
+			if (r < 0)
+				die(EXIT_USAGE, "%s%s", err.msg, "");
+			continue;
+		}
+		if (a[0] == '-')
+			die(EXIT_USAGE, "unknown option \"%s\" (try --help)%s", a, "");
+		break;	/* the command, without "--" */
+	}
+	if (i >= argc)
+		die(EXIT_USAGE, "no command given (try --help)%s%s", "", "");
+
+	r = aufs_config_index(&cfg);
+	if (r < 0)
+		die(EXIT_INTERNAL, "%s%s", strerror(-r), "");
+	for (int k = 0; k < cfg.nunion; k++) {
+		struct aufs_union *u = cfg.unions[k];
+
+		/* a corrupt or foreign shared state file is refused here, not trusted */
+		r = aufs_shm_attach(u, &err);
+		if (r == -EUCLEAN)
+			die(EXIT_USAGE, "%s%s", err.msg, "");
+	}
+	if (find_library(lib, sizeof(lib)) < 0)
+		die(EXIT_INTERNAL, "cannot find libaufs-preload.so next to aufs-run (%s)", lib, "");
+	{
+		const char *old = getenv("LD_PRELOAD");
+
+		if (old && *old) {
+			preload = malloc(strlen(lib) + strlen(old) + 2);
+			if (!preload)
+				die(EXIT_INTERNAL, "%s%s", "out of memory", "");
+			sprintf(preload, "%s:%s", lib, old);
+		} else {
+			preload = lib;
+		}
+	}
+	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
+	    (mounts ? setenv("AUFS_MOUNTS", mounts, 1) : unsetenv("AUFS_MOUNTS")) < 0 ||
+	    (fstab && setenv("AUFS_FSTAB", fstab, 1) < 0))
+		die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
+	execvp(argv[i], argv + i);
+	r = errno;
+	fprintf(stderr, "aufs-run: %s: %s\n", argv[i], strerror(r));
+	return r == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+}
