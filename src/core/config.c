@@ -271,9 +271,12 @@ static int branch_open(struct aufs_branch *br, const char *given, bool *ret_rr,
 	br->len = strlen(buf);
 	br->dev = st.st_dev;
 	br->ino = st.st_ino;
-	/* Without statfs the branch simply keeps the ro/rw default. */
+	/*
+	 * statfs through the fd's /proc name looks at the very directory opened;
+	 * without statfs at all the branch simply keeps the ro/rw default.
+	 */
 	*ret_rr = false;
-	if (sys_statfs(buf, &sfs) == 0) {
+	if (sys_statfs(proc, &sfs) == 0 || sys_statfs(buf, &sfs) == 0) {
 		switch ((uint32_t)sfs.f_type) {
 		case MAGIC_SQUASHFS:
 		case MAGIC_ISOFS:
@@ -423,10 +426,15 @@ static bool parse_sec(const char *arg, unsigned *ret)
 static int parse_create(struct aufs_opts *o, const char *name, char *val, struct aufs_err *err)
 {
 	char *arg = strchr(val, ':'), *sec;
+	size_t vlen = strlen(val);
 	char orig[128];
 	bool ok;
 
-	snprintf(orig, sizeof(orig), "%s", val);
+	/* For the message: VAL is cut at its ':'s below. */
+	if (vlen >= sizeof(orig))
+		vlen = sizeof(orig) - 1;
+	memcpy(orig, val, vlen);
+	orig[vlen] = 0;
 	if (arg)
 		*arg++ = 0;
 	o->create_low = 0;
@@ -591,7 +599,6 @@ static int parse_option(struct aufs_opts *o, char *tok, const char *options, cha
 			struct aufs_err *err)
 {
 	size_t nlen = strcspn(tok, "=:");
-	char *val = NULL;
 	int r;
 
 	if (strncmp(tok, "br:", 3) == 0 || strncmp(tok, "br=", 3) == 0 ||
@@ -607,8 +614,7 @@ static int parse_option(struct aufs_opts *o, char *tok, const char *options, cha
 			return fail(err, -EINVAL, "option \"%s\" is only valid with remount", tok);
 	if (tok[nlen] == '=') {
 		tok[nlen] = 0;
-		val = tok + nlen + 1;
-		r = parse_valued(o, tok, val, err);
+		r = parse_valued(o, tok, tok + nlen + 1, err);
 		if (r <= 0)
 			return r;
 		tok[nlen] = '=';
@@ -990,8 +996,9 @@ static int parse_line(struct aufs_config *cfg, char *line, struct aufs_err *err)
 	if (n == 0)
 		return 1;
 	if (n < 4)
-		return fail(err, -EINVAL, "expected \"SPEC MOUNTPOINT aufs OPTIONS [0 0]\", got %d field%s",
-			    n, n == 1 ? "" : "s");
+		return fail(err, -EINVAL,
+			    "expected \"SPEC MOUNTPOINT aufs OPTIONS [0 0]\", got %d field%s", n,
+			    n == 1 ? "" : "s");
 	if (n > 6)
 		return fail(err, -EINVAL, "too many fields (more than 6)");
 	if (strcmp(field[2], "aufs") != 0)

@@ -493,6 +493,7 @@ struct walk {
 	bool touched;			/* the walk entered a union at some point */
 	bool fresh;			/* bypass the cache (second try) */
 	bool used_cache;
+	bool miss_cached;		/* the miss itself came from the cache */
 };
 
 /* Re-establish the union and directory state after loc->virt changed. */
@@ -602,6 +603,7 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 			return r;
 		if (n->cached)
 			w->used_cache = true;
+		w->miss_cached = n->cached;
 		if (n->branch < 0) {
 			if (!is_last)
 				return -ENOENT;
@@ -726,10 +728,15 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		loc->rel = 0;
 		w.touched = false;
 		w.used_cache = false;
+		w.miss_cached = false;
 		r = walk(&w, rest, flags, &n);
-		if (attempt == 0 && w.used_cache && !w.fresh &&
+		if (attempt == 0 && w.used_cache && !w.miss_cached &&
 		    (r == -ENOENT || r == -ENOTDIR || (r == 0 && w.u && n.branch < 0))) {
-			/* A miss built on cached directories is re-probed before believed. */
+			/*
+			 * A new miss built on cached directories is re-probed before it
+			 * is believed (a directory may have appeared in a branch); a
+			 * cached miss is believed, as udba=reval allows.
+			 */
 			w.fresh = true;
 			continue;
 		}

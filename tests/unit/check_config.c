@@ -9,7 +9,9 @@
  * even when a forked test crashes). In option templates '@' stands for that
  * tree's root followed by '/'.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* mkdtemp, dprintf, strtok_r: the Makefile passes it too */
+#endif
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +28,7 @@
 
 /* ---------------------------------------------------------------- fixture */
 
-static char root[PATH_MAX];
+static char root[256];	/* a mkdtemp() name: short, and the format checks know it */
 
 static void mk(const char *rel)
 {
@@ -57,11 +59,15 @@ static const char *const odd_names[] = {
 static void setup(void)
 {
 	char tmpl[] = "/tmp/aufs-check-config-XXXXXX";
-	char p[PATH_MAX];
+	char p[PATH_MAX], *canon;
 
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
 	/* Canonical, so that expected branch paths match even if /tmp is a symlink. */
-	ck_assert_ptr_nonnull(realpath(tmpl, root));
+	canon = realpath(tmpl, NULL);
+	ck_assert_ptr_nonnull(canon);
+	ck_assert_uint_lt(strlen(canon), sizeof(root));
+	strcpy(root, canon);
+	free(canon);
 	mk("a");
 	mk("a/sub");
 	mk("b");
@@ -692,7 +698,9 @@ START_TEST(test_mount_point)
 
 	ck_assert_str_eq(u->mnt, mnt_cases[_i].out);
 	ck_assert_uint_eq(u->mnt_len, strlen(mnt_cases[_i].out));
-	assert_round_trip(u);
+	/* A union on "/" holds its own branches: aufs_config_add() refuses it. */
+	if (u->mnt_len > 1)
+		assert_round_trip(u);
 	aufs_union_free(u);
 }
 END_TEST
@@ -712,6 +720,7 @@ START_TEST(test_mount_point_invalid)
 	u = parse_ok("br:@a", "\\057m");
 	ck_assert_str_eq(u->mnt, "/m");
 	aufs_union_free(u);
+	u = NULL;
 	ck_assert_int_eq(aufs_union_parse(ex("br:@a"), NULL, &u, &err), -EINVAL);
 	ck_assert_int_eq(aufs_union_parse(NULL, "/m", &u, &err), -EINVAL);
 	ck_assert_ptr_null(u);
@@ -794,3 +803,407 @@ START_TEST(test_format_odd_paths)
 	aufs_union_free(u);
 }
 END_TEST
+
+/* ---------------------------------------------------------------- aufs_config_add */
+
+/* Add the union of TMPL at MNT ('@' expanded in both); returns the result. */
+static int add(struct aufs_config *cfg, const char *tmpl, const char *mnt, struct aufs_err *err)
+{
+	struct aufs_union *u = parse_ok(tmpl, ex(mnt));
+
+	return aufs_config_add(cfg, u, err);
+}
+
+static void add_ok(struct aufs_config *cfg, const char *tmpl, const char *mnt)
+{
+	struct aufs_err err;
+	int r = add(cfg, tmpl, mnt, &err);
+
+	ck_assert_msg(r == 0, "add %s at %s: %s", ex(tmpl), ex(mnt), err.msg);
+}
+
+static void add_fails(struct aufs_config *cfg, const char *tmpl, const char *mnt,
+		      const char *token)
+{
+	int before = cfg->nunion;
+	uint64_t serial = cfg->serial;
+	struct aufs_err err;
+	int r = add(cfg, tmpl, mnt, &err);
+
+	ck_assert_msg(r == -EINVAL, "add %s at %s: %d", ex(tmpl), ex(mnt), r);
+	ck_assert_int_eq(err.code, -EINVAL);
+	ck_assert_msg(strstr(err.msg, ex(token)), "message \"%s\" lacks \"%s\"", err.msg,
+		      ex(token));
+	ck_assert_int_eq(cfg->nunion, before);
+	ck_assert_uint_eq(cfg->serial, serial);
+}
+
+START_TEST(test_add_basic)
+{
+	struct aufs_config cfg;
+	uint64_t s1, s2;
+	size_t rel = 99;
+
+	aufs_config_init(&cfg);
+	ck_assert_int_eq(cfg.nunion, 0);
+	ck_assert_ptr_null(cfg.unions);
+	ck_assert_ptr_null(cfg.index);
+	add_ok(&cfg, "br:@a:@b", "/srv/www/t1");
+	s1 = cfg.serial;
+	ck_assert_uint_ne(s1, 0);
+	add_ok(&cfg, "br:@c:@b", "/srv/www/t2");
+	s2 = cfg.serial;
+	ck_assert_uint_ne(s2, s1);
+	ck_assert_int_eq(cfg.nunion, 2);
+	ck_assert_uint_eq(cfg.unions[0]->index, 0);
+	ck_assert_uint_eq(cfg.unions[1]->index, 1);
+	ck_assert_str_eq(cfg.unions[1]->mnt, "/srv/www/t2");
+	/* the index is kept in step, so the table can be published as it is */
+	ck_assert_ptr_nonnull(cfg.index);
+	ck_assert_ptr_eq(aufs_config_match(&cfg, "/srv/www/t2/x", 13, &rel), cfg.unions[1]);
+	ck_assert_uint_eq(rel, 12);
+	ck_assert_ptr_eq(aufs_config_match(&cfg, "/srv/www/t1", 11, &rel), cfg.unions[0]);
+	ck_assert_ptr_null(aufs_config_match(&cfg, "/srv/www/t3", 11, &rel));
+	aufs_config_release(&cfg);
+	ck_assert_int_eq(cfg.nunion, 0);
+	ck_assert_ptr_null(cfg.unions);
+	ck_assert_ptr_null(cfg.index);
+	ck_assert_uint_eq(cfg.serial, 0);
+	aufs_config_release(&cfg);	/* twice is fine */
+	aufs_config_release(NULL);
+}
+END_TEST
+
+START_TEST(test_add_duplicate_mount_point)
+{
+	struct aufs_config cfg;
+
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a", "/var/www/html");
+	add_fails(&cfg, "br:@b", "/var/www/html", "mount point /var/www/html is used twice");
+	add_fails(&cfg, "br:@b", "/var//www/./html/", "mount point /var/www/html is used twice");
+	add_ok(&cfg, "br:@b", "/var/www/html2");
+	add_ok(&cfg, "br:@c", "/var/www");	/* an ancestor of another one is fine */
+	ck_assert_int_eq(cfg.nunion, 3);
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+/* A branch below a mount point would be reached through the union: nested. */
+START_TEST(test_add_nested)
+{
+	struct aufs_config cfg;
+
+	/* the mount point first, then the branch under it */
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a", "@m");
+	add_fails(&cfg, "br:@m/x", "/u2",
+		  "branch @m/x is inside the mount point @m of another union");
+	add_fails(&cfg, "br:@b:@m/x", "/u2", "@m/x");
+	aufs_config_release(&cfg);
+
+	/* the branch first, then a mount point above it */
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a:@m/x", "/u1");
+	add_fails(&cfg, "br:@b", "@m", "branch @m/x is inside the mount point @m of another union");
+	ck_assert_int_eq(cfg.nunion, 1);
+	aufs_config_release(&cfg);
+
+	/* a branch that is another union's mount point, in both orders */
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a", "@b");
+	add_fails(&cfg, "br:@c:@b", "/u2", "branch @b is the mount point of another union");
+	aufs_config_release(&cfg);
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@c:@b", "/u2");
+	add_fails(&cfg, "br:@a", "@b", "branch @b is the mount point of another union");
+	aufs_config_release(&cfg);
+
+	/* a mount point of "/" holds every branch */
+	aufs_config_init(&cfg);
+	add_fails(&cfg, "br:@a", "/", "branch @a is inside its own mount point /");
+	add_ok(&cfg, "br:@a", "/u");
+	add_fails(&cfg, "br:@b", "/", "branch @b is inside its own mount point /");
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+/* aufs(5)'s "br:/br1=rw:/base=rr none /br1": a union on its own branch. */
+START_TEST(test_add_own_branch_as_mount_point)
+{
+	struct aufs_config cfg;
+
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a=rw:@b=rr", "@a");
+	add_ok(&cfg, "br:@c:@m", "@m");		/* a lower branch works the same way */
+	/* ...but not a branch inside its own mount point */
+	add_fails(&cfg, "br:@a/sub", "@a/..", "branch @a/sub is inside its own mount point");
+	add_fails(&cfg, "br:@m/x:@c", "/u", "@m/x");
+	ck_assert_int_eq(cfg.nunion, 2);
+	ck_assert_str_eq(cfg.unions[0]->mnt, under("a"));
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+/* A mount point inside another union's branch is fine: the branch is reached raw. */
+START_TEST(test_add_mount_point_in_branch)
+{
+	struct aufs_config cfg;
+
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a:@b", "/u1");
+	add_ok(&cfg, "br:@c", "@a/sub");
+	add_ok(&cfg, "br:@m", "@b/not/there");
+	ck_assert_int_eq(cfg.nunion, 3);
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_add_null)
+{
+	struct aufs_config cfg;
+	struct aufs_err err;
+
+	aufs_config_init(&cfg);
+	ck_assert_int_eq(aufs_config_add(&cfg, NULL, &err), -EINVAL);
+	ck_assert_int_eq(cfg.nunion, 0);
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_add_many)
+{
+	struct aufs_config cfg;
+	char mnt[64];
+
+	aufs_config_init(&cfg);
+	for (int i = 0; i < 300; i++) {
+		snprintf(mnt, sizeof(mnt), "/srv/www/t%d", i);
+		add_ok(&cfg, i % 2 ? "br:@a:@c" : "br:@b:@c", mnt);
+	}
+	ck_assert_int_eq(cfg.nunion, 300);
+	for (int i = 0; i < 300; i++)
+		ck_assert_uint_eq(cfg.unions[i]->index, (unsigned)i);
+	ck_assert_ptr_eq(aufs_config_match(&cfg, "/srv/www/t299/index.php", 23, NULL),
+			 cfg.unions[299]);
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- fstab */
+
+START_TEST(test_fstab_ok)
+{
+	struct aufs_config cfg;
+	struct aufs_err err;
+	const char *text = ex(
+		"# tenants of this host\n"
+		"\n"
+		"   \t\n"
+		"none /srv/www/t1 aufs br:@a=rw:@c=ro,udba=none 0 0\n"
+		"  # indented comment\n"
+		"tenant2\t/srv/www/with\\040space\taufs\tbr:@sp\\040ace:@c\r\n"
+		"none /srv/www/t3 aufs dirs=@b:@c,noplink 0\n"
+		"none /srv/www/t4 aufs br:@co\\054mma=ro+wh:@m,create=mfs:5");
+	int r;
+
+	aufs_config_init(&cfg);
+	r = aufs_config_parse_fstab(&cfg, text, "/etc/aufs/fstab", &err);
+	ck_assert_msg(r == 0, "%s", err.msg);
+	ck_assert_int_eq(cfg.nunion, 4);
+	ck_assert_str_eq(cfg.unions[0]->mnt, "/srv/www/t1");
+	ck_assert_int_eq(cfg.unions[0]->opts.udba, AUFS_UDBA_NONE);
+	ck_assert_str_eq(cfg.unions[0]->branch[0].path, under("a"));
+	ck_assert_str_eq(cfg.unions[1]->mnt, "/srv/www/with space");
+	ck_assert_str_eq(cfg.unions[1]->branch[0].path, under("sp ace"));
+	ck_assert_int_eq(cfg.unions[1]->branch[1].perm, AUFS_PERM_RO);
+	ck_assert_uint_eq(cfg.unions[2]->opts.flags, AUFS_OPT_WARN_PERM);
+	ck_assert_str_eq(cfg.unions[3]->branch[0].path, under("co,mma"));
+	ck_assert_uint_eq(cfg.unions[3]->branch[0].attr, AUFS_BRATTR_WH);
+	ck_assert_int_eq(cfg.unions[3]->opts.create, AUFS_CREATE_MFS);
+	ck_assert_ptr_nonnull(cfg.index);
+	aufs_config_release(&cfg);
+
+	/* empty text, only comments: an empty configuration */
+	aufs_config_init(&cfg);
+	ck_assert_int_eq(aufs_config_parse_fstab(&cfg, "", "x", &err), 0);
+	ck_assert_int_eq(aufs_config_parse_fstab(&cfg, "# nothing\n\n", "x", &err), 0);
+	ck_assert_int_eq(cfg.nunion, 0);
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	int code;
+	const char *msg;	/* must appear in err.msg */
+} fstab_bad[] = {
+	{ "none /u ext4 br:@a 0 0\n", -EINVAL, "F:1: file system type \"ext4\" is not aufs" },
+	{ "# c\nnone /u aufs\n", -EINVAL,
+	  "F:2: expected \"SPEC MOUNTPOINT aufs OPTIONS [0 0]\", got 3 fields" },
+	{ "none\n", -EINVAL, "F:1: expected" },
+	{ "none /u aufs br:@a 0 0 extra\n", -EINVAL, "F:1: too many fields" },
+	{ "\n\nnone /u aufs br:@a,bogus 0 0\n", -EINVAL, "F:3: unknown option \"bogus\"" },
+	{ "none /u aufs br:@nope\n", -ENOENT, "F:1: branch @nope: No such file or directory" },
+	{ "none /u aufs br:@a\nnone /u/ aufs br:@b\n", -EINVAL,
+	  "F:2: mount point /u is used twice" },
+	{ "none u aufs br:@a\n", -EINVAL, "F:1: mount point \"u\" is not an absolute path" },
+	{ "none /u aufs br:@a=rx\n", -EINVAL, "F:1: unknown permission \"rx\"" },
+	{ "none /u aufs remount,br:@a\n", -EINVAL, "F:1: option \"remount\"" },
+	/* fields are split on blanks: an unescaped space splits a path */
+	{ "none /u aufs br:@sp ace\n", -ENOENT, "F:1: branch @sp:" },
+};
+
+START_TEST(test_fstab_bad)
+{
+	struct aufs_config cfg;
+	struct aufs_err err;
+	int r;
+
+	aufs_config_init(&cfg);
+	r = aufs_config_parse_fstab(&cfg, ex(fstab_bad[_i].text), "F", &err);
+	ck_assert_msg(r == fstab_bad[_i].code, "%d: %s", r, err.msg);
+	ck_assert_int_eq(err.code, r);
+	ck_assert_msg(strncmp(err.msg, "F:", 2) == 0 && strstr(err.msg, ex(fstab_bad[_i].msg)),
+		      "message \"%s\" lacks \"%s\"", err.msg, ex(fstab_bad[_i].msg));
+	ck_assert_ptr_null(strchr(err.msg, '\n'));
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_fstab_origin)
+{
+	struct aufs_config cfg;
+	struct aufs_err err;
+
+	aufs_config_init(&cfg);
+	ck_assert_int_eq(aufs_config_parse_fstab(&cfg, "none /u nfs x", NULL, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, ":1: "));
+	ck_assert_int_eq(aufs_config_parse_fstab(&cfg, NULL, "F", NULL), 0);
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_load_fstab)
+{
+	const char *text = ex("# one tenant\nnone /srv/www/t1 aufs br:@a:@b 0 0\n");
+	struct aufs_config cfg;
+	struct aufs_err err;
+	char path[PATH_MAX];
+	int r, fd;
+
+	write_file("fstab", text, strlen(text));
+	aufs_config_init(&cfg);
+	r = aufs_config_load_fstab(&cfg, under("fstab"), &err);
+	ck_assert_msg(r == 0, "%s", err.msg);
+	ck_assert_int_eq(cfg.nunion, 1);
+	ck_assert_str_eq(cfg.unions[0]->branch[1].path, under("b"));
+	aufs_config_release(&cfg);
+
+	/* the file name is the origin of messages */
+	text = ex("none /u aufs br:@a\nnone /v aufs br:@a,what\n");
+	write_file("bad", text, strlen(text));
+	aufs_config_init(&cfg);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("bad"), &err), -EINVAL);
+	snprintf(path, sizeof(path), "%s:2: unknown option \"what\"", under("bad"));
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	aufs_config_release(&cfg);
+
+	aufs_config_init(&cfg);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("missing"), &err), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err.msg, under("missing")));
+	ck_assert_ptr_nonnull(strstr(err.msg, "No such file or directory"));
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("a"), &err), -EISDIR);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, NULL, &err), -EINVAL);
+
+	/* binary data */
+	write_file("nul", "none /u aufs br:/\0x\n", 20);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("nul"), &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "NUL"));
+
+	/* over the 16 MiB cap (a sparse file costs nothing); exactly 16 MiB is read */
+	write_file("big", "", 0);
+	ck_assert_int_eq(truncate(under("big"), (16 << 20) + 1), 0);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("big"), &err), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "16 MiB"));
+	ck_assert_int_eq(truncate(under("big"), 16 << 20), 0);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("big"), &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "NUL"));
+
+	/* a large valid file, read in many pieces */
+	fd = open(under("large"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	for (int i = 0; i < 20000; i++)
+		ck_assert_int_gt(dprintf(fd, "# padding comment line %d\n", i), 0);
+	ck_assert_int_gt(dprintf(fd, "%s", text), 0);
+	close(fd);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("large"), &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, ":20002: unknown option \"what\""));
+	ck_assert_int_eq(cfg.nunion, 1);	/* what came before the failure stays */
+	aufs_config_release(&cfg);
+
+	/* not a regular file: st_size says nothing */
+	aufs_config_init(&cfg);
+	ck_assert_int_eq(aufs_config_load_fstab(&cfg, "/dev/null", &err), 0);
+	ck_assert_int_eq(cfg.nunion, 0);
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- suite */
+
+Suite *config_suite(void);
+
+Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("options");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_valid_options, 0, NVALID);
+	tcase_add_loop_test(tc, test_valid_round_trip, 0, NVALID);
+	tcase_add_loop_test(tc, test_invalid_options, 0, NINVALID);
+	tcase_add_test(tc, test_null_err);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("branches");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_branch_defaults);
+	tcase_add_test(tc, test_branch_relative);
+	tcase_add_test(tc, test_branch_escapes);
+	tcase_add_test(tc, test_message_one_line);
+	tcase_add_test(tc, test_branch_max);
+	tcase_add_test(tc, test_branch_rr_by_fstype);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mount point and format");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_mount_point, 0,
+			    (int)(sizeof(mnt_cases) / sizeof(mnt_cases[0])));
+	tcase_add_test(tc, test_mount_point_invalid);
+	tcase_add_test(tc, test_format_exact);
+	tcase_add_test(tc, test_format_defaults);
+	tcase_add_test(tc, test_format_odd_paths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("config");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_add_basic);
+	tcase_add_test(tc, test_add_duplicate_mount_point);
+	tcase_add_test(tc, test_add_nested);
+	tcase_add_test(tc, test_add_own_branch_as_mount_point);
+	tcase_add_test(tc, test_add_mount_point_in_branch);
+	tcase_add_test(tc, test_add_null);
+	tcase_add_test(tc, test_add_many);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fstab");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_fstab_ok);
+	tcase_add_loop_test(tc, test_fstab_bad, 0, (int)(sizeof(fstab_bad) / sizeof(fstab_bad[0])));
+	tcase_add_test(tc, test_fstab_origin);
+	tcase_add_test(tc, test_load_fstab);
+	suite_add_tcase(s, tc);
+	return s;
+}
