@@ -102,6 +102,13 @@ static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
 
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
+/* The same, probing the last component afresh (listings must see new branches). */
+int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret);
+/*
+ * A listing showed REL: forget a cached miss of it, so that what one listing shows
+ * the next lookup of this process finds too.
+ */
+void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len);
 /* The same for a resolved directory. */
 int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
 

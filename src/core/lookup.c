@@ -415,9 +415,12 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 	return 0;
 }
 
-/* Walk the canonical union-relative directory REL (no symlinks in it) to its mask. */
-static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fresh,
-		     aufs_mask *ret, bool *used_cache, char *buf)
+/*
+ * Walk the canonical union-relative directory REL (no symlinks in it) to its mask.
+ * FRESH bypasses the cache for every component, FRESH_LAST for the last one only.
+ */
+static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fresh,
+		      bool fresh_last, aufs_mask *ret, bool *used_cache, char *buf)
 {
 	aufs_mask m = root_mask(u);
 	struct node n;
@@ -429,7 +432,8 @@ static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fre
 
 		while (end < len && rel[end] != '/')
 			end++;
-		r = lookup_child(u, rel, end, start, m, fresh, &n, buf);
+		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len), &n,
+				 buf);
 		if (r < 0)
 			return r;
 		if (n.cached)
@@ -443,6 +447,35 @@ static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fre
 	}
 	*ret = m;
 	return 0;
+}
+
+static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fresh,
+		     aufs_mask *ret, bool *used_cache, char *buf)
+{
+	return dir_state2(u, rel, len, fresh, false, ret, used_cache, buf);
+}
+
+int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret)
+{
+	char buf[PATH_MAX];
+	bool used = false;
+	int r = dir_state2(u, rel, strlen(rel), false, true, ret, &used, buf);
+
+	if ((r == -ENOENT || r == -ENOTDIR) && used)
+		r = dir_state2(u, rel, strlen(rel), true, true, ret, &used, buf);
+	return r;
+}
+
+void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len)
+{
+	struct lcache *c = tcache;
+	struct lent *e;
+
+	if (!c || !c->count)
+		return;
+	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
+	if (e && e->branch < 0)
+		e->gen = 0;
 }
 
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret)

@@ -215,6 +215,25 @@ out:
 	return r;
 }
 
+/* What this listing shows, the next lookup must find (udba=reval). */
+static void forget_listed_misses(struct aufs_dir *d, char *buf)
+{
+	size_t rl = strlen(d->rel), off = rl ? rl + 1 : 0;
+
+	if (rl + 2 > PATH_MAX)
+		return;
+	memcpy(buf, d->rel, rl);
+	buf[rl] = '/';
+	for (size_t i = 0; i < d->n; i++) {
+		const struct dent *e = &d->ent[i];
+
+		if (e->hidden || off + e->name_len + 1 > PATH_MAX)
+			continue;
+		memcpy(buf + off, d->names + e->name_off, e->name_len);
+		lookup_forget_negative(d->u, buf, off + e->name_len);
+	}
+}
+
 static int fill(struct aufs_dir *d)
 {
 	struct whset newwh = { 0 };
@@ -229,7 +248,7 @@ static int fill(struct aufs_dir *d)
 	d->names_len = 0;
 	if (d->set)
 		memset(d->set, 0, ((size_t)d->set_mask + 1) * sizeof(*d->set));
-	r = lookup_dirmask(d->u, d->rel, &mask);
+	r = lookup_dirmask_fresh(d->u, d->rel, &mask);
 	if (r < 0)
 		return r;
 	buf = malloc(DIR_BUF);
@@ -260,6 +279,8 @@ static int fill(struct aufs_dir *d)
 		newwh = (struct whset){ 0 };
 	}
 	free(buf);
+	if (r >= 0)
+		forget_listed_misses(d, real);
 	return r < 0 ? r : 0;
 }
 

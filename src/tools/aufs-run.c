@@ -177,7 +177,11 @@ int main(int argc, char **argv)
 			preload = malloc(strlen(lib) + strlen(old) + 2);
 			if (!preload)
 				die(EXIT_INTERNAL, "%s%s", "out of memory", "");
-			sprintf(preload, "%s:%s", lib, old);
+			/* a sanitizer runtime must stay first in the list */
+			if (strstr(old, "libasan") || strstr(old, "libubsan"))
+				sprintf(preload, "%s:%s", old, lib);
+			else
+				sprintf(preload, "%s:%s", lib, old);
 		} else {
 			preload = lib;
 		}
