@@ -53,7 +53,8 @@ void aufs_config_init(struct aufs_config *cfg);
  * Add U to CFG (CFG owns it afterwards, also on failure). Refuses a mount point
  * already used by another union, and a branch that is at or under the mount point
  * of any union of CFG (other than a union mounted on its own top branch, as in
- * "br:/br1=rw:/base=rr none /br1"). Returns 0 or -EINVAL with err->msg set.
+ * "br:/br1=rw:/base=rr none /br1"). Rebuilds CFG's index (aufs_config_index()).
+ * Returns 0, -EINVAL with err->msg set, or -ENOMEM.
  */
 int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_err *err);
 
