@@ -54,6 +54,21 @@ int shim_fchdir(int fd)
 	return (int)aufs_ret(r, saved);
 }
 
+/*
+ * The virtual cwd when it lies inside a union. Above a mount point the kernel's
+ * answer is the truth (it resolves symlinks the lexical path may contain).
+ */
+static int virtual_cwd(char *buf, size_t size)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	size_t rel;
+	int n = aufs_cwd_get(buf, size);
+
+	if (n < 0 || !cfg || !aufs_config_match(cfg, buf, (size_t)n, &rel))
+		return -1;
+	return n;
+}
+
 char *shim_getcwd(char *buf, size_t size)
 {
 	char tmp[PATH_MAX];
@@ -61,7 +76,7 @@ char *shim_getcwd(char *buf, size_t size)
 
 	if (!aufs_active())
 		return REAL(getcwd)(buf, size);
-	n = aufs_cwd_get(tmp, sizeof(tmp));
+	n = virtual_cwd(tmp, sizeof(tmp));
 	if (n < 0)
 		return REAL(getcwd)(buf, size);
 	if (buf && size == 0) {
@@ -91,7 +106,7 @@ char *shim_get_current_dir_name(void)
 {
 	char tmp[PATH_MAX];
 
-	if (!aufs_active() || aufs_cwd_get(tmp, sizeof(tmp)) < 0)
+	if (!aufs_active() || virtual_cwd(tmp, sizeof(tmp)) < 0)
 		return REAL(get_current_dir_name)();
 	return strdup(tmp);
 }
