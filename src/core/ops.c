@@ -162,9 +162,15 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 			return -1;
 		rest = path + strlen(self);
 	}
-	if (!strcmp(rest, "cwd"))
+	if (!strcmp(rest, "cwd")) {
+		const struct aufs_config *cfg = aufs_state_config();
+		size_t rel;
+
 		n = aufs_cwd_get(tmp, sizeof(tmp));
-	else if (!strncmp(rest, "fd/", 3) && rest[3] >= '0' && rest[3] <= '9')
+		/* above a mount point the kernel's name is the truth */
+		if (n >= 0 && (!cfg || !aufs_config_match(cfg, tmp, (size_t)n, &rel)))
+			n = -1;
+	} else if (!strncmp(rest, "fd/", 3) && rest[3] >= '0' && rest[3] <= '9')
 		n = aufs_fd_get(atoi(rest + 3), tmp, sizeof(tmp));
 	else
 		return -1;
