@@ -147,7 +147,9 @@ again:
  */
 static ssize_t proc_link(const char *path, char *buf, size_t size)
 {
+	const struct aufs_config *cfg = aufs_state_config();
 	char tmp[PATH_MAX];
+	size_t rel;
 	const char *rest;
 	char self[32];
 	int n;
@@ -162,19 +164,14 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 			return -1;
 		rest = path + strlen(self);
 	}
-	if (!strcmp(rest, "cwd")) {
-		const struct aufs_config *cfg = aufs_state_config();
-		size_t rel;
-
+	if (!strcmp(rest, "cwd"))
 		n = aufs_cwd_get(tmp, sizeof(tmp));
-		/* above a mount point the kernel's name is the truth */
-		if (n >= 0 && (!cfg || !aufs_config_match(cfg, tmp, (size_t)n, &rel)))
-			n = -1;
-	} else if (!strncmp(rest, "fd/", 3) && rest[3] >= '0' && rest[3] <= '9')
+	else if (!strncmp(rest, "fd/", 3) && rest[3] >= '0' && rest[3] <= '9')
 		n = aufs_fd_get(atoi(rest + 3), tmp, sizeof(tmp));
 	else
 		return -1;
-	if (n < 0)
+	/* above a mount point (an ancestor's fd or cwd) the kernel's name is the truth */
+	if (n < 0 || !cfg || !aufs_config_match(cfg, tmp, (size_t)n, &rel))
 		return -1;
 	if ((size_t)n > size)
 		n = (int)size;	/* readlink truncates silently */
