@@ -159,6 +159,8 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 	} else if (!strncmp(path, "/dev/fd/", 8)) {
 		rest = path + 5;
 	} else {
+		if (strncmp(path, "/proc/", 6) || path[6] < '1' || path[6] > '9')
+			return -1;	/* the common case: no system call spent */
 		snprintf(self, sizeof(self), "/proc/%d/", (int)sys_getpid());
 		if (strncmp(path, self, strlen(self)))
 			return -1;
