@@ -135,6 +135,14 @@ int aufs_fd_get(int fd, char *buf, size_t size);
 void aufs_fd_dup(int oldfd, int newfd);
 void aufs_fd_close_range(unsigned first, unsigned last);
 bool aufs_fd_known(int fd);
+/* FD is being closed: forget everything about it. */
+void aufs_fd_forget(int fd);
+/*
+ * FD was opened through a union on a file of a read-only branch (set by
+ * aufs_openat; cleared, copied and closed along with the path slot).
+ */
+void aufs_fd_mark_lower(int fd, bool lower);
+bool aufs_fd_is_lower(int fd);
 
 /* ------------------------------------------------------------------ lookup.c */
 
@@ -155,7 +163,10 @@ enum aufs_loc_flags {
 struct aufs_loc {
 	struct aufs_union *u;
 	int branch;		/* branch holding the object, -1 when it does not exist */
-	int parent_branch;	/* top-most branch holding the parent directory */
+	int parent_branch;	/* missing: top-most branch holding the parent directory */
+	int cut;		/* missing: the branch whose whiteout hides it, or -1 */
+	unsigned __int128 pmask;	/* missing or not a directory: branches holding the
+					 * parent; a directory: branches holding it */
 	unsigned type;		/* DT_* of the object, DT_UNKNOWN when missing */
 	unsigned flags;		/* enum aufs_loc_flags */
 	size_t rel;		/* offset of the union-relative part in virt */
@@ -247,6 +258,51 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
 
 /* Where U's mount point's top-most rw branch is, for tools; -1 if none. */
 int aufs_union_top_rw(const struct aufs_union *u);
+
+/* ------------------------------------------------------------------ dir.c */
+
+/*
+ * Changes to directories, with the aufs rules (DESIGN.md 3): new names go to the
+ * writable branch of the create= policy, parents copied up first; names that
+ * exist below are removed with whiteouts; a directory with content below is not
+ * renamed (-EXDEV). Return 0, AUFS_PASS (outside every union: call the real
+ * function) or -errno; -EPERM for names with the reserved ".wh." prefix.
+ */
+int aufs_mkdirat(int dirfd, const char *path, mode_t mode);
+int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev);
+int aufs_symlinkat(const char *target, int dirfd, const char *path);
+int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
+int aufs_unlinkat(int dirfd, const char *path, int flags);
+/* RENAME_NOREPLACE and, where both names live in one writable branch, RENAME_EXCHANGE. */
+int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		   unsigned flags);
+
+/* ------------------------------------------------------------------ attr.c */
+
+/*
+ * Attribute changes copy a lower object up first. The caller's rights are those
+ * of a real file system: chmod/chown need ownership (-EPERM), writes need write
+ * permission (-EACCES), and nothing is copied when they are missing.
+ */
+int aufs_fchmodat(int dirfd, const char *path, mode_t mode, int flags);
+int aufs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int aufs_utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags);
+int aufs_truncate(const char *path, off_t len);
+int aufs_setxattr(const char *path, const char *name, const void *value, size_t size,
+		  int flags, bool nofollow);
+int aufs_removexattr(const char *path, const char *name, bool nofollow);
+/*
+ * statfs/statvfs: the first branch's file system. Its root into REAL; the caller
+ * shortens the name length by AUFS_WH_PREFIX_LEN (room for a whiteout's prefix).
+ * AUFS_PASS: outside; REAL holds the host path when the path left a union, else "".
+ */
+int aufs_statfs_path(const char *path, char *real);
+/*
+ * An fd-based change (fchmod, fchown, futimens, ftruncate, fsetxattr...) is about
+ * to hit FD: -EROFS when FD is a file of a read-only branch of a union (it was
+ * opened read-only through the union; the lower branch is never written), else 0.
+ */
+int aufs_fd_check_write(int fd);
 
 /* ------------------------------------------------------------------ readdir.c */
 

@@ -11,6 +11,7 @@
 #define AUFS_SYS_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -178,6 +179,105 @@ static inline int sys_munmap(void *addr, size_t len)
 static inline int sys_mmap_failed(const void *p)
 {
 	return (unsigned long)p > -4096UL;
+}
+
+static inline int sys_renameat2(int od, const char *o, int nd, const char *n, unsigned flags)
+{
+	return (int)AUFS_SYS(SYS_renameat2, od, o, nd, n, flags, 0);
+}
+
+static inline ssize_t sys_copy_file_range(int in, loff_t *inoff, int out, loff_t *outoff,
+					  size_t len, unsigned flags)
+{
+	return AUFS_SYS(SYS_copy_file_range, in, inoff, out, outoff, len, flags);
+}
+
+struct timespec;
+static inline int sys_utimensat(int dirfd, const char *path, const struct timespec *ts, int fl)
+{
+	return (int)AUFS_SYS(SYS_utimensat, dirfd, path, ts, fl, 0, 0);
+}
+
+static inline int sys_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fl)
+{
+	return (int)AUFS_SYS(SYS_fchownat, dirfd, path, uid, gid, fl, 0);
+}
+
+static inline int sys_fchown(int fd, uid_t uid, gid_t gid)
+{
+	return (int)AUFS_SYS(SYS_fchown, fd, uid, gid, 0, 0, 0);
+}
+
+static inline int sys_fchmodat(int dirfd, const char *path, mode_t mode)
+{
+	return (int)AUFS_SYS(SYS_fchmodat, dirfd, path, mode, 0, 0, 0);
+}
+
+static inline int sys_symlinkat(const char *target, int dirfd, const char *path)
+{
+	return (int)AUFS_SYS(SYS_symlinkat, target, dirfd, path, 0, 0, 0);
+}
+
+static inline int sys_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	return (int)AUFS_SYS(SYS_mknodat, dirfd, path, mode, dev, 0, 0);
+}
+
+static inline int sys_truncate(const char *path, off_t len)
+{
+	return (int)AUFS_SYS(SYS_truncate, path, len, 0, 0, 0, 0);
+}
+
+static inline int sys_fstatfs(int fd, struct statfs *buf)
+{
+	return (int)AUFS_SYS(SYS_fstatfs, fd, buf, 0, 0, 0, 0);
+}
+
+static inline ssize_t sys_flistxattr(int fd, char *list, size_t size)
+{
+	return AUFS_SYS(SYS_flistxattr, fd, list, size, 0, 0, 0);
+}
+
+static inline ssize_t sys_fgetxattr(int fd, const char *name, void *v, size_t size)
+{
+	return AUFS_SYS(SYS_fgetxattr, fd, name, v, size, 0, 0);
+}
+
+static inline int sys_fsetxattr(int fd, const char *name, const void *v, size_t size, int fl)
+{
+	return (int)AUFS_SYS(SYS_fsetxattr, fd, name, v, size, fl, 0);
+}
+
+static inline int sys_setxattr(const char *path, const char *name, const void *v, size_t size,
+			       int fl, bool nofollow)
+{
+	return (int)AUFS_SYS(nofollow ? SYS_lsetxattr : SYS_setxattr, path, name, v, size, fl, 0);
+}
+
+static inline int sys_removexattr(const char *path, const char *name, bool nofollow)
+{
+	return (int)AUFS_SYS(nofollow ? SYS_lremovexattr : SYS_removexattr, path, name, 0, 0, 0,
+			     0);
+}
+
+static inline int sys_dup3(int oldfd, int newfd, int flags)
+{
+	return (int)AUFS_SYS(SYS_dup3, oldfd, newfd, flags, 0, 0, 0);
+}
+
+static inline int sys_fcntl(int fd, int cmd, long arg)
+{
+	return (int)AUFS_SYS(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
+}
+
+static inline gid_t sys_getegid(void)
+{
+	return (gid_t)AUFS_SYS(SYS_getegid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_getgroups(int n, gid_t *list)
+{
+	return (int)AUFS_SYS(SYS_getgroups, n, list, 0, 0, 0, 0);
 }
 
 #endif /* AUFS_SYS_H */

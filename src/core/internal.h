@@ -45,6 +45,7 @@ enum aufs_shm_counter {
 	AUFS_CNT_LOOKUPS = 0,		/* lookups that probed branches */
 	AUFS_CNT_COPYUPS,
 	AUFS_CNT_WHITEOUTS,
+	AUFS_CNT_CREATE_RR,		/* create=rr: the round-robin cursor, shared */
 	AUFS_CNT_MAX = 16,
 };
 
@@ -100,6 +101,12 @@ static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
 
 /* ---------------------------------------------------------------- lookup.c */
 
+/* Build BRANCH/REL (REL may be empty) into BUF (PATH_MAX); -ENAMETOOLONG. */
+int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf);
+
+/* Every cached lookup of U is stale (a directory moved, a remount). */
+void aufs_union_changed(struct aufs_union *u);
+
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
 /* The same, probing the last component afresh (listings must see new branches). */
@@ -111,5 +118,71 @@ int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret);
 void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len);
 /* The same for a resolved directory. */
 int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
+
+/* ---------------------------------------------------------------- whiteout.c */
+
+/* Create BRANCH/DIR/.wh.NAME (a hard link to .wh..wh.aufs unless +nolwh). */
+int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
+/* Remove it; 0 if there was none. */
+int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
+/* Mark BRANCH/DIR opaque (.wh..wh..opq). */
+int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dlen);
+/* Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir). */
+int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen);
+
+/* ---------------------------------------------------------------- policy.c */
+
+/*
+ * The writable branch a new name goes to, given PMASK (the branches holding its
+ * directory) and LIMIT (the highest branch index allowed: a whiteout or opaque
+ * directory in branch LIMIT would hide anything created below it; -1 = none).
+ * -EROFS when no writable branch qualifies.
+ */
+int policy_create(struct aufs_union *u, aufs_mask pmask, int limit);
+/* The writable branch above SRC an object of directory DIR (PMASK) is copied up to. */
+int policy_copyup(struct aufs_union *u, aufs_mask pmask, int src);
+
+/* ---------------------------------------------------------------- copyup.c */
+
+/*
+ * Make directory REL[0..LEN) exist in branch T, creating missing components with
+ * the mode, owner (when permitted) and times of the copy below. -errno.
+ */
+int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t);
+/*
+ * Copy the object REL from branch SRC (lstat in *ST) up to branch T, parents
+ * first, atomically: a temporary in the target directory renamed into place
+ * without replacing. LEN >= 0 copies only that much data (O_TRUNC: 0). Returns
+ * 0 when T holds the object afterwards (ours or a racing winner's), or -errno.
+ */
+int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
+		off_t len);
+/* May the caller write an object with these attributes, as on a real file system? */
+bool may_write(const struct stat *st);
+/*
+ * LOC (an existing object) is about to be changed: when it lives in a read-only
+ * branch, check that the caller could write it (-EACCES otherwise, nothing
+ * copied; CHECK_WRITE false for chmod/chown/utimes, which the kernel checks by
+ * ownership), copy it up (LEN as for cpup_object) and point LOC at the copy.
+ */
+int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write);
+
+/* ---------------------------------------------------------------- dir.c */
+
+/* resolve result for a path that entered a union and left it: loc->real is a host path */
+#define AUFS_PASS_HOST 2
+
+/*
+ * Prepare LOC (a missing name) for creation: pick the branch (create= policy,
+ * never below a whiteout hiding the name), copy the parents up into it, check the
+ * caller may write the directory, point loc->real at the new name. Returns the
+ * branch or -errno (-EPERM for the reserved whiteout prefix).
+ */
+int create_prepare(struct aufs_loc *loc);
+/* The name now exists in branch T: drop its whiteout there, tell every process. */
+void create_done(struct aufs_loc *loc, int t);
+
+/* The union-relative directory and the name of LOC. */
+void loc_split(const struct aufs_loc *loc, const char **dir, size_t *dlen, const char **name);
 
 #endif /* AUFS_INTERNAL_H */

@@ -37,6 +37,7 @@ struct lent {
 	uint32_t pbucket, pgen;		/* parent directory's bucket and its generation */
 	uint32_t sbucket, sgen;		/* own bucket (directories: opaque, children) */
 	int16_t branch;			/* -1: negative entry */
+	int16_t cut;			/* negative: branch whose whiteout hides it, or -1 */
 	uint8_t type;			/* DT_* */
 	aufs_mask mask;			/* directories: branches that hold it */
 	uint32_t len;
@@ -163,6 +164,7 @@ static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 /* What one name resolved to. */
 struct node {
 	int branch;			/* -1: missing */
+	int cut;			/* missing: the branch whose whiteout hides it, or -1 */
 	unsigned type;
 	aufs_mask mask;
 	bool cached;
@@ -218,6 +220,7 @@ static void cache_fill(struct lcache *c, const struct aufs_union *u, const char 
 	e->sbucket = g->sbucket;
 	e->sgen = g->sgen;
 	e->branch = (int16_t)n->branch;
+	e->cut = (int16_t)n->cut;
 	e->type = (uint8_t)n->type;
 	e->mask = n->mask;
 }
@@ -249,8 +252,7 @@ static unsigned mode_to_dt(mode_t m)
 	return IFTODT(m);
 }
 
-/* Build BRANCH/REL (REL may be empty) into BUF; -ENAMETOOLONG if it does not fit. */
-static int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf)
+int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf)
 {
 	size_t n = br->len;
 
@@ -311,6 +313,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	int r;
 
 	n->branch = -1;
+	n->cut = -1;
 	n->type = DT_UNKNOWN;
 	n->mask = 0;
 	n->cached = false;
@@ -357,8 +360,11 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 			r = branch_path2(br, rel, plen, AUFS_WH_PREFIX, name, nlen, buf);
 			if (r < 0)
 				return r;
-			if (exists(buf))
+			if (exists(buf)) {
+				if (n->branch < 0)
+					n->cut = b;
 				break;	/* whited out: hidden in every lower branch */
+			}
 		}
 	}
 	if (n->branch >= 0 && n->type != DT_DIR)
@@ -387,6 +393,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 	if (name_is_hidden(u, rel + name_off)) {
 		/* Whiteouts and the aufs control names are never visible. */
 		n->branch = -1;
+		n->cut = -1;
 		n->type = DT_UNKNOWN;
 		n->mask = 0;
 		n->cached = false;
@@ -398,6 +405,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 
 		if (e) {
 			n->branch = e->branch;
+			n->cut = e->cut;
 			n->type = e->type;
 			n->mask = e->mask;
 			n->cached = true;
@@ -798,6 +806,8 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		loc->flags |= AUFS_LOC_ROOT;
 		loc->rel = w.vlen;	/* loc->virt + loc->rel is "" */
 	}
+	loc->pmask = w.dmask;
+	loc->cut = n.cut;
 	if (n.branch < 0) {
 		loc->parent_branch = w.dmask ? lowest_bit(w.dmask) : 0;
 		r = branch_path(&w.u->branch[loc->parent_branch], relp(loc, w.vlen),
@@ -830,6 +840,16 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
 	if (shm)
 		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket(rel, len)], 1,
 					  memory_order_acq_rel);
+	else
+		aufs_lookup_flush();
+}
+
+void aufs_union_changed(struct aufs_union *u)
+{
+	struct aufs_shm *shm = aufs_union_shm(u);
+
+	if (shm)
+		atomic_fetch_add_explicit(&shm->gen, 1, memory_order_acq_rel);
 	else
 		aufs_lookup_flush();
 }

@@ -230,36 +230,13 @@ static bool wants_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
-/* Remove a whiteout that would otherwise sit next to the object just created. */
-static void drop_whiteout(const struct aufs_loc *loc, int b)
-{
-	const struct aufs_branch *br = &loc->u->branch[b];
-	const char *rel = loc->virt + loc->rel, *name = strrchr(rel, '/');
-	char wh[PATH_MAX];
-	size_t dlen;
-
-	name = name ? name + 1 : rel;
-	dlen = (size_t)(name - rel);
-	if (!branch_has_whiteouts(br) || br->len + dlen + strlen(name) + 6 > PATH_MAX)
-		return;
-	snprintf(wh, sizeof(wh), "%s/%.*s" AUFS_WH_PREFIX "%s", br->path, (int)dlen, rel, name);
-	(void)sys_unlinkat(AT_FDCWD, wh, 0);	/* usually ENOENT: nothing to remove */
-}
-
-static void parent_changed(const struct aufs_loc *loc)
-{
-	const char *rel = loc->virt + loc->rel, *slash = strrchr(rel, '/');
-
-	aufs_dir_changed(loc->u, rel, slash ? (size_t)(slash - rel) : 0);
-}
-
 int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_pass)
 {
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
 	bool creat = (flags & O_CREAT) && !tmpfile;
 	unsigned rf = 0;
 	struct aufs_loc loc;
-	int r, fd, tries = 0;
+	int r, fd, t, tries = 0;
 
 	*ret_pass = false;
 	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
@@ -275,47 +252,47 @@ again:
 	if (!loc.u)
 		return sys_openat(AT_FDCWD, loc.real, flags, mode);
 	if (loc.branch >= 0) {
-		const struct aufs_branch *br = &loc.u->branch[loc.branch];
+		bool lower;
 
 		if (creat && (flags & O_EXCL))
 			return -EEXIST;
 		if (loc.type != DT_DIR && (flags & O_DIRECTORY))
 			return -ENOTDIR;
-		if (loc.type == DT_DIR && (wants_write(flags) || tmpfile) &&
-		    br->perm != AUFS_PERM_RW && !tmpfile)
+		if (loc.type == DT_DIR && wants_write(flags) && !(flags & O_PATH) && !tmpfile)
 			return -EISDIR;
-		if ((wants_write(flags) || tmpfile) && br->perm != AUFS_PERM_RW &&
-		    !(flags & O_PATH)) {
-			/* NEEDSWORK: copy-up (issue 3). Never write a read-only branch. */
-			return -EROFS;
+		if ((wants_write(flags) || tmpfile) && !(flags & O_PATH)) {
+			/* a lower file is copied up first (only its first LEN bytes for O_TRUNC) */
+			r = cpup_loc(&loc, (flags & O_TRUNC) ? 0 : -1, true);
+			if (r < 0)
+				return r;
 		}
+		lower = loc.u->branch[loc.branch].perm != AUFS_PERM_RW;
 		/* an object found in a lower branch is never created there */
-		fd = sys_openat(AT_FDCWD, loc.real,
-				br->perm == AUFS_PERM_RW ? flags : flags & ~(O_CREAT | O_EXCL),
-				mode);
+		fd = sys_openat(AT_FDCWD, loc.real, lower ? flags & ~(O_CREAT | O_EXCL) : flags, mode);
 		if (retry_stale(fd, &loc, &tries))
 			goto again;
-		if (fd >= 0 && (loc.type == DT_DIR || (flags & O_PATH)))
-			aufs_fd_set(fd, loc.virt);
+		if (fd >= 0) {
+			if (loc.type == DT_DIR || (flags & O_PATH))
+				aufs_fd_set(fd, loc.virt);
+			else if (aufs_fd_known(fd))
+				aufs_fd_set(fd, NULL);
+			aufs_fd_mark_lower(fd, lower && loc.type != DT_DIR);
+		}
 		return fd;
 	}
 	if (!creat)
 		return -ENOENT;
 	if (loc.flags & AUFS_LOC_TRAILING)
 		return -EISDIR;
-	{
-		const char *rel = loc.virt + loc.rel, *name = strrchr(rel, '/');
-
-		name = name ? name + 1 : rel;
-		if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
-			return -EPERM;	/* the whiteout prefix is reserved */
-	}
-	if (loc.u->branch[loc.parent_branch].perm != AUFS_PERM_RW)
-		return -EROFS;	/* NEEDSWORK: copy the parents up (issue 3) */
+	t = create_prepare(&loc);
+	if (t < 0)
+		return t;
 	fd = sys_openat(AT_FDCWD, loc.real, flags, mode);
 	if (fd >= 0) {
-		drop_whiteout(&loc, loc.parent_branch);
-		parent_changed(&loc);
+		create_done(&loc, t);
+		if (aufs_fd_known(fd))
+			aufs_fd_set(fd, NULL);
+		aufs_fd_mark_lower(fd, false);
 	}
 	return fd;
 }

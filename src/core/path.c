@@ -130,6 +130,26 @@ void aufs_cwd_set(const char *path)
 #define FD_PAGES     1024u		/* fds up to 2^20, the usual hard limit */
 
 static char *_Atomic *_Atomic fd_pages[FD_PAGES];
+/* one bit per fd: opened through a union on a read-only branch's file */
+static _Atomic uint64_t fd_lower[FD_PAGE * FD_PAGES / 64];
+
+void aufs_fd_mark_lower(int fd, bool lower)
+{
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+		return;
+	if (lower)
+		atomic_fetch_or(&fd_lower[fd / 64], 1ULL << (fd % 64));
+	else if (atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) &
+		 (1ULL << (fd % 64)))
+		atomic_fetch_and(&fd_lower[fd / 64], ~(1ULL << (fd % 64)));
+}
+
+bool aufs_fd_is_lower(int fd)
+{
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+		return false;
+	return atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & (1ULL << (fd % 64));
+}
 
 static char *_Atomic *fd_slot(int fd, bool create)
 {
@@ -186,6 +206,13 @@ int aufs_fd_get(int fd, char *buf, size_t size)
 	return (int)n;
 }
 
+void aufs_fd_forget(int fd)
+{
+	if (aufs_fd_known(fd))
+		aufs_fd_set(fd, NULL);
+	aufs_fd_mark_lower(fd, false);
+}
+
 bool aufs_fd_known(int fd)
 {
 	char *_Atomic *slot = fd_slot(fd, false);
@@ -199,6 +226,7 @@ void aufs_fd_dup(int oldfd, int newfd)
 
 	if (oldfd == newfd)
 		return;
+	aufs_fd_mark_lower(newfd, aufs_fd_is_lower(oldfd));
 	if (aufs_fd_get(oldfd, buf, sizeof(buf)) >= 0)
 		aufs_fd_set(newfd, buf);
 	else
@@ -211,6 +239,8 @@ void aufs_fd_close_range(unsigned first, unsigned last)
 
 	if (last > max)
 		last = max;
+	for (unsigned fd = first; fd <= last && fd >= first; fd++)
+		aufs_fd_mark_lower((int)fd, false);
 	for (unsigned fd = first; fd <= last && fd >= first; fd++) {
 		if (!atomic_load_explicit(&fd_pages[fd >> FD_PAGE_BITS], memory_order_relaxed)) {
 			fd |= FD_PAGE - 1;	/* skip the whole empty page */

@@ -158,10 +158,7 @@ int shim_closedir(DIR *dp)
 
 	if (!d) {
 		if (dp && aufs_active()) {
-			int fd = REAL(dirfd)(dp);
-
-			if (aufs_fd_known(fd))
-				aufs_fd_set(fd, NULL);
+			aufs_fd_forget(REAL(dirfd)(dp));
 		}
 		return REAL(closedir)(dp);
 	}

@@ -12,8 +12,8 @@
 
 int shim_close(int fd)
 {
-	if (aufs_active() && aufs_fd_known(fd))
-		aufs_fd_set(fd, NULL);
+	if (aufs_active())
+		aufs_fd_forget(fd);
 	return REAL(close)(fd);
 }
 
@@ -63,10 +63,7 @@ void shim_closefrom(int first)
 int shim_fclose(FILE *f)
 {
 	if (f && aufs_active()) {
-		int fd = fileno(f);
-
-		if (aufs_fd_known(fd))
-			aufs_fd_set(fd, NULL);
+		aufs_fd_forget(fileno(f));
 	}
 	return REAL(fclose)(f);
 }

@@ -18,8 +18,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "aufs/core.h"
 
@@ -69,6 +74,23 @@ static inline long aufs_ret(long r, int saved_errno)
 
 /* Launder a pointer so that glibc's nonnull attributes cannot delete a NULL test. */
 #define AUFS_LAUNDER(p) ({ __typeof__(p) _p = (p); __asm__("" : "+r"(_p)); _p; })
+
+/*
+ * The body of a shim whose core call returns 0, AUFS_PASS or -errno: REAL_CALL
+ * when inactive or outside every union, else the core's answer.
+ */
+#define AUFS_PATH_SHIM(real_call, core_call)                  \
+	do {                                                  \
+		int saved_ = errno;                           \
+		int r_;                                       \
+                                                              \
+		if (!aufs_active())                           \
+			return real_call;                     \
+		r_ = core_call;                               \
+		if (r_ == AUFS_PASS)                          \
+			return real_call;                     \
+		return (int)aufs_ret(r_, saved_);             \
+	} while (0)
 
 /* exec.c */
 bool aufs_in_vfork_child(void);

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * copyup.c - bring an object of a lower branch up into a writable one before it
+ * is changed, as aufs does: parents first (mode, owner when permitted, times),
+ * then the object itself - data with copy_file_range, holes kept - then its
+ * owner, mode, extended attributes and times. The copy is built under a
+ * whiteout-prefixed temporary name in the target directory (never listed, never
+ * half-visible) and renamed into place with RENAME_NOREPLACE: when two
+ * processes copy the same file at once, the first rename wins and the other
+ * process drops its copy and uses the winner's, so no write is lost.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
+
+#include "internal.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+bool may_write(const struct stat *st)
+{
+	uid_t uid = sys_geteuid();
+	gid_t groups[256];
+	int n;
+
+	if (uid == 0)
+		return true;
+	if (st->st_uid == uid)
+		return st->st_mode & S_IWUSR;
+	if (st->st_gid == sys_getegid())
+		return st->st_mode & S_IWGRP;
+	n = sys_getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == st->st_gid)
+			return st->st_mode & S_IWGRP;
+	return st->st_mode & S_IWOTH;
+}
+
+static void copy_times(int dirfd, const char *path, const struct stat *st, int flags)
+{
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+
+	(void)sys_utimensat(dirfd, path, ts, flags);	/* best effort, as cp -p */
+}
+
+/* Owner first (chown clears set-id bits), then the mode. EPERM: keep ours. */
+static void copy_owner_mode(int fd, const char *path, const struct stat *st)
+{
+	if (fd >= 0) {
+		(void)sys_fchown(fd, st->st_uid, st->st_gid);
+		(void)sys_fchmod(fd, st->st_mode & 07777);
+	} else {
+		(void)sys_fchownat(AT_FDCWD, path, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+	}
+}
+
+static void copy_xattrs(int in, int out)
+{
+	char list[4096], value[65536];
+	ssize_t n = sys_flistxattr(in, list, sizeof(list));
+
+	for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
+		const char *name = list + off;
+		ssize_t v = sys_fgetxattr(in, name, value, sizeof(value));
+
+		/* security.* and trusted.* may be refused to us: the data still counts */
+		if (v >= 0)
+			(void)sys_fsetxattr(out, name, value, (size_t)v, 0);
+	}
+}
+
+static int copy_range(int in, int out, off_t from, off_t to)
+{
+	loff_t ioff = from, ooff = from;
+
+	while (ioff < to) {
+		ssize_t n = sys_copy_file_range(in, &ioff, out, &ooff, (size_t)(to - ioff), 0);
+
+		if (n == 0)
+			break;	/* the source shrank meanwhile */
+		if (n > 0)
+			continue;
+		if (n != -EXDEV && n != -EINVAL && n != -ENOSYS && n != -EOPNOTSUPP)
+			return (int)n;
+		/* no in-kernel copy between these file systems: read and write */
+		{
+			char buf[65536];
+			ssize_t got = AUFS_SYS(SYS_pread64, in, buf,
+					       (size_t)(to - ioff) < sizeof(buf) ? (size_t)(to - ioff)
+										 : sizeof(buf), ioff, 0, 0);
+
+			if (got <= 0)
+				return got < 0 ? (int)got : 0;
+			if (AUFS_SYS(SYS_pwrite64, out, buf, got, ooff, 0, 0) != got)
+				return -EIO;
+			ioff += got;
+			ooff += got;
+		}
+	}
+	return 0;
+}
+
+/* Copy LEN bytes of data, skipping holes (SEEK_DATA/SEEK_HOLE) so sparse files stay sparse. */
+static int copy_data(int in, int out, off_t len)
+{
+	off_t off = 0;
+	int r;
+
+	while (off < len) {
+		off_t data = sys_lseek(in, off, SEEK_DATA), hole;
+
+		if (data == -ENXIO)
+			break;	/* only a hole remains */
+		if (data < 0) {
+			/* no SEEK_DATA here: copy everything */
+			return copy_range(in, out, off, len);
+		}
+		if (data >= len)
+			break;
+		hole = sys_lseek(in, data, SEEK_HOLE);
+		if (hole < 0 || hole > len)
+			hole = len;
+		r = copy_range(in, out, data, hole);
+		if (r < 0)
+			return r;
+		off = hole;
+	}
+	return sys_ftruncate(out, len);
+}
+
+static void split(const char *rel, size_t len, size_t *dlen, const char **name)
+{
+	size_t i = len;
+
+	while (i > 0 && rel[i - 1] != '/')
+		i--;
+	*name = rel + i;
+	*dlen = i ? i - 1 : 0;
+}
+
+int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
+{
+	char dst[PATH_MAX], src[PATH_MAX];
+	struct stat st, sst;
+	size_t end = 0;
+	int r;
+
+	while (end < len) {
+		bool made = false;
+
+		end++;
+		while (end < len && rel[end] != '/')
+			end++;
+		r = branch_path(&u->branch[t], rel, end, dst);
+		if (r < 0)
+			return r;
+		r = sys_lstat(dst, &st);
+		if (r == 0) {
+			if (!S_ISDIR(st.st_mode))
+				return -ENOTDIR;
+			continue;
+		}
+		if (r != -ENOENT)
+			return r;
+		/* the top-most other branch that has it gives mode, owner and times */
+		for (int b = 0; b < u->nbranch; b++) {
+			if (b == t || branch_path(&u->branch[b], rel, end, src) < 0)
+				continue;
+			if (sys_lstat(src, &sst) == 0 && S_ISDIR(sst.st_mode)) {
+				made = true;
+				break;
+			}
+		}
+		if (!made)
+			return -ENOENT;
+		r = sys_mkdirat(AT_FDCWD, dst, 0700);
+		if (r == -EEXIST)
+			continue;	/* another process made it first */
+		if (r < 0)
+			return r;
+		(void)sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+		(void)sys_fchmodat(AT_FDCWD, dst, sst.st_mode & 07777);
+		copy_times(AT_FDCWD, dst, &sst, 0);
+		{
+			size_t dl;
+			const char *nm;
+
+			split(rel, end, &dl, &nm);
+			aufs_dir_changed(u, rel, dl);	/* the parent gained a copy */
+			aufs_dir_changed(u, rel, end);	/* and the directory a branch */
+		}
+	}
+	return 0;
+}
+
+int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
+		off_t len)
+{
+	static _Atomic unsigned long seq;
+	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
+	size_t rlen = strlen(rel), dlen;
+	const char *name;
+	int in = -1, out = -1, r;
+
+	if (S_ISDIR(st->st_mode))
+		return cpup_dirs(u, rel, rlen, t);
+	split(rel, rlen, &dlen, &name);
+	r = cpup_dirs(u, rel, dlen, t);
+	if (r < 0)
+		return r;
+	if ((r = branch_path(&u->branch[src], rel, rlen, from)) < 0 ||
+	    (r = branch_path(&u->branch[t], rel, rlen, to)) < 0 ||
+	    (r = branch_path(&u->branch[t], rel, dlen, tmp)) < 0)
+		return r;
+	if (strlen(tmp) + 64 > PATH_MAX)
+		return -ENAMETOOLONG;
+	snprintf(tmp + strlen(tmp), 64, "/" AUFS_WH_PREFIX AUFS_WH_PREFIX "cpup.%d.%lu",
+		 (int)sys_getpid(), atomic_fetch_add(&seq, 1));
+
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG:
+		in = sys_openat(AT_FDCWD, from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (in < 0)
+			return in;
+		out = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (out < 0) {
+			r = out;
+			goto out_close;
+		}
+		r = copy_data(in, out, len < 0 || len > st->st_size ? st->st_size : len);
+		if (r == 0 && len > st->st_size)
+			r = sys_ftruncate(out, len);
+		if (r < 0)
+			goto out_unlink;
+		copy_owner_mode(out, tmp, st);
+		copy_xattrs(in, out);
+		copy_times(out, NULL, st, 0);
+		break;
+	case S_IFLNK: {
+		char target[PATH_MAX];
+		ssize_t n = sys_readlinkat(AT_FDCWD, from, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return (int)n;
+		target[n] = 0;
+		r = sys_symlinkat(target, AT_FDCWD, tmp);
+		if (r < 0)
+			return r;
+		copy_owner_mode(-1, tmp, st);
+		copy_times(AT_FDCWD, tmp, st, AT_SYMLINK_NOFOLLOW);
+		break;
+	}
+	default:
+		r = sys_mknodat(AT_FDCWD, tmp, st->st_mode, st->st_rdev);
+		if (r < 0)
+			return r;
+		copy_owner_mode(-1, tmp, st);
+		(void)sys_fchmodat(AT_FDCWD, tmp, st->st_mode & 07777);
+		copy_times(AT_FDCWD, tmp, st, 0);
+		break;
+	}
+	/* publish without replacing: a racing copy that landed first wins */
+	r = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, to, RENAME_NOREPLACE);
+	if (r == -EINVAL || r == -ENOSYS) {
+		r = sys_linkat(AT_FDCWD, tmp, AT_FDCWD, to, 0);
+		(void)sys_unlinkat(AT_FDCWD, tmp, 0);	/* the name in place keeps the inode */
+	} else if (r < 0) {
+		(void)sys_unlinkat(AT_FDCWD, tmp, 0);
+	}
+	if (r == -EEXIST)
+		r = 0;	/* lost the race: the winner's copy is in place */
+	if (r == 0) {
+		aufs_dir_changed(u, rel, dlen);
+		if (u->shm)
+			atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_COPYUPS], 1,
+						  memory_order_relaxed);
+	}
+	goto out_close;
+out_unlink:
+	(void)sys_unlinkat(AT_FDCWD, tmp, 0);
+out_close:
+	if (out >= 0)
+		sys_close(out);
+	if (in >= 0)
+		sys_close(in);
+	return r;
+}
+
+int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
+{
+	struct aufs_union *u = loc->u;
+	const char *rel = loc->virt + loc->rel;
+	size_t rlen = strlen(rel), dlen;
+	const char *name;
+	aufs_mask pmask;
+	struct stat st;
+	int t, r;
+
+	if (u->branch[loc->branch].perm == AUFS_PERM_RW)
+		return 0;
+	r = sys_lstat(loc->real, &st);
+	if (r < 0)
+		return r;
+	if (check_write && !S_ISDIR(st.st_mode) && !may_write(&st))
+		return -EACCES;
+	split(rel, rlen, &dlen, &name);
+	{
+		char dir[PATH_MAX];
+
+		memcpy(dir, rel, dlen);
+		dir[dlen] = 0;
+		r = lookup_dirmask(u, dir, &pmask);
+		if (r < 0)
+			return r;
+	}
+	t = policy_copyup(u, pmask, loc->branch);
+	if (t < 0)
+		return t;
+	r = cpup_object(u, rel, loc->branch, t, &st, len);
+	if (r < 0)
+		return r;
+	loc->branch = t;
+	loc->flags &= ~(AUFS_LOC_HAVE_STAT | AUFS_LOC_CACHED);
+	return branch_path(&u->branch[t], rel, rlen, loc->real);
+}

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dir.c - the operations that change a directory of the union: create (mkdir,
+ * mknod, symlink, link, open O_CREAT), remove (unlink, rmdir) and rename, with
+ * the aufs rules: new names go to the branch the create= policy picks (never
+ * below a whiteout that hides the name), their whiteout is removed, a directory
+ * made over a whiteout is opaque; a name that still exists in a lower branch is
+ * removed by a whiteout; a directory with content in a lower branch is not
+ * renamed (EXDEV, as aufs: mv copes). Every change bumps the generation of the
+ * directories it touched, so every process of the union sees it at its next call.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE  (1 << 1)
+#define RENAME_WHITEOUT  (1 << 2)
+#endif
+
+void loc_split(const struct aufs_loc *loc, const char **dir, size_t *dlen, const char **name)
+{
+	const char *rel = loc->virt + loc->rel, *slash = strrchr(rel, '/');
+
+	*dir = rel;
+	*dlen = slash ? (size_t)(slash - rel) : 0;
+	*name = slash ? slash + 1 : rel;
+}
+
+static int highest_bit(aufs_mask m)
+{
+	int b = -1;
+
+	for (int i = 0; i < 128; i++)
+		if (m & MASK_BIT(i))
+			b = i;
+	return b;
+}
+
+/* Does the name of LOC exist in a branch below B (so removing it needs a whiteout)? */
+static bool exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	const char *rel = loc->virt + loc->rel;
+
+	for (int i = b + 1; i < loc->u->nbranch; i++) {
+		if (!(pmask & MASK_BIT(i)))
+			continue;
+		if (branch_path(&loc->u->branch[i], rel, strlen(rel), path) == 0 &&
+		    sys_lstat(path, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void changed(const struct aufs_loc *loc)
+{
+	const char *dir, *name;
+	size_t dlen;
+
+	loc_split(loc, &dir, &dlen, &name);
+	aufs_dir_changed(loc->u, dir, dlen);
+}
+
+/* Resolve for a change; AUFS_PASS when outside. A path that left the union is -EXDEV. */
+static int resolve_w(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
+{
+	int r = aufs_resolve(dirfd, path, flags, loc);
+
+	if (r == 0 && !loc->u)
+		return AUFS_PASS_HOST;
+	return r;
+}
+
+/* Could the caller add or remove names in the directory holding LOC? */
+static int check_parent(const struct aufs_loc *loc, aufs_mask pmask)
+{
+	const char *dir, *name;
+	char path[PATH_MAX];
+	struct stat st;
+	size_t dlen;
+	int b = pmask ? __builtin_ctzll((uint64_t)pmask) : 0;
+
+	if (!(uint64_t)pmask && pmask)
+		b = 64 + __builtin_ctzll((uint64_t)(pmask >> 64));
+	loc_split(loc, &dir, &dlen, &name);
+	if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 || sys_lstat(path, &st) < 0)
+		return 0;	/* the kernel will tell */
+	if (!may_write(&st))
+		return -EACCES;
+	return 0;
+}
+
+/*
+ * Prepare LOC (a missing name) for creation: pick the branch, copy the parent
+ * directories up into it, point loc->real there. Returns the branch or -errno.
+ */
+int create_prepare(struct aufs_loc *loc)
+{
+	const char *dir, *name;
+	int limit = highest_bit(loc->pmask), t, r;
+	size_t dlen;
+
+	loc_split(loc, &dir, &dlen, &name);
+	if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
+		return -EPERM;	/* the whiteout prefix is reserved */
+	if (loc->cut >= 0 && loc->cut < limit)
+		limit = loc->cut;
+	t = policy_create(loc->u, loc->pmask, limit);
+	if (t < 0)
+		return t;
+	if (!(loc->pmask & MASK_BIT(t))) {
+		r = check_parent(loc, loc->pmask);
+		if (r < 0)
+			return r;
+		r = cpup_dirs(loc->u, dir, dlen, t);
+		if (r < 0)
+			return r;
+	}
+	r = branch_path(&loc->u->branch[t], dir, strlen(dir), loc->real);
+	if (r < 0)
+		return r;
+	loc->parent_branch = t;
+	return t;
+}
+
+/* The name now exists in branch T: drop its whiteout there, tell the others. */
+void create_done(struct aufs_loc *loc, int t)
+{
+	const char *dir, *name;
+	size_t dlen;
+
+	loc_split(loc, &dir, &dlen, &name);
+	if (loc->cut == t)
+		(void)wh_remove(loc->u, t, dir, dlen, name);	/* visible now anyway */
+	changed(loc);
+}
+
+int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	struct aufs_loc loc;
+	const char *dir, *name;
+	size_t dlen;
+	int r, t;
+
+	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	if (r == AUFS_PASS_HOST)
+		return sys_mkdirat(AT_FDCWD, loc.real, mode);
+	if (r)
+		return r;
+	if (loc.branch >= 0)
+		return -EEXIST;
+	t = create_prepare(&loc);
+	if (t < 0)
+		return t;
+	r = sys_mkdirat(AT_FDCWD, loc.real, mode);
+	if (r < 0)
+		return r;
+	loc_split(&loc, &dir, &dlen, &name);
+	/* over a whiteout (or diropq=a) the new directory hides what is below */
+	if (loc.cut >= 0 || (loc.u->opts.flags & AUFS_OPT_DIROPQ_A)) {
+		r = wh_make_opaque(loc.u, t, dir, strlen(dir));
+		if (r < 0) {
+			(void)sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);
+			return r;
+		}
+	}
+	create_done(&loc, t);
+	aufs_dir_changed(loc.u, dir, strlen(dir));
+	return 0;
+}
+
+int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	struct aufs_loc loc;
+	int r, t;
+
+	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	if (r == AUFS_PASS_HOST)
+		return sys_mknodat(AT_FDCWD, loc.real, mode, dev);
+	if (r)
+		return r;
+	if (loc.branch >= 0)
+		return -EEXIST;
+	t = create_prepare(&loc);
+	if (t < 0)
+		return t;
+	r = sys_mknodat(AT_FDCWD, loc.real, mode, dev);
+	if (r == 0)
+		create_done(&loc, t);
+	return r;
+}
+
+int aufs_symlinkat(const char *target, int dirfd, const char *path)
+{
+	struct aufs_loc loc;
+	int r, t;
+
+	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	if (r == AUFS_PASS_HOST)
+		return sys_symlinkat(target, AT_FDCWD, loc.real);
+	if (r)
+		return r;
+	if (loc.branch >= 0)
+		return -EEXIST;
+	t = create_prepare(&loc);
+	if (t < 0)
+		return t;
+	r = sys_symlinkat(target, AT_FDCWD, loc.real);	/* the target is stored verbatim */
+	if (r == 0)
+		create_done(&loc, t);
+	return r;
+}
+
+int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
+	const char *dir, *name;
+	size_t dlen;
+	int r, ro, rn, t;
+
+	if (!o)
+		return -ENOMEM;
+	n = o + 1;
+	ro = aufs_resolve(olddirfd, oldpath,
+			  (flags & AT_SYMLINK_FOLLOW ? 0 : AUFS_RESOLVE_NOFOLLOW) |
+			  (flags & AT_EMPTY_PATH ? AUFS_RESOLVE_EMPTY_PATH : 0), o);
+	rn = resolve_w(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
+	r = ro < 0 ? ro : rn < 0 && rn != AUFS_PASS_HOST ? rn : 0;
+	if (r < 0)
+		goto out;
+	if (ro == AUFS_PASS && (rn == AUFS_PASS)) {
+		r = AUFS_PASS;
+		goto out;
+	}
+	if (rn == AUFS_PASS || rn == AUFS_PASS_HOST) {
+		/* into a host directory: only from the host (another file system otherwise) */
+		r = ro == AUFS_PASS || !o->u ? AUFS_PASS : -EXDEV;
+		goto out;
+	}
+	if (n->branch >= 0) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (ro == AUFS_PASS || !o->u) {
+		/* /proc/self/fd/N of an O_TMPFILE file, or a host file: link it in place */
+		t = create_prepare(n);
+		if (t < 0) {
+			r = t;
+			goto out;
+		}
+		r = sys_linkat(ro == AUFS_PASS ? olddirfd : AT_FDCWD,
+			       ro == AUFS_PASS ? oldpath : o->real, AT_FDCWD, n->real,
+			       flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH));
+		if (r == 0)
+			create_done(n, t);
+		goto out;
+	}
+	if (o->u != n->u) {
+		r = -EXDEV;
+		goto out;
+	}
+	if (o->branch < 0) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (o->type == DT_DIR) {
+		r = -EPERM;
+		goto out;
+	}
+	/* link stays on the source's branch: copy the source up first if it is below */
+	r = cpup_loc(o, -1, false);
+	if (r < 0)
+		goto out;
+	t = o->branch;
+	loc_split(n, &dir, &dlen, &name);
+	if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN)) {
+		r = -EPERM;
+		goto out;
+	}
+	if (!(n->pmask & MASK_BIT(t))) {
+		r = cpup_dirs(n->u, dir, dlen, t);
+		if (r < 0)
+			goto out;
+	}
+	r = branch_path(&n->u->branch[t], dir, strlen(dir), n->real);
+	if (r == 0)
+		r = sys_linkat(AT_FDCWD, o->real, AT_FDCWD, n->real, 0);
+	if (r == 0)
+		create_done(n, t);
+out:
+	free(o);
+	return r;
+}
+
+/* rmdir of a merged directory: only when no name shows in it. */
+static int logically_empty(const struct aufs_loc *loc)
+{
+	struct aufs_dir *d;
+	struct dirent64 *e;
+	int r = aufs_dir_open(loc, -1, &d);
+
+	if (r < 0)
+		return r;
+	while ((e = aufs_dir_read(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			r = -ENOTEMPTY;
+			break;
+		}
+	aufs_dir_close(d);
+	return r;
+}
+
+int aufs_unlinkat(int dirfd, const char *path, int flags)
+{
+	struct aufs_loc loc;
+	const char *dir, *name;
+	aufs_mask pmask;
+	size_t dlen;
+	int r, b, t;
+	bool rmdir = flags & AT_REMOVEDIR;
+
+	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	if (r == AUFS_PASS_HOST)
+		return sys_unlinkat(AT_FDCWD, loc.real, flags);
+	if (r)
+		return r;
+	if (loc.branch < 0)
+		return -ENOENT;
+	if (loc.flags & AUFS_LOC_ROOT)
+		return -EBUSY;
+	if (rmdir && loc.type != DT_DIR)
+		return -ENOTDIR;
+	if (!rmdir && loc.type == DT_DIR)
+		return -EISDIR;
+	loc_split(&loc, &dir, &dlen, &name);
+	{
+		char pdir[PATH_MAX];
+
+		memcpy(pdir, dir, dlen);
+		pdir[dlen] = 0;
+		r = lookup_dirmask(loc.u, pdir, &pmask);
+		if (r < 0)
+			return r;
+	}
+	r = check_parent(&loc, pmask);
+	if (r < 0)
+		return r;
+	if (rmdir) {
+		r = logically_empty(&loc);
+		if (r < 0)
+			return r;
+	}
+	b = loc.branch;
+	if (loc.u->branch[b].perm == AUFS_PERM_RW) {
+		bool below = rmdir ? (loc.pmask & ~MASK_BIT(b)) != 0 : exists_below(&loc, b, pmask);
+
+		/* the whiteout first: the name never shows the lower copy in between */
+		if (below) {
+			r = wh_create(loc.u, b, dir, dlen, name);
+			if (r < 0)
+				return r;
+		}
+		if (rmdir) {
+			r = wh_clear_dir(loc.u, b, dir, strlen(dir));
+			if (r == 0)
+				r = sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);
+		} else {
+			r = sys_unlinkat(AT_FDCWD, loc.real, 0);
+		}
+		if (r < 0 && below)
+			(void)wh_remove(loc.u, b, dir, dlen, name);
+		if (r < 0)
+			return r;
+	} else {
+		/* only below: hide it with a whiteout in a writable branch above */
+		t = policy_copyup(loc.u, pmask, b);
+		if (t < 0)
+			return t;
+		r = cpup_dirs(loc.u, dir, dlen, t);
+		if (r == 0)
+			r = wh_create(loc.u, t, dir, dlen, name);
+		if (r < 0)
+			return r;
+	}
+	changed(&loc);
+	if (rmdir)
+		aufs_dir_changed(loc.u, dir, strlen(dir));
+	return 0;
+}
+
+int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		   unsigned flags)
+{
+	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
+	const char *odir, *oname, *ndir, *nname;
+	size_t odlen, ndlen;
+	aufs_mask opmask;
+	int r, ro, rn, t;
+	bool need_wh;
+
+	if (!o)
+		return -ENOMEM;
+	n = o + 1;
+	ro = resolve_w(olddirfd, oldpath, AUFS_RESOLVE_NOFOLLOW, o);
+	rn = resolve_w(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
+	if (ro < 0 && ro != AUFS_PASS_HOST) {
+		r = ro;
+		goto out;
+	}
+	if (rn < 0 && rn != AUFS_PASS_HOST) {
+		r = rn;
+		goto out;
+	}
+	if (ro == AUFS_PASS && rn == AUFS_PASS) {
+		r = AUFS_PASS;
+		goto out;
+	}
+	if (ro != 0 || rn != 0) {
+		if (ro == 0 || rn == 0) {
+			r = -EXDEV;	/* between a union and the host */
+			goto out;
+		}
+		/* both on the host, at least one having passed through a union */
+		r = sys_renameat2(ro == AUFS_PASS ? olddirfd : AT_FDCWD,
+				  ro == AUFS_PASS ? oldpath : o->real,
+				  rn == AUFS_PASS ? newdirfd : AT_FDCWD,
+				  rn == AUFS_PASS ? newpath : n->real, flags);
+		goto out;
+	}
+	if (o->u != n->u) {
+		r = -EXDEV;
+		goto out;
+	}
+	if (o->branch < 0) {
+		r = -ENOENT;
+		goto out;
+	}
+	if ((o->flags | n->flags) & AUFS_LOC_ROOT) {
+		r = -EBUSY;
+		goto out;
+	}
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((flags & RENAME_NOREPLACE) && n->branch >= 0) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (!strcmp(o->virt, n->virt)) {
+		r = 0;	/* the same name: nothing to do */
+		goto out;
+	}
+	loc_split(o, &odir, &odlen, &oname);
+	loc_split(n, &ndir, &ndlen, &nname);
+	if (!strncmp(nname, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN)) {
+		r = -EPERM;
+		goto out;
+	}
+	if (flags & RENAME_EXCHANGE) {
+		/* possible only when both live in one writable branch and nothing below */
+		if (n->branch < 0) {
+			r = -ENOENT;
+			goto out;
+		}
+		if (o->branch != n->branch || o->u->branch[o->branch].perm != AUFS_PERM_RW ||
+		    (o->type == DT_DIR && (o->pmask & ~MASK_BIT(o->branch))) ||
+		    (n->type == DT_DIR && (n->pmask & ~MASK_BIT(n->branch)))) {
+			r = -EINVAL;
+			goto out;
+		}
+		r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
+		if (r == 0) {
+			changed(o);
+			changed(n);
+			if (o->type == DT_DIR || n->type == DT_DIR)
+				aufs_union_changed(o->u);
+		}
+		goto out;
+	}
+	if (n->branch >= 0) {
+		if (n->type == DT_DIR && o->type != DT_DIR) {
+			r = -EISDIR;
+			goto out;
+		}
+		if (n->type != DT_DIR && o->type == DT_DIR) {
+			r = -ENOTDIR;
+			goto out;
+		}
+		if (n->type == DT_DIR) {
+			r = logically_empty(n);
+			if (r < 0)
+				goto out;
+			if (n->pmask & ~MASK_BIT(n->branch)) {
+				r = -EXDEV;	/* the target directory also lives below */
+				goto out;
+			}
+		}
+	}
+	if (o->type == DT_DIR) {
+		/* a directory with content in a lower branch: EXDEV, as aufs */
+		if (o->u->branch[o->branch].perm != AUFS_PERM_RW || (o->pmask & ~MASK_BIT(o->branch))) {
+			r = -EXDEV;
+			goto out;
+		}
+	} else {
+		r = cpup_loc(o, -1, false);
+		if (r < 0)
+			goto out;
+	}
+	t = o->branch;
+	{
+		char pdir[PATH_MAX];
+
+		memcpy(pdir, odir, odlen);
+		pdir[odlen] = 0;
+		r = lookup_dirmask(o->u, pdir, &opmask);
+		if (r < 0)
+			goto out;
+	}
+	r = check_parent(o, opmask);
+	if (r == 0)
+		r = check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
+	if (r < 0)
+		goto out;
+	if (!((n->branch >= 0 ? 0 : n->pmask) & MASK_BIT(t)) || n->branch >= 0) {
+		r = cpup_dirs(n->u, ndir, ndlen, t);
+		if (r < 0)
+			goto out;
+	}
+	r = branch_path(&n->u->branch[t], ndir, strlen(ndir), n->real);
+	if (r < 0)
+		goto out;
+	need_wh = exists_below(o, t, opmask);
+	if (need_wh) {
+		r = wh_create(o->u, t, odir, odlen, oname);
+		if (r < 0)
+			goto out;
+	}
+	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, flags & RENAME_NOREPLACE);
+	if (r == -EINVAL && (flags & RENAME_NOREPLACE))
+		r = -EINVAL;	/* a file system without RENAME_NOREPLACE: say so */
+	if (r < 0) {
+		if (need_wh)
+			(void)wh_remove(o->u, t, odir, odlen, oname);
+		goto out;
+	}
+	if (n->cut == t || n->branch < 0)
+		(void)wh_remove(n->u, t, ndir, ndlen, nname);
+	changed(o);
+	changed(n);
+	if (o->type == DT_DIR)
+		aufs_union_changed(o->u);	/* every cached path below it moved */
+out:
+	free(o);
+	return r;
+}

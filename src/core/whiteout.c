@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * whiteout.c - the aufs on-disk markers in a writable branch: ".wh.NAME" hides
+ * NAME in every lower branch, ".wh..wh..opq" makes a directory opaque, and
+ * ".wh..wh.aufs" in the branch root is the inode every whiteout is a hard link
+ * of (so thousands of whiteouts cost one inode), unless the branch is +nolwh.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int marker_path(const struct aufs_union *u, int b, const char *dir, size_t dlen,
+		       const char *pfx, const char *name, char *buf)
+{
+	int r = branch_path(&u->branch[b], dir, dlen, buf);
+	size_t n;
+
+	if (r < 0)
+		return r;
+	n = strlen(buf);
+	if (n + 1 + strlen(pfx) + strlen(name) + 1 > PATH_MAX)
+		return -ENAMETOOLONG;
+	snprintf(buf + n, PATH_MAX - n, "/%s%s", pfx, name);
+	return 0;
+}
+
+static int create_empty(const char *path)
+{
+	int fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0444);
+
+	if (fd < 0)
+		return fd;
+	sys_close(fd);
+	return 0;
+}
+
+int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name)
+{
+	const struct aufs_branch *br = &u->branch[b];
+	char path[PATH_MAX], base[PATH_MAX];
+	int r;
+
+	r = marker_path(u, b, dir, dlen, AUFS_WH_PREFIX, name, path);
+	if (r < 0)
+		return r;
+	if (!(br->attr & AUFS_BRATTR_NOLWH) && br->len + sizeof(AUFS_WH_BASE) + 1 < PATH_MAX) {
+		snprintf(base, sizeof(base), "%s/%s", br->path, AUFS_WH_BASE);
+		r = create_empty(base);
+		if (r == 0 || r == -EEXIST) {
+			r = sys_linkat(AT_FDCWD, base, AT_FDCWD, path, 0);
+			if (r == 0 || r == -EEXIST)
+				goto out;
+		}
+		/* EMLINK, a file system without hard links...: a plain whiteout then */
+	}
+	r = create_empty(path);
+	if (r == -EEXIST)
+		r = 0;
+out:
+	if (r == 0 && u->shm)
+		atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_WHITEOUTS], 1,
+					  memory_order_relaxed);
+	return r == -EEXIST ? 0 : r;
+}
+
+int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name)
+{
+	char path[PATH_MAX];
+	int r = marker_path(u, b, dir, dlen, AUFS_WH_PREFIX, name, path);
+
+	if (r < 0)
+		return r;
+	r = sys_unlinkat(AT_FDCWD, path, 0);
+	return r == -ENOENT ? 0 : r;
+}
+
+int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dlen)
+{
+	char path[PATH_MAX];
+	int r = marker_path(u, b, dir, dlen, "", AUFS_WH_OPQ, path);
+
+	if (r < 0)
+		return r;
+	r = create_empty(path);
+	return r == -EEXIST ? 0 : r;
+}
+
+int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen)
+{
+	char path[PATH_MAX];
+	char *buf;
+	ssize_t got;
+	int fd, r = 0;
+
+	r = branch_path(&u->branch[b], dir, dlen, path);
+	if (r < 0)
+		return r;
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	buf = malloc(32768);
+	if (!buf) {
+		sys_close(fd);
+		return -ENOMEM;
+	}
+	/* unlinking while reading is fine: names already returned are not returned again */
+	while (r == 0 && (got = sys_getdents64(fd, buf, 32768)) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+
+			off += de->d_reclen;
+			if (strncmp(de->d_name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
+				continue;
+			r = sys_unlinkat(fd, de->d_name, 0);
+			if (r == -ENOENT)
+				r = 0;
+			if (r < 0)
+				break;
+		}
+	}
+	free(buf);
+	sys_close(fd);
+	return r;
+}
