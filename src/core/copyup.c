@@ -105,7 +105,7 @@ static int copy_range(int in, int out, off_t from, off_t to)
 /* Copy LEN bytes of data, skipping holes (SEEK_DATA/SEEK_HOLE) so sparse files stay sparse. */
 static int copy_data(int in, int out, off_t len)
 {
-	off_t off = 0;
+	off_t off = 0, written = 0;
 	int r;
 
 	while (off < len) {
@@ -125,9 +125,10 @@ static int copy_data(int in, int out, off_t len)
 		r = copy_range(in, out, data, hole);
 		if (r < 0)
 			return r;
-		off = hole;
+		off = written = hole;
 	}
-	return sys_ftruncate(out, len);
+	/* a trailing hole (or an empty file made longer) needs the size set */
+	return written == len ? 0 : sys_ftruncate(out, len);
 }
 
 static void split(const char *rel, size_t len, size_t *dlen, const char **name)
@@ -300,8 +301,9 @@ int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
 
 	if (u->branch[loc->branch].perm == AUFS_PERM_RW)
 		return 0;
-	r = sys_lstat(loc->real, &st);
-	if (r < 0)
+	if (loc->flags & AUFS_LOC_HAVE_STAT)
+		st = loc->st;	/* the lookup's own probe */
+	else if ((r = sys_lstat(loc->real, &st)) < 0)
 		return r;
 	if (check_write && !S_ISDIR(st.st_mode) && !may_write(&st))
 		return -EACCES;
