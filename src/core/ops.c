@@ -230,6 +230,20 @@ static bool wants_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
+/* "/proc/self/fd/N" or "/dev/fd/N" naming an fd opened on a read-only branch's file. */
+static bool reopens_lower(const char *path)
+{
+	const char *n;
+
+	if (!strncmp(path, "/proc/self/fd/", 14))
+		n = path + 14;
+	else if (!strncmp(path, "/dev/fd/", 8))
+		n = path + 8;
+	else
+		return false;
+	return *n >= '0' && *n <= '9' && aufs_fd_is_lower(atoi(n));
+}
+
 int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_pass)
 {
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
@@ -241,6 +255,8 @@ int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_p
 	*ret_pass = false;
 	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
 		rf |= AUFS_RESOLVE_NOFOLLOW;
+	if (wants_write(flags) && reopens_lower(path))
+		return -EROFS;	/* /proc/self/fd/N of a lower file would write the branch */
 again:
 	r = aufs_resolve(dirfd, path, rf, &loc);
 	if (r == AUFS_PASS) {
