@@ -19,14 +19,21 @@ static struct aufs_dir *ours(DIR *d)
 									   : NULL;
 }
 
-/* Open the merged stream of DIRFD/PATH. *ret_pass when outside every union. */
-static int open_merged(int dirfd, const char *path, int fd, struct aufs_dir **ret, bool *ret_pass)
+/*
+ * Open the merged stream of DIRFD/PATH. *ret_pass when outside every union; then
+ * HOST (PATH_MAX bytes) holds the host path if the path left a union, else "".
+ */
+static int open_merged(int dirfd, const char *path, int fd, struct aufs_dir **ret, bool *ret_pass,
+		       char *host)
 {
 	struct aufs_loc loc;
 	int r;
 
 	*ret_pass = false;
+	host[0] = 0;
 	r = aufs_resolve(dirfd, path, fd >= 0 ? AUFS_RESOLVE_EMPTY_PATH : 0, &loc);
+	if (r == 0 && !loc.u)
+		memcpy(host, loc.real, strlen(loc.real) + 1);
 	if (r == AUFS_PASS || (r == 0 && !loc.u)) {
 		*ret_pass = true;
 		return 0;
@@ -45,6 +52,7 @@ static int open_merged(int dirfd, const char *path, int fd, struct aufs_dir **re
 
 DIR *shim_opendir(const char *path)
 {
+	char host[PATH_MAX];
 	int saved = errno;
 	struct aufs_dir *d;
 	bool pass;
@@ -56,11 +64,11 @@ DIR *shim_opendir(const char *path)
 	path = AUFS_LAUNDER(path);
 	if (!path || !*path)
 		return REAL(opendir)(path);
-	r = open_merged(AT_FDCWD, path, -1, &d, &pass);
+	r = open_merged(AT_FDCWD, path, -1, &d, &pass, host);
 	if (pass) {
-		dp = REAL(opendir)(path);
+		dp = REAL(opendir)(host[0] ? host : path);
 		if (dp)
-			aufs_note_outside_open(REAL(dirfd)(dp), AT_FDCWD, path);
+			aufs_note_outside_open(REAL(dirfd)(dp), AT_FDCWD, host[0] ? host : path);
 		return dp;
 	}
 	if (r < 0) {
@@ -73,6 +81,7 @@ DIR *shim_opendir(const char *path)
 
 DIR *shim_fdopendir(int fd)
 {
+	char host[PATH_MAX];
 	int saved = errno;
 	struct aufs_dir *d;
 	bool pass;
@@ -80,7 +89,7 @@ DIR *shim_fdopendir(int fd)
 
 	if (!aufs_active() || !aufs_fd_known(fd))
 		return REAL(fdopendir)(fd);
-	r = open_merged(fd, "", fd, &d, &pass);
+	r = open_merged(fd, "", fd, &d, &pass, host);
 	if (pass)
 		return REAL(fdopendir)(fd);
 	if (r < 0) {
@@ -172,6 +181,7 @@ int shim_scandirat(int dirfd, const char *path, struct dirent ***list,
 {
 	int saved = errno;
 	struct dirent **v = NULL, **nv;
+	char host[PATH_MAX];
 	size_t n = 0, cap = 0;
 	struct dirent64 *e;
 	struct aufs_dir *d;
@@ -183,9 +193,10 @@ int shim_scandirat(int dirfd, const char *path, struct dirent ***list,
 	path = AUFS_LAUNDER(path);
 	if (!path || !*path)
 		return REAL(scandirat)(dirfd, path, list, select, cmp);
-	r = open_merged(dirfd, path, -1, &d, &pass);
+	r = open_merged(dirfd, path, -1, &d, &pass, host);
 	if (pass)
-		return REAL(scandirat)(dirfd, path, list, select, cmp);
+		return REAL(scandirat)(host[0] ? AT_FDCWD : dirfd, host[0] ? host : path, list,
+				       select, cmp);
 	if (r < 0)
 		return (int)aufs_ret(r, saved);
 	while ((e = aufs_dir_read(d))) {
