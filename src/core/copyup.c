@@ -45,12 +45,22 @@ static void copy_times(int dirfd, const char *path, const struct stat *st, int f
 	(void)sys_utimensat(dirfd, path, ts, flags);	/* best effort, as cp -p */
 }
 
+/*
+ * The mode a copy gets: never the set-id bits. A copy made by a process of the
+ * union must not turn a set-id file of a (maybe nosuid) lower branch into one the
+ * writable branch honours (the CVE-2023-0386 class of overlay bugs).
+ */
+static mode_t copy_mode(const struct stat *st)
+{
+	return st->st_mode & 01777;
+}
+
 /* Owner first (chown clears set-id bits), then the mode. EPERM: keep ours. */
 static void copy_owner_mode(int fd, const char *path, const struct stat *st)
 {
 	if (fd >= 0) {
 		(void)sys_fchown(fd, st->st_uid, st->st_gid);
-		(void)sys_fchmod(fd, st->st_mode & 07777);
+		(void)sys_fchmod(fd, copy_mode(st));
 	} else {
 		(void)sys_fchownat(AT_FDCWD, path, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
 	}
@@ -63,9 +73,12 @@ static void copy_xattrs(int in, int out)
 
 	for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
 		const char *name = list + off;
-		ssize_t v = sys_fgetxattr(in, name, value, sizeof(value));
+		ssize_t v;
 
-		/* security.* and trusted.* may be refused to us: the data still counts */
+		/* security.* (capabilities, labels) and trusted.* are never copied blindly */
+		if (!strncmp(name, "security.", 9) || !strncmp(name, "trusted.", 8))
+			continue;
+		v = sys_fgetxattr(in, name, value, sizeof(value));
 		if (v >= 0)
 			(void)sys_fsetxattr(out, name, value, (size_t)v, 0);
 	}
@@ -182,7 +195,7 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 		if (r < 0)
 			return r;
 		(void)sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
-		(void)sys_fchmodat(AT_FDCWD, dst, sst.st_mode & 07777);
+		(void)sys_fchmodat(AT_FDCWD, dst, copy_mode(&sst));
 		copy_times(AT_FDCWD, dst, &sst, 0);
 		{
 			size_t dl;
@@ -258,7 +271,7 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 		if (r < 0)
 			return r;
 		copy_owner_mode(-1, tmp, st);
-		(void)sys_fchmodat(AT_FDCWD, tmp, st->st_mode & 07777);
+		(void)sys_fchmodat(AT_FDCWD, tmp, copy_mode(st));
 		copy_times(AT_FDCWD, tmp, st, 0);
 		break;
 	}

@@ -109,48 +109,67 @@ int shim_lremovexattr(const char *path, const char *name)
 	AUFS_PATH_SHIM(REAL(lremovexattr)(path, name), aufs_removexattr(path, name, true));
 }
 
-/* The fd forms: refuse to write through an fd on a lower branch's file. */
-#define FD_SHIM(fd, real_call)                                         \
+/*
+ * The fd forms. A directory fd of a union (in the fd table) acts through its
+ * virtual path, so the directory is copied up like by the path forms; an fd on
+ * a lower branch's file refuses to write through (EROFS).
+ */
+#define FD_SHIM(fd, real_call, path_call)                              \
 	do {                                                           \
+		char vpath_[PATH_MAX];                                 \
 		int saved_ = errno;                                    \
 		int r_;                                                \
                                                                        \
-		if (aufs_active() && (r_ = aufs_fd_check_write(fd)) < 0) \
+		if (!aufs_active())                                    \
+			return real_call;                              \
+		if (aufs_fd_known(fd) && aufs_fd_get(fd, vpath_, sizeof(vpath_)) >= 0) { \
+			const char *vpath = vpath_;                    \
+                                                                       \
+			r_ = path_call;                                \
+			if (r_ != AUFS_PASS)                           \
+				return (int)aufs_ret(r_, saved_);      \
+		}                                                      \
+		if ((r_ = aufs_fd_check_write(fd)) < 0)                \
 			return (int)aufs_ret(r_, saved_);              \
 		return real_call;                                      \
 	} while (0)
 
 int shim_fchmod(int fd, mode_t mode)
 {
-	FD_SHIM(fd, REAL(fchmod)(fd, mode));
+	FD_SHIM(fd, REAL(fchmod)(fd, mode), aufs_fchmodat(AT_FDCWD, vpath, mode, 0));
 }
 
 int shim_fchown(int fd, uid_t uid, gid_t gid)
 {
-	FD_SHIM(fd, REAL(fchown)(fd, uid, gid));
+	FD_SHIM(fd, REAL(fchown)(fd, uid, gid),
+		aufs_fchownat(AT_FDCWD, vpath, uid, gid, AT_SYMLINK_NOFOLLOW));
 }
 
 int shim_futimens(int fd, const struct timespec ts[2])
 {
-	FD_SHIM(fd, REAL(futimens)(fd, ts));
+	FD_SHIM(fd, REAL(futimens)(fd, ts), aufs_utimensat(AT_FDCWD, vpath, ts, AT_SYMLINK_NOFOLLOW));
 }
 
 int shim_futimes(int fd, const struct timeval tv[2])
 {
-	FD_SHIM(fd, REAL(futimes)(fd, tv));
+	struct timespec ts[2];
+
+	FD_SHIM(fd, REAL(futimes)(fd, tv),
+		aufs_utimensat(AT_FDCWD, vpath, tv2ts(tv, ts), AT_SYMLINK_NOFOLLOW));
 }
 
 int shim_ftruncate(int fd, off_t len)
 {
-	FD_SHIM(fd, REAL(ftruncate)(fd, len));
+	FD_SHIM(fd, REAL(ftruncate)(fd, len), ((void)vpath, AUFS_PASS));
 }
 
 int shim_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)
 {
-	FD_SHIM(fd, REAL(fsetxattr)(fd, name, value, size, flags));
+	FD_SHIM(fd, REAL(fsetxattr)(fd, name, value, size, flags),
+		aufs_setxattr(vpath, name, value, size, flags, true));
 }
 
 int shim_fremovexattr(int fd, const char *name)
 {
-	FD_SHIM(fd, REAL(fremovexattr)(fd, name));
+	FD_SHIM(fd, REAL(fremovexattr)(fd, name), aufs_removexattr(vpath, name, true));
 }
