@@ -86,6 +86,9 @@ int aufs_config_index(struct aufs_config *cfg);
 struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
 				     size_t len, size_t *ret_rel);
 
+/* Does some union's mount point lie inside another union? */
+bool aufs_config_has_nested(const struct aufs_config *cfg);
+
 /* Is PATH (absolute, normalised) a strict ancestor of some union's mount point? */
 bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, size_t len);
 
@@ -149,7 +152,7 @@ bool aufs_fd_is_lower(int fd);
 enum aufs_resolve_flags {
 	AUFS_RESOLVE_NOFOLLOW   = 1 << 0,	/* do not follow a final symlink */
 	AUFS_RESOLVE_EMPTY_PATH = 1 << 1,	/* "" means DIRFD itself */
-	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* trailing '/': final must be a directory */
+	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* as a trailing '/': final must be a directory */
 };
 
 enum aufs_loc_flags {

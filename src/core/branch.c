@@ -23,6 +23,7 @@ struct index_slot {
 
 struct index {
 	uint32_t mask;
+	bool nested;			/* a mount point lies inside another union */
 	struct index_slot slot[];
 };
 
@@ -90,6 +91,19 @@ int aufs_config_index(struct aufs_config *cfg)
 				index_add(ix, prefix_hash(m, k), m, k)->ancestor = true;
 		index_add(ix, prefix_hash(m, u->mnt_len), m, u->mnt_len)->u = u;
 	}
+	for (int i = 0; i < cfg->nunion; i++) {
+		const struct aufs_union *u = cfg->unions[i];
+		const char *m = u->mnt;
+
+		for (size_t k = 1; k < u->mnt_len && !ix->nested; k++) {
+			const struct index_slot *s;
+
+			if (m[k] != '/')
+				continue;
+			s = index_find(ix, prefix_hash(m, k), m, k);
+			ix->nested = s && s->u;
+		}
+	}
 	free(cfg->index);
 	cfg->index = ix;
 	return 0;
@@ -132,6 +146,13 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 		*ret_rel = r;
 	}
 	return best;
+}
+
+bool aufs_config_has_nested(const struct aufs_config *cfg)
+{
+	const struct index *ix = cfg->index;
+
+	return ix && ix->nested;
 }
 
 bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, size_t len)

@@ -22,6 +22,7 @@
  * itself (aufs_loc_stale()), a miss re-probes fresh before it is believed.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -535,7 +536,35 @@ struct walk {
 	bool fresh;			/* bypass the cache (second try) */
 	bool used_cache;
 	bool miss_cached;		/* the miss itself came from the cache */
+	bool physical;			/* ".." outside a union must be resolved by the kernel */
+	bool nested;			/* some mount point lies inside another union */
 };
+
+/*
+ * ".." outside every union, on a path that lexically ends in a union: the kernel
+ * decides what the directory so far really is (symlinks, missing names), as it
+ * would for the program.
+ */
+static int physical(struct walk *w)
+{
+	struct aufs_loc *loc = w->loc;
+	char proc[32];
+	ssize_t n;
+	int fd;
+
+	fd = sys_openat(AT_FDCWD, loc->virt, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = sys_readlinkat(AT_FDCWD, proc, loc->real, PATH_MAX - 1);
+	sys_close(fd);
+	if (n <= 0 || loc->real[0] != '/')
+		return 0;	/* no /proc: stay lexical */
+	memcpy(loc->virt, loc->real, (size_t)n);
+	loc->virt[n] = 0;
+	w->vlen = (size_t)n;
+	return 0;
+}
 
 /* Re-establish the union and directory state after loc->virt changed. */
 static int walk_enter(struct walk *w)
@@ -585,7 +614,7 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 {
 	struct aufs_loc *loc = w->loc;
 	int hops = 0, r;
-	size_t p = 0;
+	size_t p = 0, rel;
 
 	r = walk_enter(w);
 	if (r < 0)
@@ -606,7 +635,7 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 		while (rest[q] == '/')
 			q++;
 		is_last = !rest[q];
-		trailing = is_last && q > c + clen;
+		trailing = is_last && (q > c + clen || (flags & AUFS_RESOLVE_DIRECTORY));
 		if (trailing)
 			loc->flags |= AUFS_LOC_TRAILING;
 		p = q;
@@ -615,6 +644,11 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 			continue;
 		}
 		if (clen == 2 && rest[c] == '.' && rest[c + 1] == '.') {
+			if (!w->u && w->physical) {
+				r = physical(w);
+				if (r < 0)
+					return r;
+			}
 			pop(w);
 			r = walk_enter(w);
 			if (r < 0)
@@ -638,13 +672,21 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 					    .mask = w->dmask };
 			continue;
 		}
+		if (w->nested && aufs_config_match(w->cfg, loc->virt, w->vlen, &rel) != w->u) {
+			/* a union mounted inside this one takes over from here */
+			r = walk_enter(w);
+			if (r < 0)
+				return r;
+			*n = (struct node){ .branch = 0, .type = DT_DIR, .mask = w->dmask };
+			continue;
+		}
 		r = lookup_child(w->u, relp(loc, w->vlen), rell(loc, w->vlen),
 				 rell(loc, w->vlen) - clen, w->dmask, w->fresh, n, loc->real);
 		if (r < 0)
 			return r;
 		if (n->cached)
 			w->used_cache = true;
-		w->miss_cached = n->cached;
+		w->miss_cached = n->cached && n->branch < 0;
 		if (n->branch < 0) {
 			if (!is_last)
 				return -ENOENT;
@@ -695,6 +737,13 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 		break;
 	}
 	return 0;
+}
+
+static bool maybe_inside(const struct aufs_config *cfg, const char *v, size_t len)
+{
+	size_t rel;
+
+	return aufs_config_match(cfg, v, len, &rel) || aufs_config_is_ancestor(cfg, v, len);
 }
 
 static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
@@ -755,6 +804,16 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 			return AUFS_PASS;
 		if (!aufs_config_match(cfg, loc->virt, len, &rel))
 			return AUFS_PASS;
+	}
+	w.nested = aufs_config_has_nested(cfg);
+	w.physical = false;
+	if (dotdot) {
+		/* only a path that lexically ends in or above a union needs the kernel's ".." */
+		int sr = start_dir(dirfd, path, dotdot, &w);
+		size_t len = w.vlen;
+
+		if (sr == 0 && path_append_lexical(loc->virt, &len, PATH_MAX, path) == 0)
+			w.physical = maybe_inside(cfg, loc->virt, len);
 	}
 	for (int attempt = 0;; attempt++) {
 		r = start_dir(dirfd, path, dotdot, &w);

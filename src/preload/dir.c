@@ -45,6 +45,16 @@ static int open_merged(int dirfd, const char *path, int fd, struct aufs_dir **re
 	if (loc.type != DT_DIR)
 		return -ENOTDIR;
 	r = aufs_dir_open(&loc, fd, ret);
+	if ((r == -ENOENT || r == -ENOTDIR) && fd < 0 && aufs_loc_stale(&loc)) {
+		/* a cached directory removed behind the union's back: look again */
+		r = aufs_resolve(dirfd, path, 0, &loc);
+		if (r == 0 && (!loc.u || loc.branch < 0))
+			r = -ENOENT;
+		if (r == 0)
+			r = loc.type == DT_DIR ? aufs_dir_open(&loc, fd, ret) : -ENOTDIR;
+		if (r > 0)
+			r = -ENOENT;
+	}
 	if (r == 0)
 		aufs_fd_set(aufs_dir_fd(*ret), loc.virt);
 	return r;

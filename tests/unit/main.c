@@ -11,11 +11,13 @@
 
 Suite *config_suite(void);
 Suite *lookup_suite(void);
+Suite *readdir_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
 	config_suite,
-	/* lookup_suite, <- the lookup.c author adds it here with check_lookup.c */
+	lookup_suite,
+	readdir_suite,
 	NULL,
 };
 
