@@ -156,8 +156,9 @@ static void split(const char *rel, size_t len, size_t *dlen, const char **name)
 
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	char dst[PATH_MAX], src[PATH_MAX];
-	struct stat st, sst;
+	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
+	struct stat st, sst, pst;
+	bool have_parent;
 	size_t end = 0;
 	int r;
 
@@ -189,6 +190,14 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 		}
 		if (!made)
 			return -ENOENT;
+		{
+			size_t pl = end;
+
+			while (pl > 0 && rel[pl - 1] != '/')
+				pl--;
+			have_parent = branch_path(&u->branch[t], rel, pl ? pl - 1 : 0, pdst) == 0 &&
+				      sys_lstat(pdst, &pst) == 0;
+		}
 		r = sys_mkdirat(AT_FDCWD, dst, 0700);
 		if (r == -EEXIST)
 			continue;	/* another process made it first */
@@ -197,6 +206,8 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 		(void)sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
 		(void)sys_fchmodat(AT_FDCWD, dst, copy_mode(&sst));
 		copy_times(AT_FDCWD, dst, &sst, 0);
+		if (have_parent)
+			copy_times(AT_FDCWD, pdst, &pst, 0);	/* its parent looks untouched */
 		{
 			size_t dl;
 			const char *nm;
@@ -217,6 +228,8 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	size_t rlen = strlen(rel), dlen;
 	const char *name;
 	int in = -1, out = -1, r;
+	bool have_dtime;
+	struct stat dst;
 
 	if (S_ISDIR(st->st_mode))
 		return cpup_dirs(u, rel, rlen, t);
@@ -224,6 +237,13 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	r = cpup_dirs(u, rel, dlen, t);
 	if (r < 0)
 		return r;
+	/*
+	 * A copy-up changes no directory of the union: the target directory's times
+	 * are put back afterwards, as aufs does (au_dtime_store/revert).
+	 */
+	if ((r = branch_path(&u->branch[t], rel, dlen, to)) < 0)
+		return r;
+	have_dtime = sys_lstat(to, &dst) == 0;
 	if ((r = branch_path(&u->branch[src], rel, rlen, from)) < 0 ||
 	    (r = branch_path(&u->branch[t], rel, rlen, to)) < 0 ||
 	    (r = branch_path(&u->branch[t], rel, dlen, tmp)) < 0)
@@ -286,6 +306,10 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	if (r == -EEXIST)
 		r = 0;	/* lost the race: the winner's copy is in place */
 	if (r == 0) {
+		if (have_dtime) {
+			branch_path(&u->branch[t], rel, dlen, tmp);
+			copy_times(AT_FDCWD, tmp, &dst, 0);
+		}
 		aufs_dir_changed(u, rel, dlen);
 		if (u->shm)
 			atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_COPYUPS], 1,

@@ -75,22 +75,30 @@ static int resolve_w(int dirfd, const char *path, unsigned flags, struct aufs_lo
 	return r;
 }
 
-/* Could the caller add or remove names in the directory holding LOC? */
+/*
+ * Could the caller add or remove names in the directory holding LOC? As aufs
+ * does by default, every branch's copy of a directory is checked, not only the
+ * one written into (whose check the kernel makes anyway).
+ */
 static int check_parent(const struct aufs_loc *loc, aufs_mask pmask)
 {
 	const char *dir, *name;
 	char path[PATH_MAX];
 	struct stat st;
 	size_t dlen;
-	int b = pmask ? __builtin_ctzll((uint64_t)pmask) : 0;
 
-	if (!(uint64_t)pmask && pmask)
-		b = 64 + __builtin_ctzll((uint64_t)(pmask >> 64));
+	if (sys_geteuid() == 0)
+		return 0;
 	loc_split(loc, &dir, &dlen, &name);
-	if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 || sys_lstat(path, &st) < 0)
-		return 0;	/* the kernel will tell */
-	if (!may_write(&st))
-		return -EACCES;
+	for (int b = 0; b < loc->u->nbranch; b++) {
+		if (!(pmask & MASK_BIT(b)))
+			continue;
+		if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 ||
+		    sys_lstat(path, &st) < 0)
+			continue;	/* the kernel will tell */
+		if (!may_write(&st) || sys_faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS) == -EACCES)
+			return -EACCES;
+	}
 	return 0;
 }
 
@@ -98,7 +106,7 @@ static int check_parent(const struct aufs_loc *loc, aufs_mask pmask)
  * Prepare LOC (a missing name) for creation: pick the branch, copy the parent
  * directories up into it, point loc->real there. Returns the branch or -errno.
  */
-int create_prepare(struct aufs_loc *loc)
+int create_prepare(struct aufs_loc *loc, bool dir_create)
 {
 	const char *dir, *name;
 	int limit = highest_bit(loc->pmask), t, r;
@@ -109,13 +117,13 @@ int create_prepare(struct aufs_loc *loc)
 		return -EPERM;	/* the whiteout prefix is reserved */
 	if (loc->cut >= 0 && loc->cut < limit)
 		limit = loc->cut;
-	t = policy_create(loc->u, loc->pmask, limit);
+	t = policy_create(loc->u, loc->pmask, limit, dir_create);
 	if (t < 0)
 		return t;
+	r = check_parent(loc, loc->pmask);
+	if (r < 0)
+		return r;
 	if (!(loc->pmask & MASK_BIT(t))) {
-		r = check_parent(loc, loc->pmask);
-		if (r < 0)
-			return r;
 		r = cpup_dirs(loc->u, dir, dlen, t);
 		if (r < 0)
 			return r;
@@ -153,7 +161,7 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 		return r;
 	if (loc.branch >= 0)
 		return -EEXIST;
-	t = create_prepare(&loc);
+	t = create_prepare(&loc, true);
 	if (t < 0)
 		return t;
 	r = sys_mkdirat(AT_FDCWD, loc.real, mode);
@@ -185,7 +193,7 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 		return r;
 	if (loc.branch >= 0)
 		return -EEXIST;
-	t = create_prepare(&loc);
+	t = create_prepare(&loc, false);
 	if (t < 0)
 		return t;
 	r = sys_mknodat(AT_FDCWD, loc.real, mode, dev);
@@ -206,7 +214,7 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 		return r;
 	if (loc.branch >= 0)
 		return -EEXIST;
-	t = create_prepare(&loc);
+	t = create_prepare(&loc, false);
 	if (t < 0)
 		return t;
 	r = sys_symlinkat(target, AT_FDCWD, loc.real);	/* the target is stored verbatim */
@@ -247,7 +255,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	}
 	if (ro == AUFS_PASS || !o->u) {
 		/* /proc/self/fd/N of an O_TMPFILE file, or a host file: link it in place */
-		t = create_prepare(n);
+		t = create_prepare(n, false);
 		if (t < 0) {
 			r = t;
 			goto out;
@@ -271,16 +279,19 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 		r = -EPERM;
 		goto out;
 	}
+	loc_split(n, &dir, &dlen, &name);
+	if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN)) {
+		r = -EPERM;	/* before anything is copied */
+		goto out;
+	}
+	r = check_parent(n, n->pmask);
+	if (r < 0)
+		goto out;
 	/* link stays on the source's branch: copy the source up first if it is below */
 	r = cpup_loc(o, -1, false);
 	if (r < 0)
 		goto out;
 	t = o->branch;
-	loc_split(n, &dir, &dlen, &name);
-	if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN)) {
-		r = -EPERM;
-		goto out;
-	}
 	if (!(n->pmask & MASK_BIT(t))) {
 		r = cpup_dirs(n->u, dir, dlen, t);
 		if (r < 0)
@@ -548,6 +559,11 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		if (need_wh)
 			(void)wh_remove(o->u, t, odir, odlen, oname);
 		goto out;
+	}
+	if (o->type == DT_DIR && n->branch < 0 && n->cut >= 0) {
+		/* onto a whited-out name: what the whiteout hid must stay hidden */
+		(void)wh_make_opaque(n->u, t, ndir, strlen(ndir));
+		aufs_dir_changed(n->u, ndir, strlen(ndir));
 	}
 	if (n->cut == t || n->branch < 0)
 		(void)wh_remove(n->u, t, ndir, ndlen, nname);

@@ -136,9 +136,10 @@ int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen
  * The writable branch a new name goes to, given PMASK (the branches holding its
  * directory) and LIMIT (the highest branch index allowed: a whiteout or opaque
  * directory in branch LIMIT would hide anything created below it; -1 = none).
+ * DIR_CREATE: mkdir, which create=rr keeps on one branch (the manual's exception).
  * -EROFS when no writable branch qualifies.
  */
-int policy_create(struct aufs_union *u, aufs_mask pmask, int limit);
+int policy_create(struct aufs_union *u, aufs_mask pmask, int limit, bool dir_create);
 /* The writable branch above SRC an object of directory DIR (PMASK) is copied up to. */
 int policy_copyup(struct aufs_union *u, aufs_mask pmask, int src);
 
@@ -178,7 +179,7 @@ int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write);
  * caller may write the directory, point loc->real at the new name. Returns the
  * branch or -errno (-EPERM for the reserved whiteout prefix).
  */
-int create_prepare(struct aufs_loc *loc);
+int create_prepare(struct aufs_loc *loc, bool dir_create);
 /* The name now exists in branch T: drop its whiteout there, tell every process. */
 void create_done(struct aufs_loc *loc, int t);
 

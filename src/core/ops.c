@@ -300,7 +300,7 @@ again:
 		return -ENOENT;
 	if (loc.flags & AUFS_LOC_TRAILING)
 		return -EISDIR;
-	t = create_prepare(&loc);
+	t = create_prepare(&loc, false);
 	if (t < 0)
 		return t;
 	fd = sys_openat(AT_FDCWD, loc.real, flags, mode);

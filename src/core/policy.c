@@ -99,15 +99,18 @@ static aufs_mask upto(int limit)
 	return MASK_BIT(limit + 1) - 1;
 }
 
-int policy_create(struct aufs_union *u, aufs_mask pmask, int limit)
+int policy_create(struct aufs_union *u, aufs_mask pmask, int limit, bool dir_create)
 {
 	aufs_mask all = upto(limit), in_parent = pmask & all;
 	unsigned long long f;
-	int b;
+	int b, top;
 
 	switch (u->opts.create) {
 	case AUFS_CREATE_RR:
-		return round_robin(u, all);
+		if (!dir_create)
+			return round_robin(u, all);
+		/* mkdir is the exception: every new directory on the same branch */
+		goto tdp;
 	case AUFS_CREATE_MFS:
 		b = most_free(u, all, &f);
 		return b < 0 ? -EROFS : b;
@@ -124,9 +127,16 @@ int policy_create(struct aufs_union *u, aufs_mask pmask, int limit)
 		return b < 0 ? -EROFS : b;
 	case AUFS_CREATE_TDP:
 	default:
-		/* the top-most writable branch that has the parent, else the top-most one */
+tdp:
+		/* the top-most writable branch that has the parent ... */
 		for (b = 0; b < u->nbranch; b++)
 			if ((in_parent & MASK_BIT(b)) && writable(u, b))
+				return b;
+		/* ... else the parent is copied up bottom-up: the nearest writable above it */
+		for (top = 0; top < u->nbranch && !(pmask & MASK_BIT(top)); top++)
+			;
+		for (b = top - 1; b >= 0; b--)
+			if ((all & MASK_BIT(b)) && writable(u, b))
 				return b;
 		for (b = 0; b < u->nbranch; b++)
 			if ((all & MASK_BIT(b)) && writable(u, b))
