@@ -52,7 +52,47 @@ static void copy_times(int dirfd, const char *path, const struct stat *st, int f
  */
 static mode_t copy_mode(const struct stat *st)
 {
-	return st->st_mode & 01777;
+	/* a directory keeps set-group-ID: it only decides the group of new entries */
+	return st->st_mode & (S_ISDIR(st->st_mode) ? 03777 : 01777);
+}
+
+/*
+ * A directory copied up for a caller who will not own it with write access
+ * (not root, and the mode lacks u+wx) is made with u+wx so that the object can be
+ * created inside it; cpup_seal() gives it its real mode afterwards.
+ */
+static mode_t widened(const struct stat *st, bool *widen)
+{
+	mode_t m = copy_mode(st);
+
+	if ((m & 0300) != 0300 && sys_geteuid() != 0) {
+		*widen = true;
+		return m | 0300;
+	}
+	return m;
+}
+
+void cpup_seal(struct aufs_union *u, const char *rel, size_t len, int t)
+{
+	char dst[PATH_MAX], src[PATH_MAX];
+	struct stat st, sst;
+
+	for (size_t end = 0; end < len;) {
+		end++;
+		while (end < len && rel[end] != '/')
+			end++;
+		if (branch_path(&u->branch[t], rel, end, dst) < 0 || sys_lstat(dst, &st) < 0)
+			return;
+		for (int b = 0; b < u->nbranch; b++) {
+			if (b == t || branch_path(&u->branch[b], rel, end, src) < 0 ||
+			    sys_lstat(src, &sst) < 0 || !S_ISDIR(sst.st_mode))
+				continue;
+			if ((st.st_mode & 07777) == (copy_mode(&sst) | 0300) &&
+			    (st.st_mode & 07777) != copy_mode(&sst))
+				(void)sys_fchmodat(AT_FDCWD, dst, copy_mode(&sst));
+			break;
+		}
+	}
 }
 
 /* Owner first (chown clears set-id bits), then the mode. EPERM: keep ours. */
@@ -158,7 +198,7 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 {
 	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
 	struct stat st, sst, pst;
-	bool have_parent;
+	bool have_parent, widen = false;
 	size_t end = 0;
 	int r;
 
@@ -204,7 +244,7 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 		if (r < 0)
 			return r;
 		(void)sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
-		(void)sys_fchmodat(AT_FDCWD, dst, copy_mode(&sst));
+		(void)sys_fchmodat(AT_FDCWD, dst, widened(&sst, &widen));
 		copy_times(AT_FDCWD, dst, &sst, 0);
 		if (have_parent)
 			copy_times(AT_FDCWD, pdst, &pst, 0);	/* its parent looks untouched */
@@ -217,7 +257,7 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 			aufs_dir_changed(u, rel, end);	/* and the directory a branch */
 		}
 	}
-	return 0;
+	return widen ? 1 : 0;
 }
 
 int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
@@ -228,7 +268,7 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	size_t rlen = strlen(rel), dlen;
 	const char *name;
 	int in = -1, out = -1, r;
-	bool have_dtime;
+	bool have_dtime, seal;
 	struct stat dst;
 
 	if (S_ISDIR(st->st_mode))
@@ -237,6 +277,7 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	r = cpup_dirs(u, rel, dlen, t);
 	if (r < 0)
 		return r;
+	seal = r > 0;
 	/*
 	 * A copy-up changes no directory of the union: the target directory's times
 	 * are put back afterwards, as aufs does (au_dtime_store/revert).
@@ -306,6 +347,8 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	if (r == -EEXIST)
 		r = 0;	/* lost the race: the winner's copy is in place */
 	if (r == 0) {
+		if (seal)
+			cpup_seal(u, rel, dlen, t);
 		if (have_dtime) {
 			branch_path(&u->branch[t], rel, dlen, tmp);
 			copy_times(AT_FDCWD, tmp, &dst, 0);
@@ -360,6 +403,8 @@ int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
 	r = cpup_object(u, rel, loc->branch, t, &st, len);
 	if (r < 0)
 		return r;
+	if (r > 0)
+		cpup_seal(u, rel, rlen, t);	/* a directory copied up widened */
 	loc->branch = t;
 	loc->flags &= ~(AUFS_LOC_HAVE_STAT | AUFS_LOC_CACHED);
 	return branch_path(&u->branch[t], rel, rlen, loc->real);

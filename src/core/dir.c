@@ -103,6 +103,32 @@ static int check_parent(const struct aufs_loc *loc, aufs_mask pmask)
 }
 
 /*
+ * The sticky bit of the union's directory: only the owner of the entry or of the
+ * directory (or root) may remove or rename an entry of it.
+ */
+static int check_sticky(const struct aufs_loc *loc, aufs_mask pmask)
+{
+	const char *dir, *name;
+	char path[PATH_MAX];
+	struct stat dst, st;
+	uid_t uid = sys_geteuid();
+	size_t dlen;
+	int b;
+
+	if (uid == 0 || !pmask)
+		return 0;
+	for (b = 0; !(pmask & MASK_BIT(b)); b++)
+		;
+	loc_split(loc, &dir, &dlen, &name);
+	if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 || sys_lstat(path, &dst) < 0 ||
+	    !(dst.st_mode & S_ISVTX) || dst.st_uid == uid)
+		return 0;
+	if (sys_lstat(loc->real, &st) < 0 || st.st_uid == uid)
+		return 0;
+	return -EPERM;
+}
+
+/*
  * Prepare LOC (a missing name) for creation: pick the branch, copy the parent
  * directories up into it, point loc->real there. Returns the branch or -errno.
  */
@@ -127,6 +153,8 @@ int create_prepare(struct aufs_loc *loc, bool dir_create)
 		r = cpup_dirs(loc->u, dir, dlen, t);
 		if (r < 0)
 			return r;
+		if (r > 0)
+			loc->flags |= AUFS_LOC_SEAL;
 	}
 	r = branch_path(&loc->u->branch[t], dir, strlen(dir), loc->real);
 	if (r < 0)
@@ -144,6 +172,8 @@ void create_done(struct aufs_loc *loc, int t)
 	loc_split(loc, &dir, &dlen, &name);
 	if (loc->cut == t)
 		(void)wh_remove(loc->u, t, dir, dlen, name);	/* visible now anyway */
+	if (loc->flags & AUFS_LOC_SEAL)
+		cpup_seal(loc->u, dir, dlen, t);
 	changed(loc);
 }
 
@@ -296,6 +326,8 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 		r = cpup_dirs(n->u, dir, dlen, t);
 		if (r < 0)
 			goto out;
+		if (r > 0)
+			n->flags |= AUFS_LOC_SEAL;
 	}
 	r = branch_path(&n->u->branch[t], dir, strlen(dir), n->real);
 	if (r == 0)
@@ -358,6 +390,8 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 			return r;
 	}
 	r = check_parent(&loc, pmask);
+	if (r == 0)
+		r = check_sticky(&loc, pmask);
 	if (r < 0)
 		return r;
 	if (rmdir) {
@@ -392,8 +426,13 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 		if (t < 0)
 			return t;
 		r = cpup_dirs(loc.u, dir, dlen, t);
-		if (r == 0)
+		if (r >= 0) {
+			bool seal = r > 0;
+
 			r = wh_create(loc.u, t, dir, dlen, name);
+			if (seal)
+				cpup_seal(loc.u, dir, dlen, t);
+		}
 		if (r < 0)
 			return r;
 	}
@@ -512,6 +551,22 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 			}
 		}
 	}
+	{
+		char pdir[PATH_MAX];
+
+		memcpy(pdir, odir, odlen);
+		pdir[odlen] = 0;
+		r = lookup_dirmask(o->u, pdir, &opmask);
+		if (r < 0)
+			goto out;
+	}
+	r = check_parent(o, opmask);
+	if (r == 0)
+		r = check_sticky(o, opmask);
+	if (r == 0)
+		r = check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
+	if (r < 0)
+		goto out;
 	if (o->type == DT_DIR) {
 		/* a directory with content in a lower branch: EXDEV, as aufs */
 		if (o->u->branch[o->branch].perm != AUFS_PERM_RW || (o->pmask & ~MASK_BIT(o->branch))) {
@@ -524,24 +579,12 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 			goto out;
 	}
 	t = o->branch;
-	{
-		char pdir[PATH_MAX];
-
-		memcpy(pdir, odir, odlen);
-		pdir[odlen] = 0;
-		r = lookup_dirmask(o->u, pdir, &opmask);
-		if (r < 0)
-			goto out;
-	}
-	r = check_parent(o, opmask);
-	if (r == 0)
-		r = check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
-	if (r < 0)
-		goto out;
 	if (!((n->branch >= 0 ? 0 : n->pmask) & MASK_BIT(t)) || n->branch >= 0) {
 		r = cpup_dirs(n->u, ndir, ndlen, t);
 		if (r < 0)
 			goto out;
+		if (r > 0)
+			n->flags |= AUFS_LOC_SEAL;
 	}
 	r = branch_path(&n->u->branch[t], ndir, strlen(ndir), n->real);
 	if (r < 0)
@@ -567,6 +610,8 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 	}
 	if (n->cut == t || n->branch < 0)
 		(void)wh_remove(n->u, t, ndir, ndlen, nname);
+	if (n->flags & AUFS_LOC_SEAL)
+		cpup_seal(n->u, ndir, ndlen, t);
 	changed(o);
 	changed(n);
 	if (o->type == DT_DIR)

@@ -147,9 +147,15 @@ int policy_copyup(struct aufs_union *u, aufs_mask pmask, int src);
 
 /*
  * Make directory REL[0..LEN) exist in branch T, creating missing components with
- * the mode, owner (when permitted) and times of the copy below. -errno.
+ * the mode, owner (when permitted) and times of the copy below. Returns 0, 1 when
+ * cpup_seal() must follow, or -errno.
  */
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t);
+/*
+ * cpup_dirs() returned 1: it had to give a directory u+wx to create inside it;
+ * call this once the object is in place to restore the real modes.
+ */
+void cpup_seal(struct aufs_union *u, const char *rel, size_t len, int t);
 /*
  * Copy the object REL from branch SRC (lstat in *ST) up to branch T, parents
  * first, atomically: a temporary in the target directory renamed into place

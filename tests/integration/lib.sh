@@ -1,0 +1,542 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - the integration test library, modelled on git's test-lib.sh.
+#
+# Sourced by every tests/integration/tNNNN-*.sh after it sets test_description:
+#
+#   test_description='what this file tests'
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success [PREREQ,...] 'title' 'commands'
+#   test_expect_failure [PREREQ,...] 'title' 'commands'   # a known library bug
+#   test_skip 'title' 'reason'
+#   test_done
+#
+# Every file runs in its own fresh directory ("trash", the cwd of every test body),
+# created with mktemp -d under ${TMPDIR:-/tmp} and removed at the end unless
+# AUFS_TEST_KEEP=1. Test bodies are eval'd in a subshell with stdin from /dev/null,
+# so variables they set, `cd` and `exit` stay inside; state shared between tests
+# lives on disk or in variables set at the top level of the test file.
+# Output of the bodies is shown only on failure, or always with -v or
+# AUFS_TEST_VERBOSE=1. -i (or AUFS_TEST_IMMEDIATE=1) stops at the first failure.
+#
+# Environment (from the Makefile): B, the build directory (build, build-san);
+# SANITIZE=1 when the library was built with ASan/UBSan (the default for build-san).
+# shellcheck shell=sh
+
+set -u
+
+# ---------------------------------------------------------------- setup
+: "${test_description:?set test_description before sourcing lib.sh}"
+
+for arg in "$@"; do
+	case $arg in
+	-v | --verbose) AUFS_TEST_VERBOSE=1 ;;
+	-i | --immediate) AUFS_TEST_IMMEDIATE=1 ;;
+	-k | --keep) AUFS_TEST_KEEP=1 ;;
+	-h | --help)
+		printf '%s\n' "$test_description" "options: -v (verbose) -i (immediate) -k (keep trash)"
+		exit 0 ;;
+	*) echo "Bail out! unknown option $arg" ; exit 1 ;;
+	esac
+done
+AUFS_TEST_VERBOSE=${AUFS_TEST_VERBOSE:-0}
+AUFS_TEST_IMMEDIATE=${AUFS_TEST_IMMEDIATE:-0}
+AUFS_TEST_KEEP=${AUFS_TEST_KEEP:-0}
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_DIR=$(cd "$(dirname "$0")" && pwd -P)
+AUFS_ROOT=$(cd "$TEST_DIR/../.." && pwd -P)
+B=${B:-build}
+case $B in
+/*) AUFS_BUILD=$B ;;
+*) AUFS_BUILD=$AUFS_ROOT/$B ;;
+esac
+case $B in
+*-san) SANITIZE=${SANITIZE:-1} ;;
+*) SANITIZE=${SANITIZE:-0} ;;
+esac
+[ -n "$SANITIZE" ] || SANITIZE=0
+AUFS_LIB=$AUFS_BUILD/libaufs-preload.so
+export AUFS_ROOT B SANITIZE AUFS_BUILD AUFS_LIB
+
+if ! [ -r "$AUFS_LIB" ] || ! [ -x "$AUFS_BUILD/aufs-run" ]; then
+	echo "Bail out! $AUFS_LIB or $AUFS_BUILD/aufs-run missing (run make first)"
+	exit 1
+fi
+
+# A stable environment: C locale (sorting, messages), no union inherited from the
+# caller, no preload of the caller's.
+LC_ALL=C LANG=C TZ=UTC
+export LC_ALL LANG TZ
+umask 022
+unset AUFS_MOUNTS AUFS_FSTAB AUFS_CWD AUFS_LIBRARY LD_PRELOAD CDPATH GREP_OPTIONS \
+	LS_COLORS 2>/dev/null || true
+
+# LD_PRELOAD prefix for a sanitized library: the ASan runtime must come first.
+AUFS_ASAN_RT=
+if [ "$SANITIZE" = 1 ]; then
+	AUFS_ASAN_RT=$(${CC:-gcc} -print-file-name=libasan.so 2>/dev/null)
+	case $AUFS_ASAN_RT in
+	/*) ;;
+	*) echo "Bail out! SANITIZE=1 but the ASan runtime was not found ($AUFS_ASAN_RT)"; exit 1 ;;
+	esac
+	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+	UBSAN_OPTIONS=print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
+	export ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aufs-$TEST_NAME.XXXXXX") || {
+	echo "Bail out! mktemp -d failed"
+	exit 1
+}
+TEST_TMP=$(cd "$TEST_TMP" && pwd -P)
+TRASH=$TEST_TMP/trash
+TEST_LOG=$TEST_TMP/log
+mkdir "$TRASH" || exit 1
+AUFS_UID=$(id -u)
+export TRASH
+
+# The shared state files (/dev/shm/aufs-UID-HASH) of the unions whose mount point is
+# in this file's trash directory: they would pile up from run to run.
+remove_shm_files() {
+	for f in /dev/shm/aufs-"$AUFS_UID"-*; do
+		[ -f "$f" ] || continue
+		if grep -q -a -F -e "$TEST_TMP/" "$f" 2>/dev/null; then
+			rm -f "$f"
+		fi
+	done
+}
+
+cleanup() {
+	cd / || true
+	if [ "$AUFS_TEST_KEEP" = 1 ]; then
+		echo "# kept $TEST_TMP"
+	else
+		chmod -R u+rwx "$TEST_TMP" 2>/dev/null
+		rm -rf "$TEST_TMP"
+		remove_shm_files
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cd "$TRASH" || exit 1
+
+test_count=0
+test_success=0
+test_failure=0
+test_fixed=0
+test_broken=0
+test_skipped=0
+test_failed_list=
+
+say() {
+	printf '%s\n' "$*"
+}
+
+# Print every line of stdin as a TAP comment.
+comment() {
+	sed -e 's/^/# /'
+}
+
+# ---------------------------------------------------------------- prerequisites
+test_prereqs=" "
+
+test_set_prereq() {
+	test_prereqs="$test_prereqs$1 "
+}
+
+# test_have_prereq A,B,!C: all of A and B are set and C is not.
+test_have_prereq() {
+	_old_ifs=$IFS
+	IFS=,
+	# shellcheck disable=SC2086
+	set -- $1
+	IFS=$_old_ifs
+	test_missing_prereq=
+	for _p in "$@"; do
+		case $_p in
+		!*)
+			case $test_prereqs in
+			*" ${_p#!} "*) test_missing_prereq="${test_missing_prereq:+$test_missing_prereq,}$_p" ;;
+			esac ;;
+		*)
+			case $test_prereqs in
+			*" $_p "*) ;;
+			*) test_missing_prereq="${test_missing_prereq:+$test_missing_prereq,}$_p" ;;
+			esac ;;
+		esac
+	done
+	[ -z "$test_missing_prereq" ]
+}
+
+have_cmd() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+[ "$AUFS_UID" = 0 ] && test_set_prereq ROOT
+[ "$AUFS_UID" != 0 ] && test_set_prereq UNPRIV
+have_cmd python3 && test_set_prereq PYTHON
+have_cmd php && test_set_prereq PHP
+# PHP loads opcache.so with RTLD_DEEPBIND, which the ASan runtime refuses: a
+# sanitized run starts php without its ini files (so without extensions).
+PHP=php
+[ "$SANITIZE" = 1 ] && PHP="php -n"
+have_cmd sqlite3 && test_set_prereq SQLITE
+have_cmd strace && test_set_prereq STRACE
+have_cmd bash && test_set_prereq BASH
+have_cmd tar && test_set_prereq TAR
+have_cmd "${CC:-cc}" && test_set_prereq CC
+
+# Why a prerequisite is missing, for the skip line.
+prereq_reason() {
+	case $1 in
+	ROOT) echo "needs root (running as uid $AUFS_UID)" ;;
+	!ROOT) echo "must not run as root" ;;
+	UNPRIV) echo "needs an unprivileged user (running as root)" ;;
+	CC) echo "no C compiler (${CC:-cc})" ;;
+	LIBC_PROBE) echo "libc-probe.c did not compile" ;;
+	PYTHON | PHP | SQLITE | STRACE | BASH | TAR)
+		echo "$(echo "$1" | tr '[:upper:]' '[:lower:]') is not installed" ;;
+	*) echo "missing $1" ;;
+	esac
+}
+
+# ---------------------------------------------------------------- running tests
+test_run_() {
+	# $1: the commands. Runs them in a subshell in the trash directory; returns
+	# their status. Output goes to the log (and to stdout too when verbose).
+	if [ "$AUFS_TEST_VERBOSE" = 1 ]; then
+		rm -f "$TEST_TMP/status"
+		{
+			(cd "$TRASH" && eval "$1") </dev/null 2>&1
+			echo $? >"$TEST_TMP/status"
+		} | tee "$TEST_LOG"
+		return "$(cat "$TEST_TMP/status")"
+	fi
+	(cd "$TRASH" && eval "$1") </dev/null >"$TEST_LOG" 2>&1
+}
+
+test_show_failure_() {
+	# $1: the commands
+	printf '%s\n' "$1" | sed -e 's/^/#	/'
+	if [ "$AUFS_TEST_VERBOSE" != 1 ] && [ -s "$TEST_LOG" ]; then
+		echo "# output:"
+		tail -n 60 "$TEST_LOG" | comment
+	fi
+}
+
+# Parse "[PREREQ] TITLE COMMANDS"; sets test_prereq_, test_title_, test_body_.
+test_args_() {
+	if [ $# = 3 ]; then
+		test_prereq_=$1
+		test_title_=$2
+		test_body_=$3
+	elif [ $# = 2 ]; then
+		test_prereq_=
+		test_title_=$1
+		test_body_=$2
+	else
+		echo "Bail out! bug in the test script: $# arguments to test_expect_*"
+		exit 1
+	fi
+}
+
+test_skip_by_prereq_() {
+	if [ -n "$test_prereq_" ] && ! test_have_prereq "$test_prereq_"; then
+		_reasons=
+		_old_ifs=$IFS
+		IFS=,
+		for _p in $test_missing_prereq; do
+			_reasons="${_reasons:+$_reasons; }$(prereq_reason "$_p")"
+		done
+		IFS=$_old_ifs
+		test_count=$((test_count + 1))
+		test_skipped=$((test_skipped + 1))
+		say "ok $test_count # skip $test_title_ ($_reasons)"
+		return 0
+	fi
+	return 1
+}
+
+test_expect_success() {
+	test_args_ "$@"
+	test_skip_by_prereq_ && return 0
+	test_count=$((test_count + 1))
+	if test_run_ "$test_body_"; then
+		test_success=$((test_success + 1))
+		say "ok $test_count - $test_title_"
+	else
+		test_failure=$((test_failure + 1))
+		test_failed_list="$test_failed_list $test_count"
+		say "not ok $test_count - $test_title_"
+		test_show_failure_ "$test_body_"
+		if [ "$AUFS_TEST_IMMEDIATE" = 1 ]; then
+			test_done
+		fi
+	fi
+}
+
+# A known breakage: the commands describe the correct behaviour, which the library
+# does not have yet. Failing is expected (and not counted as a failure); passing
+# means the bug was fixed and the test should become test_expect_success.
+test_expect_failure() {
+	test_args_ "$@"
+	test_skip_by_prereq_ && return 0
+	test_count=$((test_count + 1))
+	if test_run_ "$test_body_"; then
+		test_fixed=$((test_fixed + 1))
+		say "ok $test_count - $test_title_ # TODO known breakage vanished"
+	else
+		test_broken=$((test_broken + 1))
+		say "not ok $test_count - $test_title_ # TODO known breakage"
+	fi
+}
+
+test_skip() {
+	# test_skip TITLE REASON
+	test_count=$((test_count + 1))
+	test_skipped=$((test_skipped + 1))
+	say "ok $test_count # skip $1 (${2:-no reason given})"
+}
+
+test_done() {
+	if [ "$test_fixed" -gt 0 ]; then
+		say "# $test_fixed known breakage(s) vanished; please make them test_expect_success"
+	fi
+	if [ "$test_broken" -gt 0 ]; then
+		say "# still have $test_broken known breakage(s)"
+	fi
+	if [ "$test_skipped" -gt 0 ]; then
+		say "# skipped $test_skipped test(s)"
+	fi
+	if [ "$test_failure" -gt 0 ]; then
+		say "# failed $test_failure among $test_count test(s):$test_failed_list"
+	else
+		say "# passed all $((test_count - test_broken - test_skipped)) test(s)"
+	fi
+	say "1..$test_count"
+	[ "$test_failure" -eq 0 ] && exit 0
+	exit 1
+}
+
+# Skip every test of the file: skip_all REASON (before any test ran).
+skip_all() {
+	say "1..0 # SKIP $*"
+	exit 0
+}
+
+# ---------------------------------------------------------------- assertions
+# test_cmp EXPECTED ACTUAL: identical, or a unified diff and failure.
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+# test_compare_ A OP B: numeric comparison with OP one of = != -eq -ne -lt -le -gt -ge
+test_compare_() {
+	case $2 in
+	= | -eq) [ "$1" -eq "$3" ] ;;
+	!= | -ne) [ "$1" -ne "$3" ] ;;
+	-lt) [ "$1" -lt "$3" ] ;;
+	-le) [ "$1" -le "$3" ] ;;
+	-gt) [ "$1" -gt "$3" ] ;;
+	-ge) [ "$1" -ge "$3" ] ;;
+	*) echo "bug in the test script: comparison operator $2"; return 1 ;;
+	esac
+}
+
+# test_line_count OP N FILE (OP as for test_compare_)
+test_line_count() {
+	if [ $# != 3 ]; then
+		echo "bug in the test script: test_line_count OP N FILE"
+		return 1
+	fi
+	_n=$(wc -l <"$3" | tr -d ' ')
+	if ! test_compare_ "$_n" "$1" "$2"; then
+		echo "test_line_count: $3 has $_n lines, expected $1 $2:"
+		cat "$3"
+		return 1
+	fi
+}
+
+# test_must_fail CMD...: CMD exits non-zero, but not by a signal (and not 125-127).
+test_must_fail() {
+	"$@"
+	_st=$?
+	if [ "$_st" = 0 ]; then
+		echo "test_must_fail: command succeeded: $*"
+		return 1
+	elif [ "$_st" -gt 128 ]; then
+		echo "test_must_fail: command died by a signal ($_st): $*"
+		return 1
+	fi
+	return 0
+}
+
+# test_path_is_missing PATH: neither exists nor is a dangling symlink.
+test_path_is_missing() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		echo "test_path_is_missing: $1 exists"
+		ls -ld "$1"
+		return 1
+	fi
+}
+
+test_path_is_file() {
+	if ! [ -f "$1" ]; then
+		echo "test_path_is_file: $1 is not a file"
+		return 1
+	fi
+}
+
+test_path_is_dir() {
+	if ! [ -d "$1" ]; then
+		echo "test_path_is_dir: $1 is not a directory"
+		return 1
+	fi
+}
+
+# test_must_be_empty FILE
+test_must_be_empty() {
+	if [ -s "$1" ]; then
+		echo "test_must_be_empty: $1 is not empty:"
+		cat "$1"
+		return 1
+	fi
+}
+
+# test_grep PATTERN FILE (grep -e, with the file shown on failure)
+test_grep() {
+	if ! grep -q -e "$1" "$2"; then
+		echo "test_grep: no line of $2 matches '$1':"
+		cat "$2"
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- branches
+# Branch roots made by setup_branches, one absolute path a line.
+AUFS_BRANCHES=
+
+# setup_branches NAME...: make the (empty) branch directories $TRASH/NAME.
+setup_branches() {
+	for _b in "$@"; do
+		case $_b in
+		/*) _p=$_b ;;
+		*) _p=$TRASH/$_b ;;
+		esac
+		mkdir -p "$_p" || return 1
+		AUFS_BRANCHES="$AUFS_BRANCHES$_p
+"
+	done
+}
+
+# branch_root PATH: the branch directory (made by setup_branches) holding PATH.
+branch_root() {
+	_d=$(cd "$1" && pwd -P) || return 1
+	while :; do
+		case $AUFS_BRANCHES in
+		"$_d
+"* | *"
+$_d
+"*)
+			echo "$_d"
+			return 0 ;;
+		esac
+		[ "$_d" = / ] && break
+		_d=$(dirname "$_d")
+	done
+	echo "branch_root: $1 is in no branch made by setup_branches" >&2
+	return 1
+}
+
+# mk_whiteout DIR NAME: DIR/.wh.NAME, a hard link to the .wh..wh.aufs of the
+# branch DIR is in (created on first use), the aufs on-disk format.
+mk_whiteout() {
+	_root=$(branch_root "$1") || return 1
+	if ! [ -e "$_root/.wh..wh.aufs" ]; then
+		: >"$_root/.wh..wh.aufs" && chmod 0444 "$_root/.wh..wh.aufs" || return 1
+	fi
+	ln "$_root/.wh..wh.aufs" "$1/.wh.$2"
+}
+
+# mk_opaque DIR: mark DIR opaque (DIR/.wh..wh..opq, also a hard link to the base).
+mk_opaque() {
+	_root=$(branch_root "$1") || return 1
+	if ! [ -e "$_root/.wh..wh.aufs" ]; then
+		: >"$_root/.wh..wh.aufs" && chmod 0444 "$_root/.wh..wh.aufs" || return 1
+	fi
+	ln "$_root/.wh..wh.aufs" "$1/.wh..wh..opq"
+}
+
+# tree_snapshot DIR: a listing that changes when anything in DIR changes (names,
+# types, modes, links, owners, sizes, mtimes, symlink targets, file contents).
+tree_snapshot() {
+	(
+		cd "$1" || exit 1
+		find . -printf '%p %y %m %n %U:%G %s %T@ %l\n' | sort
+		find . -type f -exec md5sum {} + | sort -k 2
+	)
+}
+
+# snapshot_branch DIR: remember DIR's state (in the test's temp dir);
+# branch_untouched DIR: compare with it (diff -u on failure).
+snapshot_branch() {
+	_f=$TEST_TMP/snap.$(printf '%s' "$1" | md5sum | cut -c1-16)
+	tree_snapshot "$1" >"$_f" || return 1
+}
+
+branch_untouched() {
+	_f=$TEST_TMP/snap.$(printf '%s' "$1" | md5sum | cut -c1-16)
+	if ! [ -f "$_f" ]; then
+		echo "branch_untouched: no snapshot of $1 (snapshot_branch first)"
+		return 1
+	fi
+	tree_snapshot "$1" >"$_f.now" || return 1
+	diff -u "$_f" "$_f.now"
+}
+
+# ---------------------------------------------------------------- running unions
+# aufs_run ARGS...: run aufs-run (the user-facing bin/aufs-run for the default
+# build; the helper of $B directly for other builds, with AUFS_LIBRARY naming the
+# library and, for a sanitized build, the ASan runtime first in LD_PRELOAD).
+aufs_run() {
+	if [ "$SANITIZE" = 1 ]; then
+		AUFS_LIBRARY=$AUFS_LIB LD_PRELOAD=$AUFS_ASAN_RT "$AUFS_BUILD/aufs-run" "$@"
+	elif [ "$AUFS_BUILD" != "$AUFS_ROOT/build" ]; then
+		AUFS_LIBRARY=$AUFS_LIB "$AUFS_BUILD/aufs-run" "$@"
+	else
+		"$AUFS_ROOT/bin/aufs-run" "$@"
+	fi
+}
+
+# The LD_PRELOAD value that loads the library without aufs-run.
+aufs_preload() {
+	if [ "$SANITIZE" = 1 ]; then
+		echo "$AUFS_ASAN_RT:$AUFS_LIB"
+	else
+		echo "$AUFS_LIB"
+	fi
+}
+
+# aufs_env 'FSTAB LINES' CMD...: run CMD with the library and AUFS_MOUNTS set
+# directly (the environment alternative to aufs-run).
+aufs_env() {
+	_mounts=$1
+	shift
+	AUFS_MOUNTS=$_mounts LD_PRELOAD=$(aufs_preload) "$@"
+}
+
+# build_libc_probe: compile libc-probe.c (next to this file) to $LIBC_PROBE, and
+# set the prerequisite LIBC_PROBE when that worked. Plain flags: it is a program
+# that runs under the library, like any other.
+LIBC_PROBE=$TEST_TMP/libc-probe
+build_libc_probe() {
+	test_have_prereq CC || return 1
+	if "${CC:-cc}" -O1 -o "$LIBC_PROBE" "$TEST_DIR/libc-probe.c" >"$TEST_TMP/cc.log" 2>&1; then
+		test_set_prereq LIBC_PROBE
+	else
+		comment <"$TEST_TMP/cc.log"
+		return 1
+	fi
+}
