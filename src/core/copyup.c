@@ -215,6 +215,11 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 		if (r == 0) {
 			if (!S_ISDIR(st.st_mode))
 				return -ENOTDIR;
+			/* an earlier copy sealed to u-w: open it up again until cpup_seal() */
+			if ((st.st_mode & 0300) != 0300 && sys_geteuid() != 0 &&
+			    st.st_uid == sys_geteuid() &&
+			    sys_fchmodat(AT_FDCWD, dst, (st.st_mode & 07777) | 0300) == 0)
+				widen = true;
 			continue;
 		}
 		if (r != -ENOENT)
