@@ -127,10 +127,14 @@ uninstall:
 demo: all
 	@scripts/demo.sh
 
+# The union against native, kernel overlay and FUSE unions (never part of check).
+bench: all
+	@B=$(B) bench/run.sh
+
 clean:
 	rm -rf build build-san
 
-.PHONY: all check deps check-headers check-symbols check-unit check-integration install \
+.PHONY: bench all check deps check-headers check-symbols check-unit check-integration install \
 	uninstall demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
