@@ -739,6 +739,33 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 	return 0;
 }
 
+/*
+ * A name was just probed and not found in the branches the cached parent mask
+ * names. Did the parent directory appear in another branch since it was cached
+ * (then the miss must be probed afresh)? One lstat per branch outside the mask;
+ * none when every branch has the directory.
+ */
+static bool parent_appeared(struct walk *w)
+{
+	struct aufs_loc *loc = w->loc;
+	const char *rel = relp(loc, w->vlen);
+	size_t len = rell(loc, w->vlen), dlen = len;
+	struct stat st;
+
+	while (dlen > 0 && rel[dlen - 1] != '/')
+		dlen--;
+	dlen = dlen ? dlen - 1 : 0;
+	for (int b = 0; b < w->u->nbranch; b++) {
+		if (w->dmask & MASK_BIT(b))
+			continue;
+		if (branch_path(&w->u->branch[b], rel, dlen, loc->real) < 0)
+			return true;
+		if (sys_lstat(loc->real, &st) == 0 && S_ISDIR(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
 static bool maybe_inside(const struct aufs_config *cfg, const char *v, size_t len)
 {
 	size_t rel;
@@ -830,6 +857,11 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		w.used_cache = false;
 		w.miss_cached = false;
 		r = walk(&w, rest, flags, &n);
+		if (attempt == 0 && w.used_cache && !w.miss_cached && r == 0 && w.u &&
+		    n.branch < 0 && !parent_appeared(&w)) {
+			/* the directory is where the cache says: the fresh miss stands */
+			break;
+		}
 		if (attempt == 0 && w.used_cache && !w.miss_cached &&
 		    (r == -ENOENT || r == -ENOTDIR || (r == 0 && w.u && n.branch < 0))) {
 			/*

@@ -4,7 +4,8 @@
  * marker write between the rounds so that an strace log can be split into the
  * cold (first) and warm (later) rounds. Exit 0 if the last round agrees with the
  * first for every path.
- *   stat-probe [-n COUNT] PATH...
+ *   stat-probe [-w WARMUP] [-n COUNT] PATH...
+ * WARMUP is stat'ed once before the rounds (to exclude one-time set-up costs).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +17,15 @@ int main(int argc, char **argv)
 {
 	int count = 1, i = 1, bad = 0;
 
-	if (argc > 2 && !strcmp(argv[1], "-n")) {
-		count = atoi(argv[2]);
-		i = 3;
+	if (argc > i + 1 && !strcmp(argv[i], "-w")) {
+		struct stat st;
+
+		(void)stat(argv[i + 1], &st);
+		i += 2;
+	}
+	if (argc > i + 1 && !strcmp(argv[i], "-n")) {
+		count = atoi(argv[i + 1]);
+		i += 2;
 	}
 	for (int round = 0; round < count; round++) {
 		char mark[32];
