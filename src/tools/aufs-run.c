@@ -72,6 +72,21 @@ static int find_library(char *buf, size_t size)
 	return access(buf, R_OK);
 }
 
+/* dlgt/nodlgt are accepted for compatibility; say that they change nothing here. */
+static void note_ignored(const char *options, const char *mnt)
+{
+	const char *p = options;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+
+		if ((n == 4 && !strncmp(p, "dlgt", 4)) || (n == 6 && !strncmp(p, "nodlgt", 6)))
+			fprintf(stderr, "aufs-run: note: %.*s ignored for %s (aufs-preload has no "
+				"kernel threads to delegate to)\n", (int)n, p, mnt);
+		p += n + (p[n] == ',');
+	}
+}
+
 static char *append(char *s, const char *line)
 {
 	size_t a = s ? strlen(s) : 0, b = strlen(line);
@@ -126,6 +141,7 @@ int main(int argc, char **argv)
 			r = aufs_union_parse(argv[i + 1], argv[i + 2], &u, &err);
 			if (r < 0)
 				die(EXIT_USAGE, "%s%s", err.msg, "");
+			note_ignored(argv[i + 1], argv[i + 2]);
 			if (aufs_union_format(u, line, sizeof(line)) < 0)
 				die(EXIT_USAGE, "mount point %s: configuration too long%s", u->mnt, "");
 			mounts = append(mounts, line);
@@ -138,7 +154,7 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--fstab") || !strncmp(a, "--fstab=", 8)) {
 			const char *f = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
 
-			if (!f || !*f)
+			if (!f || !*f || !strcmp(f, "--"))
 				die(EXIT_USAGE, "--fstab needs a FILE%s%s", "", "");
 			if (fstab)
 				die(EXIT_USAGE, "only one --fstab may be given (%s, %s)", fstab, f);
