@@ -109,9 +109,8 @@ test_expect_success 'two unions sharing a ro base branch' '
 	test_cmp expect out
 '
 
-# Known bug: a union whose mount point lies inside another union's mount point is
-# never reached: the enclosing union answers (ENOENT, or its own directory of
-# that name), although DESIGN.md says the longest matching mount point wins.
+# A union whose mount point lies inside another union's mount point: the longest
+# matching mount point wins (DESIGN.md 1).
 test_expect_success 'nested mount points: the longest match wins' '
 	aufs_run -o "br:$TRASH/top=rw:$TRASH/base=ro" "$M" -o "br:$TRASH/t2=rw:$TRASH/b2=ro" "$M/inner" -- \
 		sh -c "cat \"$M/inner/h\"; ls \"$M/inner\"; cat \"$M/f\"" >out &&

@@ -190,10 +190,9 @@ for f in (\\\"self\\\", \\\"loop1\\\", \\\"self/x\\\"):
 	'
 done
 
-# Known bug: with a mount point that does not exist on disk, an absolute path
-# whose ".." climbs out of the mount point is handed to the kernel unchanged by
-# opendir (stat and open resolve it): the kernel cannot walk through the
-# missing mount point and says ENOENT.
+# With a mount point that does not exist on disk, an absolute path whose ".."
+# climbs out of the mount point must be resolved by the library for every call
+# (opendir once handed it to the kernel unchanged, which said ENOENT).
 M=$TRASH/mnt
 test_expect_success '(separate) ls MOUNTPOINT/.. lists the parent directory' '
 	ls -A "$TRASH" >expect &&
