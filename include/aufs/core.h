@@ -330,4 +330,56 @@ int aufs_dir_fd(const struct aufs_dir *dir);
 /* Closes the fd too. Returns 0 or -errno of the close. */
 int aufs_dir_close(struct aufs_dir *dir);
 
+/* ------------------------------------------------------------------ exec.c */
+
+/*
+ * Helpers of the exec and posix_spawn shims. All of them may run in a vfork
+ * child: no allocation, no locks, raw system calls, caller-owned buffers.
+ */
+
+#define AUFS_SHEBANG_MAX   256	/* bytes of a "#!" line the kernel reads (BINPRM_BUF_SIZE) */
+#define AUFS_SHEBANG_DEPTH 4	/* nested interpreters the kernel follows */
+
+/*
+ * Parse a "#!" line exactly as the kernel does (fs/binfmt_script.c) from the LEN
+ * first bytes of a file in BUF (AUFS_SHEBANG_MAX + 1 bytes; modified in place).
+ * Returns 0 with *ret_name and *ret_arg (NULL when none) pointing into BUF, 1 when
+ * BUF does not start with "#!", or -ENOEXEC when the kernel would refuse the line.
+ */
+int aufs_shebang_parse(char *buf, size_t len, char **ret_name, char **ret_arg);
+/* The same, reading the start of the open file FD (pread: the offset stays). */
+int aufs_shebang_read_fd(int fd, char *buf, char **ret_name, char **ret_arg);
+/*
+ * The same for the host file PATH, whose stat ST the caller may already have
+ * (else NULL). Returns 1 without opening anything unless PATH is a regular file
+ * with an execute bit, -errno when it cannot be read.
+ */
+int aufs_shebang_read(const char *path, const struct stat *st, char *buf, char **ret_name,
+		      char **ret_arg);
+
+/*
+ * The PATH walk of execvp(3): the next candidate "DIR/FILE" into BUF (SIZE bytes)
+ * from the PATH value at *CURSOR, which it advances (NULL at the end). An empty
+ * entry means the current directory ("FILE"); an entry too long for BUF is
+ * skipped. Returns 1, or 0 when PATH is exhausted.
+ */
+int aufs_path_next(const char **cursor, const char *file, char *buf, size_t size);
+
+/*
+ * Is the library LIB (a path) listed in the LD_PRELOAD value VALUE (entries
+ * separated by ':' or blanks, as ld.so splits them)? An entry with LIB's base
+ * name counts too (another path to the same library). Returns the offset of the
+ * end of that entry in VALUE, or -1.
+ */
+long aufs_preload_find(const char *value, const char *lib);
+
+/*
+ * The name of the kernel's cwd in the unions' namespace, for a vfork child that
+ * may have changed directory without recording it (DESIGN.md 2): the host path
+ * when it is inside or above a mount point, the union path when it is a
+ * directory of exactly one branch, else the host path. *RET_VIRTUAL tells
+ * whether it names a place in or above a union. Returns the length or -errno.
+ */
+int aufs_exec_kernel_cwd(char *buf, size_t size, bool *ret_virtual);
+
 #endif /* AUFS_CORE_H */

@@ -112,41 +112,14 @@ static int decode(const char *s, char *out, size_t size)
 static int normalise(const char *in, char *out, size_t size)
 {
 	size_t n = 1;
+	int r;
 
 	if (size < 2)
 		return -ENAMETOOLONG;
 	out[0] = '/';
 	out[1] = 0;
-	while (*in) {
-		const char *c = in;
-		size_t clen;
-
-		while (*c == '/')
-			c++;
-		if (!*c)
-			break;
-		for (clen = 0; c[clen] && c[clen] != '/'; clen++)
-			;
-		in = c + clen;
-		if (clen == 1 && c[0] == '.')
-			continue;
-		if (clen == 2 && c[0] == '.' && c[1] == '.') {
-			while (n > 1 && out[n - 1] != '/')
-				n--;
-			if (n > 1)
-				n--;
-			out[n] = 0;
-			continue;
-		}
-		if (n + (n > 1) + clen + 1 > size)
-			return -ENAMETOOLONG;
-		if (n > 1)
-			out[n++] = '/';
-		memcpy(out + n, c, clen);
-		n += clen;
-		out[n] = 0;
-	}
-	return (int)n;
+	r = path_append_lexical(out, &n, size, in);
+	return r < 0 ? r : (int)n;
 }
 
 /* Is P (length PLEN) equal to or below directory D (length DLEN), by component? */
