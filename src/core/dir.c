@@ -129,6 +129,27 @@ static int check_sticky(const struct aufs_loc *loc, aufs_mask pmask)
 }
 
 /*
+ * Make the directory of LOC exist in branch T (unless HAVE_PARENT) and point
+ * loc->real at the name there.
+ */
+static int place_in(struct aufs_loc *loc, int t, bool have_parent)
+{
+	const char *dir, *name;
+	size_t dlen;
+	int r;
+
+	loc_split(loc, &dir, &dlen, &name);
+	if (!have_parent) {
+		r = cpup_dirs(loc->u, dir, dlen, t);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			loc->flags |= AUFS_LOC_SEAL;
+	}
+	return branch_path(&loc->u->branch[t], dir, strlen(dir), loc->real);
+}
+
+/*
  * Prepare LOC (a missing name) for creation: pick the branch, copy the parent
  * directories up into it, point loc->real there. Returns the branch or -errno.
  */
@@ -149,14 +170,7 @@ int create_prepare(struct aufs_loc *loc, bool dir_create)
 	r = check_parent(loc, loc->pmask);
 	if (r < 0)
 		return r;
-	if (!(loc->pmask & MASK_BIT(t))) {
-		r = cpup_dirs(loc->u, dir, dlen, t);
-		if (r < 0)
-			return r;
-		if (r > 0)
-			loc->flags |= AUFS_LOC_SEAL;
-	}
-	r = branch_path(&loc->u->branch[t], dir, strlen(dir), loc->real);
+	r = place_in(loc, t, loc->pmask & MASK_BIT(t));
 	if (r < 0)
 		return r;
 	loc->parent_branch = t;
@@ -322,14 +336,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	if (r < 0)
 		goto out;
 	t = o->branch;
-	if (!(n->pmask & MASK_BIT(t))) {
-		r = cpup_dirs(n->u, dir, dlen, t);
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			n->flags |= AUFS_LOC_SEAL;
-	}
-	r = branch_path(&n->u->branch[t], dir, strlen(dir), n->real);
+	r = place_in(n, t, n->pmask & MASK_BIT(t));
 	if (r == 0)
 		r = sys_linkat(AT_FDCWD, o->real, AT_FDCWD, n->real, 0);
 	if (r == 0)
@@ -579,14 +586,7 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 			goto out;
 	}
 	t = o->branch;
-	if (!((n->branch >= 0 ? 0 : n->pmask) & MASK_BIT(t)) || n->branch >= 0) {
-		r = cpup_dirs(n->u, ndir, ndlen, t);
-		if (r < 0)
-			goto out;
-		if (r > 0)
-			n->flags |= AUFS_LOC_SEAL;
-	}
-	r = branch_path(&n->u->branch[t], ndir, strlen(ndir), n->real);
+	r = place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
 	if (r < 0)
 		goto out;
 	need_wh = exists_below(o, t, opmask);
