@@ -133,8 +133,13 @@ void aufs_cwd_init(const char *env_value);
  * names in the union's namespace. Copies PATH; NULL clears the slot.
  */
 void aufs_fd_set(int fd, const char *path);
-/* Copy the virtual path of FD into BUF; returns its length or -ENOENT if none. */
+/*
+ * Copy the virtual path of FD into BUF; returns its length, -ENOENT if FD is
+ * unknown, -EXDEV if FD is known to be outside every union.
+ */
 int aufs_fd_get(int fd, char *buf, size_t size);
+/* FD was opened outside every union (so an *at() call need not look it up). */
+void aufs_fd_mark_outside(int fd);
 void aufs_fd_dup(int oldfd, int newfd);
 void aufs_fd_close_range(unsigned first, unsigned last);
 bool aufs_fd_known(int fd);

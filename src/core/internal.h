@@ -90,6 +90,14 @@ static inline uint32_t shm_bucket(const char *rel, size_t len)
 int path_append_lexical(char *buf, size_t *len, size_t size, const char *src);
 bool path_has_dotdot(const char *p);
 
+/* ---------------------------------------------------------------- ops.c */
+
+/*
+ * The union path of host path REAL when it lies in a branch of exactly one union
+ * (a branch shared by several unions is ambiguous: -ENOENT). OUT: PATH_MAX bytes.
+ */
+int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *out);
+
 /* ---------------------------------------------------------------- readdir.c */
 
 /* Is NAME a name the union never shows (the whiteout prefix), given U's options? */

@@ -766,6 +766,38 @@ static bool parent_appeared(struct walk *w)
 	return false;
 }
 
+/*
+ * An fd this process did not open through us (inherited across exec, opened
+ * before the library started): ask the kernel once what it is, map a branch
+ * path back to its union path, and remember the answer in the fd table.
+ */
+static int fd_recover(const struct aufs_config *cfg, int fd, char *buf)
+{
+	char proc[32], real[PATH_MAX];
+	size_t rel;
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = sys_readlinkat(AT_FDCWD, proc, real, sizeof(real) - 1);
+	if (n == -EBADF || n == -ENOENT)
+		return -ENOENT;	/* not open: the kernel will say EBADF */
+	if (n > 0 && real[0] == '/') {
+		real[n] = 0;
+		if (aufs_config_match(cfg, real, (size_t)n, &rel) ||
+		    aufs_config_is_ancestor(cfg, real, (size_t)n)) {
+			memcpy(buf, real, (size_t)n + 1);
+			aufs_fd_set(fd, buf);
+			return (int)n;
+		}
+		if (aufs_real_to_virtual(cfg, real, buf) == 0) {
+			aufs_fd_set(fd, buf);
+			return (int)strlen(buf);
+		}
+	}
+	aufs_fd_mark_outside(fd);
+	return -EXDEV;
+}
+
 static bool maybe_inside(const struct aufs_config *cfg, const char *v, size_t len)
 {
 	size_t rel;
@@ -788,6 +820,8 @@ static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
 		n = aufs_cwd_get(loc->virt, PATH_MAX);
 	else
 		n = aufs_fd_get(dirfd, loc->virt, PATH_MAX);
+	if (n == -ENOENT && dirfd != AT_FDCWD)
+		n = fd_recover(w->cfg, dirfd, loc->virt);
 	if (n < 0) {
 		/* An unknown fd or a cwd outside: only ".." could climb into a union. */
 		if (!dotdot || dirfd != AT_FDCWD)

@@ -340,8 +340,7 @@ void aufs_note_outside_open(int fd, int dirfd, const char *path)
 		return;
 	if (canonical_outside(dirfd, path, buf, &len) < 0 ||
 	    !aufs_config_is_ancestor(cfg, buf, len)) {
-		if (aufs_fd_known(fd))
-			aufs_fd_set(fd, NULL);
+		aufs_fd_mark_outside(fd);
 		return;
 	}
 	aufs_fd_set(fd, buf);
@@ -454,7 +453,7 @@ void aufs_cwd_init(const char *env)
 	unsigned long long dev, ino;
 	struct stat st;
 	size_t len, rel;
-	int pos = 0, found = 0;
+	int pos = 0;
 	long n;
 
 	aufs_cwd_set(NULL);
@@ -473,6 +472,14 @@ void aufs_cwd_init(const char *env)
 		aufs_cwd_set(real);
 		return;
 	}
+	if (aufs_real_to_virtual(cfg, real, cand) == 0)
+		aufs_cwd_set(cand);
+}
+
+int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *out)
+{
+	int found = 0;
+
 	for (int i = 0; i < cfg->nunion; i++) {
 		const struct aufs_union *u = cfg->unions[i];
 
@@ -483,11 +490,9 @@ void aufs_cwd_init(const char *env)
 			    (real[br->len] && real[br->len] != '/'))
 				continue;
 			if (found++)
-				return;	/* ambiguous: a branch shared by several unions */
-			snprintf(cand, sizeof(cand), "%s%s", u->mnt_len > 1 ? u->mnt : "",
-				 real + br->len);
+				return -ENOENT;	/* ambiguous: a branch shared by several unions */
+			snprintf(out, PATH_MAX, "%s%s", u->mnt_len > 1 ? u->mnt : "", real + br->len);
 		}
 	}
-	if (found == 1)
-		aufs_cwd_set(cand);
+	return found == 1 ? 0 : -ENOENT;
 }

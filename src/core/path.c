@@ -175,17 +175,32 @@ static char *_Atomic *fd_slot(int fd, bool create)
 	return &page[i];
 }
 
+/* The slot value of an fd known to be outside every union (no path kept). */
+static char outside_mark[1];
+
+static void fd_store(int fd, char *value, bool create)
+{
+	char *_Atomic *slot = fd_slot(fd, create);
+	char *old;
+
+	if (!slot) {
+		if (value != outside_mark)
+			free(value);
+		return;
+	}
+	old = atomic_exchange(slot, value);
+	if (old != outside_mark)
+		free(old);
+}
+
 void aufs_fd_set(int fd, const char *path)
 {
-	char *_Atomic *slot = fd_slot(fd, path != NULL);
-	char *copy = NULL, *old;
+	fd_store(fd, path ? strdup(path) : NULL, path != NULL);
+}
 
-	if (!slot)
-		return;
-	if (path)
-		copy = strdup(path);
-	old = atomic_exchange(slot, copy);
-	free(old);
+void aufs_fd_mark_outside(int fd)
+{
+	fd_store(fd, outside_mark, true);
 }
 
 int aufs_fd_get(int fd, char *buf, size_t size)
@@ -199,6 +214,8 @@ int aufs_fd_get(int fd, char *buf, size_t size)
 	p = atomic_load_explicit(slot, memory_order_acquire);
 	if (!p)
 		return -ENOENT;
+	if (p == outside_mark)
+		return -EXDEV;
 	n = strlen(p);
 	if (n + 1 > size)
 		return -ENAMETOOLONG;
@@ -208,7 +225,9 @@ int aufs_fd_get(int fd, char *buf, size_t size)
 
 void aufs_fd_forget(int fd)
 {
-	if (aufs_fd_known(fd))
+	char *_Atomic *slot = fd_slot(fd, false);
+
+	if (slot && atomic_load_explicit(slot, memory_order_relaxed))
 		aufs_fd_set(fd, NULL);
 	aufs_fd_mark_lower(fd, false);
 }
@@ -216,8 +235,9 @@ void aufs_fd_forget(int fd)
 bool aufs_fd_known(int fd)
 {
 	char *_Atomic *slot = fd_slot(fd, false);
+	const char *p = slot ? atomic_load_explicit(slot, memory_order_relaxed) : NULL;
 
-	return slot && atomic_load_explicit(slot, memory_order_relaxed);
+	return p && p != outside_mark;
 }
 
 void aufs_fd_dup(int oldfd, int newfd)
@@ -227,10 +247,17 @@ void aufs_fd_dup(int oldfd, int newfd)
 	if (oldfd == newfd)
 		return;
 	aufs_fd_mark_lower(newfd, aufs_fd_is_lower(oldfd));
-	if (aufs_fd_get(oldfd, buf, sizeof(buf)) >= 0)
-		aufs_fd_set(newfd, buf);
-	else
+	switch (aufs_fd_get(oldfd, buf, sizeof(buf))) {
+	case -EXDEV:
+		aufs_fd_mark_outside(newfd);
+		break;
+	case -ENOENT:
+	case -ENAMETOOLONG:
 		aufs_fd_set(newfd, NULL);
+		break;
+	default:
+		aufs_fd_set(newfd, buf);
+	}
 }
 
 void aufs_fd_close_range(unsigned first, unsigned last)
