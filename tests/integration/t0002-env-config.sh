@@ -125,9 +125,16 @@ test_expect_success 'unions reach child processes across exec (sh, sh -c, perl)'
 	test_cmp expect out
 '
 
-test_expect_success 'env -i scrubs the environment, and with it the union' '
+test_expect_success 'env -i keeps the union: the library re-injects itself and its configuration' '
 	aufs_run -o "br:$TRASH/top=rw:$TRASH/base=ro" "$M" -- \
-		env -i /bin/sh -c "test -e \"$M/f\" || echo gone" >out &&
+		env -i /bin/sh -c "cat \"$M/f\"" >out &&
+	echo base-f >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'env -i AUFS_UNLOAD=1 scrubs the environment, and with it the union' '
+	aufs_run -o "br:$TRASH/top=rw:$TRASH/base=ro" "$M" -- \
+		env -i AUFS_UNLOAD=1 /bin/sh -c "test -e \"$M/f\" || echo gone" >out &&
 	echo gone >expect &&
 	test_cmp expect out
 '
