@@ -3,7 +3,8 @@
 # The two mechanical rules of STYLE.md 3.5/3.7, derived from include/aufs/wrapfuncs.def:
 #  1. every name in the table is exported by the library (nm -D), and nothing else
 #     is, apart from the compiler's own symbols;
-#  2. no object of the core references any name of the table (the raw-call rule).
+#  2. no object of the core references any name of the table (the raw-call rule);
+#  3. man/aufs-preload.7 lists every name.
 set -e
 B=${B:-build}
 names=$(mktemp)
@@ -21,5 +22,13 @@ for o in "$B"/src/core/*.o; do
 	bad=$(comm -12 "$names" "$names.core")
 	if [ -n "$bad" ]; then echo "check-symbols: $o calls interposed symbols:" $bad; fail=1; fi
 done
+# 3. the man page lists every one of them, and says how many
+undocumented=$(while read -r n; do
+	grep -q -E "^\.BR? $n( ,)?\$" man/aufs-preload.7 || echo "$n"
+done <"$names")
+if [ -n "$undocumented" ]; then echo "check-symbols: not in man/aufs-preload.7:" $undocumented; fail=1; fi
+count=$(wc -l <"$names")
+grep -q "exports these $count functions" man/aufs-preload.7 ||
+	{ echo "check-symbols: man/aufs-preload.7 does not say \"exports these $count functions\""; fail=1; }
 [ $fail = 0 ] && echo "check-symbols: $(wc -l <"$names") names exported, core clean"
 exit $fail
