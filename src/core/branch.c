@@ -114,28 +114,38 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 {
 	const struct index *ix = cfg->index;
 	struct aufs_union *best = NULL;
-	size_t best_len = 0;
+	size_t best_len = 0, hashed;
 	struct index_slot *s;
+	uint64_t h;
 
 	if (!ix || len == 0 || path[0] != '/')
 		return NULL;
 	/* "/" itself may be a mount point. */
-	s = index_find(ix, prefix_hash(path, 1), path, 1);
+	h = prefix_hash(path, 1);
+	s = index_find(ix, h, path, 1);
 	if (!s)
 		return NULL;
 	if (s->u) {
 		best = s->u;
 		best_len = 1;
 	}
+	/* FNV-1a extends: the hash of each longer prefix continues the last one. */
+	hashed = 1;
 	for (size_t k = 1; k <= len; k++) {
 		if (k < len && path[k] != '/')
 			continue;
-		s = index_find(ix, prefix_hash(path, k), path, k);
+		if (k == 1)
+			continue;	/* "/" again: a path with a leading "//" */
+		h = fnv1a(h, path + hashed, k - hashed);
+		hashed = k;
+		s = index_find(ix, h, path, k);
 		if (!s)
 			break;
 		if (s->u) {
 			best = s->u;
 			best_len = k;
+			if (!s->ancestor)
+				break;	/* no mount point lies deeper */
 		}
 	}
 	if (best && ret_rel) {

@@ -20,6 +20,13 @@
  * What the cache cannot know - a branch changed behind the union's back - is
  * the udba=reval contract: a cached positive is re-tested by the operation
  * itself (aufs_loc_stale()), a miss re-probes fresh before it is believed.
+ *
+ * In front of the walk sits a whole-path cache: a clean path (no ".", "..",
+ * "//" or trailing "/") that resolved without a symlink maps to its final
+ * answer, together with the per-component entries it was derived from. A hit
+ * is valid while each of those entries is (same stamp, generations unchanged),
+ * so it is invalidated exactly when the walk would have changed its answer, and
+ * costs one hash of the path instead of a walk that hashes every prefix.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +37,7 @@
 #define LOOKUP_MAX_HOPS   40		/* symlink expansions, as the kernel */
 #define CACHE_MIN_SLOTS   1024u
 #define CACHE_MAX_ENTRIES 65536u	/* then flush: cheaper than an LRU */
+#define PATH_MAX_DEPS     32		/* components a whole-path entry may rest on */
 
 struct lent {
 	uint64_t hash;
@@ -40,24 +48,88 @@ struct lent {
 	int16_t branch;			/* -1: negative entry */
 	int16_t cut;			/* negative: branch whose whiteout hides it, or -1 */
 	uint8_t type;			/* DT_* */
+	uint32_t stamp;			/* lcache.stamps at the last fill */
 	aufs_mask mask;			/* directories: branches that hold it */
 	uint32_t len;
 	char rel[];
+};
+
+/* A component entry a whole-path answer rests on, as it was when used. */
+struct pdep {
+	const struct lent *e;
+	uint32_t stamp;
+};
+
+/* A whole-path answer: what aufs_resolve() returned for a clean path. */
+struct pent {
+	uint64_t hash;
+	const struct aufs_union *u;
+	unsigned key;			/* the AUFS_RESOLVE_* flags that shape the answer */
+	int err;			/* 0, or the -ENOENT/-ENOTDIR the walk returned */
+	int16_t branch, parent_branch, cut;
+	uint8_t type;
+	uint8_t ndeps;
+	uint8_t ncap;			/* room in dep[] before the name */
+	unsigned flags;			/* AUFS_LOC_* of the answer */
+	aufs_mask pmask;
+	uint32_t len;
+	const char *rel;		/* points into dep[] storage, after the deps */
+	struct pdep dep[];
 };
 
 struct lcache {
 	uint64_t serial;		/* configuration the entries belong to */
 	uint32_t mask;			/* slots - 1 */
 	uint32_t count;
+	uint32_t stamps;		/* fills so far: a refilled entry gets a new stamp */
+	uint32_t clears;		/* times cleared: a recording across one is void */
 	struct lent **slot;
+	uint32_t pmask, pcount;		/* the whole-path table */
+	struct pent **pslot;
 };
+
+/* The component entries the running walk rests on (set by aufs_resolve). */
+struct deprec {
+	unsigned n;
+	uint32_t clears;		/* lcache.clears when recording started */
+	bool unusable;			/* a component was not cacheable */
+	struct pdep dep[PATH_MAX_DEPS];
+};
+static __thread struct deprec *recording;
+
+static void record(const struct lent *e)
+{
+	struct deprec *r = recording;
+
+	if (!r)
+		return;
+	if (!e || r->n >= PATH_MAX_DEPS) {
+		r->unusable = true;
+		return;
+	}
+	r->dep[r->n].e = e;
+	r->dep[r->n].stamp = e->stamp;
+	r->n++;
+}
 
 static __thread struct lcache *tcache;
 static pthread_key_t cache_key;
 static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
 
+static void pent_clear(struct lcache *c)
+{
+	for (uint32_t i = 0; c->pslot && i <= c->pmask; i++) {
+		free(c->pslot[i]);
+		c->pslot[i] = NULL;
+	}
+	c->pcount = 0;
+}
+
 static void cache_clear(struct lcache *c)
 {
+	/* whole-path entries point at component entries: they go first */
+	pent_clear(c);
+	c->clears++;	/* what a running walk recorded is freed now */
 	for (uint32_t i = 0; i <= c->mask; i++) {
 		free(c->slot[i]);
 		c->slot[i] = NULL;
@@ -72,6 +144,7 @@ static void cache_destroy(void *p)
 	if (!c)
 		return;
 	cache_clear(c);
+	free(c->pslot);
 	free(c->slot);
 	free(c);
 	tcache = NULL;
@@ -96,6 +169,8 @@ static struct lcache *cache_get(const struct aufs_config *cfg)
 			return NULL;
 		}
 		c->mask = CACHE_MIN_SLOTS - 1;
+		c->pslot = calloc(CACHE_MIN_SLOTS, sizeof(*c->pslot));
+		c->pmask = c->pslot ? CACHE_MIN_SLOTS - 1 : 0;
 		c->serial = cfg->serial;
 		tcache = c;
 		(void)pthread_once(&cache_key_once, cache_key_init);
@@ -199,14 +274,18 @@ static void cache_fill(struct lcache *c, const struct aufs_union *u, const char 
 
 	if (c->count >= CACHE_MAX_ENTRIES)
 		cache_clear(c);
-	if ((c->count + 1) * 2 > c->mask + 1 && !cache_grow(c))
+	if ((c->count + 1) * 2 > c->mask + 1 && !cache_grow(c)) {
+		record(NULL);
 		return;
+	}
 	slot = cache_slot(c, h, u, rel, len);
 	e = *slot;
 	if (!e) {
 		e = malloc(sizeof(*e) + len + 1);
-		if (!e)
+		if (!e) {
+			record(NULL);
 			return;
+		}
 		memcpy(e->rel, rel, len);
 		e->rel[len] = 0;
 		e->len = (uint32_t)len;
@@ -224,6 +303,8 @@ static void cache_fill(struct lcache *c, const struct aufs_union *u, const char 
 	e->cut = (int16_t)n->cut;
 	e->type = (uint8_t)n->type;
 	e->mask = n->mask;
+	e->stamp = ++c->stamps;
+	record(e);
 }
 
 static const struct lent *cache_find(struct lcache *c, struct aufs_shm *shm,
@@ -244,6 +325,93 @@ static void cache_drop(const struct aufs_union *u, const char *rel, size_t len)
 	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
 	if (e)
 		e->gen = 0;
+}
+
+/* ---------------------------------------------------------------- whole paths */
+
+static struct pent **pent_slot(struct lcache *c, uint64_t h, const struct aufs_union *u,
+			       unsigned key, const char *rel, size_t len)
+{
+	for (uint32_t i = (uint32_t)h & c->pmask;; i = (i + 1) & c->pmask) {
+		struct pent *e = c->pslot[i];
+
+		if (!e || (e->hash == h && e->u == u && e->key == key && e->len == len &&
+			   memcmp(e->rel, rel, len) == 0))
+			return &c->pslot[i];
+	}
+}
+
+static bool pent_grow(struct lcache *c)
+{
+	uint32_t n = (c->pmask + 1) * 2, omask = c->pmask;
+	struct pent **old = c->pslot, **slot = calloc(n, sizeof(*slot));
+
+	if (!slot)
+		return false;
+	c->pslot = slot;
+	c->pmask = n - 1;
+	for (uint32_t i = 0; i <= omask; i++)
+		if (old[i])
+			*pent_slot(c, old[i]->hash, old[i]->u, old[i]->key, old[i]->rel,
+				   old[i]->len) = old[i];
+	free(old);
+	return true;
+}
+
+/* Valid while every component entry it rests on is as it was. */
+static bool pent_valid(const struct pent *e, struct aufs_shm *shm)
+{
+	for (unsigned i = 0; i < e->ndeps; i++)
+		if (e->dep[i].e->stamp != e->dep[i].stamp || !lent_valid(e->dep[i].e, shm))
+			return false;
+	return true;
+}
+
+static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key,
+		      const char *rel, size_t len, uint64_t h, const struct deprec *rec,
+		      int err, const struct aufs_loc *loc)
+{
+	struct pent **slot, *e;
+	size_t deps = rec->n * sizeof(e->dep[0]);
+
+	if (rec->unusable || rec->clears != c->clears || !c->pslot)
+		return;
+	if (c->pcount >= CACHE_MAX_ENTRIES)
+		pent_clear(c);
+	if ((c->pcount + 1) * 2 > c->pmask + 1 && !pent_grow(c))
+		return;
+	slot = pent_slot(c, h, u, key, rel, len);
+	e = *slot;
+	if (e && e->ncap < rec->n) {
+		free(e);	/* too small for the new dependencies */
+		*slot = NULL;
+		c->pcount--;
+		e = NULL;
+	}
+	if (!e) {
+		e = malloc(sizeof(*e) + deps + len + 1);
+		if (!e)
+			return;
+		memcpy((char *)e->dep + deps, rel, len);
+		((char *)e->dep)[deps + len] = 0;
+		e->rel = (char *)e->dep + deps;
+		e->len = (uint32_t)len;
+		e->hash = h;
+		e->u = u;
+		e->key = key;
+		e->ncap = (uint8_t)rec->n;
+		*slot = e;
+		c->pcount++;
+	}
+	memcpy(e->dep, rec->dep, deps);
+	e->ndeps = (uint8_t)rec->n;
+	e->err = err;
+	e->branch = (int16_t)loc->branch;
+	e->parent_branch = (int16_t)loc->parent_branch;
+	e->cut = (int16_t)loc->cut;
+	e->type = (uint8_t)loc->type;
+	e->flags = loc->flags & ~AUFS_LOC_HAVE_STAT;
+	e->pmask = loc->pmask;
 }
 
 /* ---------------------------------------------------------------- probing */
@@ -393,6 +561,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 
 	if (name_is_hidden(u, rel + name_off)) {
 		/* Whiteouts and the aufs control names are never visible. */
+		record(NULL);
 		n->branch = -1;
 		n->cut = -1;
 		n->type = DT_UNKNOWN;
@@ -405,6 +574,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 		const struct lent *e = cache_find(c, shm, u, rel, len);
 
 		if (e) {
+			record(e);
 			n->branch = e->branch;
 			n->cut = e->cut;
 			n->type = e->type;
@@ -421,6 +591,8 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 		return r;
 	if (c)
 		cache_fill(c, u, rel, len, &g, n);
+	else
+		record(NULL);
 	return 0;
 }
 
@@ -538,6 +710,7 @@ struct walk {
 	bool miss_cached;		/* the miss itself came from the cache */
 	bool physical;			/* ".." outside a union must be resolved by the kernel */
 	bool nested;			/* some mount point lies inside another union */
+	int hops;			/* symlinks expanded */
 };
 
 /*
@@ -613,7 +786,7 @@ static int splice_link(char *rest, size_t p, const char *target, size_t tl)
 static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 {
 	struct aufs_loc *loc = w->loc;
-	int hops = 0, r;
+	int r;
 	size_t p = 0, rel;
 
 	r = walk_enter(w);
@@ -695,7 +868,7 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 		if (n->type == DT_LNK && (!is_last || trailing || !(flags & AUFS_RESOLVE_NOFOLLOW))) {
 			ssize_t tl;
 
-			if (++hops > LOOKUP_MAX_HOPS)
+			if (++w->hops > LOOKUP_MAX_HOPS)
 				return -ELOOP;
 			r = branch_path(&w->u->branch[n->branch], relp(loc, w->vlen),
 					rell(loc, w->vlen), loc->real);
@@ -835,14 +1008,119 @@ static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
 	return 0;
 }
 
+/* No empty, "." or ".." component and no trailing '/': the virtual path is the text. */
+static bool path_is_clean(const char *p, size_t len)
+{
+	size_t i = p[0] == '/';
+
+	if (len == 0)
+		return false;
+	while (i < len) {
+		size_t j = i;
+
+		while (j < len && p[j] != '/')
+			j++;
+		if (j == i || (p[i] == '.' && (j - i == 1 || (j - i == 2 && p[i + 1] == '.'))))
+			return false;
+		if (j == len)
+			return true;
+		i = j + 1;
+		if (i == len)
+			return false;
+	}
+	return true;
+}
+
+/* The whole-path key of a lookup whose answer aufs_resolve() may remember. */
+struct pkey {
+	struct aufs_union *u;
+	struct lcache *c;
+	uint64_t hash;
+	unsigned key;
+	size_t rel, vlen;
+};
+
+#define WHOLE_MISS 1
+
+/*
+ * The whole-path cache in front of the walk, for a clean path. Returns the
+ * answer (0, -errno, AUFS_PASS) or WHOLE_MISS; on a miss that may be filled
+ * afterwards, K->c is set.
+ */
+static int resolve_whole(const struct aufs_config *cfg, int dirfd, const char *path,
+			 size_t plen, unsigned flags, struct aufs_loc *loc, struct pkey *k)
+{
+	struct aufs_shm *shm;
+	const struct pent *e;
+	size_t vlen;
+	int n;
+
+	if (path[0] == '/') {
+		memcpy(loc->virt, path, plen + 1);
+		vlen = plen;
+	} else {
+		n = dirfd == AT_FDCWD ? aufs_cwd_get(loc->virt, PATH_MAX)
+				      : aufs_fd_get(dirfd, loc->virt, PATH_MAX);
+		if (n <= 0)
+			return WHOLE_MISS;	/* unknown or outside: the walk decides */
+		vlen = (size_t)n;
+		if (vlen + 1 + plen + 1 > PATH_MAX)
+			return WHOLE_MISS;
+		if (vlen > 1)
+			loc->virt[vlen++] = '/';
+		memcpy(loc->virt + vlen, path, plen + 1);
+		vlen += plen;
+	}
+	k->u = aufs_config_match(cfg, loc->virt, vlen, &k->rel);
+	if (!k->u)
+		return path[0] == '/' ? AUFS_PASS : WHOLE_MISS;
+	shm = aufs_union_shm(k->u);
+	k->c = shm ? cache_get(cfg) : NULL;
+	if (!k->c || !k->c->pslot) {
+		k->c = NULL;
+		return WHOLE_MISS;
+	}
+	k->vlen = vlen;
+	k->key = flags & (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_DIRECTORY);
+	k->hash = key_hash(k->u, loc->virt + k->rel, vlen - k->rel) + k->key;
+	e = *pent_slot(k->c, k->hash, k->u, k->key, loc->virt + k->rel, vlen - k->rel);
+	if (!e || !pent_valid(e, shm))
+		return WHOLE_MISS;
+	loc->u = k->u;
+	loc->branch = e->branch;
+	loc->parent_branch = e->parent_branch;
+	loc->cut = e->cut;
+	loc->type = e->type;
+	loc->flags = e->flags | AUFS_LOC_CACHED;
+	loc->pmask = e->pmask;
+	loc->rel = k->rel;
+	if (e->err)
+		return e->err;
+	return branch_path(&k->u->branch[e->branch >= 0 ? e->branch : e->parent_branch],
+			   loc->virt + k->rel, vlen - k->rel, loc->real);
+}
+
+/* Remember what the walk answered for K, when it rests only on cached components. */
+static void remember_whole(const struct pkey *k, const struct walk *w,
+			   const struct deprec *rec, int err, const struct aufs_loc *loc)
+{
+	/* an error may stop the walk early, at the component it is about */
+	if (!k->c || w->hops || w->u != k->u || (!err && w->vlen != k->vlen))
+		return;
+	pent_fill(k->c, k->u, k->key, loc->virt + k->rel, k->vlen - k->rel, k->hash, rec, err,
+		  loc);
+}
+
 int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	char rest[PATH_MAX];
 	struct walk w = { .cfg = cfg, .loc = loc };
+	struct pkey k = { 0 };
+	struct deprec rec;
 	struct node n;
 	size_t plen, rel;
-	bool dotdot;
+	bool clean, dotdot;
 	int r;
 
 	if (!cfg || !cfg->nunion)
@@ -854,8 +1132,14 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		return AUFS_PASS;	/* the kernel says ENAMETOOLONG itself */
 	if (plen == 0 && !(flags & AUFS_RESOLVE_EMPTY_PATH))
 		return AUFS_PASS;	/* ENOENT, from the kernel */
-	dotdot = path_has_dotdot(path);
-	if (path[0] == '/' && !dotdot) {
+	clean = path_is_clean(path, plen);
+	dotdot = !clean && path_has_dotdot(path);
+	w.nested = aufs_config_has_nested(cfg);
+	if (clean && !w.nested) {
+		r = resolve_whole(cfg, dirfd, path, plen, flags, loc, &k);
+		if (r != WHOLE_MISS)
+			return r;
+	} else if (path[0] == '/' && !dotdot) {
 		/* The common case outside: one hash of the first component. */
 		size_t len = 1;
 
@@ -866,7 +1150,6 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		if (!aufs_config_match(cfg, loc->virt, len, &rel))
 			return AUFS_PASS;
 	}
-	w.nested = aufs_config_has_nested(cfg);
 	w.physical = false;
 	if (dotdot) {
 		/* only a path that lexically ends in or above a union needs the kernel's ".." */
@@ -890,7 +1173,19 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		w.touched = false;
 		w.used_cache = false;
 		w.miss_cached = false;
-		r = walk(&w, rest, flags, &n);
+		w.hops = 0;
+		if (k.c) {
+			struct deprec *outer = recording;
+
+			rec.n = 0;
+			rec.unusable = false;
+			rec.clears = k.c->clears;
+			recording = &rec;
+			r = walk(&w, rest, flags, &n);
+			recording = outer;
+		} else {
+			r = walk(&w, rest, flags, &n);
+		}
 		if (attempt == 0 && w.used_cache && !w.miss_cached && r == 0 && w.u &&
 		    n.branch < 0 && !parent_appeared(&w)) {
 			/* the directory is where the cache says: the fresh miss stands */
@@ -910,8 +1205,11 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 	}
 	if (!w.touched)
 		return AUFS_PASS;	/* never inside: the kernel resolves it as given */
-	if (r < 0)
+	if (r < 0) {
+		if (r == -ENOENT || r == -ENOTDIR)
+			remember_whole(&k, &w, &rec, r, loc);
 		return r;
+	}
 	loc->u = w.u;
 	loc->branch = -1;
 	loc->parent_branch = -1;
@@ -937,12 +1235,15 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		loc->parent_branch = w.dmask ? lowest_bit(w.dmask) : 0;
 		r = branch_path(&w.u->branch[loc->parent_branch], relp(loc, w.vlen),
 				rell(loc, w.vlen), loc->real);
-		return r;
+	} else {
+		loc->type = n.type;
+		loc->branch = n.type == DT_DIR && w.dmask ? lowest_bit(w.dmask) : n.branch;
+		r = branch_path(&w.u->branch[loc->branch], relp(loc, w.vlen), rell(loc, w.vlen),
+				loc->real);
 	}
-	loc->type = n.type;
-	loc->branch = n.type == DT_DIR && w.dmask ? lowest_bit(w.dmask) : n.branch;
-	return branch_path(&w.u->branch[loc->branch], relp(loc, w.vlen), rell(loc, w.vlen),
-			   loc->real);
+	if (r == 0)
+		remember_whole(&k, &w, &rec, 0, loc);
+	return r;
 }
 
 bool aufs_loc_stale(struct aufs_loc *loc)

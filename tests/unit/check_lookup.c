@@ -1398,6 +1398,55 @@ START_TEST(test_cache_two_unions)
 END_TEST
 
 /*
+ * The whole-path cache rests on every component: a change through the union to
+ * an ancestor directory (here: it became opaque in the top branch, as rm -r and
+ * mkdir through another process leave it) hides a deep path cached a moment ago.
+ */
+START_TEST(test_whole_path_ancestor_change)
+{
+	struct aufs_union *u = start("t/ b/a/b/c/f", NULL, NULL);
+	struct aufs_loc loc;
+
+	for (int pass = 0; pass < 3; pass++)
+		ck_assert_str_eq(resolve_ok("@/mnt/a/b/c/f", 0)->real, at("b/a/b/c/f"));
+	ck_assert(resolve_ok("@/mnt/a/b/c/f", 0)->flags & AUFS_LOC_CACHED);
+	mkdirs("t/a/");
+	put_file("t/a/.wh..wh..opq", "");
+	aufs_dir_changed(u, "", 0);	/* the root gained a copy of a */
+	aufs_dir_changed(u, "a", 1);	/* and a its opaque marker */
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, ex("@/mnt/a/b/c/f"), 0, &loc), -ENOENT);
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, ex("@/mnt/a/b/c/f"), 0, &loc), -ENOENT);
+	ck_assert_int_eq(resolve_ok("@/mnt/a", 0)->branch, 0);
+}
+END_TEST
+
+/* A relative clean name is remembered with its directory: a new cwd is a new name. */
+START_TEST(test_whole_path_relative)
+{
+	struct aufs_loc loc;
+
+	start("t/d1/ b/d1/f b/d2/f t/d2/.wh.f", NULL, NULL);
+	ck_assert_int_eq(aufs_chdir(ex("@/mnt/d1"), true), 0);
+	for (int pass = 0; pass < 3; pass++) {
+		ck_assert_int_eq(aufs_resolve(AT_FDCWD, "f", 0, &loc), 0);
+		ck_assert_str_eq(loc.real, at("b/d1/f"));
+	}
+	ck_assert_int_eq(aufs_chdir(ex("@/mnt/d2"), true), 0);
+	for (int pass = 0; pass < 3; pass++) {
+		ck_assert_int_eq(aufs_resolve(AT_FDCWD, "f", 0, &loc), 0);
+		ck_assert_int_eq(loc.branch, -1);
+		ck_assert_str_eq(loc.virt, ex("@/mnt/d2/f"));
+	}
+	/* the flags that shape the answer are part of the key */
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, ex("@/mnt/d1/f"), AUFS_RESOLVE_DIRECTORY, &loc),
+			 -ENOTDIR);
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, ex("@/mnt/d1/f"), 0, &loc), 0);
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, ex("@/mnt/d1/f"), AUFS_RESOLVE_DIRECTORY, &loc),
+			 -ENOTDIR);
+}
+END_TEST
+
+/*
  * Symlink expansions are limited as the kernel limits them: a chain of N links
  * gives the kernel's answer for the same chain outside the union.
  */
@@ -1717,6 +1766,8 @@ Suite *lookup_suite(void)
 	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
 	tcase_add_checked_fixture(tc, test_setup, test_teardown);
 	tcase_add_test(tc, test_cache_hit);
+	tcase_add_test(tc, test_whole_path_ancestor_change);
+	tcase_add_test(tc, test_whole_path_relative);
 	tcase_add_test(tc, test_loc_stale);
 	tcase_add_test(tc, test_reval_deleted_base_file);
 	tcase_add_test(tc, test_reval_deleted_top_file);
