@@ -259,7 +259,7 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 
 			split(rel, end, &dl, &nm);
 			aufs_dir_changed(u, rel, dl);	/* the parent gained a copy */
-			aufs_dir_changed(u, rel, end);	/* and the directory a branch */
+			lookup_dir_gained_branch(u, rel, end);	/* and the directory a branch */
 		}
 	}
 	return widen ? 1 : 0;

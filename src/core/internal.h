@@ -81,6 +81,16 @@ static inline uint32_t shm_bucket(const char *rel, size_t len)
 	return (uint32_t)(fnv1a(FNV_INIT, rel, len) & (AUFS_SHM_NDIRGEN - 1));
 }
 
+/*
+ * Bucket of the generation of directory REL itself (its branches, its opaque
+ * marker): hashed as REL + "/", a name no directory has, so that names coming and
+ * going inside REL leave the directory's own cached state alone.
+ */
+static inline uint32_t shm_bucket_self(const char *rel, size_t len)
+{
+	return (uint32_t)(fnv1a(fnv1a(FNV_INIT, rel, len), "/", 1) & (AUFS_SHM_NDIRGEN - 1));
+}
+
 /* ---------------------------------------------------------------- path.c */
 
 /*
@@ -114,6 +124,11 @@ int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char 
 
 /* Every cached lookup of U is stale (a directory moved, a remount). */
 void aufs_union_changed(struct aufs_union *u);
+/*
+ * Directory REL of U gained a branch (a copy-up made it there): its own cached
+ * state and what was probed inside it are stale, in every process of U.
+ */
+void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len);
 
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);

@@ -44,7 +44,7 @@ struct lent {
 	const struct aufs_union *u;
 	uint64_t gen;			/* shm->gen when filled; 0 = dropped */
 	uint32_t pbucket, pgen;		/* parent directory's bucket and its generation */
-	uint32_t sbucket, sgen;		/* own bucket (directories: opaque, children) */
+	uint32_t sbucket, sgen;		/* directories: own bucket (branches, opaque) */
 	int16_t branch;			/* -1: negative entry */
 	int16_t cut;			/* negative: branch whose whiteout hides it, or -1 */
 	uint8_t type;			/* DT_* */
@@ -261,7 +261,7 @@ static void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_
 
 	g->gen = atomic_load_explicit(&shm->gen, memory_order_acquire);
 	g->pbucket = shm_bucket(rel, parent_len);
-	g->sbucket = shm_bucket(rel, len);
+	g->sbucket = shm_bucket_self(rel, len);
 	g->pgen = atomic_load_explicit(&dg[g->pbucket], memory_order_acquire);
 	g->sgen = atomic_load_explicit(&dg[g->sbucket], memory_order_acquire);
 }
@@ -1268,6 +1268,16 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
 					  memory_order_acq_rel);
 	else
 		aufs_lookup_flush();
+}
+
+void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
+{
+	struct aufs_shm *shm = aufs_union_shm(u);
+
+	aufs_dir_changed(u, rel, len);	/* its names were probed without that branch */
+	if (shm)
+		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket_self(rel, len)], 1,
+					  memory_order_acq_rel);
 }
 
 void aufs_union_changed(struct aufs_union *u)

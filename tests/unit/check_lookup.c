@@ -1294,7 +1294,7 @@ static void *peer_main(void *arg)
 	return NULL;
 }
 
-START_TEST(test_change_seen_by_other_thread)
+static void change_seen_by_other_thread(const char *layout)
 {
 	struct peer p;
 	pthread_t th;
@@ -1302,7 +1302,7 @@ START_TEST(test_change_seen_by_other_thread)
 	char c;
 	int fd;
 
-	start("t/d/ b/d/", NULL, NULL);
+	start(layout, NULL, NULL);
 	ck_assert_int_eq(pipe(p.go), 0);
 	ck_assert_int_eq(pipe(p.done), 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, peer_main, &p), 0);
@@ -1315,6 +1315,26 @@ START_TEST(test_change_seen_by_other_thread)
 	ck_assert_int_eq(p.branch[0], -1);
 	ck_assert_int_eq(p.branch[1], -1);
 	ck_assert_int_eq(p.branch[2], 0);
+}
+
+START_TEST(test_change_seen_by_other_thread)
+{
+	change_seen_by_other_thread("t/d/ b/d/");
+}
+END_TEST
+
+/*
+ * The same when the create first copies the directory up: the other thread's
+ * cached directory (base only) and its cached miss inside it are both stale.
+ */
+START_TEST(test_copied_up_dir_seen_by_other_thread)
+{
+	struct aufs_loc loc;
+
+	change_seen_by_other_thread("t/ b/d/");
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, ex("@/mnt/d"), 0, &loc), 0);
+	ck_assert_int_eq(loc.branch, 0);
+	ck_assert(loc.pmask == 3);
 }
 END_TEST
 
@@ -1781,6 +1801,7 @@ Suite *lookup_suite(void)
 	tcase_add_test(tc, test_create_through_union);
 	tcase_add_test(tc, test_republish);
 	tcase_add_test(tc, test_change_seen_by_other_thread);
+	tcase_add_test(tc, test_copied_up_dir_seen_by_other_thread);
 	tcase_add_test(tc, test_change_seen_by_other_process);
 	tcase_add_test(tc, test_cache_two_unions);
 	tcase_add_test(tc, test_cache_grow);
