@@ -104,6 +104,8 @@ static void add_dir(const char *path, int depth)
 static size_t fill(char *buf, size_t size, const char *ext, unsigned long id, int needle)
 {
 	size_t n = 0;
+	if (size == 0)
+		return 0;	/* -z 0: empty files, for trees of a million names */
 	if (strcmp(ext, "php") == 0)
 		n += (size_t)snprintf(buf + n, size - n, "<?php\n/**\n * %s %lu\n */\n", words[id % NWORDS], id);
 	else
@@ -226,10 +228,11 @@ usage:
 				words[rndn(NWORDS)], i, rndn(8) == 0 && strcmp(ext, "js") == 0 ? "min.js" : ext);
 		}
 		snprintf(rel, sizeof(rel), "%s%s%s", d->path, *d->path ? "/" : "", name);
-		/* size: log-uniform between 128 bytes and maxsize */
+		/* size: log-uniform between 128 bytes and maxsize; small maxsize: just that */
 		double f = (double)(rnd() % 1000000) / 1000000.0;
-		size_t size = (size_t)(128.0 * exp(f * log((double)maxsize / 128.0)));
-		if (size < 64)
+		size_t size = maxsize <= 128 ? maxsize
+					     : (size_t)(128.0 * exp(f * log((double)maxsize / 128.0)));
+		if (size && size < 64)
 			size = 64;
 		size_t n = fill(buf, size, ext, i, i % 97 == 13);
 		int r;

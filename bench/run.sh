@@ -6,6 +6,7 @@
 #   BENCH_QUICK=1        a smoke run of about 2 minutes (results in bench/results/quick/)
 #   BENCH_ROUNDS=N       rounds of the interleaved runs (5; quick 2)
 #   BENCH_SCALE_MAX=N    largest tree of the scale runs, 10^N files (5; quick 4); 6 is slow
+#   BENCH_SCALE_MIN=N    smallest tree of the scale runs, 10^N files (3)
 #   BENCH_TARGETS="..."  only these of: native aufs-reval aufs-none overlay fuse-overlayfs unionfs-fuse
 #   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale
 #   BENCH_TMP=DIR        scratch directory (default /dev/shm/aufs-bench.PID, tmpfs); no spaces
@@ -43,6 +44,7 @@ else
 fi
 SC_OPS="stat_top stat_base stat_missing stat_whiteout stat_cold stat_d1 stat_d4 stat_d8 open_read readdir copyup append create_unlink rename mkdir_rmdir"
 PHASES=${BENCH_PHASES:-micro workloads syscalls callgrind scale}
+SCALE_MIN=${BENCH_SCALE_MIN:-3}
 W=${BENCH_TMP:-/dev/shm/aufs-bench.$$}
 RAW=$OUT/raw
 AUFS_RUN=$topdir/bin/aufs-run
@@ -467,12 +469,14 @@ elif phase_on callgrind; then note "valgrind: not installed, instruction counts 
 # stat of every file (the first touch in a new process, then warm) and readdir of every
 # directory, on trees of 10^3.. files over 2 branches and of BRANCH_FILES files over 2..32.
 scale_run() { # kind param nfiles nbranches [-u]
-	local kind=$1 param=$2 n=$3 k=$4 u=${5:-} d=$W/scale i bs=() t r
+	local kind=$1 param=$2 n=$3 k=$4 u=${5:-} d=$W/scale i bs=() t r z=4096 rounds=$SCALE_ROUNDS
+	# a million names: empty files (stat and readdir do not read them) and one round
+	[ "$n" -ge 1000000 ] && { z=0; rounds=1; }
 	rm_tree "$d"
 	mkdir -p "$d"
-	"$MKTREE" -s 7 -z 4096 "$n" "$d/merged" >/dev/null
+	"$MKTREE" -s 7 -z $z "$n" "$d/merged" >/dev/null
 	for i in $(seq 0 $((k - 1))); do bs+=("$d/b$i"); done
-	"$MKTREE" -s 7 -z 4096 $u "$n" "${bs[@]}" >/dev/null
+	"$MKTREE" -s 7 -z $z $u "$n" "${bs[@]}" >/dev/null
 	chmod -R a+rX,go-w "$d"
 	LAY_MERGED=$d/merged LAY_TOP_AUFS=$d/b0 LAY_TOP_OVL=$d/b0 LAY_TOP_UN=$d/b0
 	LAY_LOWERS=("${bs[@]:1}")
@@ -481,7 +485,7 @@ scale_run() { # kind param nfiles nbranches [-u]
 	(cd "$d/merged" && find . -type f | sed 's|^\./||' | sort) >"$man/files.lst"
 	(cd "$d/merged" && find . -type d | sed 's|^\./||' | sort) >"$man/dirs.lst"
 	"$FSB" -E "$d/merged" "$man" >"$man/expect"
-	for r in $(seq 1 "$SCALE_ROUNDS"); do
+	for r in $(seq 1 "$rounds"); do
 		for t in "${TARGETS[@]}"; do
 			MAN=$man run_fsbench "$t" 0 -v -o stat_cold,stat_all,readdir -e "$man/expect" -n "$SMULT" -t "$CAP" |
 				awk -v k="$kind" -v p="$param" -v r="$r" -v t="$t" \
@@ -507,7 +511,7 @@ if phase_on scale; then
 	echo "kind,param,round,target,op,ops_per_sec" >"$RAW/scale.csv"
 	echo "files,aufs_reval_syscalls_per_warm_stat" >"$RAW/scale-syscalls.csv"
 	[ "$SCALE_MAX" -ge 6 ] || note "scale: 10^6 files skipped by default (BENCH_SCALE_MAX=6 enables it)"
-	for e in $(seq 3 "$SCALE_MAX"); do scale_run files $((10 ** e)) $((10 ** e)) 2; done
+	for e in $(seq "$SCALE_MIN" "$SCALE_MAX"); do scale_run files $((10 ** e)) $((10 ** e)) 2; done
 	for k in 2 8 32; do scale_run branches $k "$BRANCH_FILES" $k -u; done
 	set_layers_main
 fi
