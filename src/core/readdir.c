@@ -5,9 +5,12 @@
  * Every name once, the top-most entry wins; whiteouts (".wh.<name>", only in rw
  * and +wh branches) hide the name in every lower branch; the whiteout-prefixed
  * names themselves are never listed (unless shwh); lower branches below an
- * opaque copy or a non-directory are not read at all (the directory's branch mask
- * from lookup.c already stops there). The listing is read afresh at opendir and
- * rewinddir, so changes made directly to a branch show at the next listing.
+ * opaque copy or a non-directory are not read at all. The listing is read afresh
+ * at opendir and rewinddir, so changes made directly to a branch show at the next
+ * listing: the branches holding the parent (from the lookup cache) are opened in
+ * order, and the opens and the listings themselves are the probe of the directory
+ * (an opaque marker is a name in the listing), so a fresh listing costs no more
+ * system calls than reading each copy once.
  */
 #include <stdlib.h>
 
@@ -26,6 +29,7 @@ struct dent {
 struct aufs_dir {
 	uint64_t magic;			/* AUFS_DIR_MAGIC: tells our DIR from glibc's */
 	int fd;				/* what dirfd() returns; closed by closedir */
+	int fd_branch;			/* branch of the copy fd is, when we opened it; or -1 */
 	struct aufs_union *u;
 	char *rel;			/* union-relative path, for rewinddir */
 	size_t n, cap, pos;
@@ -163,17 +167,18 @@ static void wh_release(struct whset *w)
 	free(w->name);
 }
 
-/* Read one branch's copy of the directory into D; collect its whiteouts into NEWWH. */
-static int read_branch(struct aufs_dir *d, const struct aufs_branch *br, const char *real,
-		       bool first, struct whset *newwh, char *buf)
+/*
+ * Read one branch's copy of the directory, open as FD, into D; collect its
+ * whiteouts into NEWWH and say whether it holds the opaque marker.
+ */
+static int read_branch(struct aufs_dir *d, const struct aufs_branch *br, int fd, bool first,
+		       struct whset *newwh, bool *ret_opaque, char *buf)
 {
 	bool wh = branch_has_whiteouts(br);
-	int fd, r = 0;
+	int r = 0;
 	ssize_t got;
 
-	fd = sys_openat(AT_FDCWD, real, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;	/* vanished meanwhile */
+	*ret_opaque = false;
 	while ((got = sys_getdents64(fd, buf, DIR_BUF)) > 0) {
 		for (ssize_t off = 0; off < got;) {
 			struct dirent64 *de = (struct dirent64 *)(buf + off);
@@ -189,6 +194,8 @@ static int read_branch(struct aufs_dir *d, const struct aufs_branch *br, const c
 				continue;
 			}
 			if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN)) {
+				if (wh && !strcmp(name, AUFS_WH_OPQ))
+					*ret_opaque = true;
 				if (wh && len > AUFS_WH_PREFIX_LEN &&
 				    strncmp(name + AUFS_WH_PREFIX_LEN, AUFS_WH_PREFIX,
 					    AUFS_WH_PREFIX_LEN)) {
@@ -211,7 +218,6 @@ static int read_branch(struct aufs_dir *d, const struct aufs_branch *br, const c
 	if (got < 0)
 		r = (int)got;
 out:
-	sys_close(fd);
 	return r;
 }
 
@@ -234,13 +240,86 @@ static void forget_listed_misses(struct aufs_dir *d, char *buf)
 	}
 }
 
+/*
+ * Open branch B's copy of the directory (RELL bytes of d->rel) into *RET_FD:
+ * 1 when it is a directory there, 0 when B has no such directory (*RET_STOP: and
+ * nothing below shows through: a whiteout, or a non-directory that cuts the merge),
+ * or -errno. The stream's own fd is reused for the copy it was opened on.
+ */
+static int open_copy(struct aufs_dir *d, int b, size_t rl, bool lower, int *ret_fd,
+		     bool *ret_stop, char *real)
+{
+	const struct aufs_branch *br = &d->u->branch[b];
+	size_t dl = rl;
+	int fd, r;
+
+	*ret_stop = false;
+	if (b == d->fd_branch) {
+		*ret_fd = d->fd;
+		return 1;
+	}
+	r = branch_path(br, d->rel, rl, real);
+	if (r < 0)
+		return r;
+	fd = sys_openat(AT_FDCWD, real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd >= 0) {
+		*ret_fd = fd;
+		return 1;
+	}
+	if (fd == -ENOTDIR || fd == -ELOOP) {
+		*ret_stop = true;	/* a non-directory (or a symlink) here hides all below */
+		return 0;
+	}
+	if (fd != -ENOENT)
+		return fd;
+	if (!rl || !lower || !branch_has_whiteouts(br))
+		return 0;
+	/* not here: is it whited out here, for the branches below? */
+	while (dl > 0 && d->rel[dl - 1] != '/')
+		dl--;
+	r = branch_path(br, d->rel, dl ? dl - 1 : 0, real);
+	if (r < 0)
+		return r;
+	{
+		size_t n = strlen(real), nl = rl - dl;
+		struct stat st;
+
+		if (n + 1 + AUFS_WH_PREFIX_LEN + nl + 1 > PATH_MAX)
+			return -ENAMETOOLONG;
+		real[n++] = '/';
+		memcpy(real + n, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN);
+		memcpy(real + n + AUFS_WH_PREFIX_LEN, d->rel + dl, nl);
+		real[n + AUFS_WH_PREFIX_LEN + nl] = 0;
+		*ret_stop = sys_lstat(real, &st) == 0;
+	}
+	return 0;
+}
+
+/* The branches that hold the parent of d->rel: every branch for the root. */
+static int parent_mask(struct aufs_dir *d, size_t rl, aufs_mask *ret, char *buf)
+{
+	size_t dl = rl;
+
+	if (!rl) {
+		*ret = d->u->nbranch >= 128 ? ~(aufs_mask)0 : MASK_BIT(d->u->nbranch) - 1;
+		return 0;
+	}
+	while (dl > 0 && d->rel[dl - 1] != '/')
+		dl--;
+	dl = dl ? dl - 1 : 0;
+	memcpy(buf, d->rel, dl);
+	buf[dl] = 0;
+	return lookup_dirmask(d->u, buf, ret);
+}
+
 static int fill(struct aufs_dir *d)
 {
 	struct whset newwh = { 0 };
 	char real[PATH_MAX];
-	aufs_mask mask;
-	char *buf;
+	size_t rl = strlen(d->rel);
+	aufs_mask pmask;
 	bool first = true;
+	char *buf;
 	int r;
 
 	d->n = 0;
@@ -248,37 +327,44 @@ static int fill(struct aufs_dir *d)
 	d->names_len = 0;
 	if (d->set)
 		memset(d->set, 0, ((size_t)d->set_mask + 1) * sizeof(*d->set));
-	r = lookup_dirmask_fresh(d->u, d->rel, &mask);
+	r = parent_mask(d, rl, &pmask, real);
 	if (r < 0)
 		return r;
 	buf = malloc(DIR_BUF);
 	if (!buf)
 		return -ENOMEM;
 	for (int b = 0; b < d->u->nbranch && r >= 0; b++) {
-		const struct aufs_branch *br = &d->u->branch[b];
-		size_t rl = strlen(d->rel);
+		bool stop, opaque;
+		int fd;
 
-		if (!(mask & MASK_BIT(b)))
+		if (!(pmask & MASK_BIT(b)))
 			continue;
-		if (br->len + 1 + rl + 1 > PATH_MAX) {
-			r = -ENAMETOOLONG;
+		r = open_copy(d, b, rl, (pmask >> (b + 1)) != 0, &fd, &stop, real);
+		if (r < 0)
 			break;
+		if (r == 0) {
+			r = 0;
+			if (stop)
+				break;
+			continue;
 		}
-		memcpy(real, br->path, br->len);
-		real[br->len] = 0;
-		if (rl) {
-			real[br->len] = '/';
-			memcpy(real + br->len + 1, d->rel, rl + 1);
-		}
-		r = read_branch(d, br, real, first, &newwh, buf);
+		r = read_branch(d, &d->u->branch[b], fd, first, &newwh, &opaque, buf);
+		if (fd == d->fd)
+			(void)sys_lseek(fd, 0, SEEK_SET);	/* dirfd() is the program's too */
+		else
+			sys_close(fd);
 		first = false;
 		/* whiteouts of this branch hide names of the branches below it only */
 		for (size_t i = 0; i < newwh.n && r >= 0; i++)
 			r = add(d, newwh.name[i], strlen(newwh.name[i]), 0, DT_UNKNOWN, true);
 		wh_release(&newwh);
 		newwh = (struct whset){ 0 };
+		if (opaque && rl)
+			break;	/* nothing below an opaque copy shows through */
 	}
 	free(buf);
+	if (r >= 0 && first)
+		r = -ENOENT;	/* no copy left anywhere: removed behind the union's back */
 	if (r >= 0)
 		forget_listed_misses(d, real);
 	return r < 0 ? r : 0;
@@ -304,12 +390,14 @@ int aufs_dir_open(const struct aufs_loc *loc, int fd, struct aufs_dir **ret)
 		goto out_free;
 	}
 	d->fd = fd;
+	d->fd_branch = -1;
 	if (fd < 0) {
 		d->fd = sys_openat(AT_FDCWD, loc->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 		if (d->fd < 0) {
 			r = d->fd;
 			goto out_free;
 		}
+		d->fd_branch = loc->branch;
 	}
 	r = fill(d);
 	if (r < 0)

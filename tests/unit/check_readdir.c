@@ -425,6 +425,14 @@ static const struct rcase cases[] = {
 	L("symlink over dir, listed once", "t/d->e b/d/x", "@/mnt", "./ ../ d@"),
 	LO("file in ro middle cuts the merge", OPTS3, "t/d/a w/d b/d/c", "@/mnt/d", "./ ../ a"),
 	LO("file in ro middle, parent", OPTS3, "t/d/a w/d b/d/c", "@/mnt", "./ ../ d/"),
+	L("symlink to a dir below a dir cuts the merge", "t/d/a b/d->e b/e/x", "@/mnt/d",
+	  "./ ../ a"),
+	LO("dir whited out in ro+wh middle: the base copy is hidden", OPTS3WH,
+	   "t/d/a w/.wh.d b/d/c", "@/mnt/d", "./ ../ a"),
+	LO("opaque top copy hides middle and base", OPTS3, "t/d/.wh..wh..opq t/d/x w/d/y b/d/z",
+	   "@/mnt/d", "./ ../ x"),
+	LO("only the middle and base copies", OPTS3, "t/ w/d/y b/d/z w/d/.wh.z", "@/mnt/d",
+	   "./ ../ y z"),
 };
 
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
