@@ -122,6 +122,9 @@ static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
 /* Build BRANCH/REL (REL may be empty) into BUF (PATH_MAX); -ENAMETOOLONG. */
 int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf);
 
+/* For tests: evict at N entries per thread (0: the default, 131072). */
+void lookup_set_cache_limit(uint32_t n);
+
 /* Every cached lookup of U is stale (a directory moved, a remount). */
 void aufs_union_changed(struct aufs_union *u);
 /*

@@ -36,7 +36,13 @@
 
 #define LOOKUP_MAX_HOPS   40		/* symlink expansions, as the kernel */
 #define CACHE_MIN_SLOTS   1024u
-#define CACHE_MAX_ENTRIES 65536u	/* then flush: cheaper than an LRU */
+#define CACHE_MAX_ENTRIES 131072u	/* then evict half: cheaper than an LRU */
+static uint32_t cache_limit = CACHE_MAX_ENTRIES;
+
+void lookup_set_cache_limit(uint32_t n)
+{
+	cache_limit = n ? n : CACHE_MAX_ENTRIES;
+}
 #define PATH_MAX_DEPS     32		/* components a whole-path entry may rest on */
 
 struct lent {
@@ -223,6 +229,51 @@ static bool cache_grow(struct lcache *c)
 	return true;
 }
 
+static uint64_t evict_rank(const struct lent *e)
+{
+	return e->hash * 0x9e3779b97f4a7c15ULL;	/* mixed: the key hash's low bits vary most */
+}
+
+static int by_rank(const void *a, const void *b)
+{
+	uint64_t x = evict_rank(*(struct lent *const *)a), y = evict_rank(*(struct lent *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The cache is full: keep the three quarters of it whose mixed hash ranks lowest,
+ * not the newest. The same names are always kept first, so a scan over more names
+ * than fit (a tree walk, a million-file site) keeps a fixed part of them warm from
+ * one pass to the next, where emptying the cache or dropping the oldest keeps none.
+ */
+static void cache_evict(struct lcache *c)
+{
+	struct lent **keep = malloc(c->count * sizeof(*keep));
+	uint32_t n = 0, room = cache_limit / 4 * 3;
+
+	if (!keep) {
+		cache_clear(c);
+		return;
+	}
+	pent_clear(c);		/* whole paths point at the entries */
+	c->clears++;		/* and so may a running walk's record */
+	for (uint32_t i = 0; i <= c->mask; i++) {
+		if (c->slot[i])
+			keep[n++] = c->slot[i];
+		c->slot[i] = NULL;
+	}
+	qsort(keep, n, sizeof(*keep), by_rank);
+	for (uint32_t i = room; i < n; i++)
+		free(keep[i]);
+	if (n > room)
+		n = room;
+	c->count = n;
+	for (uint32_t i = 0; i < n; i++)
+		*cache_slot(c, keep[i]->hash, keep[i]->u, keep[i]->rel, keep[i]->len) = keep[i];
+	free(keep);
+}
+
 static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 {
 	_Atomic uint32_t *dg = shm_dirgen(shm);
@@ -272,8 +323,8 @@ static void cache_fill(struct lcache *c, const struct aufs_union *u, const char 
 	uint64_t h = key_hash(u, rel, len);
 	struct lent **slot, *e;
 
-	if (c->count >= CACHE_MAX_ENTRIES)
-		cache_clear(c);
+	if (c->count >= cache_limit)
+		cache_evict(c);
 	if ((c->count + 1) * 2 > c->mask + 1 && !cache_grow(c)) {
 		record(NULL);
 		return;
@@ -376,7 +427,7 @@ static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key
 
 	if (rec->unusable || rec->clears != c->clears || !c->pslot)
 		return;
-	if (c->pcount >= CACHE_MAX_ENTRIES)
+	if (c->pcount >= cache_limit)
 		pent_clear(c);
 	if ((c->pcount + 1) * 2 > c->pmask + 1 && !pent_grow(c))
 		return;

@@ -1540,6 +1540,41 @@ START_TEST(test_name_too_long)
 END_TEST
 
 /* Enough names to make the cache grow several times: every answer stays right. */
+/*
+ * A full cache drops a part of its names, always the same part: pass after pass
+ * over more names than fit, the others stay cached (1500 names, room for 1000:
+ * half of them), and every answer is right.
+ */
+void lookup_set_cache_limit(uint32_t n);	/* the test hook of src/core/internal.h */
+
+START_TEST(test_cache_eviction_keeps_a_part)
+{
+	char name[64], path[PATH_MAX];
+	struct aufs_loc *loc;
+	int cached = 0;
+
+	for (int i = 0; i < 1500; i++) {
+		fmt(name, sizeof(name), "%c/d/n%d", i % 3 ? 'b' : 't', i);
+		put_file(name, name);
+	}
+	start(NULL, NULL, NULL);
+	lookup_set_cache_limit(1000);
+	for (int pass = 0; pass < 3; pass++) {
+		for (int i = 0; i < 1500; i++) {
+			fmt(path, sizeof(path), "@/mnt/d/n%d", i);
+			loc = resolve_ok(path, 0);
+			ck_assert_int_eq(loc->branch, i % 3 ? 1 : 0);
+			fmt(name, sizeof(name), "%c/d/n%d", i % 3 ? 'b' : 't', i);
+			ck_assert_str_eq(loc->real, at(name));
+			if (pass == 2 && (loc->flags & AUFS_LOC_CACHED))
+				cached++;
+		}
+	}
+	lookup_set_cache_limit(0);
+	ck_assert_msg(cached >= 600 && cached < 1000, "%d of 1500 names cached", cached);
+}
+END_TEST
+
 START_TEST(test_cache_grow)
 {
 	char name[64], path[PATH_MAX];
@@ -1805,6 +1840,7 @@ Suite *lookup_suite(void)
 	tcase_add_test(tc, test_change_seen_by_other_process);
 	tcase_add_test(tc, test_cache_two_unions);
 	tcase_add_test(tc, test_cache_grow);
+	tcase_add_test(tc, test_cache_eviction_keeps_a_part);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ops");
