@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * socket.c - AF_UNIX pathname addresses. Canonical: bind, connect, sendto,
+ * sendmsg (an address in), getsockname, getpeername, accept, accept4, recvfrom
+ * (an address out). No forwarders. Abstract names, autobind and every other
+ * address family pass straight through; the parameter types are glibc's
+ * transparent unions (__CONST_SOCKADDR_ARG), so the pointer is .__sockaddr__.
+ * An address that comes back naming a branch is given its union name.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "shim.h"
+
+/* Could ADDR be a pathname address? Only then is the core asked (cheap test first). */
+static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
+{
+	addr = AUFS_LAUNDER(addr);
+	return addr && len > offsetof(struct sockaddr_un, sun_path) &&
+	       addr->sa_family == AF_UNIX && ((const struct sockaddr_un *)addr)->sun_path[0];
+}
+
+/*
+ * The shape of bind, connect, sendto and sendmsg: translate, make REAL_CALL with
+ * the address addr_ and length len_ (the caller's, or the translation), then give
+ * the translation back.
+ */
+#define SOCK_IN_SHIM(RET_TYPE, BIND, ADDR, LEN, REAL_CALL)                   \
+	do {                                                                 \
+		struct aufs_sock s;                                          \
+		const struct sockaddr *addr_ = (ADDR);                       \
+		socklen_t len_ = (LEN);                                      \
+		int saved = errno, r;                                        \
+		RET_TYPE ret;                                                \
+                                                                             \
+		if (!aufs_active() || !maybe_path(addr_, len_))              \
+			return REAL_CALL;                                    \
+		r = aufs_sock_prepare(addr_, len_, BIND, &s);                \
+		if (r == AUFS_PASS)                                          \
+			return REAL_CALL;                                    \
+		if (r < 0)                                                   \
+			return (RET_TYPE)aufs_ret(r, saved);                 \
+		addr_ = (const struct sockaddr *)&s.sun;                     \
+		len_ = s.len;                                                \
+		ret = REAL_CALL;                                             \
+		aufs_sock_done(&s, ret >= 0);	/* raw calls: errno stays */ \
+		if (ret >= 0)                                                \
+			errno = saved;                                       \
+		return ret;                                                  \
+	} while (0)
+
+int shim_bind(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
+{
+	SOCK_IN_SHIM(int, true, a.__sockaddr__, len, REAL(bind)(fd, addr_, len_));
+}
+
+int shim_connect(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
+{
+	SOCK_IN_SHIM(int, false, a.__sockaddr__, len, REAL(connect)(fd, addr_, len_));
+}
+
+ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG a,
+		    socklen_t len)
+{
+	SOCK_IN_SHIM(ssize_t, false, a.__sockaddr__, len,
+		     REAL(sendto)(fd, buf, n, flags, addr_, len_));
+}
+
+ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct msghdr copy;
+
+	msg = AUFS_LAUNDER(msg);
+	if (!msg)
+		return REAL(sendmsg)(fd, msg, flags);	/* EFAULT, from the kernel */
+	copy = *msg;
+	SOCK_IN_SHIM(ssize_t, false, (const struct sockaddr *)msg->msg_name, msg->msg_namelen,
+		     (copy.msg_name = (void *)addr_, copy.msg_namelen = len_,
+		      REAL(sendmsg)(fd, &copy, flags)));
+}
+
+/*
+ * The kernel put an address of *LEN bytes into ADDR (CAP bytes): when it names a
+ * branch, give the union's name instead, truncated to CAP as the kernel would.
+ * A truncated pathname is asked for again in full (ASK: getsockname or
+ * getpeername of FD; NULL when it cannot be asked again, as for recvfrom).
+ */
+static void unname(int fd, struct sockaddr *addr, socklen_t cap, socklen_t *len,
+		   int (*ask)(int, __SOCKADDR_ARG, socklen_t *))
+{
+	struct sockaddr_un full, out;
+	const struct sockaddr *src = addr;
+	socklen_t n = *len, outlen;
+
+	if (!addr || cap <= offsetof(struct sockaddr_un, sun_path) || addr->sa_family != AF_UNIX ||
+	    n <= offsetof(struct sockaddr_un, sun_path) || !aufs_active())
+		return;
+	if (n > cap) {
+		if (!ask)
+			return;
+		n = sizeof(full);
+		if (ask(fd, (struct sockaddr *)&full, &n) < 0 || n > sizeof(full))
+			return;
+		src = (struct sockaddr *)&full;
+	}
+	if (aufs_sock_unname(src, n, &out, &outlen) != 0)
+		return;
+	memcpy(addr, &out, outlen < cap ? outlen : cap);
+	*len = outlen;
+}
+
+int shim_getsockname(int fd, __SOCKADDR_ARG a, socklen_t *len)
+{
+	int saved = errno;
+	socklen_t cap = len ? *len : 0;
+	int r = REAL(getsockname)(fd, a, len);
+
+	if (r == 0) {
+		unname(fd, a.__sockaddr__, cap, len, REAL(getsockname));
+		errno = saved;
+	}
+	return r;
+}
+
+int shim_getpeername(int fd, __SOCKADDR_ARG a, socklen_t *len)
+{
+	int saved = errno;
+	socklen_t cap = len ? *len : 0;
+	int r = REAL(getpeername)(fd, a, len);
+
+	if (r == 0) {
+		unname(fd, a.__sockaddr__, cap, len, REAL(getpeername));
+		errno = saved;
+	}
+	return r;
+}
+
+int shim_accept4(int fd, __SOCKADDR_ARG a, socklen_t *len, int flags)
+{
+	int saved = errno;
+	socklen_t cap = a.__sockaddr__ && len ? *len : 0;
+	int r = REAL(accept4)(fd, a, len, flags);
+
+	if (r >= 0 && cap) {
+		unname(r, a.__sockaddr__, cap, len, REAL(getpeername));
+		errno = saved;
+	}
+	return r;
+}
+
+int shim_accept(int fd, __SOCKADDR_ARG a, socklen_t *len)
+{
+	int saved = errno;
+	socklen_t cap = a.__sockaddr__ && len ? *len : 0;
+	int r = REAL(accept)(fd, a, len);
+
+	if (r >= 0 && cap) {
+		unname(r, a.__sockaddr__, cap, len, REAL(getpeername));
+		errno = saved;
+	}
+	return r;
+}
+
+ssize_t shim_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG a, socklen_t *len)
+{
+	int saved = errno;
+	socklen_t cap = a.__sockaddr__ && len ? *len : 0;
+	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, len);
+
+	if (r >= 0 && cap) {
+		unname(fd, a.__sockaddr__, cap, len, NULL);
+		errno = saved;
+	}
+	return r;
+}

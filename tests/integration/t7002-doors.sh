@@ -1,0 +1,136 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+test_description='the remaining libc doors: AF_UNIX sockets, dlopen, pathconf, inotify, file handles, chroot, temporary names, /proc/self/exe'
+. "$(dirname "$0")/lib.sh"
+
+# top (rw) and base (ro); base holds run/ (a directory for sockets) and
+# lib/ (a shared object, built below). A second union has a branch whose real
+# path is too long for sun_path (108 bytes) while its union path is short.
+setup_branches top base
+T=$TRASH/top
+BASE=$TRASH/base
+M=$TRASH/m
+H=$AUFS_BUILD/helper
+LONG=$TRASH/$(printf 'l%.0s' $(seq 90))
+LM=$TRASH/lm
+setup_branches "$LONG/top" "$LONG/base"
+mkdir -p "$BASE/run" "$BASE/lib" "$BASE/dir/sub" "$T/dir" "$LONG/base/run"
+echo base >"$BASE/dir/file"
+echo top >"$T/dir/topfile"
+snapshot_branch "$BASE"
+[ -x "$H/sock-unix" ] || skip_all "the probe $H/sock-unix is missing (run make)"
+
+in_m() {
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$@"
+}
+
+in_lm() {
+	aufs_run -o "br:$LONG/top=rw:$LONG/base=ro" "$LM" -- "$@"
+}
+
+# ---------------------------------------------------------------- sockets
+
+test_expect_success 'bind/connect/accept by union path: the socket is made in the rw branch' '
+	in_m "$H/sock-unix" stream "$M/run/s" >actual &&
+	printf "%s\n" "accept (unnamed)" "getsockname $M/run/s" "getpeername $M/run/s" \
+		"short ${M%"${M#????}"} 1" "transfer ok" >expect &&
+	test_cmp expect actual &&
+	test -S "$T/run/s" &&
+	test_path_is_missing "$BASE/run/s" &&
+	test_path_is_missing "$M"
+'
+
+test_expect_success 'bind of a name that exists in the union is EADDRINUSE, in any branch' '
+	in_m "$H/sock-unix" bind "$M/run/s" >actual1;
+	in_m "$H/sock-unix" bind "$M/dir/file" >actual2;
+	echo "bind EADDRINUSE" >expect &&
+	test_cmp expect actual1 &&
+	test_cmp expect actual2
+'
+
+test_expect_success 'connect to a missing name is ENOENT; to a whited-out socket too' '
+	in_m "$H/sock-unix" connect "$M/run/none" >actual1;
+	mk_whiteout "$T/run" gone &&
+	python3 -c "import socket; socket.socket(socket.AF_UNIX).bind(\"$BASE/run/gone\")" 2>/dev/null ||
+		mkfifo "$BASE/run/gone" &&
+	in_m "$H/sock-unix" connect "$M/run/gone" >actual2;
+	echo "connect ENOENT" >expect &&
+	test_cmp expect actual1 &&
+	test_cmp expect actual2 &&
+	rm -f "$BASE/run/gone" "$T/run/.wh.gone" &&
+	snapshot_branch "$BASE"
+'
+
+test_expect_success 'bind over a whiteout: the name is new, the whiteout goes' '
+	mk_whiteout "$T/run" w &&
+	in_m "$H/sock-unix" bind "$M/run/w" >actual &&
+	echo "bound $M/run/w" >expect &&
+	test_cmp expect actual &&
+	test -S "$T/run/w" &&
+	test_path_is_missing "$T/run/.wh.w"
+'
+
+test_expect_success 'bind copies the parent directories up; the base stays untouched' '
+	in_m "$H/sock-unix" bind "$M/dir/sub/s" >actual &&
+	echo "bound $M/dir/sub/s" >expect &&
+	test_cmp expect actual &&
+	test -S "$T/dir/sub/s" &&
+	branch_untouched "$BASE"
+'
+
+test_expect_success 'dgram: sendto, sendmsg, recvfrom by union path' '
+	in_m "$H/sock-unix" dgram "$M/run/d" "$M/run/c" >actual &&
+	printf "%s\n" "recvfrom to $M/run/c" "sendmsg msg" >expect &&
+	test_cmp expect actual &&
+	test -S "$T/run/d" && test -S "$T/run/c"
+'
+
+test_expect_success 'relative socket names resolve against the virtual cwd' '
+	in_m sh -c "cd \"$M/run\" && \"$H/sock-unix\" bind rel" >actual &&
+	echo "bound $M/run/rel" >expect &&
+	test_cmp expect actual &&
+	test -S "$T/run/rel"
+'
+
+test_expect_success PYTHON 'sockets outside every union and abstract names are untouched' '
+	in_m "$H/sock-unix" stream "$TRASH/out.sock" >actual &&
+	test_grep "getsockname $TRASH/out.sock" actual &&
+	test -S "$TRASH/out.sock" &&
+	in_m python3 -c "
+import socket
+s = socket.socket(socket.AF_UNIX); s.bind(b\"\\0aufs-t7002\")
+print(s.getsockname() == b\"\\0aufs-t7002\")
+" >actual &&
+	echo True >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a real path longer than sun_path goes through /proc/self/fd' '
+	in_lm "$H/sock-unix" stream "$LM/run/s" >actual &&
+	test_grep "transfer ok" actual &&
+	test -S "$LONG/top/run/s" &&
+	test_must_fail in_lm "$H/sock-unix" bind "$LM/run/s" >actual &&
+	echo "bind EADDRINUSE" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_failure 'getsockname of a socket bound through /proc/self/fd answers the union name' '
+	in_lm "$H/sock-unix" bind "$LM/run/s2" >actual &&
+	echo "bound $LM/run/s2" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success PYTHON 'python socket.AF_UNIX: bind, connect, getsockname in the union' '
+	in_m python3 -c "
+import os, socket
+s = socket.socket(socket.AF_UNIX); s.bind(\"$M/run/py\"); s.listen()
+c = socket.socket(socket.AF_UNIX); c.connect(\"$M/run/py\")
+a, _ = s.accept(); c.sendall(b\"hi\")
+print(s.getsockname(), c.getpeername(), a.recv(2).decode(), os.path.exists(\"$M/run/py\"))
+" >actual &&
+	echo "$M/run/py $M/run/py hi True" >expect &&
+	test_cmp expect actual &&
+	test -S "$T/run/py"
+'
+
+test_done
