@@ -11,6 +11,7 @@
 #define AUFS_SHIM_H
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

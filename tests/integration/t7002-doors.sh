@@ -17,8 +17,21 @@ setup_branches "$LONG/top" "$LONG/base"
 mkdir -p "$BASE/run" "$BASE/lib" "$BASE/dir/sub" "$T/dir" "$LONG/base/run"
 echo base >"$BASE/dir/file"
 echo top >"$T/dir/topfile"
+for p in sock-unix doors-probe; do
+	[ -x "$H/$p" ] || skip_all "the probe $H/$p is missing (run make)"
+done
+P=$H/doors-probe
+# the probe lives in the base too, to be started by its union path
+cp "$P" "$BASE/bin-probe"
+echo hidden >"$BASE/dir/gone.so"
+mk_whiteout "$T/dir" gone.so
+# a tiny shared object that exists only in the base
+if test_have_prereq CC; then
+	printf '%s\n' 'int aufs_t(void) { return 42; }' >"$TRASH/t.c" &&
+	"${CC:-cc}" -shared -fPIC -o "$BASE/lib/libt.so" "$TRASH/t.c" >"$TRASH/cc.log" 2>&1 &&
+	test_set_prereq SO
+fi
 snapshot_branch "$BASE"
-[ -x "$H/sock-unix" ] || skip_all "the probe $H/sock-unix is missing (run make)"
 
 in_m() {
 	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$@"
@@ -131,6 +144,43 @@ print(s.getsockname(), c.getpeername(), a.recv(2).decode(), os.path.exists(\"$M/
 	echo "$M/run/py $M/run/py hi True" >expect &&
 	test_cmp expect actual &&
 	test -S "$T/run/py"
+'
+
+# ---------------------------------------------------------------- dlopen
+
+test_expect_success SO 'dlopen(3) of a union path loads the base-only object' '
+	in_m "$P" dlopen "$M/lib/libt.so" aufs_t >actual &&
+	echo "aufs_t=42" >expect &&
+	test_cmp expect actual &&
+	in_m sh -c "cd \"$M\" && \"$P\" dlopen ./lib/libt.so aufs_t" >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success SO 'dlopen(3) of a name without a slash is left to ld.so' '
+	LD_LIBRARY_PATH=$BASE/lib in_m "$P" dlopen libt.so aufs_t >actual &&
+	echo "aufs_t=42" >expect &&
+	test_cmp expect actual &&
+	test_must_fail in_m "$P" dlopen libt.so aufs_t >actual &&
+	echo "dlopen failed" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'dlopen(3) of a missing or whited-out union path fails' '
+	test_must_fail in_m "$P" dlopen "$M/lib/none.so" x >actual1 &&
+	test_must_fail in_m "$P" dlopen "$M/dir/gone.so" x >actual2 &&
+	echo "dlopen failed" >expect &&
+	test_cmp expect actual1 &&
+	test_cmp expect actual2
+'
+
+test_expect_success SO,PYTHON 'python ctypes.CDLL of a union path' '
+	in_m python3 -c "import ctypes; print(ctypes.CDLL(\"$M/lib/libt.so\").aufs_t())" >actual &&
+	echo 42 >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'the base branch is untouched' '
+	branch_untouched "$BASE"
 '
 
 test_done
