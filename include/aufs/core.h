@@ -323,6 +323,14 @@ int aufs_unlinkat(int dirfd, const char *path, int flags);
 int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
 		   unsigned flags);
 
+/*
+ * Is PATH free for a new temporary name (mktemp, tempnam, tmpnam)? Inside a
+ * union: no branch has the name, visible or hidden, and no branch has a whiteout
+ * of it. Returns 0 (free), -EEXIST, AUFS_PASS (outside every union: the caller
+ * asks the kernel) or another -errno.
+ */
+int aufs_name_unused(const char *path);
+
 /* ------------------------------------------------------------------ attr.c */
 
 /*

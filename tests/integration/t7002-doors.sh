@@ -179,6 +179,36 @@ test_expect_success SO,PYTHON 'python ctypes.CDLL of a union path' '
 	test_cmp expect actual
 '
 
+# ---------------------------------------------------------------- temporary names
+
+test_expect_success 'mktemp(3) in a union: a name that no branch has' '
+	in_m "$P" mktemp "$M/dir/sub/tXXXXXX" >actual &&
+	name=$(basename "$(cat actual)") &&
+	case $(cat actual) in "$M/dir/sub/t"??????) ;; *) false ;; esac &&
+	test "$name" != tXXXXXX &&
+	test_path_is_missing "$T/dir/sub/$name" &&
+	test_path_is_missing "$BASE/dir/sub/$name" &&
+	test_must_fail in_m "$P" mktemp "$M/dir/bad" >actual &&
+	echo "mktemp EINVAL" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'tempnam(3): a directory that exists only in the union, and $TMPDIR there' '
+	unset TMPDIR &&
+	in_m "$P" tempnam "$M/dir/sub" prefixlong >actual &&
+	case $(cat actual) in "$M/dir/sub/prefi"??????) ;; *) cat actual; false ;; esac &&
+	TMPDIR=$M/dir/sub in_m "$P" tempnam - pfx >actual &&
+	case $(cat actual) in "$M/dir/sub/pfx"??????) ;; *) cat actual; false ;; esac &&
+	in_m "$P" tempnam "$M/nodir" pfx >actual &&
+	case $(cat actual) in /tmp/pfx??????) ;; *) cat actual; false ;; esac
+'
+
+test_expect_success 'tmpnam(3), tmpnam_r(3) outside every union: as the C library' '
+	in_m "$P" tmpnam >actual &&
+	test_line_count = 2 actual &&
+	! grep -v "^/tmp/file......$" actual
+'
+
 test_expect_success 'the base branch is untouched' '
 	branch_untouched "$BASE"
 '
