@@ -179,6 +179,78 @@ test_expect_success SO,PYTHON 'python ctypes.CDLL of a union path' '
 	test_cmp expect actual
 '
 
+# ---------------------------------------------------------------- pathconf, inotify, handles
+
+test_expect_success 'pathconf(3): the branch holding the object, NAME_MAX shortened as statfs' '
+	n=$("$P" pathconf "$BASE/dir/file") &&
+	in_m "$P" pathconf "$M/dir/file" >actual &&
+	echo $((n - 4)) >expect &&
+	test_cmp expect actual &&
+	test_must_fail in_m "$P" pathconf "$M/dir/gone.so" >actual &&
+	echo "pathconf ENOENT" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'inotify_add_watch(2) on a merged directory watches its top-most copy' '
+	in_m "$P" inotify "$M/dir" new >actual &&
+	echo "event new" >expect &&
+	test_cmp expect actual &&
+	test_path_is_file "$T/dir/new" &&
+	test_must_fail in_m "$P" inotify "$M/nodir" x >actual &&
+	echo "inotify_add_watch ENOENT" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'name_to_handle_at(2): the handle of the branch file' '
+	"$P" handle "$BASE/dir/file" >expect &&
+	in_m "$P" handle "$M/dir/file" >actual &&
+	test_cmp expect actual &&
+	"$P" handle "$T/dir/topfile" >expect &&
+	in_m "$P" handle "$M/dir/topfile" >actual &&
+	test_cmp expect actual &&
+	test_must_fail in_m "$P" handle "$M/dir/gone.so" >actual &&
+	echo "name_to_handle_at ENOENT" >expect &&
+	test_cmp expect actual
+'
+
+# ---------------------------------------------------------------- chroot, mount
+
+test_expect_success ROOT 'chroot(2) of a union directory enters its top-most branch copy' '
+	in_m "$P" chroot "$M/dir" topfile >actual &&
+	echo top >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success UNPRIV 'chroot(2), mount(2), umount(2) of a union path: EPERM, as the kernel says' '
+	test_must_fail in_m "$P" chroot "$M/dir" topfile >actual &&
+	echo "chroot EPERM" >expect &&
+	test_cmp expect actual &&
+	test_must_fail in_m "$P" umount "$M/dir" >actual &&
+	echo "umount EPERM" >expect &&
+	test_cmp expect actual &&
+	test_must_fail in_m "$P" mount-private "$M/dir" >actual &&
+	echo "mount EPERM" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success ROOT 'umount(2) and mount(2) reach the branch directory (not a mount point: EINVAL)' '
+	test_must_fail in_m "$P" umount "$M/dir" >actual &&
+	echo "umount EINVAL" >expect &&
+	test_cmp expect actual &&
+	test_must_fail in_m "$P" mount-private "$M/dir" >actual &&
+	echo "mount EINVAL" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'chroot(2) and umount(2) of a missing union path: ENOENT' '
+	test_must_fail in_m "$P" chroot "$M/nodir" x >actual &&
+	echo "chroot ENOENT" >expect &&
+	test_cmp expect actual &&
+	test_must_fail in_m "$P" umount "$M/nodir" >actual &&
+	echo "umount ENOENT" >expect &&
+	test_cmp expect actual
+'
+
 # ---------------------------------------------------------------- temporary names
 
 test_expect_success 'mktemp(3) in a union: a name that no branch has' '
