@@ -281,6 +281,32 @@ test_expect_success 'tmpnam(3), tmpnam_r(3) outside every union: as the C librar
 	! grep -v "^/tmp/file......$" actual
 '
 
+# ---------------------------------------------------------------- /proc links
+
+test_expect_success '/proc/self/exe and /proc/PID/exe of a program started from a union' '
+	in_m sh -c "\"$M/bin-probe\" exe" >actual &&
+	printf "%s\n" "$M/bin-probe" "$M/bin-probe" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success '/dev/fd/N and /proc/self/fd/N of a file opened in a union' '
+	in_m "$P" fdlink "$M/dir/file" >actual &&
+	printf "%s\n" "$M/dir/file" "$M/dir/file" >expect &&
+	test_cmp expect actual &&
+	in_m "$P" fdlink "$M/dir" >actual &&
+	printf "%s\n" "$M/dir" "$M/dir" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success '/proc links that name no branch are the kernel answer' '
+	in_m "$P" fdlink "$TRASH/t.c" >actual &&
+	printf "%s\n" "$TRASH/t.c" "$TRASH/t.c" >expect &&
+	test_cmp expect actual &&
+	in_m sh -c "exec 3</dev/null; readlink /proc/self/fd/3 /dev/fd/3" >actual &&
+	printf "%s\n" /dev/null /dev/null >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'the base branch is untouched' '
 	branch_untouched "$BASE"
 '
