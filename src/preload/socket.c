@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * socket.c - AF_UNIX pathname addresses. Canonical: bind, connect, sendto,
- * sendmsg (an address in), getsockname, getpeername, accept, accept4, recvfrom
- * (an address out). No forwarders. Abstract names, autobind and every other
+ * sendmsg (an address in), getsockname, getpeername, accept, accept4, recvfrom,
+ * recvmsg (an address out). No forwarders. Abstract names, autobind and every other
  * address family pass straight through; the parameter types are glibc's
  * transparent unions (__CONST_SOCKADDR_ARG), so the pointer is .__sockaddr__.
  * An address that comes back naming a branch is given its union name.
@@ -169,6 +169,24 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG a, 
 
 	if (r >= 0 && cap) {
 		unname(fd, a.__sockaddr__, cap, len, NULL);
+		errno = saved;
+	}
+	return r;
+}
+
+ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	int saved = errno;
+	socklen_t cap;
+	ssize_t r;
+
+	msg = AUFS_LAUNDER(msg);
+	if (!msg)
+		return REAL(recvmsg)(fd, msg, flags);	/* EFAULT, from the kernel */
+	cap = msg->msg_name ? msg->msg_namelen : 0;
+	r = REAL(recvmsg)(fd, msg, flags);
+	if (r >= 0 && cap) {
+		unname(fd, msg->msg_name, cap, &msg->msg_namelen, NULL);
 		errno = saved;
 	}
 	return r;

@@ -6,7 +6,8 @@
  *   sock-unix connect PATH       "connected PEERNAME" or "connect ERRNO"
  *   sock-unix stream PATH        server bound at PATH, a client connects by PATH
  *   sock-unix dgram PATH CPATH   server at PATH, client bound at CPATH sends by
- *                                sendto and sendmsg; recvfrom names the sender
+ *                                sendto and sendmsg; recvfrom and recvmsg name
+ *                                the sender
  * NAME is what getsockname/getpeername/accept/recvfrom answered.
  */
 #include <errno.h>
@@ -105,10 +106,14 @@ static int do_dgram(const char *path, const char *cpath)
 	printf("recvfrom %.*s %s\n", (int)n, buf, name(&b, bl));
 	if (sendmsg(c, &m, 0) != 3)
 		return fail("sendmsg");
-	n = recv(s, buf, sizeof(buf), 0);
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	m.msg_name = &b;
+	m.msg_namelen = sizeof(b);
+	n = recvmsg(s, &m, 0);
 	if (n < 0)
-		return fail("recv");
-	printf("sendmsg %.*s\n", (int)n, buf);
+		return fail("recvmsg");
+	printf("sendmsg %.*s %s\n", (int)n, buf, name(&b, m.msg_namelen));
 	return 0;
 }
 

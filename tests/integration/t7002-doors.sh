@@ -91,9 +91,9 @@ test_expect_success 'bind copies the parent directories up; the base stays untou
 	branch_untouched "$BASE"
 '
 
-test_expect_success 'dgram: sendto, sendmsg, recvfrom by union path' '
+test_expect_success 'dgram: sendto, sendmsg, recvfrom, recvmsg by union path' '
 	in_m "$H/sock-unix" dgram "$M/run/d" "$M/run/c" >actual &&
-	printf "%s\n" "recvfrom to $M/run/c" "sendmsg msg" >expect &&
+	printf "%s\n" "recvfrom to $M/run/c" "sendmsg msg $M/run/c" >expect &&
 	test_cmp expect actual &&
 	test -S "$T/run/d" && test -S "$T/run/c"
 '
