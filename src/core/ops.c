@@ -161,6 +161,12 @@ static int proc_kernel_link(const struct aufs_config *cfg, const char *path, cha
 	return (int)n;
 }
 
+/* "fd/N" itself ("fd/N/NAME" is a name inside that directory, not the link) */
+static bool is_fd_link(const char *rest)
+{
+	return !strncmp(rest, "fd/", 3) && rest[3] && !rest[3 + strspn(rest + 3, "0123456789")];
+}
+
 /*
  * readlink of /proc/self/{cwd,exe,fd/N}, /proc/PID/..., /dev/fd/N: give the
  * union's name back, from the virtual cwd and the fd table for this process,
@@ -198,7 +204,7 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 	if (!strcmp(rest, "cwd")) {
 		if (mine)
 			n = aufs_cwd_get(tmp, sizeof(tmp));
-	} else if (!strncmp(rest, "fd/", 3) && rest[3] >= '0' && rest[3] <= '9') {
+	} else if (is_fd_link(rest)) {
 		if (mine)
 			n = aufs_fd_get(atoi(rest + 3), tmp, sizeof(tmp));
 		if (n == -EXDEV)

@@ -307,6 +307,18 @@ test_expect_success '/proc links that name no branch are the kernel answer' '
 	test_cmp expect actual
 '
 
+test_expect_success PYTHON 'readlink of a link inside /proc/self/fd/N/ is that link, not the fd' '
+	ln -s target "$T/dir/lnk" &&
+	in_m python3 -c "
+import os
+fd = os.open(\"$M/dir\", os.O_RDONLY)
+print(os.readlink(\"/proc/self/fd/%d\" % fd), os.readlink(\"/proc/self/fd/%d/lnk\" % fd),
+      os.readlink(\"/dev/fd/%d/lnk\" % fd))
+" >actual &&
+	echo "$M/dir target target" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'the base branch is untouched' '
 	branch_untouched "$BASE"
 '
