@@ -281,6 +281,33 @@ test_expect_success 'tmpnam(3), tmpnam_r(3) outside every union: as the C librar
 	! grep -v "^/tmp/file......$" actual
 '
 
+# tmpnam_traced: tmpnam and tmpnam_r under strace, in a union mounted on /tmp
+# itself (P_tmpdir, the only directory they use) with its branches under
+# /var/tmp, outside the union (the trash directory is hidden by it). Leaves the
+# names in "names" and the probes of branch files in "probes"; the union's
+# shared state file is removed afterwards.
+tmpnam_traced() {
+	_v=$(mktemp -d /var/tmp/aufs-t7002.XXXXXX) || return 1
+	mkdir "$_v/top" "$_v/base" &&
+	aufs_run -o "br:$_v/top=rw:$_v/base=ro" /tmp -- \
+		strace -f -e trace=%file -o "$_v/log" "$P" tmpnam >"$_v/names"
+	_st=$?
+	cp "$_v/names" names
+	grep -F -e "$_v/top/file" -e "$_v/base/file" "$_v/log" >probes
+	rm -rf "$_v"
+	for _f in /dev/shm/aufs-"$AUFS_UID"-*; do
+		[ -f "$_f" ] && tr "\\0" "\\n" <"$_f" | grep -q -a -x -F /tmp && rm -f "$_f"
+	done
+	return $_st
+}
+
+test_expect_success STRACE 'tmpnam(3), tmpnam_r(3) in a union on /tmp probe every branch' '
+	tmpnam_traced &&
+	test_line_count = 2 names &&
+	! grep -v "^/tmp/file......$" names &&
+	test_line_count -ge 4 probes
+'
+
 # ---------------------------------------------------------------- /proc links
 
 test_expect_success '/proc/self/exe and /proc/PID/exe of a program started from a union' '
