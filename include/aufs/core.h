@@ -216,6 +216,7 @@ struct aufs_sock {
 	socklen_t len;		/* its length */
 	int dirfd;		/* -1, or the O_PATH fd that sun names as /proc/self/fd/N/NAME */
 	int t;			/* bind: the branch the new name goes to, else -1 */
+	bool bind;
 	struct aufs_loc loc;
 };
 
@@ -230,15 +231,21 @@ struct aufs_sock {
  */
 int aufs_sock_prepare(const struct sockaddr *addr, socklen_t len, bool bind,
 		      struct aufs_sock *s);
-/* The call on S is over (OK: it succeeded): a bound name is announced, the fd closed. */
-void aufs_sock_done(struct aufs_sock *s, bool ok);
+/*
+ * The call on socket FD with S is over (OK: it succeeded): a bound name is
+ * announced to the union, one bound through /proc/self/fd is remembered for
+ * aufs_sock_unname(), the directory fd is closed. Raw calls only.
+ */
+void aufs_sock_done(struct aufs_sock *s, int fd, bool ok);
 /*
  * An address the kernel gave back (getsockname, getpeername, accept, recvfrom):
- * when it is a pathname in a branch of exactly one union, the union's name into
- * OUT and its length into *RET_LEN. Returns 0 or AUFS_PASS (keep the kernel's).
+ * when it is a pathname in a branch of exactly one union, or (FD >= 0: ADDR is
+ * the own name of socket FD, from getsockname) the /proc/self/fd name FD was
+ * bound under, the union's name into OUT and its length into *RET_LEN. Returns
+ * 0 or AUFS_PASS (keep the kernel's).
  */
-int aufs_sock_unname(const struct sockaddr *addr, socklen_t len, struct sockaddr_un *out,
-		     socklen_t *ret_len);
+int aufs_sock_unname(int fd, const struct sockaddr *addr, socklen_t len,
+		     struct sockaddr_un *out, socklen_t *ret_len);
 
 /* ------------------------------------------------------------------ ops.c */
 

@@ -25,7 +25,7 @@ static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
  * the address addr_ and length len_ (the caller's, or the translation), then give
  * the translation back.
  */
-#define SOCK_IN_SHIM(RET_TYPE, BIND, ADDR, LEN, REAL_CALL)                   \
+#define SOCK_IN_SHIM(RET_TYPE, FD, BIND, ADDR, LEN, REAL_CALL)               \
 	do {                                                                 \
 		struct aufs_sock s;                                          \
 		const struct sockaddr *addr_ = (ADDR);                       \
@@ -43,7 +43,7 @@ static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
 		addr_ = (const struct sockaddr *)&s.sun;                     \
 		len_ = s.len;                                                \
 		ret = REAL_CALL;                                             \
-		aufs_sock_done(&s, ret >= 0);	/* raw calls: errno stays */ \
+		aufs_sock_done(&s, FD, ret >= 0);	/* raw calls: errno stays */ \
 		if (ret >= 0)                                                \
 			errno = saved;                                       \
 		return ret;                                                  \
@@ -51,18 +51,18 @@ static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
 
 int shim_bind(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
 {
-	SOCK_IN_SHIM(int, true, a.__sockaddr__, len, REAL(bind)(fd, addr_, len_));
+	SOCK_IN_SHIM(int, fd, true, a.__sockaddr__, len, REAL(bind)(fd, addr_, len_));
 }
 
 int shim_connect(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
 {
-	SOCK_IN_SHIM(int, false, a.__sockaddr__, len, REAL(connect)(fd, addr_, len_));
+	SOCK_IN_SHIM(int, fd, false, a.__sockaddr__, len, REAL(connect)(fd, addr_, len_));
 }
 
 ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG a,
 		    socklen_t len)
 {
-	SOCK_IN_SHIM(ssize_t, false, a.__sockaddr__, len,
+	SOCK_IN_SHIM(ssize_t, fd, false, a.__sockaddr__, len,
 		     REAL(sendto)(fd, buf, n, flags, addr_, len_));
 }
 
@@ -74,7 +74,7 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (!msg)
 		return REAL(sendmsg)(fd, msg, flags);	/* EFAULT, from the kernel */
 	copy = *msg;
-	SOCK_IN_SHIM(ssize_t, false, (const struct sockaddr *)msg->msg_name, msg->msg_namelen,
+	SOCK_IN_SHIM(ssize_t, fd, false, (const struct sockaddr *)msg->msg_name, msg->msg_namelen,
 		     (copy.msg_name = (void *)addr_, copy.msg_namelen = len_,
 		      REAL(sendmsg)(fd, &copy, flags)));
 }
@@ -83,10 +83,11 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
  * The kernel put an address of *LEN bytes into ADDR (CAP bytes): when it names a
  * branch, give the union's name instead, truncated to CAP as the kernel would.
  * A truncated pathname is asked for again in full (ASK: getsockname or
- * getpeername of FD; NULL when it cannot be asked again, as for recvfrom).
+ * getpeername of FD; NULL when it cannot be asked again, as for recvfrom). OWN:
+ * ADDR is FD's own name (getsockname).
  */
 static void unname(int fd, struct sockaddr *addr, socklen_t cap, socklen_t *len,
-		   int (*ask)(int, __SOCKADDR_ARG, socklen_t *))
+		   int (*ask)(int, __SOCKADDR_ARG, socklen_t *), bool own)
 {
 	struct sockaddr_un full, out;
 	const struct sockaddr *src = addr;
@@ -103,7 +104,7 @@ static void unname(int fd, struct sockaddr *addr, socklen_t cap, socklen_t *len,
 			return;
 		src = (struct sockaddr *)&full;
 	}
-	if (aufs_sock_unname(src, n, &out, &outlen) != 0)
+	if (aufs_sock_unname(own ? fd : -1, src, n, &out, &outlen) != 0)
 		return;
 	memcpy(addr, &out, outlen < cap ? outlen : cap);
 	*len = outlen;
@@ -116,7 +117,7 @@ int shim_getsockname(int fd, __SOCKADDR_ARG a, socklen_t *len)
 	int r = REAL(getsockname)(fd, a, len);
 
 	if (r == 0) {
-		unname(fd, a.__sockaddr__, cap, len, REAL(getsockname));
+		unname(fd, a.__sockaddr__, cap, len, REAL(getsockname), true);
 		errno = saved;
 	}
 	return r;
@@ -129,7 +130,7 @@ int shim_getpeername(int fd, __SOCKADDR_ARG a, socklen_t *len)
 	int r = REAL(getpeername)(fd, a, len);
 
 	if (r == 0) {
-		unname(fd, a.__sockaddr__, cap, len, REAL(getpeername));
+		unname(fd, a.__sockaddr__, cap, len, REAL(getpeername), false);
 		errno = saved;
 	}
 	return r;
@@ -142,7 +143,7 @@ int shim_accept4(int fd, __SOCKADDR_ARG a, socklen_t *len, int flags)
 	int r = REAL(accept4)(fd, a, len, flags);
 
 	if (r >= 0 && cap) {
-		unname(r, a.__sockaddr__, cap, len, REAL(getpeername));
+		unname(r, a.__sockaddr__, cap, len, REAL(getpeername), false);
 		errno = saved;
 	}
 	return r;
@@ -155,7 +156,7 @@ int shim_accept(int fd, __SOCKADDR_ARG a, socklen_t *len)
 	int r = REAL(accept)(fd, a, len);
 
 	if (r >= 0 && cap) {
-		unname(r, a.__sockaddr__, cap, len, REAL(getpeername));
+		unname(r, a.__sockaddr__, cap, len, REAL(getpeername), false);
 		errno = saved;
 	}
 	return r;
@@ -168,7 +169,7 @@ ssize_t shim_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG a, 
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, len);
 
 	if (r >= 0 && cap) {
-		unname(fd, a.__sockaddr__, cap, len, NULL);
+		unname(fd, a.__sockaddr__, cap, len, NULL, false);
 		errno = saved;
 	}
 	return r;
@@ -186,7 +187,7 @@ ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	cap = msg->msg_name ? msg->msg_namelen : 0;
 	r = REAL(recvmsg)(fd, msg, flags);
 	if (r >= 0 && cap) {
-		unname(fd, msg->msg_name, cap, &msg->msg_namelen, NULL);
+		unname(fd, msg->msg_name, cap, &msg->msg_namelen, NULL, false);
 		errno = saved;
 	}
 	return r;

@@ -127,10 +127,30 @@ test_expect_success 'a real path longer than sun_path goes through /proc/self/fd
 	test_cmp expect actual
 '
 
-test_expect_failure 'getsockname of a socket bound through /proc/self/fd answers the union name' '
+test_expect_success 'getsockname of a socket bound through /proc/self/fd answers the union name' '
 	in_lm "$H/sock-unix" bind "$LM/run/s2" >actual &&
 	echo "bound $LM/run/s2" >expect &&
-	test_cmp expect actual
+	test_cmp expect actual &&
+	test -S "$LONG/top/run/s2"
+'
+
+test_expect_success PYTHON 'python socketserver with a long branch path: its address is the union name' '
+	in_lm python3 -c "
+import os, socket, socketserver
+srv = socketserver.UnixStreamServer(\"$LM/run/py\", socketserver.BaseRequestHandler)
+print(srv.server_address)
+c = socket.socket(socket.AF_UNIX); c.connect(srv.server_address); c.close()
+srv.server_close(); os.unlink(srv.server_address)
+print(os.path.exists(\"$LM/run/py\"))
+" >actual &&
+	printf "%s\n" "$LM/run/py" False >expect &&
+	test_cmp expect actual &&
+	test_path_is_missing "$LONG/top/run/py"
+'
+
+test_expect_failure 'getpeername of a peer bound through /proc/self/fd answers the union name' '
+	in_lm "$H/sock-unix" stream "$LM/run/s3" >actual &&
+	test_grep "getpeername $LM/run/s3" actual
 '
 
 test_expect_success PYTHON 'python socket.AF_UNIX: bind, connect, getsockname in the union' '

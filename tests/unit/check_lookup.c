@@ -1613,7 +1613,7 @@ START_TEST(test_sock_names)
 	ck_assert_str_eq(s->sun.sun_path, at("t/d/s"));
 	ck_assert_int_eq(s->t, 0);
 	ck_assert_int_eq(s->dirfd, -1);
-	aufs_sock_done(s, false);
+	aufs_sock_done(s, -1, false);
 	/* connect: a missing name, then an existing one in the base */
 	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, len, false, s), -ENOENT);
 	fmt(in.sun_path, sizeof(in.sun_path), "%s", ex("@/mnt/d/f"));
@@ -1621,13 +1621,13 @@ START_TEST(test_sock_names)
 	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, len, true, s), -EADDRINUSE);
 	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, len, false, s), 0);
 	ck_assert_str_eq(s->sun.sun_path, at("b/d/f"));
-	aufs_sock_done(s, true);
+	aufs_sock_done(s, -1, true);
 	/* and back: a branch path gets its union name; abstract and outside names do not */
-	ck_assert_int_eq(aufs_sock_unname((struct sockaddr *)&s->sun, s->len, &out, &olen), 0);
+	ck_assert_int_eq(aufs_sock_unname(-1, (struct sockaddr *)&s->sun, s->len, &out, &olen), 0);
 	ck_assert_str_eq(out.sun_path, ex("@/mnt/d/f"));
 	ck_assert_uint_eq(olen, len);
 	fmt(in.sun_path, sizeof(in.sun_path), "%s", ex("@/out/s"));
-	ck_assert_int_eq(aufs_sock_unname((struct sockaddr *)&in, sizeof(in), &out, &olen),
+	ck_assert_int_eq(aufs_sock_unname(-1, (struct sockaddr *)&in, sizeof(in), &out, &olen),
 			 AUFS_PASS);
 	in.sun_path[0] = 0;
 	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, sizeof(in), true, s), AUFS_PASS);
