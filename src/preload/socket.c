@@ -21,62 +21,90 @@ static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
 }
 
 /*
- * The shape of bind, connect, sendto and sendmsg: translate, make REAL_CALL with
- * the address addr_ and length len_ (the caller's, or the translation), then give
- * the translation back.
+ * The union side of bind, connect, sendto and sendmsg, in a function of its own
+ * (noinline: the translation's buffers stay off the stack of every TCP send):
+ * translate, make REAL_CALL with the address addr_ and length len_ (the
+ * caller's, or the translation), then give the translation back.
  */
-#define SOCK_IN_SHIM(RET_TYPE, FD, BIND, ADDR, LEN, REAL_CALL)               \
-	do {                                                                 \
-		struct aufs_sock s;                                          \
-		const struct sockaddr *addr_ = (ADDR);                       \
-		socklen_t len_ = (LEN);                                      \
-		int saved = errno, r;                                        \
-		RET_TYPE ret;                                                \
-                                                                             \
-		if (!aufs_active() || !maybe_path(addr_, len_))              \
-			return REAL_CALL;                                    \
-		r = aufs_sock_prepare(addr_, len_, BIND, &s);                \
-		if (r == AUFS_PASS)                                          \
-			return REAL_CALL;                                    \
-		if (r < 0)                                                   \
-			return (RET_TYPE)aufs_ret(r, saved);                 \
-		addr_ = (const struct sockaddr *)&s.sun;                     \
-		len_ = s.len;                                                \
-		ret = REAL_CALL;                                             \
-		aufs_sock_done(&s, FD, ret >= 0);	/* raw calls: errno stays */ \
-		if (ret >= 0)                                                \
-			errno = saved;                                       \
-		return ret;                                                  \
+#define SOCK_IN_UNION(RET_TYPE, FD, BIND, ADDR, LEN, REAL_CALL)             \
+	do {                                                                \
+		struct aufs_sock s;                                         \
+		const struct sockaddr *addr_ = (ADDR);                      \
+		socklen_t len_ = (LEN);                                     \
+		int saved = errno, r;                                       \
+		RET_TYPE ret;                                               \
+                                                                            \
+		r = aufs_sock_prepare(addr_, len_, BIND, &s);               \
+		if (r == AUFS_PASS)                                         \
+			return REAL_CALL;                                   \
+		if (r < 0)                                                  \
+			return (RET_TYPE)aufs_ret(r, saved);                \
+		addr_ = (const struct sockaddr *)&s.sun;                    \
+		len_ = s.len;                                               \
+		ret = REAL_CALL;                                            \
+		aufs_sock_done(&s, FD, ret >= 0); /* raw calls: errno stays */ \
+		if (ret >= 0)                                               \
+			errno = saved;                                      \
+		return ret;                                                 \
 	} while (0)
+
+__attribute__((noinline)) static int bind_union(int fd, const struct sockaddr *a, socklen_t len)
+{
+	SOCK_IN_UNION(int, fd, true, a, len, REAL(bind)(fd, addr_, len_));
+}
 
 int shim_bind(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
 {
-	SOCK_IN_SHIM(int, fd, true, a.__sockaddr__, len, REAL(bind)(fd, addr_, len_));
+	if (!maybe_path(a.__sockaddr__, len) || !aufs_active())
+		return REAL(bind)(fd, a, len);
+	return bind_union(fd, a.__sockaddr__, len);
+}
+
+__attribute__((noinline)) static int connect_union(int fd, const struct sockaddr *a,
+						   socklen_t len)
+{
+	SOCK_IN_UNION(int, fd, false, a, len, REAL(connect)(fd, addr_, len_));
 }
 
 int shim_connect(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
 {
-	SOCK_IN_SHIM(int, fd, false, a.__sockaddr__, len, REAL(connect)(fd, addr_, len_));
+	if (!maybe_path(a.__sockaddr__, len) || !aufs_active())
+		return REAL(connect)(fd, a, len);
+	return connect_union(fd, a.__sockaddr__, len);
+}
+
+__attribute__((noinline)) static ssize_t sendto_union(int fd, const void *buf, size_t n,
+						      int flags, const struct sockaddr *a,
+						      socklen_t len)
+{
+	SOCK_IN_UNION(ssize_t, fd, false, a, len, REAL(sendto)(fd, buf, n, flags, addr_, len_));
 }
 
 ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG a,
 		    socklen_t len)
 {
-	SOCK_IN_SHIM(ssize_t, fd, false, a.__sockaddr__, len,
-		     REAL(sendto)(fd, buf, n, flags, addr_, len_));
+	if (!maybe_path(a.__sockaddr__, len) || !aufs_active())
+		return REAL(sendto)(fd, buf, n, flags, a, len);
+	return sendto_union(fd, buf, n, flags, a.__sockaddr__, len);
+}
+
+__attribute__((noinline)) static ssize_t sendmsg_union(int fd, const struct msghdr *msg,
+						       int flags)
+{
+	struct msghdr copy = *msg;
+
+	SOCK_IN_UNION(ssize_t, fd, false, (const struct sockaddr *)msg->msg_name,
+		      msg->msg_namelen,
+		      (copy.msg_name = (void *)addr_, copy.msg_namelen = len_,
+		       REAL(sendmsg)(fd, &copy, flags)));
 }
 
 ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct msghdr copy;
-
 	msg = AUFS_LAUNDER(msg);
-	if (!msg)
-		return REAL(sendmsg)(fd, msg, flags);	/* EFAULT, from the kernel */
-	copy = *msg;
-	SOCK_IN_SHIM(ssize_t, fd, false, (const struct sockaddr *)msg->msg_name, msg->msg_namelen,
-		     (copy.msg_name = (void *)addr_, copy.msg_namelen = len_,
-		      REAL(sendmsg)(fd, &copy, flags)));
+	if (!msg || !maybe_path(msg->msg_name, msg->msg_namelen) || !aufs_active())
+		return REAL(sendmsg)(fd, msg, flags);	/* a NULL msg: EFAULT, from the kernel */
+	return sendmsg_union(fd, msg, flags);
 }
 
 /*
