@@ -2,6 +2,7 @@
 /*
  * doors-probe - one libc door per subcommand, printing what it answered:
  *   dlopen PATH SYM      dlopen(3) + dlsym(3), calls int SYM(void)
+ *   dlmopen PATH SYM     the same in a new link-map namespace (dlmopen(3))
  *   pathconf PATH        pathconf(3) _PC_NAME_MAX
  *   inotify DIR NAME     inotify_add_watch(2) on DIR, then creates DIR/NAME
  *   handle PATH          name_to_handle_at(2): the handle bytes in hex
@@ -48,8 +49,9 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "";
 	char buf[4096];
 
-	if (!strcmp(cmd, "dlopen") && argc > 3) {
-		void *h = dlopen(argv[2], RTLD_NOW);
+	if ((!strcmp(cmd, "dlopen") || !strcmp(cmd, "dlmopen")) && argc > 3) {
+		void *h = cmd[2] == 'm' ? dlmopen(LM_ID_NEWLM, argv[2], RTLD_NOW)
+					: dlopen(argv[2], RTLD_NOW);
 		int (*f)(void);
 
 		if (!h) {

@@ -176,6 +176,12 @@ test_expect_success SO 'dlopen(3) of a union path loads the base-only object' '
 	test_cmp expect actual
 '
 
+test_expect_success SO 'dlmopen(3) of a union path into a new namespace' '
+	in_m "$P" dlmopen "$M/lib/libt.so" aufs_t >actual &&
+	echo "aufs_t=42" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success SO 'dlopen(3) of a name without a slash is left to ld.so' '
 	LD_LIBRARY_PATH=$BASE/lib in_m "$P" dlopen libt.so aufs_t >actual &&
 	echo "aufs_t=42" >expect &&
