@@ -24,16 +24,21 @@ static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
  * The union side of bind, connect, sendto and sendmsg, in a function of its own
  * (noinline: the translation's buffers stay off the stack of every TCP send):
  * translate, make REAL_CALL with the address addr_ and length len_ (the
- * caller's, or the translation), then give the translation back.
+ * caller's, or the translation), then give the translation back. A socket found
+ * through the lookup cache that the kernel no longer finds (ENOENT) is looked up
+ * once more: the call itself is the udba=reval re-test, as in ops.c.
  */
 #define SOCK_IN_UNION(RET_TYPE, FD, BIND, ADDR, LEN, REAL_CALL)             \
 	do {                                                                \
 		struct aufs_sock s;                                         \
-		const struct sockaddr *addr_ = (ADDR);                      \
-		socklen_t len_ = (LEN);                                     \
-		int saved = errno, r;                                       \
+		const struct sockaddr *addr_;                               \
+		socklen_t len_;                                             \
+		int saved = errno, r, tries = 0;                            \
 		RET_TYPE ret;                                               \
                                                                             \
+	again:                                                              \
+		addr_ = (ADDR);                                             \
+		len_ = (LEN);                                               \
 		r = aufs_sock_prepare(addr_, len_, BIND, &s);               \
 		if (r == AUFS_PASS)                                         \
 			return REAL_CALL;                                   \
@@ -43,6 +48,9 @@ static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
 		len_ = s.len;                                               \
 		ret = REAL_CALL;                                            \
 		aufs_sock_done(&s, FD, ret >= 0); /* raw calls: errno stays */ \
+		if (ret < 0 && errno == ENOENT && !(BIND) && !tries++ &&    \
+		    aufs_loc_stale(&s.loc))                                 \
+			goto again;                                         \
 		if (ret >= 0)                                               \
 			errno = saved;                                      \
 		return ret;                                                 \

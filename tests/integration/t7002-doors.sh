@@ -153,6 +153,23 @@ test_expect_failure 'getpeername of a peer bound through /proc/self/fd answers t
 	test_grep "getpeername $LM/run/s3" actual
 '
 
+test_expect_success PYTHON 'udba=reval: connect to a cached socket that moved up a branch looks again' '
+	in_m python3 -c "
+import os, socket
+def srv(path):
+    s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(); return s
+a = srv(\"$BASE/run/moved\")
+c = socket.socket(socket.AF_UNIX); c.connect(\"$M/run/moved\"); c.close()
+a.close(); os.unlink(\"$BASE/run/moved\")
+b = srv(\"$T/run/moved\")
+c = socket.socket(socket.AF_UNIX); c.connect(\"$M/run/moved\")
+print(\"connected\", b.accept()[0] is not None)
+" >actual &&
+	echo "connected True" >expect &&
+	test_cmp expect actual &&
+	snapshot_branch "$BASE"	# the direct change touched base/run
+'
+
 test_expect_success PYTHON 'python socket.AF_UNIX: bind, connect, getsockname in the union' '
 	in_m python3 -c "
 import os, socket
