@@ -15,7 +15,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <dirent.h>
 #include <linux/stat.h>
 
@@ -203,6 +205,48 @@ bool aufs_loc_stale(struct aufs_loc *loc);
 /* Forget every cached lookup of this thread (tests, config reloads). */
 void aufs_lookup_flush(void);
 
+/* ------------------------------------------------------------------ socket.c */
+
+/*
+ * One AF_UNIX call's address, translated: on the shim's stack, filled by
+ * aufs_sock_prepare(), given back with aufs_sock_done().
+ */
+struct aufs_sock {
+	struct sockaddr_un sun;	/* the address to give the kernel */
+	socklen_t len;		/* its length */
+	int dirfd;		/* -1, or the O_PATH fd that sun names as /proc/self/fd/N/NAME */
+	int t;			/* bind: the branch the new name goes to, else -1 */
+	bool bind;
+	struct aufs_loc loc;
+};
+
+/*
+ * The address ADDR (LEN bytes) of bind (BIND true), connect or sendto, when it is
+ * a pathname inside a union: the real path into S. bind picks the branch of the
+ * create= policy and copies the parent directories up (-EADDRINUSE when the name
+ * exists in the union); the others need an existing name (-ENOENT). A real path
+ * longer than sun_path is named through an O_PATH fd of its directory. Returns 0,
+ * AUFS_PASS (not a pathname or outside every union: use ADDR) or -errno
+ * (S needs no aufs_sock_done() then). Raw calls only; may open one fd.
+ */
+int aufs_sock_prepare(const struct sockaddr *addr, socklen_t len, bool bind,
+		      struct aufs_sock *s);
+/*
+ * The call on socket FD with S is over (OK: it succeeded): a bound name is
+ * announced to the union, one bound through /proc/self/fd is remembered for
+ * aufs_sock_unname(), the directory fd is closed. Raw calls only.
+ */
+void aufs_sock_done(struct aufs_sock *s, int fd, bool ok);
+/*
+ * An address the kernel gave back (getsockname, getpeername, accept, recvfrom):
+ * when it is a pathname in a branch of exactly one union, or (FD >= 0: ADDR is
+ * the own name of socket FD, from getsockname) the /proc/self/fd name FD was
+ * bound under, the union's name into OUT and its length into *RET_LEN. Returns
+ * 0 or AUFS_PASS (keep the kernel's).
+ */
+int aufs_sock_unname(int fd, const struct sockaddr *addr, socklen_t len,
+		     struct sockaddr_un *out, socklen_t *ret_len);
+
 /* ------------------------------------------------------------------ ops.c */
 
 /*
@@ -285,6 +329,14 @@ int aufs_unlinkat(int dirfd, const char *path, int flags);
 /* RENAME_NOREPLACE and, where both names live in one writable branch, RENAME_EXCHANGE. */
 int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
 		   unsigned flags);
+
+/*
+ * Is PATH free for a new temporary name (mktemp, tempnam, tmpnam)? Inside a
+ * union: no branch has the name, visible or hidden, and no branch has a whiteout
+ * of it. Returns 0 (free), -EEXIST, AUFS_PASS (outside every union: the caller
+ * asks the kernel) or another -errno.
+ */
+int aufs_name_unused(const char *path);
 
 /* ------------------------------------------------------------------ attr.c */
 

@@ -620,3 +620,43 @@ out:
 	free(o);
 	return r;
 }
+
+int aufs_name_unused(const char *path)
+{
+	struct aufs_loc loc;
+	const char *rel, *dir, *name;
+	char p[PATH_MAX];
+	struct stat st;
+	size_t dlen;
+	int r;
+
+	r = aufs_resolve(AT_FDCWD, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	if (r)
+		return r == -ENOENT ? 0 : r;	/* a missing directory: nothing can clash */
+	if (!loc.u) {
+		r = sys_lstat(loc.real, &st);
+		return r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
+	}
+	if (loc.branch >= 0 || loc.cut >= 0)
+		return -EEXIST;
+	/* nor hidden in any branch (under an opaque directory), nor a whiteout there */
+	rel = loc.virt + loc.rel;
+	loc_split(&loc, &dir, &dlen, &name);
+	for (int b = 0; b < loc.u->nbranch; b++) {
+		const struct aufs_branch *br = &loc.u->branch[b];
+
+		if (branch_path(br, rel, strlen(rel), p) == 0 && sys_lstat(p, &st) != -ENOENT)
+			return -EEXIST;
+		if (branch_path(br, dir, dlen, p) == 0 &&
+		    strlen(p) + 1 + AUFS_WH_PREFIX_LEN + strlen(name) < sizeof(p)) {
+			size_t n = strlen(p);
+
+			p[n++] = '/';
+			memcpy(p + n, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN);
+			memcpy(p + n + AUFS_WH_PREFIX_LEN, name, strlen(name) + 1);
+			if (sys_lstat(p, &st) != -ENOENT)
+				return -EEXIST;
+		}
+	}
+	return 0;
+}

@@ -142,7 +142,36 @@ again:
 }
 
 /*
- * readlink of /proc/self/cwd and /proc/self/fd/N: give the union's name back.
+ * The kernel's target of a /proc link (exe, cwd, fd/N) into TMP, given the
+ * union's name when it names a branch of exactly one union. Returns the length,
+ * or -1 when the kernel refused (the caller asks again, for its errno).
+ */
+static int proc_kernel_link(const struct aufs_config *cfg, const char *path, char *tmp)
+{
+	char virt[PATH_MAX];
+	ssize_t n = sys_readlinkat(AT_FDCWD, path, tmp, PATH_MAX - 1);
+
+	if (n < 0)
+		return -1;
+	tmp[n] = 0;
+	if (tmp[0] != '/' || aufs_real_to_virtual(cfg, tmp, virt) < 0)
+		return (int)n;	/* socket:[...], pipe:[...], a host path: as the kernel said */
+	n = (ssize_t)strlen(virt);
+	memcpy(tmp, virt, (size_t)n + 1);
+	return (int)n;
+}
+
+/* "fd/N" itself ("fd/N/NAME" is a name inside that directory, not the link) */
+static bool is_fd_link(const char *rest)
+{
+	return !strncmp(rest, "fd/", 3) && rest[3] && !rest[3 + strspn(rest + 3, "0123456789")];
+}
+
+/*
+ * readlink of /proc/self/{cwd,exe,fd/N}, /proc/PID/..., /dev/fd/N: give the
+ * union's name back, from the virtual cwd and the fd table for this process,
+ * else by translating the kernel's answer when it names a branch (a program
+ * started from a union, a file opened through one, another process's cwd).
  * Returns -1 when PATH is not such a link of a union object.
  */
 static ssize_t proc_link(const char *path, char *buf, size_t size)
@@ -152,7 +181,8 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 	size_t rel;
 	const char *rest;
 	char self[32];
-	int n;
+	bool mine = true;
+	int n = -1;
 
 	if (!strncmp(path, "/proc/self/", 11)) {
 		rest = path + 11;
@@ -161,19 +191,33 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 	} else {
 		if (strncmp(path, "/proc/", 6) || path[6] < '1' || path[6] > '9')
 			return -1;	/* the common case: no system call spent */
-		snprintf(self, sizeof(self), "/proc/%d/", (int)sys_getpid());
-		if (strncmp(path, self, strlen(self)))
+		rest = path + 6;
+		while (*rest >= '0' && *rest <= '9')
+			rest++;
+		if (*rest++ != '/')
 			return -1;
-		rest = path + strlen(self);
+		snprintf(self, sizeof(self), "/proc/%d/", (int)sys_getpid());
+		mine = !strncmp(path, self, strlen(self));
 	}
-	if (!strcmp(rest, "cwd"))
-		n = aufs_cwd_get(tmp, sizeof(tmp));
-	else if (!strncmp(rest, "fd/", 3) && rest[3] >= '0' && rest[3] <= '9')
-		n = aufs_fd_get(atoi(rest + 3), tmp, sizeof(tmp));
-	else
+	if (!cfg || !cfg->nunion || !size)
+		return -1;	/* size 0: EINVAL, from the kernel */
+	if (!strcmp(rest, "cwd")) {
+		if (mine)
+			n = aufs_cwd_get(tmp, sizeof(tmp));
+	} else if (is_fd_link(rest)) {
+		if (mine)
+			n = aufs_fd_get(atoi(rest + 3), tmp, sizeof(tmp));
+		if (n == -EXDEV)
+			return -1;	/* known to be outside every union */
+	} else if (strcmp(rest, "exe")) {
 		return -1;
+	}
 	/* above a mount point (an ancestor's fd or cwd) the kernel's name is the truth */
-	if (n < 0 || !cfg || !aufs_config_match(cfg, tmp, (size_t)n, &rel))
+	if (n >= 0 && !aufs_config_match(cfg, tmp, (size_t)n, &rel))
+		return -1;
+	if (n < 0)
+		n = proc_kernel_link(cfg, path, tmp);
+	if (n < 0)
 		return -1;
 	if ((size_t)n > size)
 		n = (int)size;	/* readlink truncates silently */

@@ -11,6 +11,7 @@
 #define AUFS_SHIM_H
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -90,6 +91,29 @@ static inline long aufs_ret(long r, int saved_errno)
 		if (r_ == AUFS_PASS)                          \
 			return real_call;                     \
 		return (int)aufs_ret(r_, saved_);             \
+	} while (0)
+
+/*
+ * The body of a shim that acts on an existing object named by PATH (relative to
+ * DIRFD; AT_FLAGS: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH): REAL_CALL uses p_, which
+ * is the caller's PATH outside every union and the real path of the top-most
+ * copy inside one (-ENOENT for a name the union does not have).
+ */
+#define AUFS_REAL_PATH_SHIM(RET, DIRFD, PATH, AT_FLAGS, REAL_CALL)          \
+	do {                                                                \
+		char real_[PATH_MAX];                                       \
+		const char *p_ = AUFS_LAUNDER(PATH);                        \
+		int saved_ = errno, r_;                                     \
+                                                                            \
+		if (!aufs_active() || !p_)                                  \
+			return REAL_CALL;                                   \
+		r_ = aufs_real_path(DIRFD, p_, AT_FLAGS, real_);            \
+		if (r_ == AUFS_PASS)                                        \
+			return REAL_CALL;                                   \
+		if (r_ < 0)                                                 \
+			return (RET)aufs_ret(r_, saved_);                   \
+		p_ = real_;                                                 \
+		return REAL_CALL;                                           \
 	} while (0)
 
 /* exec.c */

@@ -25,6 +25,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1687,6 +1688,57 @@ START_TEST(test_readlink_proc_fd)
 }
 END_TEST
 
+/* Temporary names (mktemp, tempnam): free only when no branch has them at all. */
+START_TEST(test_name_unused)
+{
+	start("t/d/ t/d/.wh.w t/d/.wh.z b/d/f b/d/w t/o/ t/o/.wh..wh..opq b/o/h", NULL, NULL);
+	ck_assert_int_eq(aufs_name_unused(ex("@/mnt/d/f")), -EEXIST);	/* visible in the base */
+	ck_assert_int_eq(aufs_name_unused(ex("@/mnt/d/w")), -EEXIST);	/* whited out */
+	ck_assert_int_eq(aufs_name_unused(ex("@/mnt/d/z")), -EEXIST);	/* a whiteout alone */
+	ck_assert_int_eq(aufs_name_unused(ex("@/mnt/o/h")), -EEXIST);	/* under an opaque dir */
+	ck_assert_int_eq(aufs_name_unused(ex("@/mnt/d/new")), 0);
+	ck_assert_int_eq(aufs_name_unused(ex("@/mnt/nodir/x")), 0);
+	ck_assert_int_eq(aufs_name_unused(ex("@/out/x")), AUFS_PASS);
+}
+END_TEST
+
+/* AF_UNIX addresses: bind goes to the rw branch, connect to the holder, back again. */
+START_TEST(test_sock_names)
+{
+	struct aufs_sock *s = malloc(sizeof(*s));
+	struct sockaddr_un in = { .sun_family = AF_UNIX }, out;
+	socklen_t len, olen;
+
+	ck_assert_ptr_nonnull(s);
+	start("b/d/ b/d/f", NULL, NULL);
+	fmt(in.sun_path, sizeof(in.sun_path), "%s", ex("@/mnt/d/s"));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(in.sun_path) + 1);
+	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, len, true, s), 0);
+	ck_assert_str_eq(s->sun.sun_path, at("t/d/s"));
+	ck_assert_int_eq(s->t, 0);
+	ck_assert_int_eq(s->dirfd, -1);
+	aufs_sock_done(s, -1, false);
+	/* connect: a missing name, then an existing one in the base */
+	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, len, false, s), -ENOENT);
+	fmt(in.sun_path, sizeof(in.sun_path), "%s", ex("@/mnt/d/f"));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(in.sun_path) + 1);
+	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, len, true, s), -EADDRINUSE);
+	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, len, false, s), 0);
+	ck_assert_str_eq(s->sun.sun_path, at("b/d/f"));
+	aufs_sock_done(s, -1, true);
+	/* and back: a branch path gets its union name; abstract and outside names do not */
+	ck_assert_int_eq(aufs_sock_unname(-1, (struct sockaddr *)&s->sun, s->len, &out, &olen), 0);
+	ck_assert_str_eq(out.sun_path, ex("@/mnt/d/f"));
+	ck_assert_uint_eq(olen, len);
+	fmt(in.sun_path, sizeof(in.sun_path), "%s", ex("@/out/s"));
+	ck_assert_int_eq(aufs_sock_unname(-1, (struct sockaddr *)&in, sizeof(in), &out, &olen),
+			 AUFS_PASS);
+	in.sun_path[0] = 0;
+	ck_assert_int_eq(aufs_sock_prepare((struct sockaddr *)&in, sizeof(in), true, s), AUFS_PASS);
+	free(s);
+}
+END_TEST
+
 /* chdir into the union, then relative names and dotdot are virtual. */
 START_TEST(test_chdir_then_relative)
 {
@@ -1859,6 +1911,8 @@ Suite *lookup_suite(void)
 	tcase_add_test(tc, test_outside_dirfd);
 	tcase_add_test(tc, test_readlink_proc_fd);
 	tcase_add_test(tc, test_name_too_long);
+	tcase_add_test(tc, test_name_unused);
+	tcase_add_test(tc, test_sock_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
