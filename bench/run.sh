@@ -5,7 +5,7 @@
 #
 #   BENCH_QUICK=1        a smoke run of about 2 minutes (results in bench/results/quick/)
 #   BENCH_ROUNDS=N       rounds of the interleaved runs (5; quick 2)
-#   BENCH_SCALE_MAX=N    largest tree of the scale runs, 10^N files (5; quick 4); 6 is slow
+#   BENCH_SCALE_MAX=N    largest tree of the scale runs, 10^N files (6; quick 4)
 #   BENCH_SCALE_MIN=N    smallest tree of the scale runs, 10^N files (3)
 #   BENCH_TARGETS="..."  only these of: native aufs-reval aufs-none overlay fuse-overlayfs unionfs-fuse
 #   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale
@@ -38,7 +38,7 @@ else
 	WL_ROUNDS=$ROUNDS; PHP_FILES=80
 	SC_C1=100; SC_C2=300; CG_C1=50; CG_C2=550
 	CG_OPS="stat_top stat_base stat_missing stat_whiteout stat_cold stat_d1 stat_d8 open_read readdir copyup append create_unlink rename mkdir_rmdir"
-	SCALE_MAX=${BENCH_SCALE_MAX:-5}; SCALE_ROUNDS=3; BRANCH_FILES=10000; SMULT=1
+	SCALE_MAX=${BENCH_SCALE_MAX:-6}; SCALE_ROUNDS=3; BRANCH_FILES=10000; SMULT=1
 	COPYUP_N=600; RENAME_N=300
 	OUT=${BENCH_OUT:-$here/results}
 fi
