@@ -41,13 +41,17 @@ CORE_OBJ    := $(CORE_SRC:%.c=$(B)/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 UNIT_OBJ    := $(UNIT_SRC:%.c=$(B)/%.o)
 HELPERS     := $(HELPER_SRC:tests/helper/%.c=$(B)/helper/%)
+# The probes again as large-file, fortified programs are built (git, tar, nginx):
+# their calls become the *64, __*_2 and __*_chk names (interposition.md 1).
+HELPERS_LFS := $(HELPER_SRC:tests/helper/%.c=$(B)/helper-lfs/%)
+LFS_FLAGS   := -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -O2
 
 LIB      := $(B)/libaufs-preload.so
 CORE_LIB := $(B)/libaufs-core.a
 RUN_BIN  := $(B)/aufs-run
 UNIT_BIN := $(B)/check-unit
 
-all: $(LIB) $(RUN_BIN) $(HELPERS)
+all: $(LIB) $(RUN_BIN) $(HELPERS) $(HELPERS_LFS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,6 +76,11 @@ $(B)/helper/%: tests/helper/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
+
+$(B)/helper-lfs/%: tests/helper/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LFS_FLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
 
 $(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)

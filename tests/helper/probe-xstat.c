@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probe-xstat - the stat ABI of binaries built on glibc 2.32 or older, which
+ * call __xstat/__lxstat/__fxstatat with a version (1 on x86-64) instead of
+ * stat/lstat/fstatat. Declared here: glibc 2.33+ headers no longer do.
+ *   probe-xstat PATH    prints "xstat TYPE SIZE INO", "lxstat ...", "fxstatat ..."
+ * (each or "NAME: ERRNO"; exit 1 if any failed).
+ */
+#include "probe.h"
+
+#define STAT_VER 1
+
+extern int __xstat(int ver, const char *path, struct stat *st);
+extern int __lxstat(int ver, const char *path, struct stat *st);
+extern int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
+
+static int show(const char *what, int r, const struct stat *st)
+{
+	if (r < 0)
+		return probe_fail(what, errno);
+	printf("%s %s %lld %llu\n", what, probe_type(st->st_mode), (long long)st->st_size,
+	       (unsigned long long)st->st_ino);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct stat st;
+	int bad = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: probe-xstat PATH\n");
+		return 2;
+	}
+	bad |= show("xstat", __xstat(STAT_VER, argv[1], &st), &st);
+	bad |= show("lxstat", __lxstat(STAT_VER, argv[1], &st), &st);
+	bad |= show("fxstatat", __fxstatat(STAT_VER, AT_FDCWD, argv[1], &st, AT_SYMLINK_NOFOLLOW), &st);
+	return bad;
+}
