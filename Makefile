@@ -22,6 +22,12 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 B        := build-san
 endif
 
+# ThreadSanitizer (make tsan): the library and the thread stress probe only.
+ifeq ($(SANITIZE),thread)
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
+B        := build-tsan
+endif
+
 ALL_CFLAGS := $(BASEFLAGS) $(CFLAGS) $(SANFLAGS)
 
 # make V=1 shows every command
@@ -114,6 +120,12 @@ check-unit: $(UNIT_BIN)
 check-integration: all
 	@B=$(B) SANITIZE=$(SANITIZE) tests/integration/run.sh $(T)
 
+# The library and tests/helper/stress-threads.c built with -fsanitize=thread into
+# build-tsan/, for the thread test of the integration suite (which calls it).
+tsan:
+	@$(MAKE) --no-print-directory SANITIZE=thread build-tsan/libaufs-preload.so \
+		build-tsan/helper/stress-threads
+
 # ---------------------------------------------------------------- install
 install: $(LIB) $(RUN_BIN)
 	install -d $(DESTDIR)$(PREFIX)/lib/aufs $(DESTDIR)$(PREFIX)/bin \
@@ -141,9 +153,9 @@ bench: all
 	@B=$(B) bench/run.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
-.PHONY: bench all check deps check-headers check-symbols check-unit check-integration install \
+.PHONY: bench all check tsan deps check-headers check-symbols check-unit check-integration install \
 	uninstall demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
