@@ -251,16 +251,18 @@ test_expect_success "$h: the base branch is untouched" '
 '
 done
 
-test_expect_success 'the LFS build reaches the *64, __*_2 and __*_chk names' '
+test_expect_success 'the LFS build reaches the *64, __*_2 and __*_chk names; the plain one does not' '
 	L=$AUFS_BUILD/helper-lfs &&
 	for x in "probe-fstatat fstatat64" "probe-open2 __open64_2" "probe-open2 __openat64_2" \
 		"probe-realpath __realpath_chk" "probe-getcwd __getcwd_chk" \
-		"probe-readlinkat __readlinkat_chk" "probe-xstat __xstat"; do
+		"probe-readlinkat __readlinkat_chk" "probe-xstat __xstat64" "probe-xstat __lxstat64" \
+		"probe-xstat __fxstatat64"; do
 		set -- $x
 		nm -u "$L/$1" | grep -q " $2@" || { echo "$1 does not call $2"; return 1; }
 	done &&
 	nm -u "$AUFS_BUILD/helper/probe-fstatat" | grep -q " fstatat@" &&
-	nm -u "$AUFS_BUILD/helper/probe-open2" | grep -q " __open_2@"
+	nm -u "$AUFS_BUILD/helper/probe-open2" | grep -q " __open_2@" &&
+	nm -u "$AUFS_BUILD/helper/probe-xstat" | grep -q " __xstat@"
 '
 
 test_done
