@@ -5,7 +5,8 @@ test_description='real programs of issue 4: python shutil.rmtree and tempfile, m
 
 # base (ro): tree/{a,b/c,b/d/e} (rmtree), tmpd/keep (tempfile), proj/ (a C
 #            project: Makefile main.c util.c util.h), sub/script.sh whose #!
-#            interpreter bin/mysh (a copy of /bin/sh) is in the base too, sub/data
+#            interpreter bin/mysh (a copy of /bin/sh) is in the base too, sub/data,
+#            sub/abs.sh (the same, reading $M/sub/data)
 # top (rw):  tree/top, tree/b/topc (so tree is merged)
 setup_branches top base
 T=$TRASH/top
@@ -20,8 +21,9 @@ echo topc >"$T/tree/b/topc"
 echo keep >"$BASE/tmpd/keep"
 cp /bin/sh "$BASE/bin/mysh"
 printf '%s\n' "#!$M/bin/mysh" 'echo "script $0 $* in $(pwd)"' 'cat data' >"$BASE/sub/script.sh"
+printf '%s\n' "#!$M/bin/mysh" 'echo "abs $0 $*"' "cat \"$M/sub/data\"" >"$BASE/sub/abs.sh"
 echo "sub data" >"$BASE/sub/data"
-chmod 0755 "$BASE/bin/mysh" "$BASE/sub/script.sh"
+chmod 0755 "$BASE/bin/mysh" "$BASE/sub/script.sh" "$BASE/sub/abs.sh"
 # (printf: a here-document with <<- would strip the recipes' tabs)
 printf '%s\n' 'CC ?= cc' 'hello: main.o util.o' '\t$(CC) -o $@ main.o util.o' \
 	'%.o: %.c util.h' '\t$(CC) -c -o $@ $<' 'clean:' '\trm -f hello main.o util.o' \
@@ -121,12 +123,18 @@ test_expect_success CC,MAKE 'make clean removes what it built, and only that' '
 	test_cmp expect actual
 '
 
-# aufs-run executes COMMAND with its own execvp, before any library is loaded in
-# it, so a COMMAND that exists only in a union is not found (127).
-test_expect_failure CC,MAKE 'aufs-run -- COMMAND, where COMMAND exists only in the union' '
+# aufs-run once executed COMMAND with its own execvp, which sees no union: a
+# COMMAND that exists only in a union was not found (127).
+test_expect_success CC,MAKE 'aufs-run -- COMMAND, where COMMAND exists only in the union' '
 	in_u make -s -C "$M/proj" &&
 	in_u "$M/proj/hello" >actual &&
 	echo "hello from the base" >expect &&
+	test_cmp expect actual &&
+	in_u "$M/sub/abs.sh" a >actual &&
+	printf "%s\n" "abs $M/sub/abs.sh a" "sub data" >expect &&
+	test_cmp expect actual &&
+	(PATH="$M/sub:$PATH" && export PATH && in_u abs.sh p) >actual &&
+	printf "%s\n" "abs $M/sub/abs.sh p" "sub data" >expect &&
 	test_cmp expect actual
 '
 
