@@ -22,6 +22,12 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 B        := build-san
 endif
 
+# ThreadSanitizer (make tsan): the library and the thread stress probe only.
+ifeq ($(SANITIZE),thread)
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
+B        := build-tsan
+endif
+
 ALL_CFLAGS := $(BASEFLAGS) $(CFLAGS) $(SANFLAGS)
 
 # make V=1 shows every command
@@ -41,13 +47,17 @@ CORE_OBJ    := $(CORE_SRC:%.c=$(B)/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 UNIT_OBJ    := $(UNIT_SRC:%.c=$(B)/%.o)
 HELPERS     := $(HELPER_SRC:tests/helper/%.c=$(B)/helper/%)
+# The probes again as large-file, fortified programs are built (git, tar, nginx):
+# their calls become the *64, __*_2 and __*_chk names (interposition.md 1).
+HELPERS_LFS := $(HELPER_SRC:tests/helper/%.c=$(B)/helper-lfs/%)
+LFS_FLAGS   := -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -O2
 
 LIB      := $(B)/libaufs-preload.so
 CORE_LIB := $(B)/libaufs-core.a
 RUN_BIN  := $(B)/aufs-run
 UNIT_BIN := $(B)/check-unit
 
-all: $(LIB) $(RUN_BIN) $(HELPERS)
+all: $(LIB) $(RUN_BIN) $(HELPERS) $(HELPERS_LFS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,6 +82,11 @@ $(B)/helper/%: tests/helper/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
+
+$(B)/helper-lfs/%: tests/helper/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LFS_FLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
 
 $(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)
@@ -105,6 +120,12 @@ check-unit: $(UNIT_BIN)
 check-integration: all
 	@B=$(B) SANITIZE=$(SANITIZE) tests/integration/run.sh $(T)
 
+# The library and tests/helper/stress-threads.c built with -fsanitize=thread into
+# build-tsan/, for the thread test of the integration suite (which calls it).
+tsan:
+	@$(MAKE) --no-print-directory SANITIZE=thread build-tsan/libaufs-preload.so \
+		build-tsan/helper/stress-threads
+
 # ---------------------------------------------------------------- install
 install: $(LIB) $(RUN_BIN)
 	install -d $(DESTDIR)$(PREFIX)/lib/aufs $(DESTDIR)$(PREFIX)/bin \
@@ -132,9 +153,9 @@ bench: all
 	@B=$(B) bench/run.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
-.PHONY: bench all check deps check-headers check-symbols check-unit check-integration install \
+.PHONY: bench all check tsan deps check-headers check-symbols check-unit check-integration install \
 	uninstall demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -105,7 +105,7 @@ struct aufs_union {
 	struct aufs_branch branch[AUFS_BRANCH_MAX];
 	/* Shared state, attached on first use (aufs_union_shm()); NULL if unavailable. */
 	struct aufs_shm *_Atomic shm;
-	int shm_state;			/* 0 untried, 1 attached, -errno failed */
+	_Atomic int shm_state;		/* 0 untried, 1 attached, -errno failed; threads race to set it */
 	unsigned index;			/* position in its configuration */
 };
 

@@ -9,6 +9,7 @@
  * environment (AUFS_MOUNTS: one fstab line per union; AUFS_FSTAB: the file) and
  * LD_PRELOAD, and the command is executed in place, so its exit status is ours.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -70,6 +71,26 @@ static int find_library(char *buf, size_t size)
 		return -1;
 	strcpy(slash + 1, "libaufs-preload.so");
 	return access(buf, R_OK);
+}
+
+/*
+ * COMMAND itself may exist only in a union (a tool inside a document root): it is
+ * executed through the library's own execvp, which searches PATH and reads #!
+ * lines through the unions as it does for every program started inside them.
+ * Loading the library reads the configuration just put into the environment.
+ * Without the library, the plain execvp (which sees no union).
+ */
+static void exec_command(const char *lib, char **argv)
+{
+	int (*union_execvp)(const char *, char *const[]) = NULL;
+	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+
+	if (h)
+		union_execvp = (int (*)(const char *, char *const[]))dlsym(h, "execvp");
+	if (union_execvp)
+		union_execvp(argv[0], argv);
+	else
+		execvp(argv[0], argv);
 }
 
 /* dlgt/nodlgt are accepted for compatibility; say that they change nothing here. */
@@ -206,7 +227,7 @@ int main(int argc, char **argv)
 	    (mounts ? setenv("AUFS_MOUNTS", mounts, 1) : unsetenv("AUFS_MOUNTS")) < 0 ||
 	    (fstab && setenv("AUFS_FSTAB", fstab, 1) < 0))
 		die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
-	execvp(argv[i], argv + i);
+	exec_command(lib, argv + i);
 	r = errno;
 	fprintf(stderr, "aufs-run: %s: %s\n", argv[i], strerror(r));
 	return r == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
