@@ -470,8 +470,9 @@ elif phase_on callgrind; then note "valgrind: not installed, instruction counts 
 # directory, on trees of 10^3.. files over 2 branches and of BRANCH_FILES files over 2..32.
 scale_run() { # kind param nfiles nbranches [-u]
 	local kind=$1 param=$2 n=$3 k=$4 u=${5:-} d=$W/scale i bs=() t r z=4096 rounds=$SCALE_ROUNDS
-	# a million names: empty files (stat and readdir do not read them) and one round
-	[ "$n" -ge 1000000 ] && { z=0; rounds=1; }
+	# large trees: one round; a million names: empty files (stat and readdir do not read them)
+	[ "$n" -ge 100000 ] && rounds=1
+	[ "$n" -ge 1000000 ] && z=0
 	rm_tree "$d"
 	mkdir -p "$d"
 	"$MKTREE" -s 7 -z $z "$n" "$d/merged" >/dev/null
@@ -482,9 +483,9 @@ scale_run() { # kind param nfiles nbranches [-u]
 	LAY_LOWERS=("${bs[@]:1}")
 	local man=$d/man
 	mkdir -p "$man"
-	# a million names: every tenth file and directory is measured, spread over the whole tree
+	# a million names: every 20th file and directory is measured, spread over the whole tree
 	local every=1
-	[ "$n" -ge 1000000 ] && every=10
+	[ "$n" -ge 1000000 ] && every=20
 	(cd "$d/merged" && find . -type f | sed 's|^\./||' | sort) |
 		awk -v e=$every 'NR % e == 1 || e == 1' >"$man/files.lst"
 	(cd "$d/merged" && find . -type d | sed 's|^\./||' | sort) |
@@ -516,7 +517,7 @@ if phase_on scale; then
 	echo "kind,param,round,target,op,ops_per_sec" >"$RAW/scale.csv"
 	echo "files,aufs_reval_syscalls_per_warm_stat" >"$RAW/scale-syscalls.csv"
 	[ "$SCALE_MAX" -ge 6 ] || note "scale: 10^6 files skipped (BENCH_SCALE_MAX=6 enables it)"
-	[ "$SCALE_MAX" -lt 6 ] || note "scale: at 10^6 files (empty ones), every tenth file and directory is measured, in one round"
+	note "scale: 10^5 files and more in one round; at 10^6 files (empty ones) every 20th file and directory is measured"
 	for e in $(seq "$SCALE_MIN" "$SCALE_MAX"); do scale_run files $((10 ** e)) $((10 ** e)) 2; done
 	for k in 2 8 32; do scale_run branches $k "$BRANCH_FILES" $k -u; done
 	set_layers_main
