@@ -493,6 +493,8 @@ scale_run() { # kind param nfiles nbranches [-u]
 	"$FSB" -E "$d/merged" "$man" >"$man/expect"
 	for r in $(seq 1 "$rounds"); do
 		for t in "${TARGETS[@]}"; do
+			# unionfs-fuse needs minutes per pass over 10^5 names (0.04x native at 10^4)
+			[ "$t" = unionfs-fuse ] && [ "$n" -ge 100000 ] && continue
 			MAN=$man run_fsbench "$t" 0 -v -o stat_cold,stat_all,readdir -e "$man/expect" -n "$SMULT" -t "$CAP" |
 				awk -v k="$kind" -v p="$param" -v r="$r" -v t="$t" \
 					'NF == 2 && $1 !~ /^#/ { print k "," p "," r "," t "," $1 "," $2 }' >>"$RAW/scale.csv"
@@ -517,7 +519,7 @@ if phase_on scale; then
 	echo "kind,param,round,target,op,ops_per_sec" >"$RAW/scale.csv"
 	echo "files,aufs_reval_syscalls_per_warm_stat" >"$RAW/scale-syscalls.csv"
 	[ "$SCALE_MAX" -ge 6 ] || note "scale: 10^6 files skipped (BENCH_SCALE_MAX=6 enables it)"
-	note "scale: 10^5 files and more in one round; at 10^6 files (empty ones) every 20th file and directory is measured"
+	note "scale: 10^5 files and more in one round, without unionfs-fuse (minutes per pass); at 10^6 files (empty ones) every 20th file and directory is measured"
 	for e in $(seq "$SCALE_MIN" "$SCALE_MAX"); do scale_run files $((10 ** e)) $((10 ** e)) 2; done
 	for k in 2 8 32; do scale_run branches $k "$BRANCH_FILES" $k -u; done
 	set_layers_main
