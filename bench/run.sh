@@ -535,5 +535,6 @@ REPORT_ARGS=(--out "$OUT" --raw "$RAW" --elapsed "$SECONDS" --quick "$QUICK" --r
 	echo "manifest $(cat "$RAW/manifest.txt")"
 	echo "counts sc $SC_C1 $SC_C2 cg $CG_C1 $CG_C2 mult $MULT cap $CAP scale_rounds $SCALE_ROUNDS branch_files $BRANCH_FILES"
 } >"$RAW/meta.txt"
+printf '%s\0' "${REPORT_ARGS[@]}" >"$RAW/report.args"
 "$here/report.sh" "${REPORT_ARGS[@]}"
 log "bench: done in $((SECONDS / 60))m$((SECONDS % 60))s; results in $OUT"
