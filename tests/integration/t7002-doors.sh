@@ -328,12 +328,14 @@ test_expect_success 'tmpnam(3), tmpnam_r(3) outside every union: as the C librar
 # itself (P_tmpdir, the only directory they use) with its branches under
 # /var/tmp, outside the union (the trash directory is hidden by it). Leaves the
 # names in "names" and the probes of branch files in "probes"; the union's
-# shared state file is removed afterwards.
+# shared state file is removed afterwards. The probe runs from a copy under
+# /var/tmp: a checkout under /tmp is hidden by the union too.
 tmpnam_traced() {
 	_v=$(mktemp -d /var/tmp/aufs-t7002.XXXXXX) || return 1
 	mkdir "$_v/top" "$_v/base" &&
+	cp "$P" "$_v/probe" &&
 	aufs_run -o "br:$_v/top=rw:$_v/base=ro" /tmp -- \
-		strace -f -e trace=%file -o "$_v/log" "$P" tmpnam >"$_v/names"
+		strace -f -e trace=%file -o "$_v/log" "$_v/probe" tmpnam >"$_v/names"
 	_st=$?
 	cp "$_v/names" names
 	grep -F -e "$_v/top/file" -e "$_v/base/file" "$_v/log" >probes
