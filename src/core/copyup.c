@@ -202,6 +202,18 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 	size_t end = 0;
 	int r;
 
+	/*
+	 * Mostly the whole directory is there already: one lstat, not one per
+	 * component. Anything else (missing, sealed, not a directory) walks down.
+	 */
+	if (len > 0) {
+		r = branch_path(&u->branch[t], rel, len, dst);
+		if (r < 0)
+			return r;
+		if (sys_lstat(dst, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    ((st.st_mode & 0300) == 0300 || sys_geteuid() == 0 || st.st_uid != sys_geteuid()))
+			return 0;
+	}
 	while (end < len) {
 		bool made = false;
 
