@@ -146,30 +146,29 @@ static void unname(int fd, struct sockaddr *addr, socklen_t cap, socklen_t *len,
 	*len = outlen;
 }
 
-int shim_getsockname(int fd, __SOCKADDR_ARG a, socklen_t *len)
+/* getsockname and getpeername: the kernel's answer, with a branch name given back. */
+static int named(int (*call)(int, __SOCKADDR_ARG, socklen_t *), int fd, __SOCKADDR_ARG a,
+		 socklen_t *len, bool own)
 {
 	int saved = errno;
 	socklen_t cap = len ? *len : 0;
-	int r = REAL(getsockname)(fd, a, len);
+	int r = call(fd, a, len);
 
 	if (r == 0) {
-		unname(fd, a.__sockaddr__, cap, len, REAL(getsockname), true);
+		unname(fd, a.__sockaddr__, cap, len, call, own);
 		errno = saved;
 	}
 	return r;
 }
 
+int shim_getsockname(int fd, __SOCKADDR_ARG a, socklen_t *len)
+{
+	return named(REAL(getsockname), fd, a, len, true);
+}
+
 int shim_getpeername(int fd, __SOCKADDR_ARG a, socklen_t *len)
 {
-	int saved = errno;
-	socklen_t cap = len ? *len : 0;
-	int r = REAL(getpeername)(fd, a, len);
-
-	if (r == 0) {
-		unname(fd, a.__sockaddr__, cap, len, REAL(getpeername), false);
-		errno = saved;
-	}
-	return r;
+	return named(REAL(getpeername), fd, a, len, false);
 }
 
 int shim_accept4(int fd, __SOCKADDR_ARG a, socklen_t *len, int flags)
