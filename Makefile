@@ -98,7 +98,8 @@ $(UNIT_OBJ): ALL_CFLAGS += -Wno-missing-prototypes $$(pkg-config --cflags check 
 # make check installs what it lacks (as root), then runs every suite and fails on any failure.
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@$(MAKE) --no-print-directory check-headers check-symbols check-unit check-integration
+	@$(MAKE) --no-print-directory check-headers check-symbols check-layers check-unit \
+		check-integration
 
 deps:
 	@scripts/deps.sh
@@ -113,6 +114,10 @@ check-headers:
 # library interposes, and every name of the table must be exported by the library.
 check-symbols: $(LIB) $(CORE_LIB)
 	@B=$(B) scripts/check-symbols.sh
+
+# The core's layers only call downward, and its files form no cycle (doc/HACKING.md).
+check-layers: $(CORE_OBJ)
+	@B=$(B) scripts/check-layers.sh
 
 check-unit: $(UNIT_BIN)
 	@$(UNIT_BIN)
@@ -155,7 +160,7 @@ bench: all
 clean:
 	rm -rf build build-san build-tsan
 
-.PHONY: bench all check tsan deps check-headers check-symbols check-unit check-integration install \
+.PHONY: bench all check tsan deps check-headers check-symbols check-layers check-unit check-integration install \
 	uninstall demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

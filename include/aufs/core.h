@@ -25,7 +25,7 @@
 
 #define AUFS_PASS 1
 
-/* ------------------------------------------------------------------ config.c */
+/* ------------------------------------------------------------------ state_config.c */
 
 /*
  * Parse one aufs mount option string ("br:/a=rw:/b=ro,udba=reval,...", alias
@@ -75,7 +75,7 @@ int aufs_config_load_fstab(struct aufs_config *cfg, const char *file, struct auf
 /* Free everything CFG owns; CFG is then as after aufs_config_init(). NULL-safe. */
 void aufs_config_release(struct aufs_config *cfg);
 
-/* ------------------------------------------------------------------ branch.c */
+/* ------------------------------------------------------------------ state_mount.c */
 
 /* Build CFG's lookup index of mount points and their ancestors. -ENOMEM. */
 int aufs_config_index(struct aufs_config *cfg);
@@ -94,7 +94,7 @@ bool aufs_config_has_nested(const struct aufs_config *cfg);
 /* Is PATH (absolute, normalised) a strict ancestor of some union's mount point? */
 bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, size_t len);
 
-/* ------------------------------------------------------------------ shm.c */
+/* ------------------------------------------------------------------ state_shm.c */
 
 /*
  * Map (creating if needed) the shared state of U: one file per user and mount
@@ -116,7 +116,7 @@ int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size);
 const struct aufs_config *aufs_state_config(void);
 void aufs_state_publish(struct aufs_config *cfg);
 
-/* ------------------------------------------------------------------ path.c */
+/* ------------------------------------------------------------------ state_fd.c */
 
 /*
  * The virtual current directory. aufs_cwd_get() copies it into BUF (returns the
@@ -154,7 +154,7 @@ void aufs_fd_forget(int fd);
 void aufs_fd_mark_lower(int fd, bool lower);
 bool aufs_fd_is_lower(int fd);
 
-/* ------------------------------------------------------------------ lookup.c */
+/* ------------------------------------------------------------------ resolve_walk.c */
 
 enum aufs_resolve_flags {
 	AUFS_RESOLVE_NOFOLLOW   = 1 << 0,	/* do not follow a final symlink */
@@ -205,7 +205,7 @@ bool aufs_loc_stale(struct aufs_loc *loc);
 /* Forget every cached lookup of this thread (tests, config reloads). */
 void aufs_lookup_flush(void);
 
-/* ------------------------------------------------------------------ socket.c */
+/* ------------------------------------------------------------------ ops_socket.c */
 
 /*
  * One AF_UNIX call's address, translated: on the shim's stack, filled by
@@ -247,7 +247,7 @@ void aufs_sock_done(struct aufs_sock *s, int fd, bool ok);
 int aufs_sock_unname(int fd, const struct sockaddr *addr, socklen_t len,
 		     struct sockaddr_un *out, socklen_t *ret_len);
 
-/* ------------------------------------------------------------------ ops.c */
+/* ------------------------------------------------------------------ ops_read.c */
 
 /*
  * The union operations behind the shims. Each returns 0 (or a length or an fd)
@@ -312,7 +312,7 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
 /* Where U's mount point's top-most rw branch is, for tools; -1 if none. */
 int aufs_union_top_rw(const struct aufs_union *u);
 
-/* ------------------------------------------------------------------ dir.c */
+/* ------------------------------------------------------------------ ops_namespace.c */
 
 /*
  * Changes to directories, with the aufs rules (DESIGN.md 3): new names go to the
@@ -338,7 +338,7 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
  */
 int aufs_name_unused(const char *path);
 
-/* ------------------------------------------------------------------ attr.c */
+/* ------------------------------------------------------------------ ops_attr.c */
 
 /*
  * Attribute changes copy a lower object up first. The caller's rights are those
@@ -365,7 +365,7 @@ int aufs_statfs_path(const char *path, char *real);
  */
 int aufs_fd_check_write(int fd);
 
-/* ------------------------------------------------------------------ readdir.c */
+/* ------------------------------------------------------------------ ops_readdir.c */
 
 /* First field of every aufs_dir, so a shim can tell our DIR * from glibc's. */
 #define AUFS_DIR_MAGIC 0x726964737561ad1eULL
@@ -387,7 +387,7 @@ int aufs_dir_fd(const struct aufs_dir *dir);
 /* Closes the fd too. Returns 0 or -errno of the close. */
 int aufs_dir_close(struct aufs_dir *dir);
 
-/* ------------------------------------------------------------------ exec.c */
+/* ------------------------------------------------------------------ util_exec.c */
 
 /*
  * Helpers of the exec and posix_spawn shims. All of them may run in a vfork

@@ -176,7 +176,7 @@ static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd
  * ThreadSanitizer keeps a shadow of every address and forgets it only when it sees
  * the munmap: a raw one would leave the accesses of a thread that unmapped a shared
  * state file attached to the next mapping placed at that address (a false race
- * between create_new() and validate() in shm.c). So the TSan build unmaps through
+ * between create_new() and validate() in state_shm.c). So the TSan build unmaps through
  * the C library, whose munmap TSan intercepts (the library does not wrap it). mmap
  * stays raw: TSan's mmap would track the fd, whose raw open and close it never saw.
  */

@@ -112,7 +112,7 @@ struct aufs_union {
 struct aufs_config {
 	int nunion;
 	struct aufs_union **unions;
-	/* Lexical index of mount points and their ancestors (branch.c). */
+	/* Lexical index of mount points and their ancestors (state_mount.c). */
 	void *index;
 	uint64_t serial;		/* distinct for every published configuration */
 };

@@ -33,7 +33,32 @@ static inline bool branch_has_whiteouts(const struct aufs_branch *br)
 	return br->perm == AUFS_PERM_RW || (br->attr & AUFS_BRATTR_WH);
 }
 
-/* ---------------------------------------------------------------- shm.c */
+/* Is NAME a name the union never shows (the whiteout prefix), given U's options? */
+static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
+{
+	return !(u->opts.flags & AUFS_OPT_SHWH) &&
+	       strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN) == 0;
+}
+
+/* ---------------------------------------------------------------- util_path.c */
+
+/*
+ * Lexically append the components of SRC to the absolute path in BUF (length
+ * *LEN): "." dropped, ".." pops, "//" collapsed. Returns 0 or -ENAMETOOLONG.
+ */
+int path_append_lexical(char *buf, size_t *len, size_t size, const char *src);
+bool path_has_dotdot(const char *p);
+
+/* Build BRANCH/REL (REL may be empty) into BUF (PATH_MAX); -ENAMETOOLONG. */
+int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf);
+/*
+ * Build BRANCH/DIR/PFX NAME (NLEN bytes of NAME) into BUF (PATH_MAX): a whiteout
+ * ".wh.NAME", the opaque marker or a copy-up temporary. -ENAMETOOLONG.
+ */
+int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
+		     const char *pfx, const char *name, size_t nlen, char *buf);
+
+/* ---------------------------------------------------------------- state_shm.c */
 
 #define AUFS_SHM_MAGIC    0x31666d6873667561ULL	/* "aufshmf1" */
 #define AUFS_SHM_VERSION  1
@@ -91,16 +116,7 @@ static inline uint32_t shm_bucket_self(const char *rel, size_t len)
 	return (uint32_t)(fnv1a(fnv1a(FNV_INIT, rel, len), "/", 1) & (AUFS_SHM_NDIRGEN - 1));
 }
 
-/* ---------------------------------------------------------------- path.c */
-
-/*
- * Lexically append the components of SRC to the absolute path in BUF (length
- * *LEN): "." dropped, ".." pops, "//" collapsed. Returns 0 or -ENAMETOOLONG.
- */
-int path_append_lexical(char *buf, size_t *len, size_t size, const char *src);
-bool path_has_dotdot(const char *p);
-
-/* ---------------------------------------------------------------- ops.c */
+/* ---------------------------------------------------------------- state_mount.c */
 
 /*
  * The union path of host path REAL when it lies in a branch of exactly one union
@@ -108,22 +124,15 @@ bool path_has_dotdot(const char *p);
  */
 int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *out);
 
-/* ---------------------------------------------------------------- readdir.c */
+/*
+ * A counter bumped by every publish and every change this process cannot tell
+ * other processes about (no shared state): per-thread caches made under another
+ * epoch are emptied before use.
+ */
+uint64_t aufs_state_epoch(void);
+void aufs_state_local_change(void);
 
-/* Is NAME a name the union never shows (the whiteout prefix), given U's options? */
-static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
-{
-	return !(u->opts.flags & AUFS_OPT_SHWH) &&
-	       strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN) == 0;
-}
-
-/* ---------------------------------------------------------------- lookup.c */
-
-/* Build BRANCH/REL (REL may be empty) into BUF (PATH_MAX); -ENAMETOOLONG. */
-int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf);
-
-/* For tests: evict at N entries per thread (0: the default, 131072). */
-void lookup_set_cache_limit(uint32_t n);
+/* ---------------------------------------------------------------- state_shm.c: invalidation */
 
 /* Every cached lookup of U is stale (a directory moved, a remount). */
 void aufs_union_changed(struct aufs_union *u);
@@ -132,6 +141,20 @@ void aufs_union_changed(struct aufs_union *u);
  * state and what was probed inside it are stale, in every process of U.
  */
 void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len);
+
+/* ---------------------------------------------------------------- state_fd.c */
+
+/*
+ * The virtual path of directory fd FD into BUF (PATH_MAX bytes), as
+ * aufs_fd_get(); an fd the table does not know (inherited, opened before the
+ * library started) is asked of the kernel once and the answer kept.
+ */
+int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf);
+
+/* ---------------------------------------------------------------- resolve_walk.c */
+
+/* For tests: evict at N entries per thread (0: the default, 131072). */
+void lookup_set_cache_limit(uint32_t n);
 
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
@@ -145,7 +168,7 @@ void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len);
 /* The same for a resolved directory. */
 int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
 
-/* ---------------------------------------------------------------- whiteout.c */
+/* ---------------------------------------------------------------- mutate_whiteout.c */
 
 /* Create BRANCH/DIR/.wh.NAME (a hard link to .wh..wh.aufs unless +nolwh). */
 int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
@@ -156,7 +179,7 @@ int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dl
 /* Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir). */
 int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen);
 
-/* ---------------------------------------------------------------- policy.c */
+/* ---------------------------------------------------------------- mutate_policy.c */
 
 /*
  * The writable branch a new name goes to, given PMASK (the branches holding its
@@ -169,7 +192,7 @@ int policy_create(struct aufs_union *u, aufs_mask pmask, int limit, bool dir_cre
 /* The writable branch above SRC an object of directory DIR (PMASK) is copied up to. */
 int policy_copyup(struct aufs_union *u, aufs_mask pmask, int src);
 
-/* ---------------------------------------------------------------- copyup.c */
+/* ---------------------------------------------------------------- mutate_copyup.c */
 
 /*
  * Make directory REL[0..LEN) exist in branch T, creating missing components with
@@ -200,7 +223,7 @@ bool may_write(const struct stat *st);
  */
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write);
 
-/* ---------------------------------------------------------------- dir.c */
+/* ---------------------------------------------------------------- mutate_create.c */
 
 /* resolve result for a path that entered a union and left it: loc->real is a host path */
 #define AUFS_PASS_HOST 2
@@ -212,10 +235,26 @@ int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write);
  * branch or -errno (-EPERM for the reserved whiteout prefix).
  */
 int create_prepare(struct aufs_loc *loc, bool dir_create);
+/*
+ * Make the directory of LOC exist in branch T (unless HAVE_PARENT) and point
+ * loc->real at the name there. 0 or -errno.
+ */
+int create_place_in(struct aufs_loc *loc, int t, bool have_parent);
 /* The name now exists in branch T: drop its whiteout there, tell every process. */
 void create_done(struct aufs_loc *loc, int t);
 
 /* The union-relative directory and the name of LOC. */
 void loc_split(const struct aufs_loc *loc, const char **dir, size_t *dlen, const char **name);
+/* Does the name of LOC exist in a branch of PMASK below B (removing it needs a whiteout)? */
+bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask);
+/* The directory holding LOC changed: every process of the union forgets it. */
+void loc_changed(const struct aufs_loc *loc);
+/*
+ * May the caller add or remove names in the directory holding LOC, whose copies
+ * are in the branches of PMASK? 0 or -EACCES.
+ */
+int perm_check_parent(const struct aufs_loc *loc, aufs_mask pmask);
+/* The sticky bit of LOC's directory: 0, or -EPERM when the caller may not remove LOC. */
+int perm_check_sticky(const struct aufs_loc *loc, aufs_mask pmask);
 
 #endif /* AUFS_INTERNAL_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_config.c - unit tests of src/core/config.c: the aufs option string,
+ * check_config.c - unit tests of src/core/state_config.c: the aufs option string,
  * the checks between unions of one configuration, fstab text and files, and
  * the format -> parse round trip.
  *

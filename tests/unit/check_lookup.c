@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_lookup.c - unit tests of src/core/lookup.c and of the path operations of
- * ops.c built on it: which branch a union path lands in (whiteouts, opaque
+ * check_lookup.c - unit tests of src/core/resolve_walk.c and of the path operations of
+ * ops_read.c built on it: which branch a union path lands in (whiteouts, opaque
  * directories, type shadowing, ".", "..", symlinks in the virtual namespace,
  * relative names from the virtual cwd, several unions), and the lookup cache
  * under udba=reval (cached answers, flushes, direct branch changes).

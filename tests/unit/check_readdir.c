@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_readdir.c - unit tests of src/core/readdir.c: the merged listing of a
+ * check_readdir.c - unit tests of src/core/ops_readdir.c: the merged listing of a
  * union directory (every name once, top-most entry wins, whiteouts hide lower
  * names and are never listed, opaque directories and non-directories cut the
  * lower branches), its positions (tell, seek, rewind) and its fd.

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * path.c - the process state that gives relative paths their meaning: the
- * virtual current directory and the fd -> virtual path table, plus lexical path
- * helpers.
+ * state_fd.c - the process state that gives relative paths their meaning: the
+ * virtual current directory and the fd -> virtual path table. The one owner of
+ * both: nothing else in the core stores into them.
  *
  * Inside a union the kernel's cwd is a branch directory, whose ".." and whose
  * neighbours are not the union's. So relative names are resolved against the
@@ -10,56 +10,10 @@
  * Readers never lock: the cwd is a seqlock over two buffers, the fd table a
  * two-level array of atomic pointers.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
-
-/* ---------------------------------------------------------------- lexical */
-
-int path_append_lexical(char *buf, size_t *len, size_t size, const char *src)
-{
-	size_t n = *len;
-
-	while (*src) {
-		const char *c = src;
-		size_t clen;
-
-		while (*c == '/')
-			c++;
-		if (!*c)
-			break;
-		for (clen = 0; c[clen] && c[clen] != '/'; clen++)
-			;
-		src = c + clen;
-		if (clen == 1 && c[0] == '.')
-			continue;
-		if (clen == 2 && c[0] == '.' && c[1] == '.') {
-			while (n > 1 && buf[n - 1] != '/')
-				n--;
-			if (n > 1)
-				n--;
-			buf[n] = 0;
-			continue;
-		}
-		if (n + (n > 1) + clen + 1 > size)
-			return -ENAMETOOLONG;
-		if (n > 1)
-			buf[n++] = '/';
-		memcpy(buf + n, c, clen);
-		n += clen;
-		buf[n] = 0;
-	}
-	*len = n;
-	return 0;
-}
-
-bool path_has_dotdot(const char *p)
-{
-	for (const char *s = p; (s = strstr(s, "..")); s += 2)
-		if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
-			return true;
-	return false;
-}
 
 /* ---------------------------------------------------------------- cwd */
 
@@ -223,6 +177,45 @@ int aufs_fd_get(int fd, char *buf, size_t size)
 	return (int)n;
 }
 
+/*
+ * An fd this process did not open through us (inherited across exec, opened
+ * before the library started): ask the kernel once what it is, map a branch
+ * path back to its union path, and remember the answer in the fd table.
+ */
+static int fd_recover(const struct aufs_config *cfg, int fd, char *buf)
+{
+	char proc[32], real[PATH_MAX];
+	size_t rel;
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = sys_readlinkat(AT_FDCWD, proc, real, sizeof(real) - 1);
+	if (n == -EBADF || n == -ENOENT)
+		return -ENOENT;	/* not open: the kernel will say EBADF */
+	if (n > 0 && real[0] == '/') {
+		real[n] = 0;
+		if (aufs_config_match(cfg, real, (size_t)n, &rel) ||
+		    aufs_config_is_ancestor(cfg, real, (size_t)n)) {
+			memcpy(buf, real, (size_t)n + 1);
+			aufs_fd_set(fd, buf);
+			return (int)n;
+		}
+		if (aufs_real_to_virtual(cfg, real, buf) == 0) {
+			aufs_fd_set(fd, buf);
+			return (int)strlen(buf);
+		}
+	}
+	aufs_fd_mark_outside(fd);
+	return -EXDEV;
+}
+
+int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf)
+{
+	int n = aufs_fd_get(fd, buf, PATH_MAX);
+
+	return n == -ENOENT ? fd_recover(cfg, fd, buf) : n;
+}
+
 void aufs_fd_forget(int fd)
 {
 	char *_Atomic *slot = fd_slot(fd, false);
@@ -275,4 +268,77 @@ void aufs_fd_close_range(unsigned first, unsigned last)
 		}
 		aufs_fd_set((int)fd, NULL);
 	}
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+/*
+ * The virtual cwd of a new process: AUFS_CWD ("DEV:INO:PATH", set by the exec
+ * shim of the parent) when "." is still that directory, else the kernel cwd
+ * itself when it lies inside a union (a union mounted on its top branch) or on
+ * an ancestor of a mount point, else the one union path whose branch holds the
+ * kernel cwd, else none.
+ */
+void aufs_cwd_init(const char *env)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	char real[PATH_MAX], cand[PATH_MAX];
+	unsigned long long dev, ino;
+	struct stat st;
+	size_t len, rel;
+	int pos = 0;
+	long n;
+
+	aufs_cwd_set(NULL);
+	if (!cfg || !cfg->nunion)
+		return;
+	if (env && sscanf(env, "%llu:%llu:%n", &dev, &ino, &pos) == 2 && pos > 0 &&
+	    env[pos] == '/' && sys_stat(".", &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
+		aufs_cwd_set(env + pos);
+		return;
+	}
+	n = sys_getcwd(real, sizeof(real));
+	if (n < 0 || real[0] != '/')
+		return;
+	len = strlen(real);
+	if (aufs_config_match(cfg, real, len, &rel) || aufs_config_is_ancestor(cfg, real, len)) {
+		aufs_cwd_set(real);
+		return;
+	}
+	if (aufs_real_to_virtual(cfg, real, cand) == 0)
+		aufs_cwd_set(cand);
+}
+
+/*
+ * The kernel cwd's name in the unions' namespace, for a vfork child (it may run
+ * in a vfork child: no allocation, raw calls only).
+ */
+int aufs_exec_kernel_cwd(char *buf, size_t size, bool *ret_virtual)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	char real[PATH_MAX], virt[PATH_MAX];
+	size_t len, rel;
+	long r;
+	int n;
+
+	*ret_virtual = false;
+	r = sys_getcwd(real, sizeof(real));
+	if (r < 0)
+		return (int)r;
+	if (real[0] != '/')
+		return -ENOENT;	/* unreachable cwd ("(unreachable)/...") */
+	len = strlen(real);
+	if (cfg && (aufs_config_match(cfg, real, len, &rel) ||
+		    aufs_config_is_ancestor(cfg, real, len))) {
+		*ret_virtual = true;
+	} else if (cfg && aufs_real_to_virtual(cfg, real, virt) == 0) {
+		*ret_virtual = true;
+		memcpy(real, virt, strlen(virt) + 1);
+	}
+	n = snprintf(buf, size, "%s", real);
+	if (n < 0 || (size_t)n >= size) {
+		*ret_virtual = false;
+		return -ENAMETOOLONG;
+	}
+	return n;
 }

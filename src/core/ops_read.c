@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ops.c - the union operations the shims call: stat, access, readlink, open,
- * chdir, realpath. Each resolves its path through lookup.c, then acts on the
+ * ops_read.c - the union operations the shims call: stat, access, readlink, open,
+ * chdir, realpath. Each resolves its path through resolve_walk.c, then acts on the
  * real path of the branch that holds the object with one raw system call - the
  * same call a native program would make - and, for a result taken from the
  * cache, treats that call as the udba=reval re-test (ENOENT: look up again).
@@ -479,64 +479,4 @@ int aufs_union_top_rw(const struct aufs_union *u)
 		if (u->branch[b].perm == AUFS_PERM_RW)
 			return b;
 	return -1;
-}
-
-/* ---------------------------------------------------------------- start-up */
-
-/*
- * The virtual cwd of a new process: AUFS_CWD ("DEV:INO:PATH", set by the exec
- * shim of the parent) when "." is still that directory, else the kernel cwd
- * itself when it lies inside a union (a union mounted on its top branch) or on
- * an ancestor of a mount point, else the one union path whose branch holds the
- * kernel cwd, else none.
- */
-void aufs_cwd_init(const char *env)
-{
-	const struct aufs_config *cfg = aufs_state_config();
-	char real[PATH_MAX], cand[PATH_MAX];
-	unsigned long long dev, ino;
-	struct stat st;
-	size_t len, rel;
-	int pos = 0;
-	long n;
-
-	aufs_cwd_set(NULL);
-	if (!cfg || !cfg->nunion)
-		return;
-	if (env && sscanf(env, "%llu:%llu:%n", &dev, &ino, &pos) == 2 && pos > 0 &&
-	    env[pos] == '/' && sys_stat(".", &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
-		aufs_cwd_set(env + pos);
-		return;
-	}
-	n = sys_getcwd(real, sizeof(real));
-	if (n < 0 || real[0] != '/')
-		return;
-	len = strlen(real);
-	if (aufs_config_match(cfg, real, len, &rel) || aufs_config_is_ancestor(cfg, real, len)) {
-		aufs_cwd_set(real);
-		return;
-	}
-	if (aufs_real_to_virtual(cfg, real, cand) == 0)
-		aufs_cwd_set(cand);
-}
-
-int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *out)
-{
-	int found = 0;
-
-	for (int i = 0; i < cfg->nunion; i++) {
-		const struct aufs_union *u = cfg->unions[i];
-
-		for (int b = 0; b < u->nbranch; b++) {
-			const struct aufs_branch *br = &u->branch[b];
-
-			if (strncmp(real, br->path, br->len) ||
-			    (real[br->len] && real[br->len] != '/'))
-				continue;
-			if (found++)
-				return -ENOENT;	/* ambiguous: a branch shared by several unions */
-			snprintf(out, PATH_MAX, "%s%s", u->mnt_len > 1 ? u->mnt : "", real + br->len);
-		}
-	}
-	return found == 1 ? 0 : -ENOENT;
 }

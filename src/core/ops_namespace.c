@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dir.c - the operations that change a directory of the union: create (mkdir,
+ * ops_namespace.c - the operations that change a directory of the union: create (mkdir,
  * mknod, symlink, link, open O_CREAT), remove (unlink, rmdir) and rename, with
  * the aufs rules: new names go to the branch the create= policy picks (never
  * below a whiteout that hides the name), their whiteout is removed, a directory
@@ -20,51 +20,6 @@
 #define RENAME_WHITEOUT  (1 << 2)
 #endif
 
-void loc_split(const struct aufs_loc *loc, const char **dir, size_t *dlen, const char **name)
-{
-	const char *rel = loc->virt + loc->rel, *slash = strrchr(rel, '/');
-
-	*dir = rel;
-	*dlen = slash ? (size_t)(slash - rel) : 0;
-	*name = slash ? slash + 1 : rel;
-}
-
-static int highest_bit(aufs_mask m)
-{
-	int b = -1;
-
-	for (int i = 0; i < 128; i++)
-		if (m & MASK_BIT(i))
-			b = i;
-	return b;
-}
-
-/* Does the name of LOC exist in a branch below B (so removing it needs a whiteout)? */
-static bool exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	const char *rel = loc->virt + loc->rel;
-
-	for (int i = b + 1; i < loc->u->nbranch; i++) {
-		if (!(pmask & MASK_BIT(i)))
-			continue;
-		if (branch_path(&loc->u->branch[i], rel, strlen(rel), path) == 0 &&
-		    sys_lstat(path, &st) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void changed(const struct aufs_loc *loc)
-{
-	const char *dir, *name;
-	size_t dlen;
-
-	loc_split(loc, &dir, &dlen, &name);
-	aufs_dir_changed(loc->u, dir, dlen);
-}
-
 /* Resolve for a change; AUFS_PASS when outside. A path that left the union is -EXDEV. */
 static int resolve_w(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
 {
@@ -73,122 +28,6 @@ static int resolve_w(int dirfd, const char *path, unsigned flags, struct aufs_lo
 	if (r == 0 && !loc->u)
 		return AUFS_PASS_HOST;
 	return r;
-}
-
-/*
- * Could the caller add or remove names in the directory holding LOC? As aufs
- * does by default, every branch's copy of a directory is checked, not only the
- * one written into (whose check the kernel makes anyway).
- */
-static int check_parent(const struct aufs_loc *loc, aufs_mask pmask)
-{
-	const char *dir, *name;
-	char path[PATH_MAX];
-	struct stat st;
-	size_t dlen;
-
-	if (sys_geteuid() == 0)
-		return 0;
-	loc_split(loc, &dir, &dlen, &name);
-	for (int b = 0; b < loc->u->nbranch; b++) {
-		if (!(pmask & MASK_BIT(b)))
-			continue;
-		if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 ||
-		    sys_lstat(path, &st) < 0)
-			continue;	/* the kernel will tell */
-		if (!may_write(&st) || sys_faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS) == -EACCES)
-			return -EACCES;
-	}
-	return 0;
-}
-
-/*
- * The sticky bit of the union's directory: only the owner of the entry or of the
- * directory (or root) may remove or rename an entry of it.
- */
-static int check_sticky(const struct aufs_loc *loc, aufs_mask pmask)
-{
-	const char *dir, *name;
-	char path[PATH_MAX];
-	struct stat dst, st;
-	uid_t uid = sys_geteuid();
-	size_t dlen;
-	int b;
-
-	if (uid == 0 || !pmask)
-		return 0;
-	for (b = 0; !(pmask & MASK_BIT(b)); b++)
-		;
-	loc_split(loc, &dir, &dlen, &name);
-	if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 || sys_lstat(path, &dst) < 0 ||
-	    !(dst.st_mode & S_ISVTX) || dst.st_uid == uid)
-		return 0;
-	if (sys_lstat(loc->real, &st) < 0 || st.st_uid == uid)
-		return 0;
-	return -EPERM;
-}
-
-/*
- * Make the directory of LOC exist in branch T (unless HAVE_PARENT) and point
- * loc->real at the name there.
- */
-static int place_in(struct aufs_loc *loc, int t, bool have_parent)
-{
-	const char *dir, *name;
-	size_t dlen;
-	int r;
-
-	loc_split(loc, &dir, &dlen, &name);
-	if (!have_parent) {
-		r = cpup_dirs(loc->u, dir, dlen, t);
-		if (r < 0)
-			return r;
-		if (r > 0)
-			loc->flags |= AUFS_LOC_SEAL;
-	}
-	return branch_path(&loc->u->branch[t], dir, strlen(dir), loc->real);
-}
-
-/*
- * Prepare LOC (a missing name) for creation: pick the branch, copy the parent
- * directories up into it, point loc->real there. Returns the branch or -errno.
- */
-int create_prepare(struct aufs_loc *loc, bool dir_create)
-{
-	const char *dir, *name;
-	int limit = highest_bit(loc->pmask), t, r;
-	size_t dlen;
-
-	loc_split(loc, &dir, &dlen, &name);
-	if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
-		return -EPERM;	/* the whiteout prefix is reserved */
-	if (loc->cut >= 0 && loc->cut < limit)
-		limit = loc->cut;
-	t = policy_create(loc->u, loc->pmask, limit, dir_create);
-	if (t < 0)
-		return t;
-	r = check_parent(loc, loc->pmask);
-	if (r < 0)
-		return r;
-	r = place_in(loc, t, loc->pmask & MASK_BIT(t));
-	if (r < 0)
-		return r;
-	loc->parent_branch = t;
-	return t;
-}
-
-/* The name now exists in branch T: drop its whiteout there, tell the others. */
-void create_done(struct aufs_loc *loc, int t)
-{
-	const char *dir, *name;
-	size_t dlen;
-
-	loc_split(loc, &dir, &dlen, &name);
-	if (loc->cut == t)
-		(void)wh_remove(loc->u, t, dir, dlen, name);	/* visible now anyway */
-	if (loc->flags & AUFS_LOC_SEAL)
-		cpup_seal(loc->u, dir, dlen, t);
-	changed(loc);
 }
 
 int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
@@ -328,7 +167,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 		r = -EPERM;	/* before anything is copied */
 		goto out;
 	}
-	r = check_parent(n, n->pmask);
+	r = perm_check_parent(n, n->pmask);
 	if (r < 0)
 		goto out;
 	/* link stays on the source's branch: copy the source up first if it is below */
@@ -336,7 +175,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	if (r < 0)
 		goto out;
 	t = o->branch;
-	r = place_in(n, t, n->pmask & MASK_BIT(t));
+	r = create_place_in(n, t, n->pmask & MASK_BIT(t));
 	if (r == 0)
 		r = sys_linkat(AT_FDCWD, o->real, AT_FDCWD, n->real, 0);
 	if (r == 0)
@@ -396,9 +235,9 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 		if (r < 0)
 			return r;
 	}
-	r = check_parent(&loc, pmask);
+	r = perm_check_parent(&loc, pmask);
 	if (r == 0)
-		r = check_sticky(&loc, pmask);
+		r = perm_check_sticky(&loc, pmask);
 	if (r < 0)
 		return r;
 	if (rmdir) {
@@ -408,7 +247,7 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 	}
 	b = loc.branch;
 	if (loc.u->branch[b].perm == AUFS_PERM_RW) {
-		bool below = rmdir ? (loc.pmask & ~MASK_BIT(b)) != 0 : exists_below(&loc, b, pmask);
+		bool below = rmdir ? (loc.pmask & ~MASK_BIT(b)) != 0 : loc_exists_below(&loc, b, pmask);
 
 		/* the whiteout first: the name never shows the lower copy in between */
 		if (below) {
@@ -443,7 +282,7 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 		if (r < 0)
 			return r;
 	}
-	changed(&loc);
+	loc_changed(&loc);
 	if (rmdir)
 		aufs_dir_changed(loc.u, dir, strlen(dir));
 	return 0;
@@ -532,8 +371,8 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		}
 		r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
 		if (r == 0) {
-			changed(o);
-			changed(n);
+			loc_changed(o);
+			loc_changed(n);
 			if (o->type == DT_DIR || n->type == DT_DIR)
 				aufs_union_changed(o->u);
 		}
@@ -567,11 +406,11 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		if (r < 0)
 			goto out;
 	}
-	r = check_parent(o, opmask);
+	r = perm_check_parent(o, opmask);
 	if (r == 0)
-		r = check_sticky(o, opmask);
+		r = perm_check_sticky(o, opmask);
 	if (r == 0)
-		r = check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
+		r = perm_check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
 	if (r < 0)
 		goto out;
 	if (o->type == DT_DIR) {
@@ -586,10 +425,10 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 			goto out;
 	}
 	t = o->branch;
-	r = place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
+	r = create_place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
 	if (r < 0)
 		goto out;
-	need_wh = exists_below(o, t, opmask);
+	need_wh = loc_exists_below(o, t, opmask);
 	if (need_wh) {
 		r = wh_create(o->u, t, odir, odlen, oname);
 		if (r < 0)
@@ -612,8 +451,8 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		(void)wh_remove(n->u, t, ndir, ndlen, nname);
 	if (n->flags & AUFS_LOC_SEAL)
 		cpup_seal(n->u, ndir, ndlen, t);
-	changed(o);
-	changed(n);
+	loc_changed(o);
+	loc_changed(n);
 	if (o->type == DT_DIR)
 		aufs_union_changed(o->u);	/* every cached path below it moved */
 out:

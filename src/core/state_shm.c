@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shm.c - the small shared mapping of each union: generations and counters.
+ * state_shm.c - the small shared mapping of each union: generations and counters.
  *
  * Every process of a union (same mount point, same user) maps the same file, so a
  * change one of them makes through the union is seen by all others at their next
@@ -168,4 +168,42 @@ struct aufs_shm *aufs_union_shm(struct aufs_union *u)
 	}
 	u->shm_state = 1;
 	return atomic_load_explicit(&u->shm, memory_order_acquire);
+}
+
+/* ---------------------------------------------------------------- invalidation */
+
+/*
+ * Changes made through the union bump generations in the union's shared state,
+ * which every process of it checks before trusting a cached lookup. Without a
+ * shared state only this process can be told: its caches are emptied.
+ */
+void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
+{
+	struct aufs_shm *shm = aufs_union_shm(u);
+
+	if (shm)
+		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket(rel, len)], 1,
+					  memory_order_acq_rel);
+	else
+		aufs_state_local_change();
+}
+
+void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
+{
+	struct aufs_shm *shm = aufs_union_shm(u);
+
+	aufs_dir_changed(u, rel, len);	/* its names were probed without that branch */
+	if (shm)
+		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket_self(rel, len)], 1,
+					  memory_order_acq_rel);
+}
+
+void aufs_union_changed(struct aufs_union *u)
+{
+	struct aufs_shm *shm = aufs_union_shm(u);
+
+	if (shm)
+		atomic_fetch_add_explicit(&shm->gen, 1, memory_order_acq_rel);
+	else
+		aufs_state_local_change();
 }

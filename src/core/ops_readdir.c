@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * readdir.c - the merged listing of a union directory.
+ * ops_readdir.c - the merged listing of a union directory.
  *
  * Every name once, the top-most entry wins; whiteouts (".wh.<name>", only in rw
  * and +wh branches) hide the name in every lower branch; the whiteout-prefixed

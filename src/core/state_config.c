@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * config.c - from text to union table: the aufs mount option string, fstab
+ * state_config.c - from text to union table: the aufs mount option string, fstab
  * lines and files, and the checks between the unions of one configuration.
  *
  * The syntax is aufs(5)'s ("br:DIR[=PERM[+ATTR]]:...,flag,..."). Where the
@@ -693,7 +693,7 @@ void aufs_union_free(struct aufs_union *u)
 	if (!u)
 		return;
 	/*
-	 * NEEDSWORK: u->shm is not unmapped: shm.c has no detach, and a union is only
+	 * NEEDSWORK: u->shm is not unmapped: state_shm.c has no detach, and a union is only
 	 * freed before it was published (a published table is never freed).
 	 */
 	for (int i = 0; i < u->nbranch; i++)
@@ -1094,7 +1094,7 @@ void aufs_config_release(struct aufs_config *cfg)
 	for (int i = 0; i < cfg->nunion; i++)
 		aufs_union_free(cfg->unions[i]);
 	free(cfg->unions);
-	/* branch.c's index is one malloc'd block holding only borrowed pointers. */
+	/* state_mount.c's index is one malloc'd block holding only borrowed pointers. */
 	free(cfg->index);
 	aufs_config_init(cfg);
 }

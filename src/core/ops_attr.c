@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * attr.c - changes of an object's attributes: mode, owner, times, size, extended
- * attributes. A lower object is copied up first (copyup.c), after the same rights
+ * ops_attr.c - changes of an object's attributes: mode, owner, times, size, extended
+ * attributes. A lower object is copied up first (mutate_copyup.c), after the same rights
  * check a real file system would make, so a refused change copies nothing.
  */
 #include <sys/statfs.h>

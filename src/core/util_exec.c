@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * exec.c - the pure parts of running a program through the union, for the exec
- * and posix_spawn shims (src/preload/exec.c): the kernel's "#!" parsing, the
- * PATH walk of execvp(3), the LD_PRELOAD list, and the union name of the kernel
- * cwd. Everything here may run in a vfork child: no malloc, no locks, raw
- * system calls only, caller-owned buffers.
+ * util_exec.c - the pure parts of running a program through the union, for the
+ * exec and posix_spawn shims: the kernel's "#!" parsing, the PATH walk of
+ * execvp(3) and the LD_PRELOAD list. Everything here may run in a vfork child:
+ * no malloc, no locks, raw system calls only, caller-owned buffers.
  */
 #include <stdio.h>
 
@@ -168,56 +167,4 @@ long aufs_preload_find(const char *value, const char *lib)
 		p += n;
 	}
 	return -1;
-}
-
-/* ---------------------------------------------------------------- cwd */
-
-int aufs_exec_kernel_cwd(char *buf, size_t size, bool *ret_virtual)
-{
-	const struct aufs_config *cfg = aufs_state_config();
-	char real[PATH_MAX];
-	const char *mnt = NULL, *tail = NULL;
-	size_t len, rel, mlen = 0;
-	int found = 0, n;
-	long r;
-
-	*ret_virtual = false;
-	r = sys_getcwd(real, sizeof(real));
-	if (r < 0)
-		return (int)r;
-	if (real[0] != '/')
-		return -ENOENT;	/* unreachable cwd ("(unreachable)/...") */
-	len = strlen(real);
-	if (cfg && (aufs_config_match(cfg, real, len, &rel) ||
-		    aufs_config_is_ancestor(cfg, real, len)))
-		*ret_virtual = true;
-	else if (cfg) {
-		/* a branch directory stands for its union's directory, when unambiguous */
-		for (int i = 0; i < cfg->nunion; i++) {
-			const struct aufs_union *u = cfg->unions[i];
-
-			for (int b = 0; b < u->nbranch; b++) {
-				const struct aufs_branch *br = &u->branch[b];
-
-				if (strncmp(real, br->path, br->len) ||
-				    (real[br->len] && real[br->len] != '/'))
-					continue;
-				found++;
-				mnt = u->mnt_len > 1 ? u->mnt : "";
-				mlen = u->mnt_len > 1 ? u->mnt_len : 0;
-				tail = real + br->len;
-			}
-		}
-	}
-	if (found == 1) {
-		n = snprintf(buf, size, "%.*s%s", (int)mlen, mnt, *tail ? tail : (mlen ? "" : "/"));
-		*ret_virtual = true;
-	} else {
-		n = snprintf(buf, size, "%s", real);
-	}
-	if (n < 0 || (size_t)n >= size) {
-		*ret_virtual = false;
-		return -ENAMETOOLONG;
-	}
-	return n;
 }

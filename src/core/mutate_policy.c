@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * policy.c - which writable branch receives a new name (create=) or a copy-up
+ * mutate_policy.c - which writable branch receives a new name (create=) or a copy-up
  * (cpup=), as the aufs manual defines the policies. Pure decisions, except that
  * the free-space policies ask statfs (remembered for create_sec seconds) and the
  * round-robin cursor lives in the union's shared state so that every process of

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * branch.c - the published union table: which union a path belongs to.
+ * state_mount.c - the published union table: which union a path belongs to.
  *
  * Classifying a path must cost no system call, because every libc call of the
  * program goes through it and paths outside the unions must behave exactly as
@@ -9,6 +9,7 @@
  * component boundary) is a mount point, and scanning prefixes from the shortest
  * stops at the first prefix that is in neither set, usually the first component.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -175,9 +176,56 @@ bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, si
 	return s && s->ancestor;
 }
 
+/* ---------------------------------------------------------------- branch to union */
+
+/*
+ * A branch directory stands for its union's directory when exactly one union has
+ * that branch (a branch shared by several unions is ambiguous).
+ */
+int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *out)
+{
+	const struct aufs_union *hit = NULL;
+	const char *tail = NULL;
+	int n;
+
+	for (int i = 0; i < cfg->nunion; i++) {
+		const struct aufs_union *u = cfg->unions[i];
+
+		for (int b = 0; b < u->nbranch; b++) {
+			const struct aufs_branch *br = &u->branch[b];
+
+			if (strncmp(real, br->path, br->len) ||
+			    (real[br->len] && real[br->len] != '/'))
+				continue;
+			if (hit)
+				return -ENOENT;
+			hit = u;
+			tail = real + br->len;
+		}
+	}
+	if (!hit)
+		return -ENOENT;
+	if (hit->mnt_len > 1)
+		n = snprintf(out, PATH_MAX, "%s%s", hit->mnt, tail);
+	else
+		n = snprintf(out, PATH_MAX, "%s", *tail ? tail : "/");
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
 /* ---------------------------------------------------------------- state */
 
 static struct aufs_config *_Atomic published;
+static _Atomic uint64_t epoch = 1;
+
+uint64_t aufs_state_epoch(void)
+{
+	return atomic_load_explicit(&epoch, memory_order_acquire);
+}
+
+void aufs_state_local_change(void)
+{
+	atomic_fetch_add_explicit(&epoch, 1, memory_order_acq_rel);
+}
 
 const struct aufs_config *aufs_state_config(void)
 {
@@ -192,5 +240,5 @@ void aufs_state_publish(struct aufs_config *cfg)
 	 * event that happens once or twice in a process's life.
 	 */
 	atomic_store_explicit(&published, cfg, memory_order_release);
-	aufs_lookup_flush();
+	aufs_state_local_change();
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * copyup.c - bring an object of a lower branch up into a writable one before it
+ * mutate_copyup.c - bring an object of a lower branch up into a writable one before it
  * is changed, as aufs does: parents first (mode, owner when permitted, times),
  * then the object itself - data with copy_file_range, holes kept - then its
  * owner, mode, extended attributes and times. The copy is built under a

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * socket.c - the names of AF_UNIX sockets. A pathname address inside a union is
+ * ops_socket.c - the names of AF_UNIX sockets. A pathname address inside a union is
  * turned into the real path of the branch that holds it (connect, sendto) or of
  * the branch a new name goes to (bind creates a node, like mknod: parents copied
  * up, whiteout dropped); an address the kernel hands back (getsockname, accept...)
  * that names a branch is turned back into the union's name.
  * The socket calls themselves stay in the shims (connect and sendto block and are
  * cancellation points); this file only rewrites addresses, with raw calls.
- * Relies on lookup.c (resolve), dir.c (create_prepare/create_done), ops.c
- * (aufs_real_to_virtual).
+ * Relies on resolve_walk.c (resolve), mutate_create.c (create_prepare/create_done),
+ * state_mount.c (aufs_real_to_virtual).
  */
 #include <stddef.h>
 #include <stdio.h>

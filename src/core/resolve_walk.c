@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lookup.c - virtual path -> (branch, real path), the union's resolver.
+ * resolve_walk.c - virtual path -> (branch, real path), the union's resolver.
  *
  * A name exists in the union if it exists in the highest branch that has it, no
  * higher branch holds ".wh.<name>" in that directory (only rw and +wh branches
@@ -85,6 +85,7 @@ struct pent {
 
 struct lcache {
 	uint64_t serial;		/* configuration the entries belong to */
+	uint64_t epoch;			/* aufs_state_epoch() they were made in */
 	uint32_t mask;			/* slots - 1 */
 	uint32_t count;
 	uint32_t stamps;		/* fills so far: a refilled entry gets a new stamp */
@@ -178,13 +179,15 @@ static struct lcache *cache_get(const struct aufs_config *cfg)
 		c->pslot = calloc(CACHE_MIN_SLOTS, sizeof(*c->pslot));
 		c->pmask = c->pslot ? CACHE_MIN_SLOTS - 1 : 0;
 		c->serial = cfg->serial;
+		c->epoch = aufs_state_epoch();
 		tcache = c;
 		(void)pthread_once(&cache_key_once, cache_key_init);
 		(void)pthread_setspecific(cache_key, c);	/* only to free it at thread exit */
 	}
-	if (c->serial != cfg->serial) {
+	if (c->serial != cfg->serial || c->epoch != aufs_state_epoch()) {
 		cache_clear(c);
 		c->serial = cfg->serial;
+		c->epoch = aufs_state_epoch();
 	}
 	return c;
 }
@@ -472,42 +475,6 @@ static unsigned mode_to_dt(mode_t m)
 	return IFTODT(m);
 }
 
-int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf)
-{
-	size_t n = br->len;
-
-	if (n + 1 + len + 1 > PATH_MAX)
-		return -ENAMETOOLONG;
-	memcpy(buf, br->path, n);
-	if (len) {
-		buf[n++] = '/';
-		memcpy(buf + n, rel, len);
-		n += len;
-	}
-	buf[n] = 0;
-	return 0;
-}
-
-/* BRANCH/PARENT/.wh.NAME or BRANCH/REL/.wh..wh..opq */
-static int branch_path2(const struct aufs_branch *br, const char *dir, size_t dlen,
-			const char *pfx, const char *name, size_t nlen, char *buf)
-{
-	size_t plen = strlen(pfx);
-	int r = branch_path(br, dir, dlen, buf);
-	size_t n;
-
-	if (r < 0)
-		return r;
-	n = strlen(buf);
-	if (n + 1 + plen + nlen + 1 > PATH_MAX)
-		return -ENAMETOOLONG;
-	buf[n++] = '/';
-	memcpy(buf + n, pfx, plen);
-	memcpy(buf + n + plen, name, nlen);
-	buf[n + plen + nlen] = 0;
-	return 0;
-}
-
 static bool exists(const char *path)
 {
 	struct stat st;
@@ -565,7 +532,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 				break;
 			n->mask |= MASK_BIT(b);
 			if (branch_has_whiteouts(br) && has_lower(pmask, b)) {
-				r = branch_path2(br, rel, len, "", AUFS_WH_OPQ,
+				r = branch_path_name(br, rel, len, "", AUFS_WH_OPQ,
 						 strlen(AUFS_WH_OPQ), buf);
 				if (r < 0)
 					return r;
@@ -577,7 +544,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 		if (r != -ENOENT && r != -ENOTDIR && n->branch < 0)
 			return r;	/* EACCES, ELOOP...: as the kernel would say */
 		if (branch_has_whiteouts(br) && has_lower(pmask, b)) {
-			r = branch_path2(br, rel, plen, AUFS_WH_PREFIX, name, nlen, buf);
+			r = branch_path_name(br, rel, plen, AUFS_WH_PREFIX, name, nlen, buf);
 			if (r < 0)
 				return r;
 			if (exists(buf)) {
@@ -990,38 +957,6 @@ static bool parent_appeared(struct walk *w)
 	return false;
 }
 
-/*
- * An fd this process did not open through us (inherited across exec, opened
- * before the library started): ask the kernel once what it is, map a branch
- * path back to its union path, and remember the answer in the fd table.
- */
-static int fd_recover(const struct aufs_config *cfg, int fd, char *buf)
-{
-	char proc[32], real[PATH_MAX];
-	size_t rel;
-	ssize_t n;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = sys_readlinkat(AT_FDCWD, proc, real, sizeof(real) - 1);
-	if (n == -EBADF || n == -ENOENT)
-		return -ENOENT;	/* not open: the kernel will say EBADF */
-	if (n > 0 && real[0] == '/') {
-		real[n] = 0;
-		if (aufs_config_match(cfg, real, (size_t)n, &rel) ||
-		    aufs_config_is_ancestor(cfg, real, (size_t)n)) {
-			memcpy(buf, real, (size_t)n + 1);
-			aufs_fd_set(fd, buf);
-			return (int)n;
-		}
-		if (aufs_real_to_virtual(cfg, real, buf) == 0) {
-			aufs_fd_set(fd, buf);
-			return (int)strlen(buf);
-		}
-	}
-	aufs_fd_mark_outside(fd);
-	return -EXDEV;
-}
-
 static bool maybe_inside(const struct aufs_config *cfg, const char *v, size_t len)
 {
 	size_t rel;
@@ -1043,9 +978,7 @@ static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
 	if (dirfd == AT_FDCWD)
 		n = aufs_cwd_get(loc->virt, PATH_MAX);
 	else
-		n = aufs_fd_get(dirfd, loc->virt, PATH_MAX);
-	if (n == -ENOENT && dirfd != AT_FDCWD)
-		n = fd_recover(w->cfg, dirfd, loc->virt);
+		n = aufs_fd_resolve(w->cfg, dirfd, loc->virt);
 	if (n < 0) {
 		/* An unknown fd or a cwd outside: only ".." could climb into a union. */
 		if (!dotdot || dirfd != AT_FDCWD)
@@ -1308,35 +1241,4 @@ bool aufs_loc_stale(struct aufs_loc *loc)
 int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret)
 {
 	return lookup_dirmask(loc->u, loc->virt + loc->rel, ret);
-}
-
-void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
-{
-	struct aufs_shm *shm = aufs_union_shm(u);
-
-	if (shm)
-		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket(rel, len)], 1,
-					  memory_order_acq_rel);
-	else
-		aufs_lookup_flush();
-}
-
-void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
-{
-	struct aufs_shm *shm = aufs_union_shm(u);
-
-	aufs_dir_changed(u, rel, len);	/* its names were probed without that branch */
-	if (shm)
-		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket_self(rel, len)], 1,
-					  memory_order_acq_rel);
-}
-
-void aufs_union_changed(struct aufs_union *u)
-{
-	struct aufs_shm *shm = aufs_union_shm(u);
-
-	if (shm)
-		atomic_fetch_add_explicit(&shm->gen, 1, memory_order_acq_rel);
-	else
-		aufs_lookup_flush();
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * whiteout.c - the aufs on-disk markers in a writable branch: ".wh.NAME" hides
+ * mutate_whiteout.c - the aufs on-disk markers in a writable branch: ".wh.NAME" hides
  * NAME in every lower branch, ".wh..wh..opq" makes a directory opaque, and
  * ".wh..wh.aufs" in the branch root is the inode every whiteout is a hard link
  * of (so thousands of whiteouts cost one inode), unless the branch is +nolwh.
@@ -13,16 +13,7 @@
 static int marker_path(const struct aufs_union *u, int b, const char *dir, size_t dlen,
 		       const char *pfx, const char *name, char *buf)
 {
-	int r = branch_path(&u->branch[b], dir, dlen, buf);
-	size_t n;
-
-	if (r < 0)
-		return r;
-	n = strlen(buf);
-	if (n + 1 + strlen(pfx) + strlen(name) + 1 > PATH_MAX)
-		return -ENAMETOOLONG;
-	snprintf(buf + n, PATH_MAX - n, "/%s%s", pfx, name);
-	return 0;
+	return branch_path_name(&u->branch[b], dir, dlen, pfx, name, strlen(name), buf);
 }
 
 static int create_empty(const char *path)

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mutate_create.c - what every change of a directory shares: the permission
+ * checks of the directory it changes (as aufs decides them), where a new name
+ * goes (the create= policy, never below a whiteout that hides it, parents copied
+ * up first), and the notice to every process of the union that a directory
+ * changed. The operations themselves are in ops_namespace.c and their callers.
+ */
+#include "internal.h"
+
+void loc_split(const struct aufs_loc *loc, const char **dir, size_t *dlen, const char **name)
+{
+	const char *rel = loc->virt + loc->rel, *slash = strrchr(rel, '/');
+
+	*dir = rel;
+	*dlen = slash ? (size_t)(slash - rel) : 0;
+	*name = slash ? slash + 1 : rel;
+}
+
+static int highest_bit(aufs_mask m)
+{
+	int b = -1;
+
+	for (int i = 0; i < 128; i++)
+		if (m & MASK_BIT(i))
+			b = i;
+	return b;
+}
+
+/* Does the name of LOC exist in a branch below B (so removing it needs a whiteout)? */
+bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	const char *rel = loc->virt + loc->rel;
+
+	for (int i = b + 1; i < loc->u->nbranch; i++) {
+		if (!(pmask & MASK_BIT(i)))
+			continue;
+		if (branch_path(&loc->u->branch[i], rel, strlen(rel), path) == 0 &&
+		    sys_lstat(path, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
+void loc_changed(const struct aufs_loc *loc)
+{
+	const char *dir, *name;
+	size_t dlen;
+
+	loc_split(loc, &dir, &dlen, &name);
+	aufs_dir_changed(loc->u, dir, dlen);
+}
+
+/*
+ * Could the caller add or remove names in the directory holding LOC? As aufs
+ * does by default, every branch's copy of a directory is checked, not only the
+ * one written into (whose check the kernel makes anyway).
+ */
+int perm_check_parent(const struct aufs_loc *loc, aufs_mask pmask)
+{
+	const char *dir, *name;
+	char path[PATH_MAX];
+	struct stat st;
+	size_t dlen;
+
+	if (sys_geteuid() == 0)
+		return 0;
+	loc_split(loc, &dir, &dlen, &name);
+	for (int b = 0; b < loc->u->nbranch; b++) {
+		if (!(pmask & MASK_BIT(b)))
+			continue;
+		if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 ||
+		    sys_lstat(path, &st) < 0)
+			continue;	/* the kernel will tell */
+		if (!may_write(&st) || sys_faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS) == -EACCES)
+			return -EACCES;
+	}
+	return 0;
+}
+
+/*
+ * The sticky bit of the union's directory: only the owner of the entry or of the
+ * directory (or root) may remove or rename an entry of it.
+ */
+int perm_check_sticky(const struct aufs_loc *loc, aufs_mask pmask)
+{
+	const char *dir, *name;
+	char path[PATH_MAX];
+	struct stat dst, st;
+	uid_t uid = sys_geteuid();
+	size_t dlen;
+	int b;
+
+	if (uid == 0 || !pmask)
+		return 0;
+	for (b = 0; !(pmask & MASK_BIT(b)); b++)
+		;
+	loc_split(loc, &dir, &dlen, &name);
+	if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 || sys_lstat(path, &dst) < 0 ||
+	    !(dst.st_mode & S_ISVTX) || dst.st_uid == uid)
+		return 0;
+	if (sys_lstat(loc->real, &st) < 0 || st.st_uid == uid)
+		return 0;
+	return -EPERM;
+}
+
+/*
+ * Make the directory of LOC exist in branch T (unless HAVE_PARENT) and point
+ * loc->real at the name there.
+ */
+int create_place_in(struct aufs_loc *loc, int t, bool have_parent)
+{
+	const char *dir, *name;
+	size_t dlen;
+	int r;
+
+	loc_split(loc, &dir, &dlen, &name);
+	if (!have_parent) {
+		r = cpup_dirs(loc->u, dir, dlen, t);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			loc->flags |= AUFS_LOC_SEAL;
+	}
+	return branch_path(&loc->u->branch[t], dir, strlen(dir), loc->real);
+}
+
+/*
+ * Prepare LOC (a missing name) for creation: pick the branch, copy the parent
+ * directories up into it, point loc->real there. Returns the branch or -errno.
+ */
+int create_prepare(struct aufs_loc *loc, bool dir_create)
+{
+	const char *dir, *name;
+	int limit = highest_bit(loc->pmask), t, r;
+	size_t dlen;
+
+	loc_split(loc, &dir, &dlen, &name);
+	if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
+		return -EPERM;	/* the whiteout prefix is reserved */
+	if (loc->cut >= 0 && loc->cut < limit)
+		limit = loc->cut;
+	t = policy_create(loc->u, loc->pmask, limit, dir_create);
+	if (t < 0)
+		return t;
+	r = perm_check_parent(loc, loc->pmask);
+	if (r < 0)
+		return r;
+	r = create_place_in(loc, t, loc->pmask & MASK_BIT(t));
+	if (r < 0)
+		return r;
+	loc->parent_branch = t;
+	return t;
+}
+
+/* The name now exists in branch T: drop its whiteout there, tell the others. */
+void create_done(struct aufs_loc *loc, int t)
+{
+	const char *dir, *name;
+	size_t dlen;
+
+	loc_split(loc, &dir, &dlen, &name);
+	if (loc->cut == t)
+		(void)wh_remove(loc->u, t, dir, dlen, name);	/* visible now anyway */
+	if (loc->flags & AUFS_LOC_SEAL)
+		cpup_seal(loc->u, dir, dlen, t);
+	loc_changed(loc);
+}
