@@ -1024,7 +1024,8 @@ struct pkey {
 	size_t rel, vlen;
 };
 
-#define WHOLE_MISS 1
+/* Not an answer: the walk decides. Distinct from AUFS_PASS and from every -errno. */
+#define WHOLE_MISS INT_MIN
 
 /*
  * The whole-path cache in front of the walk, for a clean path. Returns the
