@@ -151,10 +151,86 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
  */
 int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf);
 
-/* ---------------------------------------------------------------- resolve_walk.c */
+/* ---------------------------------------------------------------- resolve_cache.c */
+
+#define PATH_MAX_DEPS 32		/* components a whole-path entry may rest on */
+
+struct lcache;
+struct lent;
+
+/* What one name resolved to. */
+struct node {
+	int branch;			/* -1: missing */
+	int cut;			/* missing: the branch whose whiteout hides it, or -1 */
+	unsigned type;
+	aufs_mask mask;
+	bool cached;
+	bool have_stat;
+	struct stat st;
+};
+
+/* Generations sampled before probing, so a change racing the probe is not hidden. */
+struct gens {
+	uint64_t gen;
+	uint32_t pbucket, pgen, sbucket, sgen;
+};
+
+
+/* The component entries the running walk rests on (set by aufs_resolve). */
+struct deprec {
+	unsigned n;
+	uint32_t clears;		/* lcache.clears when recording started */
+	bool unusable;			/* a component was not cacheable */
+	struct pdep {
+		const struct lent *e;
+		uint32_t stamp;
+	} dep[PATH_MAX_DEPS];
+};
+
+/* The whole-path key of a lookup whose answer aufs_resolve() may remember. */
+struct pkey {
+	struct aufs_union *u;
+	struct lcache *c;
+	uint64_t hash;
+	unsigned key;
+	size_t rel, vlen;
+};
 
 /* For tests: evict at N entries per thread (0: the default, 131072). */
 void lookup_set_cache_limit(uint32_t n);
+/* This thread's cache, emptied first when made for another table or epoch. */
+struct lcache *cache_get(const struct aufs_config *cfg);
+/* A valid entry for REL[0..LEN) of U into *N (recorded for the whole path): true. */
+bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_union *u,
+		  const char *rel, size_t len, struct node *n);
+/* Sample the generations REL's entry will be checked against, before probing it. */
+void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t parent_len,
+		 struct gens *g);
+/* Remember what a probe found (G sampled before it). */
+void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel, size_t len,
+		const struct gens *g, const struct node *n);
+/* A component was resolved without the cache: no whole path may rest on it. */
+void cache_uncacheable(void);
+/* Forget this thread's entry of REL (the op found the cached object gone). */
+void cache_drop(const struct aufs_union *u, const char *rel, size_t len);
+
+/* Not an answer of whole_lookup(): the walk decides. Distinct from AUFS_PASS and -errno. */
+#define WHOLE_MISS INT_MIN
+/*
+ * The whole-path cache in front of the walk, for a clean PATH of PLEN bytes.
+ * Returns the answer (0, -errno, AUFS_PASS) or WHOLE_MISS; on a miss whose answer
+ * may be remembered afterwards, K->c is set.
+ */
+int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path, size_t plen,
+		 unsigned flags, struct aufs_loc *loc, struct pkey *k);
+/* Record the component entries the walk rests on into REC; returns the outer record. */
+struct deprec *whole_record_start(const struct pkey *k, struct deprec *rec);
+void whole_record_stop(struct deprec *outer);
+/* Remember the walk's answer (ERR 0 with LOC, or -ENOENT/-ENOTDIR) for K. */
+void whole_remember(const struct pkey *k, const struct deprec *rec, int err,
+		    const struct aufs_loc *loc);
+
+/* ---------------------------------------------------------------- resolve_walk.c */
 
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);

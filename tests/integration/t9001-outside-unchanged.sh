@@ -71,8 +71,10 @@ test_expect_success 'aufs-run -- true with no union' '
 	test_cmp expect actual
 '
 
+# /proc's link count follows the number of processes, and /tmp, /run and /dev change
+# with whatever else runs on the machine: they are left out of the comparison.
 test_expect_success 'ls -la /etc/..' '
-	same_outside "ls -la /etc/.."
+	same_outside "ls -la /etc/.. | grep -v -E \" (proc|tmp|run|dev)\$\""
 '
 
 test_expect_success 'ls -laR of a tree next to the mount point' '

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * resolve_cache.c - the resolver's memory: per-thread caches of what a lookup
+ * found, and the rules that say when an entry may still be believed.
+ *
+ * Per component: each thread keeps, per union-relative path, which branch holds
+ * it, its type and, for a directory, the mask of branches that hold it. Entries
+ * are checked against generations in the union's shared mapping (one global, one
+ * per parent directory bucket) that every process of the union bumps when it
+ * changes a directory through the union. Without the cache a base-file stat
+ * costs three system calls; with it, one, like native. What the cache cannot
+ * know - a branch changed behind the union's back - is the udba=reval contract:
+ * a cached positive is re-tested by the operation itself (aufs_loc_stale()), a
+ * miss re-probes fresh before it is believed (resolve_walk.c).
+ *
+ * Whole paths: a clean path (no ".", "..", "//" or trailing "/") that resolved
+ * without a symlink maps to its final answer, together with the per-component
+ * entries it was derived from. A hit is valid while each of those entries is
+ * (same stamp, generations unchanged), so it is invalidated exactly when the walk
+ * would have changed its answer, and costs one hash of the path instead of a
+ * walk that hashes every prefix.
+ *
+ * Never does a system call. Allocates (the tables and their entries).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "util_hash.h"
+
+#define CACHE_MIN_SLOTS   1024u
+#define CACHE_MAX_ENTRIES 131072u	/* then evict half: cheaper than an LRU */
+static uint32_t cache_limit = CACHE_MAX_ENTRIES;
+
+void lookup_set_cache_limit(uint32_t n)
+{
+	cache_limit = n ? n : CACHE_MAX_ENTRIES;
+}
+
+struct lent {
+	uint64_t hash;
+	const struct aufs_union *u;
+	uint64_t gen;			/* shm->gen when filled; 0 = dropped */
+	uint32_t pbucket, pgen;		/* parent directory's bucket and its generation */
+	uint32_t sbucket, sgen;		/* directories: own bucket (branches, opaque) */
+	int16_t branch;			/* -1: negative entry */
+	int16_t cut;			/* negative: branch whose whiteout hides it, or -1 */
+	uint8_t type;			/* DT_* */
+	uint32_t stamp;			/* lcache.stamps at the last fill */
+	aufs_mask mask;			/* directories: branches that hold it */
+	uint32_t len;
+	char rel[];
+};
+
+/* A whole-path answer: what aufs_resolve() returned for a clean path. */
+struct pent {
+	uint64_t hash;
+	const struct aufs_union *u;
+	unsigned key;			/* the AUFS_RESOLVE_* flags that shape the answer */
+	int err;			/* 0, or the -ENOENT/-ENOTDIR the walk returned */
+	int16_t branch, parent_branch, cut;
+	uint8_t type;
+	uint8_t ndeps;
+	uint8_t ncap;			/* room in dep[] before the name */
+	unsigned flags;			/* AUFS_LOC_* of the answer */
+	aufs_mask pmask;
+	uint32_t len;
+	const char *rel;		/* points into dep[] storage, after the deps */
+	struct pdep dep[];
+};
+
+struct lcache {
+	uint64_t serial;		/* configuration the entries belong to */
+	uint64_t epoch;			/* aufs_state_epoch() they were made in */
+	struct ptable names;		/* struct lent: one per union-relative path */
+	uint32_t stamps;		/* fills so far: a refilled entry gets a new stamp */
+	uint32_t clears;		/* times cleared: a recording across one is void */
+	struct ptable paths;		/* struct pent: the whole-path answers */
+};
+
+static __thread struct deprec *recording;
+
+static void record(const struct lent *e)
+{
+	struct deprec *r = recording;
+
+	if (!r)
+		return;
+	if (!e || r->n >= PATH_MAX_DEPS) {
+		r->unusable = true;
+		return;
+	}
+	r->dep[r->n].e = e;
+	r->dep[r->n].stamp = e->stamp;
+	r->n++;
+}
+
+static __thread struct lcache *tcache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+static void cache_clear(struct lcache *c)
+{
+	/* whole-path entries point at component entries: they go first */
+	ptable_free_entries(&c->paths);
+	c->clears++;	/* what a running walk recorded is freed now */
+	ptable_free_entries(&c->names);
+}
+
+static void cache_destroy(void *p)
+{
+	struct lcache *c = p;
+
+	if (!c)
+		return;
+	cache_clear(c);
+	ptable_release(&c->paths);
+	ptable_release(&c->names);
+	free(c);
+	tcache = NULL;
+}
+
+static void cache_key_init(void)
+{
+	(void)pthread_key_create(&cache_key, cache_destroy);
+}
+
+struct lcache *cache_get(const struct aufs_config *cfg)
+{
+	struct lcache *c = tcache;
+
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		if (ptable_init(&c->names, CACHE_MIN_SLOTS) < 0) {
+			free(c);
+			return NULL;
+		}
+		(void)ptable_init(&c->paths, CACHE_MIN_SLOTS);	/* optional: none, no whole paths */
+		c->serial = cfg->serial;
+		c->epoch = aufs_state_epoch();
+		tcache = c;
+		(void)pthread_once(&cache_key_once, cache_key_init);
+		(void)pthread_setspecific(cache_key, c);	/* only to free it at thread exit */
+	}
+	if (c->serial != cfg->serial || c->epoch != aufs_state_epoch()) {
+		cache_clear(c);
+		c->serial = cfg->serial;
+		c->epoch = aufs_state_epoch();
+	}
+	return c;
+}
+
+void aufs_lookup_flush(void)
+{
+	if (tcache)
+		cache_clear(tcache);
+}
+
+static uint64_t key_hash(const struct aufs_union *u, const char *rel, size_t len)
+{
+	return fnv1a(fnv1a(FNV_INIT, &u, sizeof(u)), rel, len);
+}
+
+/* What both tables are keyed by; KEY only for whole paths (AUFS_RESOLVE_* flags). */
+struct ckey {
+	uint64_t hash;
+	const struct aufs_union *u;
+	const char *rel;
+	size_t len;
+	unsigned key;
+};
+
+static bool lent_match(const void *entry, const void *key)
+{
+	const struct lent *e = entry;
+	const struct ckey *k = key;
+
+	return e->hash == k->hash && e->u == k->u && e->len == k->len &&
+	       memcmp(e->rel, k->rel, k->len) == 0;
+}
+
+static uint64_t lent_hash(const void *entry)
+{
+	return ((const struct lent *)entry)->hash;
+}
+
+static struct lent **cache_slot(struct lcache *c, uint64_t h, const struct aufs_union *u,
+				const char *rel, size_t len)
+{
+	struct ckey k = { .hash = h, .u = u, .rel = rel, .len = len };
+
+	return (struct lent **)ptable_slot(&c->names, h, lent_match, &k);
+}
+
+static uint64_t evict_rank(const struct lent *e)
+{
+	return e->hash * 0x9e3779b97f4a7c15ULL;	/* mixed: the key hash's low bits vary most */
+}
+
+static int by_rank(const void *a, const void *b)
+{
+	uint64_t x = evict_rank(*(struct lent *const *)a), y = evict_rank(*(struct lent *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The cache is full: keep the three quarters of it whose mixed hash ranks lowest,
+ * not the newest. The same names are always kept first, so a scan over more names
+ * than fit (a tree walk, a million-file site) keeps a fixed part of them warm from
+ * one pass to the next, where emptying the cache or dropping the oldest keeps none.
+ */
+static void cache_evict(struct lcache *c)
+{
+	struct lent **keep = malloc(c->names.count * sizeof(*keep));
+	uint32_t n = 0, room = cache_limit / 4 * 3;
+
+	if (!keep) {
+		cache_clear(c);
+		return;
+	}
+	ptable_free_entries(&c->paths);	/* whole paths point at the entries */
+	c->clears++;		/* and so may a running walk's record */
+	for (uint32_t i = 0; i <= c->names.mask; i++) {
+		if (c->names.slot[i])
+			keep[n++] = c->names.slot[i];
+		c->names.slot[i] = NULL;
+	}
+	qsort(keep, n, sizeof(*keep), by_rank);
+	for (uint32_t i = room; i < n; i++)
+		free(keep[i]);
+	if (n > room)
+		n = room;
+	c->names.count = n;
+	for (uint32_t i = 0; i < n; i++)
+		*cache_slot(c, keep[i]->hash, keep[i]->u, keep[i]->rel, keep[i]->len) = keep[i];
+	free(keep);
+}
+
+static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
+{
+	_Atomic uint32_t *dg = shm_dirgen(shm);
+
+	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire))
+		return false;
+	if (atomic_load_explicit(&dg[e->pbucket], memory_order_acquire) != e->pgen)
+		return false;
+	if (e->type == DT_DIR &&
+	    atomic_load_explicit(&dg[e->sbucket], memory_order_acquire) != e->sgen)
+		return false;
+	return true;
+}
+
+void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t parent_len,
+			struct gens *g)
+{
+	_Atomic uint32_t *dg = shm_dirgen(shm);
+
+	g->gen = atomic_load_explicit(&shm->gen, memory_order_acquire);
+	g->pbucket = shm_bucket(rel, parent_len);
+	g->sbucket = shm_bucket_self(rel, len);
+	g->pgen = atomic_load_explicit(&dg[g->pbucket], memory_order_acquire);
+	g->sgen = atomic_load_explicit(&dg[g->sbucket], memory_order_acquire);
+}
+
+void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
+		       size_t len, const struct gens *g, const struct node *n)
+{
+	uint64_t h = key_hash(u, rel, len);
+	struct lent **slot, *e;
+
+	if (c->names.count >= cache_limit)
+		cache_evict(c);
+	if (!ptable_reserve(&c->names, lent_hash)) {
+		record(NULL);
+		return;
+	}
+	slot = cache_slot(c, h, u, rel, len);
+	e = *slot;
+	if (!e) {
+		e = malloc(sizeof(*e) + len + 1);
+		if (!e) {
+			record(NULL);
+			return;
+		}
+		memcpy(e->rel, rel, len);
+		e->rel[len] = 0;
+		e->len = (uint32_t)len;
+		e->hash = h;
+		e->u = u;
+		*slot = e;
+		c->names.count++;
+	}
+	e->gen = g->gen;
+	e->pbucket = g->pbucket;
+	e->pgen = g->pgen;
+	e->sbucket = g->sbucket;
+	e->sgen = g->sgen;
+	e->branch = (int16_t)n->branch;
+	e->cut = (int16_t)n->cut;
+	e->type = (uint8_t)n->type;
+	e->mask = n->mask;
+	e->stamp = ++c->stamps;
+	record(e);
+}
+
+bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_union *u,
+		  const char *rel, size_t len, struct node *n)
+{
+	struct lent *e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
+
+	if (!e || !lent_valid(e, shm))
+		return false;
+	record(e);
+	n->branch = e->branch;
+	n->cut = e->cut;
+	n->type = e->type;
+	n->mask = e->mask;
+	n->cached = true;
+	n->have_stat = false;
+	return true;
+}
+
+void cache_uncacheable(void)
+{
+	record(NULL);
+}
+
+void cache_drop(const struct aufs_union *u, const char *rel, size_t len)
+{
+	struct lcache *c = tcache;
+	struct lent *e;
+
+	if (!c)
+		return;
+	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
+	if (e)
+		e->gen = 0;
+}
+
+/* ---------------------------------------------------------------- whole paths */
+
+static bool pent_match(const void *entry, const void *key)
+{
+	const struct pent *e = entry;
+	const struct ckey *k = key;
+
+	return e->hash == k->hash && e->u == k->u && e->key == k->key && e->len == k->len &&
+	       memcmp(e->rel, k->rel, k->len) == 0;
+}
+
+static uint64_t pent_hash(const void *entry)
+{
+	return ((const struct pent *)entry)->hash;
+}
+
+static struct pent **pent_slot(struct lcache *c, uint64_t h, const struct aufs_union *u,
+			       unsigned key, const char *rel, size_t len)
+{
+	struct ckey k = { .hash = h, .u = u, .rel = rel, .len = len, .key = key };
+
+	return (struct pent **)ptable_slot(&c->paths, h, pent_match, &k);
+}
+
+/* Valid while every component entry it rests on is as it was. */
+static bool pent_valid(const struct pent *e, struct aufs_shm *shm)
+{
+	for (unsigned i = 0; i < e->ndeps; i++)
+		if (e->dep[i].e->stamp != e->dep[i].stamp || !lent_valid(e->dep[i].e, shm))
+			return false;
+	return true;
+}
+
+static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key,
+		      const char *rel, size_t len, uint64_t h, const struct deprec *rec,
+		      int err, const struct aufs_loc *loc)
+{
+	struct pent **slot, *e;
+	size_t deps = rec->n * sizeof(e->dep[0]);
+
+	if (rec->unusable || rec->clears != c->clears || !c->paths.slot)
+		return;
+	if (c->paths.count >= cache_limit)
+		ptable_free_entries(&c->paths);
+	if (!ptable_reserve(&c->paths, pent_hash))
+		return;
+	slot = pent_slot(c, h, u, key, rel, len);
+	e = *slot;
+	if (!e || e->ncap < rec->n) {
+		/* new, or too small for the new dependencies: replaced in its slot */
+		struct pent *old = e;
+
+		e = malloc(sizeof(*e) + deps + len + 1);
+		if (!e)
+			return;
+		free(old);
+		memcpy((char *)e->dep + deps, rel, len);
+		((char *)e->dep)[deps + len] = 0;
+		e->rel = (char *)e->dep + deps;
+		e->len = (uint32_t)len;
+		e->hash = h;
+		e->u = u;
+		e->key = key;
+		e->ncap = (uint8_t)rec->n;
+		if (!old)
+			c->paths.count++;
+		*slot = e;
+	}
+	memcpy(e->dep, rec->dep, deps);
+	e->ndeps = (uint8_t)rec->n;
+	e->err = err;
+	e->branch = (int16_t)loc->branch;
+	e->parent_branch = (int16_t)loc->parent_branch;
+	e->cut = (int16_t)loc->cut;
+	e->type = (uint8_t)loc->type;
+	e->flags = loc->flags & ~AUFS_LOC_HAVE_STAT;
+	e->pmask = loc->pmask;
+}
+
+void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len)
+{
+	struct lcache *c = tcache;
+	struct lent *e;
+
+	if (!c || !c->names.count)
+		return;
+	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
+	if (e && e->branch < 0)
+		e->gen = 0;
+}
+
+/* ---------------------------------------------------------------- whole paths: front */
+
+/* Not an answer: the walk decides. Distinct from AUFS_PASS and from every -errno. */
+#define WHOLE_MISS INT_MIN
+
+/*
+ * The whole-path cache in front of the walk, for a clean path. Returns the
+ * answer (0, -errno, AUFS_PASS) or WHOLE_MISS; on a miss that may be filled
+ * afterwards, K->c is set.
+ */
+int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
+			 size_t plen, unsigned flags, struct aufs_loc *loc, struct pkey *k)
+{
+	struct aufs_shm *shm;
+	const struct pent *e;
+	size_t vlen;
+	int n;
+
+	if (path[0] == '/') {
+		memcpy(loc->virt, path, plen + 1);
+		vlen = plen;
+	} else {
+		n = dirfd == AT_FDCWD ? aufs_cwd_get(loc->virt, PATH_MAX)
+				      : aufs_fd_get(dirfd, loc->virt, PATH_MAX);
+		if (n <= 0)
+			return WHOLE_MISS;	/* unknown or outside: the walk decides */
+		vlen = (size_t)n;
+		if (vlen + 1 + plen + 1 > PATH_MAX)
+			return WHOLE_MISS;
+		if (vlen > 1)
+			loc->virt[vlen++] = '/';
+		memcpy(loc->virt + vlen, path, plen + 1);
+		vlen += plen;
+	}
+	k->u = aufs_config_match(cfg, loc->virt, vlen, &k->rel);
+	if (!k->u)
+		return path[0] == '/' ? AUFS_PASS : WHOLE_MISS;
+	shm = aufs_union_shm(k->u);
+	k->c = shm ? cache_get(cfg) : NULL;
+	if (!k->c || !k->c->paths.slot) {
+		k->c = NULL;
+		return WHOLE_MISS;
+	}
+	k->vlen = vlen;
+	k->key = flags & (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_DIRECTORY);
+	k->hash = key_hash(k->u, loc->virt + k->rel, vlen - k->rel) + k->key;
+	e = *pent_slot(k->c, k->hash, k->u, k->key, loc->virt + k->rel, vlen - k->rel);
+	if (!e || !pent_valid(e, shm))
+		return WHOLE_MISS;
+	loc->u = k->u;
+	loc->branch = e->branch;
+	loc->parent_branch = e->parent_branch;
+	loc->cut = e->cut;
+	loc->type = e->type;
+	loc->flags = e->flags | AUFS_LOC_CACHED;
+	loc->pmask = e->pmask;
+	loc->rel = k->rel;
+	if (e->err)
+		return e->err;
+	return branch_path(&k->u->branch[e->branch >= 0 ? e->branch : e->parent_branch],
+			   loc->virt + k->rel, vlen - k->rel, loc->real);
+}
+
+void whole_remember(const struct pkey *k, const struct deprec *rec, int err,
+		    const struct aufs_loc *loc)
+{
+	if (!k->c)
+		return;
+	pent_fill(k->c, k->u, k->key, loc->virt + k->rel, k->vlen - k->rel, k->hash, rec, err,
+		  loc);
+}
+
+
+struct deprec *whole_record_start(const struct pkey *k, struct deprec *rec)
+{
+	struct deprec *outer = recording;
+
+	rec->n = 0;
+	rec->unusable = false;
+	rec->clears = k->c->clears;
+	recording = rec;
+	return outer;
+}
+
+void whole_record_stop(struct deprec *outer)
+{
+	recording = outer;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * util_hash.h - the one hash table of the core's caches: open addressing with
+ * linear probing over an array of entry pointers, kept at most half full.
+ *
+ * The caller owns the entries and says how to match one (an inline callback, so
+ * the compiler folds it into the probe loop) and where its hash is stored (for
+ * growing). The table never frees an entry; ptable_release() frees the array.
+ * Not thread-safe: every cache that uses it is per thread.
+ */
+#ifndef AUFS_UTIL_HASH_H
+#define AUFS_UTIL_HASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ptable {
+	uint32_t mask;		/* slots - 1; 0 with slot == NULL: not allocated */
+	uint32_t count;		/* entries in use */
+	void **slot;
+};
+
+/* Allocate NSLOTS (a power of two) empty slots. 0 or -ENOMEM. */
+int ptable_init(struct ptable *t, uint32_t nslots);
+/* Free the slot array (not the entries). NULL-safe; T is then as zeroed. */
+void ptable_release(struct ptable *t);
+/* Free every entry with free() and empty the table. */
+void ptable_free_entries(struct ptable *t);
+/*
+ * Make room for one more entry: double the slots when more than half full,
+ * re-placing each entry by HASH_OF(entry). false when out of memory.
+ */
+bool ptable_reserve(struct ptable *t, uint64_t (*hash_of)(const void *entry));
+
+/*
+ * The slot of the entry with hash H for which MATCH(entry, key) holds, or the
+ * empty slot where it would go. The table must have slots.
+ */
+static inline void **ptable_slot(const struct ptable *t, uint64_t h,
+				 bool (*match)(const void *entry, const void *key), const void *key)
+{
+	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
+		void *e = t->slot[i];
+
+		if (!e || match(e, key))
+			return &t->slot[i];
+	}
+}
+
+#endif /* AUFS_UTIL_HASH_H */
