@@ -41,9 +41,9 @@ long verb_mount(const char *source, const char *target, const char *fstype, unsi
 
 long verb_umount2(const char *target, int flags)
 {
+	int at = (flags & UMOUNT_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
 	char real[PATH_MAX];
-	long r = verb_real_path(AT_FDCWD, target, (flags & UMOUNT_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0,
-				real);
+	long r = verb_real_path(AT_FDCWD, target, at, real);
 
 	return r ? r : verb_real(REAL(umount2)(real, flags));
 }

@@ -107,7 +107,7 @@ static inline bool shim_enter(int *saved_errno)
  */
 #define VERB_PASS LONG_MIN
 
-/* A core answer (>= 0, AUFS_PASS or -errno) as a verb's. */
+/* A core status (0, AUFS_PASS or -errno) as a verb's answer. */
 static inline long verb_core(long r)
 {
 	return r == AUFS_PASS ? VERB_PASS : r;

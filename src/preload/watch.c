@@ -12,9 +12,9 @@
 
 long verb_inotify_add_watch(int fd, const char *path, uint32_t mask)
 {
+	int at = (mask & IN_DONT_FOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
 	char real[PATH_MAX];
-	long r = verb_real_path(AT_FDCWD, path, (mask & IN_DONT_FOLLOW) ? AT_SYMLINK_NOFOLLOW : 0,
-				real);
+	long r = verb_real_path(AT_FDCWD, path, at, real);
 
 	return r ? r : verb_real(REAL(inotify_add_watch)(fd, real, mask));
 }
