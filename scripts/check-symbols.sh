@@ -12,8 +12,11 @@ set -e
 B=${B:-build}
 names=$(mktemp)
 trap 'rm -f "$names" "$names.exp" "$names.core" "$names.libc" "$names.leak" "$names.gen"' EXIT
-# row names: the second argument of SHIM/ALIAS/HAND
-sed -n 's/^\(SHIM\|ALIAS\|HAND\)([^,]*, *\([A-Za-z0-9_]*\),.*/\2/p' include/aufs/wrapfuncs.def | sort -u >"$names"
+# row names: the third argument of SHIM (after the kind and the return type), the
+# second of ALIAS and HAND
+sed -n -e 's/^SHIM([A-Z]*, *[^,]*, *\([A-Za-z0-9_]*\),.*/\1/p' \
+	-e 's/^\(ALIAS\|HAND\)([^,]*, *\([A-Za-z0-9_]*\),.*/\2/p' include/aufs/wrapfuncs.def |
+	sort -u >"$names"
 nm -D --defined-only "$B/libaufs-preload.so" | awk '$2 ~ /^[TW]$/ {print $3}' | sed 's/@.*//' | sort -u >"$names.exp"
 fail=0
 missing=$(comm -23 "$names" "$names.exp")

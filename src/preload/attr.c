@@ -7,31 +7,29 @@
  * (ftruncate64), fsetxattr, fremovexattr - an fd opened read-only through a union
  * on a lower branch's file fails with EROFS, as on a read-only file system: the
  * lower branch is never written, and aufs-preload does not swap files behind fds.
+ * The prologue is gen.c's; the verbs are the core's calls.
  */
 #include "shim.h"
 
-int shim_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+long verb_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(fchmodat)(dirfd, path, mode, flags),
-		       aufs_fchmodat(dirfd, path, mode, flags));
+	return verb_core(aufs_fchmodat(dirfd, AUFS_LAUNDER(path), mode, flags));
 }
 
-int shim_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+long verb_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(fchownat)(dirfd, path, uid, gid, flags),
-		       aufs_fchownat(dirfd, path, uid, gid, flags));
+	return verb_core(aufs_fchownat(dirfd, AUFS_LAUNDER(path), uid, gid, flags));
 }
 
-int shim_utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
+long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
 	path = AUFS_LAUNDER(path);
-	if (!path)	/* futimens-style: the fd itself */
-		return aufs_active() && aufs_fd_check_write(dirfd) ? (errno = EROFS, -1)
-								    : REAL(utimensat)(dirfd, path, ts, flags);
-	AUFS_PATH_SHIM(REAL(utimensat)(dirfd, path, ts, flags),
-		       aufs_utimensat(dirfd, path, ts, flags));
+	if (!path) {	/* futimens-style: the fd itself */
+		int r = aufs_fd_check_write(dirfd);
+
+		return r < 0 ? r : VERB_PASS;
+	}
+	return verb_core(aufs_utimensat(dirfd, path, ts, flags));
 }
 
 /* timeval[2] -> timespec[2]; NULL stays NULL (now). */
@@ -46,25 +44,22 @@ static const struct timespec *tv2ts(const struct timeval tv[2], struct timespec 
 	return ts;
 }
 
-int shim_futimesat(int dirfd, const char *path, const struct timeval tv[2])
+long verb_futimesat(int dirfd, const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(futimesat)(dirfd, path, tv),
-		       aufs_utimensat(dirfd, path, tv2ts(tv, ts), 0));
+	return verb_core(aufs_utimensat(dirfd, AUFS_LAUNDER(path), tv2ts(tv, ts), 0));
 }
 
-int shim_lutimes(const char *path, const struct timeval tv[2])
+long verb_lutimes(const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(lutimes)(path, tv),
-		       aufs_utimensat(AT_FDCWD, path, tv2ts(tv, ts), AT_SYMLINK_NOFOLLOW));
+	return verb_core(aufs_utimensat(AT_FDCWD, AUFS_LAUNDER(path), tv2ts(tv, ts),
+					AT_SYMLINK_NOFOLLOW));
 }
 
-int shim_utime(const char *path, const struct utimbuf *t)
+long verb_utime(const char *path, const struct utimbuf *t)
 {
 	struct timespec ts[2];
 
@@ -72,104 +67,121 @@ int shim_utime(const char *path, const struct utimbuf *t)
 		ts[0] = (struct timespec){ .tv_sec = t->actime };
 		ts[1] = (struct timespec){ .tv_sec = t->modtime };
 	}
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(utime)(path, t), aufs_utimensat(AT_FDCWD, path, t ? ts : NULL, 0));
+	return verb_core(aufs_utimensat(AT_FDCWD, AUFS_LAUNDER(path), t ? ts : NULL, 0));
 }
 
-int shim_truncate(const char *path, off_t len)
+long verb_truncate(const char *path, off_t len)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(truncate)(path, len), aufs_truncate(path, len));
+	return verb_core(aufs_truncate(AUFS_LAUNDER(path), len));
 }
 
-int shim_setxattr(const char *path, const char *name, const void *value, size_t size, int flags)
+long verb_setxattr(const char *path, const char *name, const void *value, size_t size, int flags)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(setxattr)(path, name, value, size, flags),
-		       aufs_setxattr(path, name, value, size, flags, false));
+	return verb_core(aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, false));
 }
 
-int shim_lsetxattr(const char *path, const char *name, const void *value, size_t size,
-		   int flags)
+long verb_lsetxattr(const char *path, const char *name, const void *value, size_t size,
+		    int flags)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(lsetxattr)(path, name, value, size, flags),
-		       aufs_setxattr(path, name, value, size, flags, true));
+	return verb_core(aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, true));
 }
 
-int shim_removexattr(const char *path, const char *name)
+long verb_removexattr(const char *path, const char *name)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(removexattr)(path, name), aufs_removexattr(path, name, false));
+	return verb_core(aufs_removexattr(AUFS_LAUNDER(path), name, false));
 }
 
-int shim_lremovexattr(const char *path, const char *name)
+long verb_lremovexattr(const char *path, const char *name)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(lremovexattr)(path, name), aufs_removexattr(path, name, true));
+	return verb_core(aufs_removexattr(AUFS_LAUNDER(path), name, true));
 }
 
 /*
  * The fd forms. A directory fd of a union (in the fd table) acts through its
  * virtual path, so the directory is copied up like by the path forms; an fd on
- * a lower branch's file refuses to write through (EROFS).
+ * a lower branch's file refuses to write through (EROFS); anything else is the
+ * real call's.
  */
-#define FD_SHIM(fd, real_call, path_call)                              \
-	do {                                                           \
-		char vpath_[PATH_MAX];                                 \
-		int saved_ = errno;                                    \
-		int r_;                                                \
-                                                                       \
-		if (!aufs_active())                                    \
-			return real_call;                              \
-		if (aufs_fd_known(fd) && aufs_fd_get(fd, vpath_, sizeof(vpath_)) >= 0) { \
-			const char *vpath = vpath_;                    \
-                                                                       \
-			r_ = path_call;                                \
-			if (r_ != AUFS_PASS)                           \
-				return (int)aufs_ret(r_, saved_);      \
-		}                                                      \
-		if ((r_ = aufs_fd_check_write(fd)) < 0)                \
-			return (int)aufs_ret(r_, saved_);              \
-		return real_call;                                      \
-	} while (0)
-
-int shim_fchmod(int fd, mode_t mode)
+static bool fd_vpath(int fd, char *vpath)
 {
-	FD_SHIM(fd, REAL(fchmod)(fd, mode), aufs_fchmodat(AT_FDCWD, vpath, mode, 0));
+	return aufs_fd_known(fd) && aufs_fd_get(fd, vpath, PATH_MAX) >= 0;
 }
 
-int shim_fchown(int fd, uid_t uid, gid_t gid)
+/* After the path form passed, or for an fd without a virtual path. */
+static long fd_rest(int fd)
 {
-	FD_SHIM(fd, REAL(fchown)(fd, uid, gid),
-		aufs_fchownat(AT_FDCWD, vpath, uid, gid, AT_SYMLINK_NOFOLLOW));
+	int r = aufs_fd_check_write(fd);
+
+	return r < 0 ? r : VERB_PASS;
 }
 
-int shim_futimens(int fd, const struct timespec ts[2])
+long verb_fchmod(int fd, mode_t mode)
 {
-	FD_SHIM(fd, REAL(futimens)(fd, ts), aufs_utimensat(AT_FDCWD, vpath, ts, AT_SYMLINK_NOFOLLOW));
+	char vpath[PATH_MAX];
+	int r;
+
+	if (fd_vpath(fd, vpath) && (r = aufs_fchmodat(AT_FDCWD, vpath, mode, 0)) != AUFS_PASS)
+		return r;
+	return fd_rest(fd);
 }
 
-int shim_futimes(int fd, const struct timeval tv[2])
+long verb_fchown(int fd, uid_t uid, gid_t gid)
+{
+	char vpath[PATH_MAX];
+	int r;
+
+	if (fd_vpath(fd, vpath) &&
+	    (r = aufs_fchownat(AT_FDCWD, vpath, uid, gid, AT_SYMLINK_NOFOLLOW)) != AUFS_PASS)
+		return r;
+	return fd_rest(fd);
+}
+
+long verb_futimens(int fd, const struct timespec ts[2])
+{
+	char vpath[PATH_MAX];
+	int r;
+
+	if (fd_vpath(fd, vpath) &&
+	    (r = aufs_utimensat(AT_FDCWD, vpath, ts, AT_SYMLINK_NOFOLLOW)) != AUFS_PASS)
+		return r;
+	return fd_rest(fd);
+}
+
+long verb_futimes(int fd, const struct timeval tv[2])
 {
 	struct timespec ts[2];
+	char vpath[PATH_MAX];
+	int r;
 
-	FD_SHIM(fd, REAL(futimes)(fd, tv),
-		aufs_utimensat(AT_FDCWD, vpath, tv2ts(tv, ts), AT_SYMLINK_NOFOLLOW));
+	if (fd_vpath(fd, vpath) &&
+	    (r = aufs_utimensat(AT_FDCWD, vpath, tv2ts(tv, ts), AT_SYMLINK_NOFOLLOW)) != AUFS_PASS)
+		return r;
+	return fd_rest(fd);
 }
 
-int shim_ftruncate(int fd, off_t len)
+long verb_ftruncate(int fd, off_t len)
 {
-	FD_SHIM(fd, REAL(ftruncate)(fd, len), ((void)vpath, AUFS_PASS));
+	(void)len;
+	return fd_rest(fd);	/* a directory cannot be truncated: no path form */
 }
 
-int shim_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)
+long verb_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)
 {
-	FD_SHIM(fd, REAL(fsetxattr)(fd, name, value, size, flags),
-		aufs_setxattr(vpath, name, value, size, flags, true));
+	char vpath[PATH_MAX];
+	int r;
+
+	if (fd_vpath(fd, vpath) &&
+	    (r = aufs_setxattr(vpath, name, value, size, flags, true)) != AUFS_PASS)
+		return r;
+	return fd_rest(fd);
 }
 
-int shim_fremovexattr(int fd, const char *name)
+long verb_fremovexattr(int fd, const char *name)
 {
-	FD_SHIM(fd, REAL(fremovexattr)(fd, name), aufs_removexattr(vpath, name, true));
+	char vpath[PATH_MAX];
+	int r;
+
+	if (fd_vpath(fd, vpath) && (r = aufs_removexattr(vpath, name, true)) != AUFS_PASS)
+		return r;
+	return fd_rest(fd);
 }

@@ -13,11 +13,10 @@
 
 int shim_chdir(const char *path)
 {
-	int saved = errno;
+	int saved, r;
 	bool record;
-	int r;
 
-	if (!aufs_active())
+	if (!shim_enter(&saved))
 		return REAL(chdir)(path);
 	path = AUFS_LAUNDER(path);
 	if (!path) {
@@ -37,12 +36,9 @@ int shim_chdir(const char *path)
 
 int shim_fchdir(int fd)
 {
-	int saved = errno;
-	int r;
+	int saved, r;
 
-	if (!aufs_active())
-		return REAL(fchdir)(fd);
-	if (aufs_in_vfork_child())
+	if (!shim_enter(&saved) || aufs_in_vfork_child())
 		return REAL(fchdir)(fd);
 	r = aufs_fchdir(fd);
 	if (r == AUFS_PASS) {
@@ -74,7 +70,7 @@ char *shim_getcwd(char *buf, size_t size)
 	char tmp[PATH_MAX];
 	int n;
 
-	if (!aufs_active())
+	if (!shim_enter(NULL))
 		return REAL(getcwd)(buf, size);
 	n = virtual_cwd(tmp, sizeof(tmp));
 	if (n < 0)
@@ -106,7 +102,7 @@ char *shim_get_current_dir_name(void)
 {
 	char tmp[PATH_MAX];
 
-	if (!aufs_active() || virtual_cwd(tmp, sizeof(tmp)) < 0)
+	if (!shim_enter(NULL) || virtual_cwd(tmp, sizeof(tmp)) < 0)
 		return REAL(get_current_dir_name)();
 	return strdup(tmp);
 }

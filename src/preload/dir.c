@@ -6,7 +6,7 @@
  * wrapped: opendir, fdopendir, readdir, readdir_r, rewinddir, seekdir, telldir,
  * dirfd, closedir, scandirat. Forwarders: readdir64, readdir64_r, scandir,
  * scandir64, scandirat64. glibc's scandir uses its internal readdir, so it is
- * rebuilt here on the merged stream.
+ * rebuilt here on the merged stream (its prologue is gen.c's).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +63,12 @@ static int open_merged(int dirfd, const char *path, int fd, struct aufs_dir **re
 DIR *shim_opendir(const char *path)
 {
 	char host[PATH_MAX];
-	int saved = errno;
 	struct aufs_dir *d;
+	int saved, r;
 	bool pass;
 	DIR *dp;
-	int r;
 
-	if (!aufs_active())
+	if (!shim_enter(&saved))
 		return REAL(opendir)(path);
 	path = AUFS_LAUNDER(path);
 	if (!path || !*path)
@@ -92,12 +91,11 @@ DIR *shim_opendir(const char *path)
 DIR *shim_fdopendir(int fd)
 {
 	char host[PATH_MAX];
-	int saved = errno;
 	struct aufs_dir *d;
+	int saved, r;
 	bool pass;
-	int r;
 
-	if (!aufs_active() || !aufs_fd_known(fd))
+	if (!shim_enter(&saved) || !aufs_fd_known(fd))
 		return REAL(fdopendir)(fd);
 	r = open_merged(fd, "", fd, &d, &pass, host);
 	if (pass)
@@ -173,45 +171,31 @@ int shim_dirfd(DIR *dp)
 int shim_closedir(DIR *dp)
 {
 	struct aufs_dir *d = ours(dp);
-	int saved = errno;
+	int saved;
+	bool active = shim_enter(&saved);
 
 	if (!d) {
-		if (dp && aufs_active()) {
+		if (active && dp)
 			aufs_fd_forget(REAL(dirfd)(dp));
-		}
 		return REAL(closedir)(dp);
 	}
 	aufs_fd_set(aufs_dir_fd(d), NULL);
 	return (int)aufs_ret(aufs_dir_close(d), saved);
 }
 
-int shim_scandirat(int dirfd, const char *path, struct dirent ***list,
-		   int (*select)(const struct dirent *),
-		   int (*cmp)(const struct dirent **, const struct dirent **))
+/*
+ * The entries of the merged stream D that SELECT keeps, sorted with CMP, into
+ * *LIST; closes D. Returns their number or -ENOMEM.
+ */
+static long scan_merged(struct aufs_dir *d, struct dirent ***list,
+			int (*select)(const struct dirent *),
+			int (*cmp)(const struct dirent **, const struct dirent **))
 {
-	int saved = errno;
-	struct dirent **v = NULL, **nv;
-	char host[PATH_MAX];
+	struct dirent **v = NULL, **nv, *copy;
 	size_t n = 0, cap = 0;
 	struct dirent64 *e;
-	struct aufs_dir *d;
-	bool pass;
-	int r;
 
-	if (!aufs_active())
-		return REAL(scandirat)(dirfd, path, list, select, cmp);
-	path = AUFS_LAUNDER(path);
-	if (!path || !*path)
-		return REAL(scandirat)(dirfd, path, list, select, cmp);
-	r = open_merged(dirfd, path, -1, &d, &pass, host);
-	if (pass)
-		return REAL(scandirat)(host[0] ? AT_FDCWD : dirfd, host[0] ? host : path, list,
-				       select, cmp);
-	if (r < 0)
-		return (int)aufs_ret(r, saved);
 	while ((e = aufs_dir_read(d))) {
-		struct dirent *copy;
-
 		if (select && !select((struct dirent *)e))
 			continue;
 		if (n == cap) {
@@ -232,14 +216,32 @@ int shim_scandirat(int dirfd, const char *path, struct dirent ***list,
 	if (cmp && n > 1)
 		qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))cmp);
 	*list = v;
-	errno = saved;
-	return (int)n;
+	return (long)n;
 out_nomem:
 	while (n)
 		free(v[--n]);
 	free(v);
 	aufs_fd_set(aufs_dir_fd(d), NULL);
 	aufs_dir_close(d);
-	errno = ENOMEM;
-	return -1;
+	return -ENOMEM;
+}
+
+long verb_scandirat(int dirfd, const char *path, struct dirent ***list,
+		    int (*select)(const struct dirent *),
+		    int (*cmp)(const struct dirent **, const struct dirent **))
+{
+	char host[PATH_MAX];
+	struct aufs_dir *d;
+	bool pass;
+	int r;
+
+	path = AUFS_LAUNDER(path);
+	if (!path || !*path)
+		return VERB_PASS;
+	r = open_merged(dirfd, path, -1, &d, &pass, host);
+	if (pass && host[0])	/* the path left the union: the host directory */
+		return verb_real(REAL(scandirat)(AT_FDCWD, host, list, select, cmp));
+	if (pass)
+		return VERB_PASS;
+	return r < 0 ? r : scan_merged(d, list, select, cmp);
 }

@@ -17,7 +17,7 @@
 /* FILE's real path into REAL, or false: load FILE as given. */
 static bool union_file(const char *file, char *real)
 {
-	if (!file || !strchr(file, '/') || !aufs_active())
+	if (!file || !strchr(file, '/'))
 		return false;
 	/* a missing or hidden name: ld.so fails on the caller's name, with its own dlerror() */
 	return aufs_real_path(AT_FDCWD, file, 0, real) == 0;
@@ -26,10 +26,10 @@ static bool union_file(const char *file, char *real)
 __attribute__((noinline)) static void *dlopen_union(const char *file, int mode)
 {
 	char real[PATH_MAX];
-	int saved = errno;
 	void *h;
+	int saved;
 
-	if (!union_file(file, real))
+	if (!shim_enter(&saved) || !union_file(file, real))
 		return REAL(dlopen)(file, mode);
 	h = REAL(dlopen)(real, mode);
 	if (h)
@@ -48,10 +48,10 @@ AUFS_EXPORT void *dlopen(const char *file, int mode)
 __attribute__((noinline)) static void *dlmopen_union(Lmid_t lmid, const char *file, int mode)
 {
 	char real[PATH_MAX];
-	int saved = errno;
 	void *h;
+	int saved;
 
-	if (!union_file(file, real))
+	if (!shim_enter(&saved) || !union_file(file, real))
 		return REAL(dlmopen)(lmid, file, mode);
 	h = REAL(dlmopen)(lmid, real, mode);
 	if (h)

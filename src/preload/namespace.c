@@ -4,63 +4,50 @@
  * linkat, unlinkat, remove, renameat2. Forwarders: mkdir, mknod, __xmknod,
  * __xmknodat, mkfifo, mkfifoat (mknodat with S_IFIFO), symlink, link, unlink,
  * rmdir, renameat, rename. glibc's remove never reaches unlink or rmdir, so it
- * has its own shim.
+ * has its own shim. The prologue is gen.c's; the verbs are the core's calls.
  */
 #include "shim.h"
 
-int shim_mkdirat(int dirfd, const char *path, mode_t mode)
+long verb_mkdirat(int dirfd, const char *path, mode_t mode)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(mkdirat)(dirfd, path, mode), aufs_mkdirat(dirfd, path, mode));
+	return verb_core(aufs_mkdirat(dirfd, AUFS_LAUNDER(path), mode));
 }
 
-int shim_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+long verb_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(mknodat)(dirfd, path, mode, dev), aufs_mknodat(dirfd, path, mode, dev));
+	return verb_core(aufs_mknodat(dirfd, AUFS_LAUNDER(path), mode, dev));
 }
 
-int shim_symlinkat(const char *target, int dirfd, const char *path)
+long verb_symlinkat(const char *target, int dirfd, const char *path)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(symlinkat)(target, dirfd, path), aufs_symlinkat(target, dirfd, path));
+	return verb_core(aufs_symlinkat(target, dirfd, AUFS_LAUNDER(path)));
 }
 
-int shim_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+long verb_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
 {
-	oldpath = AUFS_LAUNDER(oldpath);
-	newpath = AUFS_LAUNDER(newpath);
-	AUFS_PATH_SHIM(REAL(linkat)(olddirfd, oldpath, newdirfd, newpath, flags),
-		       aufs_linkat(olddirfd, oldpath, newdirfd, newpath, flags));
+	return verb_core(aufs_linkat(olddirfd, AUFS_LAUNDER(oldpath), newdirfd,
+				     AUFS_LAUNDER(newpath), flags));
 }
 
-int shim_unlinkat(int dirfd, const char *path, int flags)
+long verb_unlinkat(int dirfd, const char *path, int flags)
 {
-	path = AUFS_LAUNDER(path);
-	AUFS_PATH_SHIM(REAL(unlinkat)(dirfd, path, flags), aufs_unlinkat(dirfd, path, flags));
+	return verb_core(aufs_unlinkat(dirfd, AUFS_LAUNDER(path), flags));
 }
 
-int shim_remove(const char *path)
+long verb_remove(const char *path)
 {
-	int saved = errno;
 	int r;
 
-	if (!aufs_active())
-		return REAL(remove)(path);
 	path = AUFS_LAUNDER(path);
 	r = aufs_unlinkat(AT_FDCWD, path, 0);
 	if (r == -EISDIR)
 		r = aufs_unlinkat(AT_FDCWD, path, AT_REMOVEDIR);	/* as remove(3) does */
-	if (r == AUFS_PASS)
-		return REAL(remove)(path);
-	return (int)aufs_ret(r, saved);
+	return verb_core(r);
 }
 
-int shim_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-		   unsigned int flags)
+long verb_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		    unsigned int flags)
 {
-	oldpath = AUFS_LAUNDER(oldpath);
-	newpath = AUFS_LAUNDER(newpath);
-	AUFS_PATH_SHIM(REAL(renameat2)(olddirfd, oldpath, newdirfd, newpath, flags),
-		       aufs_renameat2(olddirfd, oldpath, newdirfd, newpath, flags));
+	return verb_core(aufs_renameat2(olddirfd, AUFS_LAUNDER(oldpath), newdirfd,
+					AUFS_LAUNDER(newpath), flags));
 }

@@ -19,11 +19,10 @@ static bool needs_mode(int flags)
 
 int shim_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	int saved = errno;
+	int saved, fd;
 	bool pass;
-	int fd;
 
-	if (!aufs_active())
+	if (!shim_enter(&saved))
 		return REAL(openat)(dirfd, path, flags, mode);
 	path = AUFS_LAUNDER(path);
 	if (!path) {
@@ -131,12 +130,11 @@ static int mode_flags(const char *m)
 
 FILE *shim_fopen(const char *path, const char *mode)
 {
-	int saved = errno;
-	int flags, fd;
+	int saved, flags, fd;
 	bool pass;
 	FILE *f;
 
-	if (!aufs_active())
+	if (!shim_enter(&saved))
 		return REAL(fopen)(path, mode);
 	path = AUFS_LAUNDER(path);
 	if (!path || !mode || (flags = mode_flags(mode)) < 0)
@@ -162,13 +160,12 @@ FILE *shim_fopen(const char *path, const char *mode)
 
 FILE *shim_freopen(const char *path, const char *mode, FILE *stream)
 {
-	int saved = errno;
+	int saved, flags, fd;
 	char proc[64];
-	int flags, fd;
 	bool pass;
 	FILE *f;
 
-	if (!aufs_active())
+	if (!shim_enter(&saved))
 		return REAL(freopen)(path, mode, stream);
 	path = AUFS_LAUNDER(path);
 	if (!path || !mode || (flags = mode_flags(mode)) < 0)

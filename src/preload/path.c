@@ -3,36 +3,28 @@
  * path.c - names of things. Canonical: readlinkat, realpath. Forwarders:
  * readlink, __readlink_chk, __readlinkat_chk, __realpath_chk,
  * canonicalize_file_name. glibc's realpath never reaches lstat or readlink, so it
- * is answered from the union's own resolver.
+ * is answered from the union's own resolver. readlinkat's prologue is gen.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
 
-ssize_t shim_readlinkat(int dirfd, const char *path, char *buf, size_t size)
+long verb_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	int saved = errno;
 	bool pass;
-	ssize_t r;
+	ssize_t r = aufs_readlinkat(dirfd, AUFS_LAUNDER(path), buf, size, &pass);
 
-	if (!aufs_active())
-		return REAL(readlinkat)(dirfd, path, buf, size);
-	path = AUFS_LAUNDER(path);
-	r = aufs_readlinkat(dirfd, path, buf, size, &pass);
-	if (pass)
-		return REAL(readlinkat)(dirfd, path, buf, size);
-	return aufs_ret(r, saved);
+	return pass ? VERB_PASS : r;
 }
 
 char *shim_realpath(const char *path, char *resolved)
 {
-	int saved = errno;
 	char buf[PATH_MAX];
 	char *out;
-	int r;
+	int saved, r;
 
-	if (!aufs_active())
+	if (!shim_enter(&saved))
 		return REAL(realpath)(path, resolved);
 	path = AUFS_LAUNDER(path);
 	if (!path) {

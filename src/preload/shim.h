@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shim.h - what the family files of src/preload/ share: the real_* pointers, the
- * shim_* prototypes (both generated from wrapfuncs.def) and the common prologue.
+ * shim_* and verb_* prototypes (generated from wrapfuncs.def), the one prologue
+ * of the hand-written shims (shim_enter) and the verbs' conventions.
  *
  * Every shim has one shape: if the library is not active (no union configured,
  * or still initialising on this thread) call the real function; else save errno,
@@ -31,8 +32,13 @@
 
 #define AUFS_EXPORT __attribute__((visibility("default")))
 
-#define SHIM(ret, name, params, args) extern ret (*real_##name) params; ret shim_##name params;
+#define SHIM(kind, ret, name, params, args) \
+	extern ret (*real_##name) params; ret shim_##name params; AUFS_VERB_##kind(name, params)
 #define HAND(ret, name, params) extern ret (*real_##name) params;
+#define AUFS_VERB_PATH(name, params) long verb_##name params;
+#define AUFS_VERB_PATHAT(name, params) long verb_##name params;
+#define AUFS_VERB_FD(name, params) long verb_##name params;
+#define AUFS_VERB_HAND(name, params)
 #include "aufs/wrapfuncs.def"
 
 /* The canonical open behind the variadic open* exports (open.c). */
@@ -77,44 +83,56 @@ static inline long aufs_ret(long r, int saved_errno)
 #define AUFS_LAUNDER(p) ({ __typeof__(p) _p = (p); __asm__("" : "+r"(_p)); _p; })
 
 /*
- * The body of a shim whose core call returns 0, AUFS_PASS or -errno: REAL_CALL
- * when inactive or outside every union, else the core's answer.
+ * The one prologue of a hand-written shim (kind HAND in wrapfuncs.def): saves
+ * the caller's errno in *SAVED_ERRNO (unless NULL) before anything can change it
+ * (the first call initialises the library), and says whether the union must be
+ * consulted; false: make the real call with the caller's own arguments.
  */
-#define AUFS_PATH_SHIM(real_call, core_call)                  \
-	do {                                                  \
-		int saved_ = errno;                           \
-		int r_;                                       \
-                                                              \
-		if (!aufs_active())                           \
-			return real_call;                     \
-		r_ = core_call;                               \
-		if (r_ == AUFS_PASS)                          \
-			return real_call;                     \
-		return (int)aufs_ret(r_, saved_);             \
-	} while (0)
+static inline bool shim_enter(int *saved_errno)
+{
+	if (saved_errno)
+		*saved_errno = errno;
+	return aufs_active();
+}
 
 /*
- * The body of a shim that acts on an existing object named by PATH (relative to
- * DIRFD; AT_FLAGS: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH): REAL_CALL uses p_, which
- * is the caller's PATH outside every union and the real path of the top-most
- * copy inside one (-ENOENT for a name the union does not have).
+ * The verbs. Every row of wrapfuncs.def whose kind is PATH, PATHAT or FD gets its
+ * shim_<name> from gen.c: shim_enter(), then the family file's
+ *
+ *	long verb_<name>(the row's parameters);
+ *
+ * which returns a value >= 0 (the result), -errno, or VERB_PASS: make the real
+ * call with the caller's own arguments. gen.c converts the rest with aufs_ret().
+ * VERB_PASS is not AUFS_PASS (1): a verb may return a length or an fd of 1.
  */
-#define AUFS_REAL_PATH_SHIM(RET, DIRFD, PATH, AT_FLAGS, REAL_CALL)          \
-	do {                                                                \
-		char real_[PATH_MAX];                                       \
-		const char *p_ = AUFS_LAUNDER(PATH);                        \
-		int saved_ = errno, r_;                                     \
-                                                                            \
-		if (!aufs_active() || !p_)                                  \
-			return REAL_CALL;                                   \
-		r_ = aufs_real_path(DIRFD, p_, AT_FLAGS, real_);            \
-		if (r_ == AUFS_PASS)                                        \
-			return REAL_CALL;                                   \
-		if (r_ < 0)                                                 \
-			return (RET)aufs_ret(r_, saved_);                   \
-		p_ = real_;                                                 \
-		return REAL_CALL;                                           \
-	} while (0)
+#define VERB_PASS LONG_MIN
+
+/* A core status (0, AUFS_PASS or -errno) as a verb's answer. */
+static inline long verb_core(long r)
+{
+	return r == AUFS_PASS ? VERB_PASS : r;
+}
+
+/* A real function's answer (-1 with errno on failure) as a verb's. */
+static inline long verb_real(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * For a verb that acts on an existing object named by PATH (relative to DIRFD;
+ * AT_FLAGS: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH): 0 with the real path of its
+ * top-most copy in REAL (PATH_MAX bytes), VERB_PASS (outside every union, or a
+ * NULL path: the real function's own answer) or -errno (-ENOENT for a name the
+ * union does not have).
+ */
+static inline long verb_real_path(int dirfd, const char *path, int at_flags, char *real)
+{
+	path = AUFS_LAUNDER(path);
+	if (!path)
+		return VERB_PASS;
+	return verb_core(aufs_real_path(dirfd, path, at_flags, real));
+}
 
 /* exec.c */
 bool aufs_in_vfork_child(void);

@@ -5,71 +5,76 @@
  * file system, with the name length shortened by the whiteout prefix (".wh." +
  * NAME must fit). pathconf asks about the branch that holds the object (glibc's
  * never reaches statfs); fpathconf needs nothing: the fd is the branch file's.
+ * The prologue is gen.c's.
  */
 #include "shim.h"
 
-int shim_statfs(const char *path, struct statfs *buf)
+/*
+ * The file system root that answers for PATH into REAL: 0, VERB_PASS (outside
+ * every union; REAL is then "") or -errno. A path that left a union again is
+ * asked on its host path: the real call is made here, so it returns 1.
+ */
+static long statfs_root(const char *path, char *real)
 {
-	char real[PATH_MAX];
-	int saved = errno;
 	int r;
 
-	if (!aufs_active())
-		return REAL(statfs)(path, buf);
 	path = AUFS_LAUNDER(path);
 	if (!path)
-		return REAL(statfs)(path, buf);
+		return VERB_PASS;
 	real[0] = 0;
 	r = aufs_statfs_path(path, real);
 	if (r == AUFS_PASS)
-		return REAL(statfs)(real[0] ? real : path, buf);
-	if (r < 0)
-		return (int)aufs_ret(r, saved);
-	r = REAL(statfs)(real, buf);
+		return real[0] ? 1 : VERB_PASS;
+	return r;
+}
+
+long verb_statfs(const char *path, struct statfs *buf)
+{
+	char real[PATH_MAX];
+	long r = statfs_root(path, real);
+
+	if (r == 1)
+		return verb_real(REAL(statfs)(real, buf));
+	if (r)
+		return r;
+	r = verb_real(REAL(statfs)(real, buf));
 	if (r == 0 && buf->f_namelen > AUFS_WH_PREFIX_LEN)
 		buf->f_namelen -= AUFS_WH_PREFIX_LEN;
 	return r;
 }
 
-int shim_statvfs(const char *path, struct statvfs *buf)
+long verb_statvfs(const char *path, struct statvfs *buf)
 {
 	char real[PATH_MAX];
-	int saved = errno;
-	int r;
+	long r = statfs_root(path, real);
 
-	if (!aufs_active())
-		return REAL(statvfs)(path, buf);
-	path = AUFS_LAUNDER(path);
-	if (!path)
-		return REAL(statvfs)(path, buf);
-	real[0] = 0;
-	r = aufs_statfs_path(path, real);
-	if (r == AUFS_PASS)
-		return REAL(statvfs)(real[0] ? real : path, buf);
-	if (r < 0)
-		return (int)aufs_ret(r, saved);
-	r = REAL(statvfs)(real, buf);
+	if (r == 1)
+		return verb_real(REAL(statvfs)(real, buf));
+	if (r)
+		return r;
+	r = verb_real(REAL(statvfs)(real, buf));
 	if (r == 0 && buf->f_namemax > AUFS_WH_PREFIX_LEN)
 		buf->f_namemax -= AUFS_WH_PREFIX_LEN;
 	return r;
 }
 
+/*
+ * pathconf is written by hand: its -1 with errno untouched means "no limit", which
+ * a verb's -errno cannot say.
+ */
 long shim_pathconf(const char *path, int name)
 {
 	char real[PATH_MAX];
-	int saved = errno, r;
+	int saved;
 	long v;
 
-	if (!aufs_active())
+	if (!shim_enter(&saved))
 		return REAL(pathconf)(path, name);
-	path = AUFS_LAUNDER(path);
-	if (!path)
+	v = verb_real_path(AT_FDCWD, path, 0, real);
+	if (v == VERB_PASS)
 		return REAL(pathconf)(path, name);
-	r = aufs_real_path(AT_FDCWD, path, 0, real);
-	if (r == AUFS_PASS)
-		return REAL(pathconf)(path, name);
-	if (r < 0)
-		return aufs_ret(r, saved);
+	if (v < 0)
+		return aufs_ret(v, saved);
 	v = REAL(pathconf)(real, name);
 	if (name == _PC_NAME_MAX && v > AUFS_WH_PREFIX_LEN)	/* as statfs */
 		v -= AUFS_WH_PREFIX_LEN;

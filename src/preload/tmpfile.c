@@ -52,17 +52,16 @@ static char *placeholder(char *tmpl, int suffixlen)
 	return strncmp(tmpl, "XXXXXX", 6) ? NULL : tmpl;
 }
 
-int shim_mkostemps(char *tmpl, int suffixlen, int flags)
+long verb_mkostemps(char *tmpl, int suffixlen, int flags)
 {
 	char *x;
 
-	if (!aufs_active() || !tmpl || !in_union(tmpl))
-		return REAL(mkostemps)(tmpl, suffixlen, flags);
+	tmpl = AUFS_LAUNDER(tmpl);
+	if (!tmpl || !in_union(tmpl))
+		return VERB_PASS;
 	x = placeholder(tmpl, suffixlen);
-	if (!x) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!x)
+		return -EINVAL;
 	for (int i = 0; i < TRIES; i++) {
 		int fd;
 
@@ -70,17 +69,16 @@ int shim_mkostemps(char *tmpl, int suffixlen, int flags)
 		fd = shim_openat(AT_FDCWD, tmpl,
 				 (flags & ~O_ACCMODE) | O_RDWR | O_CREAT | O_EXCL, 0600);
 		if (fd >= 0 || errno != EEXIST)
-			return fd;
+			return fd >= 0 ? fd : -errno;
 	}
-	errno = EEXIST;
-	return -1;
+	return -EEXIST;
 }
 
 char *shim_mkdtemp(char *tmpl)
 {
 	char *x;
 
-	if (!aufs_active() || !tmpl || !in_union(tmpl))
+	if (!shim_enter(NULL) || !tmpl || !in_union(tmpl))
 		return REAL(mkdtemp)(tmpl);
 	x = placeholder(tmpl, 0);
 	if (!x) {
@@ -119,10 +117,10 @@ static int pick_name(char *path, char *x)
 
 char *shim_mktemp(char *tmpl)
 {
-	int saved = errno, r;
+	int saved, r;
 	char *x;
 
-	if (!aufs_active() || !tmpl || !in_union(tmpl))
+	if (!shim_enter(&saved) || !tmpl || !in_union(tmpl))
 		return REAL(mktemp)(tmpl);
 	x = placeholder(tmpl, 0);
 	if (!x) {
@@ -201,11 +199,11 @@ static bool search_outside(const char *dir, bool try_tmpdir)
 char *shim_tempnam(const char *dir, const char *pfx)
 {
 	char buf[PATH_MAX];
-	int saved = errno, r;
+	int saved, r;
 	char *out;
 
 	dir = AUFS_LAUNDER(dir);
-	if (!aufs_active() || search_outside(dir, true))
+	if (!shim_enter(&saved) || search_outside(dir, true))
 		return REAL(tempnam)(dir, pfx);
 	r = path_search(buf, sizeof(buf), dir, pfx, true);
 	if (r == 0)
@@ -223,9 +221,9 @@ char *shim_tempnam(const char *dir, const char *pfx)
 char *shim_tmpnam_r(char s[L_tmpnam])
 {
 	char buf[L_tmpnam];
-	int saved = errno, r;
+	int saved, r;
 
-	if (!s || !aufs_active() || search_outside(NULL, false))
+	if (!shim_enter(&saved) || !s || search_outside(NULL, false))
 		return REAL(tmpnam_r)(s);
 	r = path_search(buf, sizeof(buf), NULL, NULL, false);
 	if (r == 0)
@@ -245,7 +243,7 @@ char *shim_tmpnam(char s[L_tmpnam])
 	static char result[L_tmpnam];
 	char buf[L_tmpnam];
 
-	if (!aufs_active() || search_outside(NULL, false))
+	if (!shim_enter(NULL) || search_outside(NULL, false))
 		return REAL(tmpnam)(s);
 	if (!shim_tmpnam_r(buf))
 		return NULL;
