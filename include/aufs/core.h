@@ -2,11 +2,18 @@
 /*
  * core.h - the operations the preload shims (and the tools) call.
  *
- * Conventions (STYLE.md 3.7): every function returns >= 0 on success and -errno on
- * failure; errno is never read or set here. AUFS_PASS (a positive value) means "the
- * path is outside every union: call the real libc function with the caller's own
- * arguments", so that nothing outside a mount point changes behaviour.
- * Path buffers belong to the caller. Nothing here calls an interposed symbol.
+ * One result encoding for every verb here (doc/HACKING.md, "The contract"):
+ *   >= 0            done inside a union: 0, an fd, a length;
+ *   -errno          failed: the shim sets errno (errno is never read or set here);
+ *   AUFS_PASS       the path is outside every union: the shim calls the real libc
+ *                   function with the caller's own arguments, so that nothing outside
+ *                   a mount point changes behaviour;
+ *   AUFS_PASS_HOST  the path entered a union and left it again (a symlink, ".."):
+ *                   the shim calls the real function with the host path the verb
+ *                   wrote into the caller's buffer.
+ * Both values lie above every fd and length a verb returns, so a verb that returns
+ * an fd or a length needs no other channel. Path buffers belong to the caller.
+ * Nothing here calls an interposed symbol.
  */
 #ifndef AUFS_CORE_H
 #define AUFS_CORE_H
@@ -23,7 +30,8 @@
 
 #include "aufs/types.h"
 
-#define AUFS_PASS 1
+#define AUFS_PASS      0x7ffffffe
+#define AUFS_PASS_HOST 0x7fffffff
 
 /* ------------------------------------------------------------------ state_config.c */
 
@@ -126,6 +134,12 @@ void aufs_state_publish(struct aufs_config *cfg);
  */
 int aufs_cwd_get(char *buf, size_t size);
 void aufs_cwd_set(const char *path);
+/*
+ * getcwd: the virtual cwd into BUF when it lies inside a union (returns the
+ * length), else AUFS_PASS (above a mount point the kernel's answer is the truth:
+ * it resolves symlinks the lexical path may contain). -ERANGE if SIZE is short.
+ */
+int aufs_cwd_virtual(char *buf, size_t size);
 /* Set the virtual cwd from the environment (AUFS_CWD) or the kernel cwd at start. */
 void aufs_cwd_init(const char *env_value);
 
@@ -156,54 +170,13 @@ bool aufs_fd_is_lower(int fd);
 
 /* ------------------------------------------------------------------ resolve_walk.c */
 
+/* How aufs_lookup() and the core's resolver treat a path. */
 enum aufs_resolve_flags {
 	AUFS_RESOLVE_NOFOLLOW   = 1 << 0,	/* do not follow a final symlink */
 	AUFS_RESOLVE_EMPTY_PATH = 1 << 1,	/* "" means DIRFD itself */
 	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* as a trailing '/': final must be a directory */
 };
 
-enum aufs_loc_flags {
-	AUFS_LOC_CACHED    = 1 << 0,	/* from the cache: the op must re-test it (reval) */
-	AUFS_LOC_HAVE_STAT = 1 << 1,	/* st holds an lstat of real */
-	AUFS_LOC_ROOT      = 1 << 2,	/* the union's root */
-	AUFS_LOC_TRAILING  = 1 << 3,	/* the path ended in '/' */
-	AUFS_LOC_SEAL      = 1 << 4,	/* parents were copied up widened: cpup_seal() */
-};
-
-/* Where a path landed: in a union (u != NULL) or outside (u == NULL, real = host path). */
-struct aufs_loc {
-	struct aufs_union *u;
-	int branch;		/* branch holding the object, -1 when it does not exist */
-	int parent_branch;	/* missing: top-most branch holding the parent directory */
-	int cut;		/* missing: the branch whose whiteout hides it, or -1 */
-	unsigned __int128 pmask;	/* missing or not a directory: branches holding the
-					 * parent; a directory: branches holding it */
-	unsigned type;		/* DT_* of the object, DT_UNKNOWN when missing */
-	unsigned flags;		/* enum aufs_loc_flags */
-	size_t rel;		/* offset of the union-relative part in virt */
-	struct stat st;
-	char virt[PATH_MAX];	/* absolute virtual path */
-	char real[PATH_MAX];	/* the path to give the kernel */
-};
-
-/*
- * Resolve PATH relative to DIRFD (AT_FDCWD = the virtual cwd) through the unions.
- * Returns AUFS_PASS when the path never touches a union (the caller uses its own
- * arguments), 0 when resolved (loc->u set, or NULL when the path entered a union and
- * left it again: then loc->real is the host path), or -ENOENT/-ENOTDIR/-ELOOP/
- * -ENAMETOOLONG/-EFAULT/-EBADF for the path itself. A missing final component is
- * not an error: loc->branch is -1 and loc->real names it in parent_branch.
- */
-int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc);
-
-/*
- * The op on a cached LOC failed with ENOENT/ENOTDIR: forget what the cache said
- * about it. Returns true when a fresh aufs_resolve() may give another answer.
- */
-bool aufs_loc_stale(struct aufs_loc *loc);
-
-/* Forget every cached lookup of this thread (tests, config reloads). */
-void aufs_lookup_flush(void);
 
 /* ------------------------------------------------------------------ ops_socket.c */
 
@@ -217,7 +190,8 @@ struct aufs_sock {
 	int dirfd;		/* -1, or the O_PATH fd that sun names as /proc/self/fd/N/NAME */
 	int t;			/* bind: the branch the new name goes to, else -1 */
 	bool bind;
-	struct aufs_loc loc;
+	/* the core's lookup of the name (ops_socket.c), opaque to the shims */
+	_Alignas(16) unsigned char priv[2 * PATH_MAX + 512];
 };
 
 /*
@@ -238,6 +212,11 @@ int aufs_sock_prepare(const struct sockaddr *addr, socklen_t len, bool bind,
  */
 void aufs_sock_done(struct aufs_sock *s, int fd, bool ok);
 /*
+ * The call with S (not a bind) failed with ENOENT: was the name a cached one the
+ * kernel no longer finds? Then aufs_sock_prepare() may give another answer.
+ */
+bool aufs_sock_stale(struct aufs_sock *s);
+/*
  * An address the kernel gave back (getsockname, getpeername, accept, recvfrom):
  * when it is a pathname in a branch of exactly one union, or (FD >= 0: ADDR is
  * the own name of socket FD, from getsockname) the /proc/self/fd name FD was
@@ -257,11 +236,8 @@ int aufs_sock_unname(int fd, const struct sockaddr *addr, socklen_t len,
 int aufs_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int aufs_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 int aufs_faccessat(int dirfd, const char *path, int mode, int flags);
-/*
- * Returns the length or -errno; *ret_pass when outside every union (a length
- * may equal AUFS_PASS). Also translates /proc/self/cwd and /proc/self/fd/N.
- */
-ssize_t aufs_readlinkat(int dirfd, const char *path, char *buf, size_t size, bool *ret_pass);
+/* Returns the length. Also translates /proc/self/cwd, /proc/self/fd/N and the like. */
+ssize_t aufs_readlinkat(int dirfd, const char *path, char *buf, size_t size);
 
 /*
  * For calls that only read an existing object by name (getxattr, listxattr,
@@ -271,12 +247,11 @@ ssize_t aufs_readlinkat(int dirfd, const char *path, char *buf, size_t size, boo
 int aufs_real_path(int dirfd, const char *path, int at_flags, char *real);
 
 /*
- * Open through the union. Returns an fd or -errno; *ret_pass is set (and nothing
- * opened) when the path is outside every union. Directory and O_PATH fds inside a
- * union are entered in the fd table. Writes that would need a copy-up fail with
- * -EROFS for now; nothing in a read-only branch is ever opened for writing.
+ * Open through the union: returns an fd. Directory and O_PATH fds inside a union
+ * are entered in the fd table. A write to a lower file copies it up first;
+ * nothing in a read-only branch is ever opened for writing.
  */
-int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_pass);
+int aufs_openat(int dirfd, const char *path, int flags, mode_t mode);
 
 /*
  * After the real open of an outside PATH succeeded with FD: remember it in the fd
@@ -298,8 +273,8 @@ int aufs_fchdir(int fd);
 
 /*
  * Canonical absolute name of PATH into BUF (PATH_MAX bytes). Returns 0 when done,
- * AUFS_PASS when the shim should call the real realpath on BUF (the path is, or
- * became, a host path), or -errno.
+ * AUFS_PASS (the real realpath of PATH), AUFS_PASS_HOST (the real realpath of the
+ * host path in BUF) or -errno.
  */
 int aufs_realpath(const char *path, char *buf);
 
@@ -311,6 +286,43 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
 
 /* Where U's mount point's top-most rw branch is, for tools; -1 if none. */
 int aufs_union_top_rw(const struct aufs_union *u);
+
+/*
+ * An object of the unions as a shim may see it: where to send the kernel and its
+ * union name, with no branch index, mask or cache state (those are the core's).
+ */
+struct aufs_object {
+	const void *union_id;	/* the union it is in, NULL for a host path; compare only */
+	bool have_stat;		/* st holds an lstat of real, made by the lookup */
+	struct stat st;
+	char virt[PATH_MAX];	/* its name in the unions' namespace */
+	char real[PATH_MAX];	/* the path to give the kernel */
+};
+
+/*
+ * Look PATH up (relative to DIRFD; FLAGS: enum aufs_resolve_flags). Returns 0 for
+ * an existing object of a union, AUFS_PASS_HOST for a path that entered a union and
+ * left it again (RET->real is the host path), AUFS_PASS outside every union (RET
+ * untouched), or -errno (-ENOENT for a name the union does not have).
+ */
+int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object *ret);
+
+/*
+ * The union PATH lies in, for the walkers' FTW_MOUNT and FTS_XDEV (aufs gives a
+ * union one device, whatever branch holds the object), or NULL outside.
+ */
+const void *aufs_union_of(const char *path, bool follow);
+
+/* Can a tree walk that starts at PATH see a union (in one, or above a mount point)? */
+bool aufs_walk_touches_union(const char *path);
+
+/*
+ * posix_spawn_file_actions_addopen: the path the child's open should use into
+ * REAL (PATH_MAX). A write applies the union's rules now (copy-up, create in a
+ * writable branch; *OFLAG loses O_EXCL when the file was created here). Returns
+ * 0, AUFS_PASS (keep PATH) or -errno.
+ */
+int aufs_spawn_open(const char *path, int *oflag, mode_t mode, char *real);
 
 /* ------------------------------------------------------------------ ops_namespace.c */
 
@@ -353,9 +365,9 @@ int aufs_setxattr(const char *path, const char *name, const void *value, size_t 
 		  int flags, bool nofollow);
 int aufs_removexattr(const char *path, const char *name, bool nofollow);
 /*
- * statfs/statvfs: the first branch's file system. Its root into REAL; the caller
- * shortens the name length by AUFS_WH_PREFIX_LEN (room for a whiteout's prefix).
- * AUFS_PASS: outside; REAL holds the host path when the path left a union, else "".
+ * statfs/statvfs: the file system that answers for PATH: a union's first branch,
+ * whose root goes into REAL (PATH_MAX; the caller then applies aufs_name_max()),
+ * AUFS_PASS_HOST with the host path in REAL, AUFS_PASS or -errno.
  */
 int aufs_statfs_path(const char *path, char *real);
 /*
@@ -364,6 +376,11 @@ int aufs_statfs_path(const char *path, char *real);
  * opened read-only through the union; the lower branch is never written), else 0.
  */
 int aufs_fd_check_write(int fd);
+/*
+ * The longest name a union takes, given its branch's (statfs f_namelen, statvfs
+ * f_namemax, pathconf _PC_NAME_MAX): a whiteout's prefix must fit in front of it.
+ */
+long aufs_name_max(long branch_max);
 
 /* ------------------------------------------------------------------ ops_readdir.c */
 
@@ -373,11 +390,13 @@ int aufs_fd_check_write(int fd);
 struct aufs_dir;
 
 /*
- * Open the merged listing of the directory at LOC (a directory inside a union).
- * FD, when >= 0, becomes the directory's fd (dirfd() returns it; closedir closes
- * it); otherwise the top-most branch's directory is opened. Allocates.
+ * opendir/fdopendir: the merged stream of DIRFD/PATH (FD >= 0: of the open
+ * directory FD, which becomes the stream's). Looks again once when a cached
+ * directory was removed behind the union's back. Returns 0 (*RET set, the fd
+ * entered in the fd table), AUFS_PASS, AUFS_PASS_HOST (HOST, PATH_MAX bytes,
+ * holds the host path) or -errno.
  */
-int aufs_dir_open(const struct aufs_loc *loc, int fd, struct aufs_dir **ret);
+int aufs_opendir(int dirfd, const char *path, int fd, struct aufs_dir **ret, char *host);
 /* Next entry, NULL at the end. The entry lives until the next call on DIR. */
 struct dirent64 *aufs_dir_read(struct aufs_dir *dir);
 long aufs_dir_tell(const struct aufs_dir *dir);

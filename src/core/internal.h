@@ -151,6 +151,64 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
  */
 int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf);
 
+/* ---------------------------------------------------------------- resolve_walk.c */
+
+enum aufs_loc_flags {
+	AUFS_LOC_CACHED    = 1 << 0,	/* from the cache: the op must re-test it (reval) */
+	AUFS_LOC_HAVE_STAT = 1 << 1,	/* st holds an lstat of real */
+	AUFS_LOC_ROOT      = 1 << 2,	/* the union's root */
+	AUFS_LOC_TRAILING  = 1 << 3,	/* the path ended in '/' */
+	AUFS_LOC_SEAL      = 1 << 4,	/* parents were copied up widened: cpup_seal() */
+};
+
+/* Where a path landed: in a union (u != NULL) or on a host path (u == NULL). */
+struct aufs_loc {
+	struct aufs_union *u;
+	int branch;		/* branch holding the object, -1 when it does not exist */
+	int parent_branch;	/* missing: top-most branch holding the parent directory */
+	int cut;		/* missing: the branch whose whiteout hides it, or -1 */
+	unsigned __int128 pmask;	/* missing or not a directory: branches holding the
+					 * parent; a directory: branches holding it */
+	unsigned type;		/* DT_* of the object, DT_UNKNOWN when missing */
+	unsigned flags;		/* enum aufs_loc_flags */
+	size_t rel;		/* offset of the union-relative part in virt */
+	struct stat st;
+	char virt[PATH_MAX];	/* absolute virtual path */
+	char real[PATH_MAX];	/* the path to give the kernel */
+};
+
+/*
+ * Resolve PATH relative to DIRFD (AT_FDCWD = the virtual cwd) through the unions.
+ * Returns AUFS_PASS when the path never touches a union (the caller uses its own
+ * arguments), AUFS_PASS_HOST when it entered a union and left it again (loc->real
+ * is the host path, loc->u NULL), 0 when resolved in a union (loc->u set), or
+ * -ENOENT/-ENOTDIR/-ELOOP/-ENAMETOOLONG/-EFAULT/-EBADF for the path itself. A
+ * missing final component is not an error: loc->branch is -1 and loc->real names
+ * it in parent_branch. Reads the fd table and the cwd; writes only its caches.
+ */
+int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc);
+
+/*
+ * The op on a cached LOC failed with ENOENT/ENOTDIR: forget what the cache said
+ * about it. Returns true when a fresh aufs_resolve() may give another answer.
+ */
+bool aufs_loc_stale(struct aufs_loc *loc);
+
+/* Forget every cached lookup of this thread (tests, config reloads). */
+void aufs_lookup_flush(void);
+
+/* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
+int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
+/* The same, probing the last component afresh (listings must see new branches). */
+int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret);
+/*
+ * A listing showed REL: forget a cached miss of it, so that what one listing shows
+ * the next lookup of this process finds too.
+ */
+void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len);
+/* The same for a resolved directory. */
+int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
+
 /* ---------------------------------------------------------------- resolve_cache.c */
 
 #define PATH_MAX_DEPS 32		/* components a whole-path entry may rest on */
@@ -230,19 +288,14 @@ void whole_record_stop(struct deprec *outer);
 void whole_remember(const struct pkey *k, const struct deprec *rec, int err,
 		    const struct aufs_loc *loc);
 
-/* ---------------------------------------------------------------- resolve_walk.c */
+/* ---------------------------------------------------------------- ops_readdir.c */
 
-/* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
-int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
-/* The same, probing the last component afresh (listings must see new branches). */
-int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret);
 /*
- * A listing showed REL: forget a cached miss of it, so that what one listing shows
- * the next lookup of this process finds too.
+ * Open the merged listing of the directory at LOC (a directory inside a union).
+ * FD, when >= 0, becomes the directory's fd (dirfd() returns it; closedir closes
+ * it); otherwise the top-most branch's directory is opened. Allocates.
  */
-void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len);
-/* The same for a resolved directory. */
-int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
+int aufs_dir_open(const struct aufs_loc *loc, int fd, struct aufs_dir **ret);
 
 /* ---------------------------------------------------------------- mutate_whiteout.c */
 
@@ -300,9 +353,6 @@ bool may_write(const struct stat *st);
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write);
 
 /* ---------------------------------------------------------------- mutate_create.c */
-
-/* resolve result for a path that entered a union and left it: loc->real is a host path */
-#define AUFS_PASS_HOST 2
 
 /*
  * Prepare LOC (a missing name) for creation: pick the branch (create= policy,

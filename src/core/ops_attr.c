@@ -25,8 +25,6 @@ static int prepare(int dirfd, const char *path, unsigned flags, enum right right
 
 	if (r)
 		return r;
-	if (!loc->u)
-		return AUFS_PASS_HOST;
 	if (loc->branch < 0)
 		return -ENOENT;
 	if (loc->u->branch[loc->branch].perm == AUFS_PERM_RW)
@@ -140,16 +138,19 @@ int aufs_statfs_path(const char *path, char *real)
 	struct aufs_loc loc;
 	int r = aufs_resolve(AT_FDCWD, path, 0, &loc);
 
+	if (r == AUFS_PASS_HOST)
+		memcpy(real, loc.real, strlen(loc.real) + 1);
 	if (r)
 		return r;
-	if (!loc.u) {
-		memcpy(real, loc.real, strlen(loc.real) + 1);
-		return AUFS_PASS;	/* a host path, in REAL */
-	}
 	if (loc.branch < 0)
 		return -ENOENT;
 	memcpy(real, loc.u->branch[0].path, loc.u->branch[0].len + 1);
 	return 0;
+}
+
+long aufs_name_max(long branch_max)
+{
+	return branch_max > AUFS_WH_PREFIX_LEN ? branch_max - AUFS_WH_PREFIX_LEN : branch_max;
 }
 
 int aufs_fd_check_write(int fd)

@@ -20,16 +20,6 @@
 #define RENAME_WHITEOUT  (1 << 2)
 #endif
 
-/* Resolve for a change; AUFS_PASS when outside. A path that left the union is -EXDEV. */
-static int resolve_w(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
-{
-	int r = aufs_resolve(dirfd, path, flags, loc);
-
-	if (r == 0 && !loc->u)
-		return AUFS_PASS_HOST;
-	return r;
-}
-
 int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	struct aufs_loc loc;
@@ -37,7 +27,7 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 	size_t dlen;
 	int r, t;
 
-	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
 	if (r == AUFS_PASS_HOST)
 		return sys_mkdirat(AT_FDCWD, loc.real, mode);
 	if (r)
@@ -69,7 +59,7 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
 	if (r == AUFS_PASS_HOST)
 		return sys_mknodat(AT_FDCWD, loc.real, mode, dev);
 	if (r)
@@ -90,7 +80,7 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
 	if (r == AUFS_PASS_HOST)
 		return sys_symlinkat(target, AT_FDCWD, loc.real);
 	if (r)
@@ -119,7 +109,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	ro = aufs_resolve(olddirfd, oldpath,
 			  (flags & AT_SYMLINK_FOLLOW ? 0 : AUFS_RESOLVE_NOFOLLOW) |
 			  (flags & AT_EMPTY_PATH ? AUFS_RESOLVE_EMPTY_PATH : 0), o);
-	rn = resolve_w(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
+	rn = aufs_resolve(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
 	r = ro < 0 ? ro : rn < 0 && rn != AUFS_PASS_HOST ? rn : 0;
 	if (r < 0)
 		goto out;
@@ -129,14 +119,14 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	}
 	if (rn == AUFS_PASS || rn == AUFS_PASS_HOST) {
 		/* into a host directory: only from the host (another file system otherwise) */
-		r = ro == AUFS_PASS || !o->u ? AUFS_PASS : -EXDEV;
+		r = ro == AUFS_PASS || ro == AUFS_PASS_HOST ? AUFS_PASS : -EXDEV;
 		goto out;
 	}
 	if (n->branch >= 0) {
 		r = -EEXIST;
 		goto out;
 	}
-	if (ro == AUFS_PASS || !o->u) {
+	if (ro == AUFS_PASS || ro == AUFS_PASS_HOST) {
 		/* /proc/self/fd/N of an O_TMPFILE file, or a host file: link it in place */
 		t = create_prepare(n, false);
 		if (t < 0) {
@@ -212,7 +202,7 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 	int r, b, t;
 	bool rmdir = flags & AT_REMOVEDIR;
 
-	r = resolve_w(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
 	if (r == AUFS_PASS_HOST)
 		return sys_unlinkat(AT_FDCWD, loc.real, flags);
 	if (r)
@@ -301,8 +291,8 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 	if (!o)
 		return -ENOMEM;
 	n = o + 1;
-	ro = resolve_w(olddirfd, oldpath, AUFS_RESOLVE_NOFOLLOW, o);
-	rn = resolve_w(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
+	ro = aufs_resolve(olddirfd, oldpath, AUFS_RESOLVE_NOFOLLOW, o);
+	rn = aufs_resolve(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
 	if (ro < 0 && ro != AUFS_PASS_HOST) {
 		r = ro;
 		goto out;
@@ -470,12 +460,12 @@ int aufs_name_unused(const char *path)
 	int r;
 
 	r = aufs_resolve(AT_FDCWD, path, AUFS_RESOLVE_NOFOLLOW, &loc);
-	if (r)
-		return r == -ENOENT ? 0 : r;	/* a missing directory: nothing can clash */
-	if (!loc.u) {
+	if (r == AUFS_PASS_HOST) {
 		r = sys_lstat(loc.real, &st);
 		return r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
 	}
+	if (r)
+		return r == -ENOENT ? 0 : r;	/* a missing directory: nothing can clash */
 	if (loc.branch >= 0 || loc.cut >= 0)
 		return -EEXIST;
 	/* nor hidden in any branch (under an opaque directory), nor a whiteout there */

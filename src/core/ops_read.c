@@ -70,10 +70,10 @@ int aufs_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 
 again:
 	r = aufs_resolve(dirfd, path, resolve_flags(flags), &loc);
+	if (r == AUFS_PASS_HOST)
+		return sys_fstatat(AT_FDCWD, loc.real, st, flags & AT_SYMLINK_NOFOLLOW);
 	if (r)
 		return r;
-	if (!loc.u)
-		return sys_fstatat(AT_FDCWD, loc.real, st, flags & AT_SYMLINK_NOFOLLOW);
 	if (loc.branch < 0)
 		return -ENOENT;
 	if (loc.flags & AUFS_LOC_HAVE_STAT) {
@@ -98,10 +98,10 @@ int aufs_statx(int dirfd, const char *path, int flags, unsigned mask, struct sta
 
 again:
 	r = aufs_resolve(dirfd, path, resolve_flags(flags), &loc);
+	if (r == AUFS_PASS_HOST)
+		return sys_statx(AT_FDCWD, loc.real, flags & ~AT_EMPTY_PATH, mask, stx);
 	if (r)
 		return r;
-	if (!loc.u)
-		return sys_statx(AT_FDCWD, loc.real, flags & ~AT_EMPTY_PATH, mask, stx);
 	if (loc.branch < 0)
 		return -ENOENT;
 	r = sys_statx(AT_FDCWD, loc.real, (flags & ~AT_EMPTY_PATH) | AT_SYMLINK_NOFOLLOW, mask, stx);
@@ -121,10 +121,10 @@ int aufs_faccessat(int dirfd, const char *path, int mode, int flags)
 
 again:
 	r = aufs_resolve(dirfd, path, resolve_flags(flags), &loc);
+	if (r == AUFS_PASS_HOST)
+		return sys_faccessat2(AT_FDCWD, loc.real, mode, flags & ~AT_EMPTY_PATH);
 	if (r)
 		return r;
-	if (!loc.u)
-		return sys_faccessat2(AT_FDCWD, loc.real, mode, flags & ~AT_EMPTY_PATH);
 	if (loc.branch < 0)
 		return -ENOENT;
 	/*
@@ -172,7 +172,7 @@ static bool is_fd_link(const char *rest)
  * union's name back, from the virtual cwd and the fd table for this process,
  * else by translating the kernel's answer when it names a branch (a program
  * started from a union, a file opened through one, another process's cwd).
- * Returns -1 when PATH is not such a link of a union object.
+ * Returns AUFS_PASS when PATH is not such a link of a union object.
  */
 static ssize_t proc_link(const char *path, char *buf, size_t size)
 {
@@ -190,17 +190,17 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 		rest = path + 5;
 	} else {
 		if (strncmp(path, "/proc/", 6) || path[6] < '1' || path[6] > '9')
-			return -1;	/* the common case: no system call spent */
+			return AUFS_PASS;	/* the common case: no system call spent */
 		rest = path + 6;
 		while (*rest >= '0' && *rest <= '9')
 			rest++;
 		if (*rest++ != '/')
-			return -1;
+			return AUFS_PASS;
 		snprintf(self, sizeof(self), "/proc/%d/", (int)sys_getpid());
 		mine = !strncmp(path, self, strlen(self));
 	}
 	if (!cfg || !cfg->nunion || !size)
-		return -1;	/* size 0: EINVAL, from the kernel */
+		return AUFS_PASS;	/* size 0: EINVAL, from the kernel */
 	if (!strcmp(rest, "cwd")) {
 		if (mine)
 			n = aufs_cwd_get(tmp, sizeof(tmp));
@@ -208,43 +208,40 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 		if (mine)
 			n = aufs_fd_get(atoi(rest + 3), tmp, sizeof(tmp));
 		if (n == -EXDEV)
-			return -1;	/* known to be outside every union */
+			return AUFS_PASS;	/* known to be outside every union */
 	} else if (strcmp(rest, "exe")) {
-		return -1;
+		return AUFS_PASS;
 	}
 	/* above a mount point (an ancestor's fd or cwd) the kernel's name is the truth */
 	if (n >= 0 && !aufs_config_match(cfg, tmp, (size_t)n, &rel))
-		return -1;
+		return AUFS_PASS;
 	if (n < 0)
 		n = proc_kernel_link(cfg, path, tmp);
 	if (n < 0)
-		return -1;
+		return AUFS_PASS;
 	if ((size_t)n > size)
 		n = (int)size;	/* readlink truncates silently */
 	memcpy(buf, tmp, (size_t)n);
 	return n;
 }
 
-ssize_t aufs_readlinkat(int dirfd, const char *path, char *buf, size_t size, bool *ret_pass)
+ssize_t aufs_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
 	struct aufs_loc loc;
 	int r, tries = 0;
 	ssize_t n;
 
-	*ret_pass = false;
 	if (path && path[0] == '/') {
 		n = proc_link(path, buf, size);
-		if (n >= 0)
+		if (n != AUFS_PASS)
 			return n;
 	}
 again:
 	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
-	if (r == AUFS_PASS)
-		*ret_pass = true;
-	if (r)
-		return r == AUFS_PASS ? 0 : r;
-	if (!loc.u)
+	if (r == AUFS_PASS_HOST)
 		return sys_readlinkat(AT_FDCWD, loc.real, buf, size);
+	if (r)
+		return r;
 	if (loc.branch < 0)
 		return -ENOENT;
 	if (loc.type != DT_LNK)
@@ -261,9 +258,9 @@ int aufs_real_path(int dirfd, const char *path, int at_flags, char *real)
 	int r;
 
 	r = aufs_resolve(dirfd, path, resolve_flags(at_flags), &loc);
-	if (r)
+	if (r && r != AUFS_PASS_HOST)
 		return r;
-	if (loc.u && loc.branch < 0)
+	if (r == 0 && loc.branch < 0)
 		return -ENOENT;
 	memcpy(real, loc.real, strlen(loc.real) + 1);
 	return 0;
@@ -288,7 +285,7 @@ static bool reopens_lower(const char *path)
 	return *n >= '0' && *n <= '9' && aufs_fd_is_lower(atoi(n));
 }
 
-int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_pass)
+int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
 	bool creat = (flags & O_CREAT) && !tmpfile;
@@ -296,21 +293,16 @@ int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_p
 	struct aufs_loc loc;
 	int r, fd, t, tries = 0;
 
-	*ret_pass = false;
 	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
 		rf |= AUFS_RESOLVE_NOFOLLOW;
 	if (wants_write(flags) && reopens_lower(path))
 		return -EROFS;	/* /proc/self/fd/N of a lower file would write the branch */
 again:
 	r = aufs_resolve(dirfd, path, rf, &loc);
-	if (r == AUFS_PASS) {
-		*ret_pass = true;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	if (!loc.u)
+	if (r == AUFS_PASS_HOST)
 		return sys_openat(AT_FDCWD, loc.real, flags, mode);
+	if (r)
+		return r;
 	if (loc.branch >= 0) {
 		bool lower;
 
@@ -397,14 +389,14 @@ int aufs_chdir(const char *path, bool record)
 
 again:
 	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
-	if (r)
-		return r;
-	if (!loc.u) {
+	if (r == AUFS_PASS_HOST) {
 		r = sys_chdir(loc.real);
 		if (r == 0 && record)
 			aufs_note_outside_chdir(loc.real);
 		return r;
 	}
+	if (r)
+		return r;
 	if (loc.branch < 0)
 		return -ENOENT;
 	if (loc.type != DT_DIR)
@@ -459,14 +451,10 @@ int aufs_realpath(const char *path, char *buf)
 	int r;
 
 	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
-	if (r == AUFS_PASS)
-		return AUFS_PASS;
-	if (r < 0)
-		return r;
-	if (!loc.u) {
+	if (r == AUFS_PASS_HOST)
 		memcpy(buf, loc.real, strlen(loc.real) + 1);
-		return AUFS_PASS;
-	}
+	if (r)
+		return r;
 	if (loc.branch < 0)
 		return -ENOENT;
 	memcpy(buf, loc.virt, strlen(loc.virt) + 1);
@@ -480,3 +468,73 @@ int aufs_union_top_rw(const struct aufs_union *u)
 			return b;
 	return -1;
 }
+
+/* ---------------------------------------------------------------- objects */
+
+int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object *ret)
+{
+	struct aufs_loc loc;
+	int r = aufs_resolve(dirfd, path, flags, &loc);
+
+	if (r && r != AUFS_PASS_HOST)
+		return r;
+	if (r == 0 && loc.branch < 0)
+		return -ENOENT;
+	ret->union_id = loc.u;
+	ret->have_stat = r == 0 && (loc.flags & AUFS_LOC_HAVE_STAT);
+	if (ret->have_stat)
+		ret->st = loc.st;
+	memcpy(ret->real, loc.real, strlen(loc.real) + 1);
+	memcpy(ret->virt, loc.virt, strlen(loc.virt) + 1);
+	return r;
+}
+
+const void *aufs_union_of(const char *path, bool follow)
+{
+	struct aufs_loc loc;
+
+	if (aufs_resolve(AT_FDCWD, path, follow ? 0 : AUFS_RESOLVE_NOFOLLOW, &loc) == 0)
+		return loc.u;
+	return NULL;
+}
+
+/*
+ * Is PATH, taken lexically against the virtual cwd, a strict ancestor of some
+ * union's mount point? A ".." answers yes: the walk then takes the union's route,
+ * which is right everywhere, only slower.
+ */
+static bool above_mount(const struct aufs_config *cfg, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = 1;
+	int n;
+
+	if (path_has_dotdot(path))
+		return true;
+	buf[0] = '/';
+	buf[1] = 0;
+	if (path[0] != '/') {
+		n = aufs_cwd_get(buf, sizeof(buf));
+		if (n < 0)
+			n = (int)sys_getcwd(buf, sizeof(buf)) < 0 ? -1 : (int)strlen(buf);
+		if (n <= 0 || buf[0] != '/')
+			return true;
+		len = (size_t)n;
+	}
+	if (path_append_lexical(buf, &len, sizeof(buf), path) < 0)
+		return true;
+	return aufs_config_is_ancestor(cfg, buf, len);
+}
+
+bool aufs_walk_touches_union(const char *path)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	struct aufs_loc loc;
+
+	if (!cfg || !cfg->nunion)
+		return false;
+	if (aufs_resolve(AT_FDCWD, path, 0, &loc) != AUFS_PASS)
+		return true;
+	return above_mount(cfg, path);
+}
+

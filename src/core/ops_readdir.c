@@ -375,7 +375,7 @@ int aufs_dir_open(const struct aufs_loc *loc, int fd, struct aufs_dir **ret)
 	struct aufs_dir *d;
 	int r;
 
-	if (!loc->u || loc->branch < 0)
+	if (loc->branch < 0)
 		return -ENOENT;
 	if (loc->type != DT_DIR)
 		return -ENOTDIR;
@@ -413,6 +413,27 @@ out_free:
 	free(d->names);
 	free(d->set);
 	free(d);
+	return r;
+}
+
+int aufs_opendir(int dirfd, const char *path, int fd, struct aufs_dir **ret, char *host)
+{
+	struct aufs_loc loc;
+	int r, tries = 0;
+
+again:
+	r = aufs_resolve(dirfd, path, fd >= 0 ? AUFS_RESOLVE_EMPTY_PATH : 0, &loc);
+	if (r == AUFS_PASS_HOST)
+		memcpy(host, loc.real, strlen(loc.real) + 1);
+	if (tries && r > 0)
+		r = -ENOENT;	/* gone from the union as well */
+	if (r)
+		return r;
+	r = aufs_dir_open(&loc, fd, ret);
+	if ((r == -ENOENT || r == -ENOTDIR) && fd < 0 && !tries++ && aufs_loc_stale(&loc))
+		goto again;	/* a cached directory removed behind the union's back */
+	if (r == 0)
+		aufs_fd_set(aufs_dir_fd(*ret), loc.virt);
 	return r;
 }
 

@@ -150,11 +150,19 @@ static int fill(struct aufs_sock *s, const char *real)
 	return 0;
 }
 
+/* The lookup of S's name, kept in the storage the shim's aufs_sock provides. */
+static struct aufs_loc *sock_loc(struct aufs_sock *s)
+{
+	_Static_assert(sizeof(((struct aufs_sock *)0)->priv) >= sizeof(struct aufs_loc),
+		       "struct aufs_sock has no room for a struct aufs_loc");
+	return (struct aufs_loc *)(void *)s->priv;
+}
+
 int aufs_sock_prepare(const struct sockaddr *addr, socklen_t len, bool bind,
 		      struct aufs_sock *s)
 {
 	char path[sizeof(s->sun.sun_path) + 1];
-	struct aufs_loc *loc = &s->loc;
+	struct aufs_loc *loc = sock_loc(s);
 	int r;
 
 	s->dirfd = -1;
@@ -164,10 +172,10 @@ int aufs_sock_prepare(const struct sockaddr *addr, socklen_t len, bool bind,
 		return AUFS_PASS;
 	/* bind(2) never follows a final symlink: an existing name is EADDRINUSE */
 	r = aufs_resolve(AT_FDCWD, path, bind ? AUFS_RESOLVE_NOFOLLOW : 0, loc);
+	if (r == AUFS_PASS_HOST)
+		return fill(s, loc->real);	/* left the union again: a host path */
 	if (r)
 		return r;
-	if (!loc->u)
-		return fill(s, loc->real);	/* left the union again: a host path */
 	if (bind) {
 		if (loc->branch >= 0)
 			return -EADDRINUSE;
@@ -183,12 +191,17 @@ int aufs_sock_prepare(const struct sockaddr *addr, socklen_t len, bool bind,
 	return fill(s, loc->real);
 }
 
+bool aufs_sock_stale(struct aufs_sock *s)
+{
+	return !s->bind && aufs_loc_stale(sock_loc(s));
+}
+
 void aufs_sock_done(struct aufs_sock *s, int fd, bool ok)
 {
 	if (s->t >= 0 && ok)
-		create_done(&s->loc, s->t);
-	if (s->dirfd >= 0 && s->bind && ok && s->loc.u)
-		bound_remember(fd, s->loc.virt);
+		create_done(sock_loc(s), s->t);
+	if (s->dirfd >= 0 && s->bind && ok && sock_loc(s)->u)
+		bound_remember(fd, sock_loc(s)->virt);
 	if (s->dirfd >= 0)
 		(void)sys_close(s->dirfd);	/* only named the directory */
 	s->dirfd = -1;

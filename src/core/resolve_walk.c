@@ -678,7 +678,7 @@ static int fill_loc(const struct walk *w, const struct node *n, struct aufs_loc 
 	if (!w->u) {
 		/* entered a union and left it again (a symlink or ".."): a host path */
 		memcpy(loc->real, loc->virt, w->vlen + 1);
-		return 0;
+		return AUFS_PASS_HOST;
 	}
 	if (n->cached)
 		loc->flags |= AUFS_LOC_CACHED;
@@ -748,7 +748,7 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		return r;
 	}
 	r = fill_loc(&w, &n, loc);
-	if (r == 0 && w.u)
+	if (r == 0)
 		remember(&k, &w, &rec, 0, loc);
 	return r;
 }

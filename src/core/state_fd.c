@@ -77,6 +77,17 @@ void aufs_cwd_set(const char *path)
 	atomic_store(&cwd.lock, 0);
 }
 
+int aufs_cwd_virtual(char *buf, size_t size)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	size_t rel;
+	int n = aufs_cwd_get(buf, size);
+
+	if (n < 0 || !cfg || !aufs_config_match(cfg, buf, (size_t)n, &rel))
+		return AUFS_PASS;
+	return n;
+}
+
 /* ---------------------------------------------------------------- fd table */
 
 #define FD_PAGE_BITS 10

@@ -7,5 +7,5 @@
 
 long verb_faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	return verb_core(aufs_faccessat(dirfd, AUFS_LAUNDER(path), mode, flags));
+	return aufs_faccessat(dirfd, AUFS_LAUNDER(path), mode, flags);
 }

@@ -13,12 +13,12 @@
 
 long verb_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
-	return verb_core(aufs_fchmodat(dirfd, AUFS_LAUNDER(path), mode, flags));
+	return aufs_fchmodat(dirfd, AUFS_LAUNDER(path), mode, flags);
 }
 
 long verb_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
-	return verb_core(aufs_fchownat(dirfd, AUFS_LAUNDER(path), uid, gid, flags));
+	return aufs_fchownat(dirfd, AUFS_LAUNDER(path), uid, gid, flags);
 }
 
 long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
@@ -27,9 +27,9 @@ long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], in
 	if (!path) {	/* futimens-style: the fd itself */
 		int r = aufs_fd_check_write(dirfd);
 
-		return r < 0 ? r : VERB_PASS;
+		return r < 0 ? r : AUFS_PASS;
 	}
-	return verb_core(aufs_utimensat(dirfd, path, ts, flags));
+	return aufs_utimensat(dirfd, path, ts, flags);
 }
 
 /* timeval[2] -> timespec[2]; NULL stays NULL (now). */
@@ -48,15 +48,15 @@ long verb_futimesat(int dirfd, const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
-	return verb_core(aufs_utimensat(dirfd, AUFS_LAUNDER(path), tv2ts(tv, ts), 0));
+	return aufs_utimensat(dirfd, AUFS_LAUNDER(path), tv2ts(tv, ts), 0);
 }
 
 long verb_lutimes(const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
-	return verb_core(aufs_utimensat(AT_FDCWD, AUFS_LAUNDER(path), tv2ts(tv, ts),
-					AT_SYMLINK_NOFOLLOW));
+	return aufs_utimensat(AT_FDCWD, AUFS_LAUNDER(path), tv2ts(tv, ts),
+					AT_SYMLINK_NOFOLLOW);
 }
 
 long verb_utime(const char *path, const struct utimbuf *t)
@@ -67,33 +67,33 @@ long verb_utime(const char *path, const struct utimbuf *t)
 		ts[0] = (struct timespec){ .tv_sec = t->actime };
 		ts[1] = (struct timespec){ .tv_sec = t->modtime };
 	}
-	return verb_core(aufs_utimensat(AT_FDCWD, AUFS_LAUNDER(path), t ? ts : NULL, 0));
+	return aufs_utimensat(AT_FDCWD, AUFS_LAUNDER(path), t ? ts : NULL, 0);
 }
 
 long verb_truncate(const char *path, off_t len)
 {
-	return verb_core(aufs_truncate(AUFS_LAUNDER(path), len));
+	return aufs_truncate(AUFS_LAUNDER(path), len);
 }
 
 long verb_setxattr(const char *path, const char *name, const void *value, size_t size, int flags)
 {
-	return verb_core(aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, false));
+	return aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, false);
 }
 
 long verb_lsetxattr(const char *path, const char *name, const void *value, size_t size,
 		    int flags)
 {
-	return verb_core(aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, true));
+	return aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, true);
 }
 
 long verb_removexattr(const char *path, const char *name)
 {
-	return verb_core(aufs_removexattr(AUFS_LAUNDER(path), name, false));
+	return aufs_removexattr(AUFS_LAUNDER(path), name, false);
 }
 
 long verb_lremovexattr(const char *path, const char *name)
 {
-	return verb_core(aufs_removexattr(AUFS_LAUNDER(path), name, true));
+	return aufs_removexattr(AUFS_LAUNDER(path), name, true);
 }
 
 /*
@@ -112,7 +112,7 @@ static long fd_rest(int fd)
 {
 	int r = aufs_fd_check_write(fd);
 
-	return r < 0 ? r : VERB_PASS;
+	return r < 0 ? r : AUFS_PASS;
 }
 
 long verb_fchmod(int fd, mode_t mode)

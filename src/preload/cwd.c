@@ -50,19 +50,12 @@ int shim_fchdir(int fd)
 	return (int)aufs_ret(r, saved);
 }
 
-/*
- * The virtual cwd when it lies inside a union. Above a mount point the kernel's
- * answer is the truth (it resolves symlinks the lexical path may contain).
- */
+/* The virtual cwd when it lies inside a union (aufs_cwd_virtual()), else -1. */
 static int virtual_cwd(char *buf, size_t size)
 {
-	const struct aufs_config *cfg = aufs_state_config();
-	size_t rel;
-	int n = aufs_cwd_get(buf, size);
+	int n = aufs_cwd_virtual(buf, size);
 
-	if (n < 0 || !cfg || !aufs_config_match(cfg, buf, (size_t)n, &rel))
-		return -1;
-	return n;
+	return n < 0 || n == AUFS_PASS ? -1 : n;
 }
 
 char *shim_getcwd(char *buf, size_t size)

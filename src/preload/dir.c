@@ -20,44 +20,19 @@ static struct aufs_dir *ours(DIR *d)
 }
 
 /*
- * Open the merged stream of DIRFD/PATH. *ret_pass when outside every union; then
- * HOST (PATH_MAX bytes) holds the host path if the path left a union, else "".
+ * The core's aufs_opendir() in the shape the DIR shims use: *RET_PASS when
+ * outside every union; then HOST (PATH_MAX bytes) holds the host path if the path
+ * left a union, else "".
  */
 static int open_merged(int dirfd, const char *path, int fd, struct aufs_dir **ret, bool *ret_pass,
 		       char *host)
 {
-	struct aufs_loc loc;
-	int r;
+	int r = aufs_opendir(dirfd, path, fd, ret, host);
 
-	*ret_pass = false;
-	host[0] = 0;
-	r = aufs_resolve(dirfd, path, fd >= 0 ? AUFS_RESOLVE_EMPTY_PATH : 0, &loc);
-	if (r == 0 && !loc.u)
-		memcpy(host, loc.real, strlen(loc.real) + 1);
-	if (r == AUFS_PASS || (r == 0 && !loc.u)) {
-		*ret_pass = true;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	if (loc.branch < 0)
-		return -ENOENT;
-	if (loc.type != DT_DIR)
-		return -ENOTDIR;
-	r = aufs_dir_open(&loc, fd, ret);
-	if ((r == -ENOENT || r == -ENOTDIR) && fd < 0 && aufs_loc_stale(&loc)) {
-		/* a cached directory removed behind the union's back: look again */
-		r = aufs_resolve(dirfd, path, 0, &loc);
-		if (r == 0 && (!loc.u || loc.branch < 0))
-			r = -ENOENT;
-		if (r == 0)
-			r = loc.type == DT_DIR ? aufs_dir_open(&loc, fd, ret) : -ENOTDIR;
-		if (r > 0)
-			r = -ENOENT;
-	}
-	if (r == 0)
-		aufs_fd_set(aufs_dir_fd(*ret), loc.virt);
-	return r;
+	*ret_pass = r == AUFS_PASS || r == AUFS_PASS_HOST;
+	if (r != AUFS_PASS_HOST)
+		host[0] = 0;
+	return *ret_pass ? 0 : r;
 }
 
 DIR *shim_opendir(const char *path)
@@ -237,11 +212,11 @@ long verb_scandirat(int dirfd, const char *path, struct dirent ***list,
 
 	path = AUFS_LAUNDER(path);
 	if (!path || !*path)
-		return VERB_PASS;
+		return AUFS_PASS;
 	r = open_merged(dirfd, path, -1, &d, &pass, host);
 	if (pass && host[0])	/* the path left the union: the host directory */
 		return verb_real(REAL(scandirat)(AT_FDCWD, host, list, select, cmp));
 	if (pass)
-		return VERB_PASS;
+		return AUFS_PASS;
 	return r < 0 ? r : scan_merged(d, list, select, cmp);
 }

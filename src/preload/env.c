@@ -171,7 +171,7 @@ static bool preload_compose(char *out, size_t size, const char *value)
 	return n > 0 && (size_t)n < size;
 }
 
-void xctx_cwd(struct xctx *x, struct aufs_loc *scratch)
+void xctx_cwd(struct xctx *x, struct aufs_object *scratch)
 {
 	struct stat dot, st;
 	size_t room;
@@ -197,9 +197,9 @@ void xctx_cwd(struct xctx *x, struct aufs_loc *scratch)
 	 * virtual cwd only while "." is still its directory.
 	 */
 	if (n >= 0) {
-		int r = aufs_resolve(AT_FDCWD, x->vcwd, 0, scratch);
+		int r = aufs_lookup(AT_FDCWD, x->vcwd, 0, scratch);
 		const char *real = r == AUFS_PASS ? x->vcwd
-				 : r == 0 && (!scratch->u || scratch->branch >= 0) ? scratch->real
+				 : r == 0 || r == AUFS_PASS_HOST ? scratch->real
 				 : NULL;
 
 		if (real && sys_stat(real, &st) == 0 && st.st_dev == dot.st_dev &&

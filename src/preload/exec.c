@@ -60,12 +60,10 @@ int xresolve(struct xctx *x, struct xbuf *b, int dirfd, const char *path, unsign
 			return -ENAMETOOLONG;
 		p = b->abs;
 	}
-	r = aufs_resolve(dirfd, p, flags, &b->loc);
+	r = aufs_lookup(dirfd, p, flags, &b->obj);
 	if (r == AUFS_PASS || r < 0)
 		return r;
-	if (b->loc.u && b->loc.branch < 0)
-		return -ENOENT;
-	*ret_real = b->loc.real;
+	*ret_real = b->obj.real;	/* a branch file, or the host path the name led to */
 	return 0;
 }
 
@@ -90,13 +88,13 @@ int ximage(struct xctx *x, struct xbuf *b, int dirfd, const char *path, unsigned
 			return r;
 		if (r == 0) {
 			b->any = true;
-			if ((b->loc.flags & AUFS_LOC_HAVE_STAT) && !S_ISLNK(b->loc.st.st_mode))
-				st = &b->loc.st;
+			if (b->obj.have_stat && !S_ISLNK(b->obj.st.st_mode))
+				st = &b->obj.st;
 		}
 		if (b->depth == 0 && b->vname) {
 			/* execveat(dirfd, "rel"): the kernel would say /dev/fd/N/rel */
-			if (r == 0 && b->loc.u)
-				snprintf(b->vname, PATH_MAX, "%s", b->loc.virt);
+			if (r == 0 && b->obj.union_id)
+				snprintf(b->vname, PATH_MAX, "%s", b->obj.virt);
 			else
 				snprintf(b->vname, PATH_MAX, "/dev/fd/%d/%s", dirfd, path);
 		}
@@ -347,7 +345,7 @@ int xcall(const struct xreq *q)
 		int r;
 
 		b.vname = vname ? vbuf : NULL;
-		xctx_cwd(&x, &b.loc);
+		xctx_cwd(&x, &b.obj);
 		if (n <= XSTACK_PTRS) {
 			w.env = env_build(&x, q->envp, n, env, pre, room);
 		} else {

@@ -34,7 +34,7 @@ struct xctx {
 };
 
 /* Fill X's cwd fields (SCRATCH: a lookup's room, on the caller's stack). */
-void xctx_cwd(struct xctx *x, struct aufs_loc *scratch);
+void xctx_cwd(struct xctx *x, struct aufs_object *scratch);
 /* An exec from a constructor that ran before env.c's: capture the start-up state now. */
 void env_capture_early(void);
 /* Entries of ENVP, and the room a rewritten LD_PRELOAD entry needs (at least 1). */
@@ -50,7 +50,7 @@ void env_ensure(void);
 /* One program to start: the "#!" chain followed so far. */
 /* One program to start: the "#!" chain followed so far. */
 struct xbuf {
-	struct aufs_loc loc;
+	struct aufs_object obj;
 	char abs[PATH_MAX];		/* vfork child: a relative path made absolute */
 	char line[XDEPTH][AUFS_SHEBANG_MAX + 1];
 	const char *name[XDEPTH];	/* interpreter of level d (as the "#!" line says) */

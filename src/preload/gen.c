@@ -53,7 +53,7 @@ void *aufs_real_lazy(const char *name, void **slot)
 
 /*
  * The prologue (shim.h, "The verbs"): the real function when the library is
- * inactive or the verb says VERB_PASS, else the verb's answer with errno set on
+ * inactive or the verb says AUFS_PASS, else the verb's answer with errno set on
  * failure and the caller's errno kept on success.
  */
 #define PROLOGUE_(kind, ret, name, params, args)                                        \
@@ -66,7 +66,7 @@ void *aufs_real_lazy(const char *name, void **slot)
 		if (!shim_enter(&saved_))                                               \
 			return REAL(name) args;                                         \
 		r_ = verb_##name args;                                                  \
-		if (r_ == VERB_PASS)                                                    \
+		if (r_ == AUFS_PASS)                                                    \
 			return REAL(name) args;                                         \
 		return (ret)aufs_ret(r_, saved_);                                       \
 	}

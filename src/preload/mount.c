@@ -34,7 +34,7 @@ long verb_mount(const char *source, const char *target, const char *fstype, unsi
 	if (source && aufs_real_path(AT_FDCWD, source, 0, src) == 0)
 		source = src;
 	r = verb_real_path(AT_FDCWD, target, 0, real);
-	if (r == VERB_PASS)
+	if (r == AUFS_PASS)
 		return verb_real(REAL(mount)(source, target, fstype, flags, data));
 	return r ? r : verb_real(REAL(mount)(source, real, fstype, flags, data));
 }

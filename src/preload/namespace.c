@@ -10,28 +10,28 @@
 
 long verb_mkdirat(int dirfd, const char *path, mode_t mode)
 {
-	return verb_core(aufs_mkdirat(dirfd, AUFS_LAUNDER(path), mode));
+	return aufs_mkdirat(dirfd, AUFS_LAUNDER(path), mode);
 }
 
 long verb_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-	return verb_core(aufs_mknodat(dirfd, AUFS_LAUNDER(path), mode, dev));
+	return aufs_mknodat(dirfd, AUFS_LAUNDER(path), mode, dev);
 }
 
 long verb_symlinkat(const char *target, int dirfd, const char *path)
 {
-	return verb_core(aufs_symlinkat(target, dirfd, AUFS_LAUNDER(path)));
+	return aufs_symlinkat(target, dirfd, AUFS_LAUNDER(path));
 }
 
 long verb_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
 {
-	return verb_core(aufs_linkat(olddirfd, AUFS_LAUNDER(oldpath), newdirfd,
-				     AUFS_LAUNDER(newpath), flags));
+	return aufs_linkat(olddirfd, AUFS_LAUNDER(oldpath), newdirfd,
+				     AUFS_LAUNDER(newpath), flags);
 }
 
 long verb_unlinkat(int dirfd, const char *path, int flags)
 {
-	return verb_core(aufs_unlinkat(dirfd, AUFS_LAUNDER(path), flags));
+	return aufs_unlinkat(dirfd, AUFS_LAUNDER(path), flags);
 }
 
 long verb_remove(const char *path)
@@ -42,12 +42,12 @@ long verb_remove(const char *path)
 	r = aufs_unlinkat(AT_FDCWD, path, 0);
 	if (r == -EISDIR)
 		r = aufs_unlinkat(AT_FDCWD, path, AT_REMOVEDIR);	/* as remove(3) does */
-	return verb_core(r);
+	return r;
 }
 
 long verb_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
 		    unsigned int flags)
 {
-	return verb_core(aufs_renameat2(olddirfd, AUFS_LAUNDER(oldpath), newdirfd,
-					AUFS_LAUNDER(newpath), flags));
+	return aufs_renameat2(olddirfd, AUFS_LAUNDER(oldpath), newdirfd,
+					AUFS_LAUNDER(newpath), flags);
 }

@@ -20,7 +20,6 @@ static bool needs_mode(int flags)
 int shim_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	int saved, fd;
-	bool pass;
 
 	if (!shim_enter(&saved))
 		return REAL(openat)(dirfd, path, flags, mode);
@@ -29,8 +28,8 @@ int shim_openat(int dirfd, const char *path, int flags, mode_t mode)
 		errno = EFAULT;
 		return -1;
 	}
-	fd = aufs_openat(dirfd, path, flags, mode, &pass);
-	if (pass) {
+	fd = aufs_openat(dirfd, path, flags, mode);
+	if (fd == AUFS_PASS) {
 		fd = REAL(openat)(dirfd, path, flags, mode);
 		if (fd >= 0)
 			aufs_note_outside_open(fd, dirfd, path);
@@ -131,7 +130,6 @@ static int mode_flags(const char *m)
 FILE *shim_fopen(const char *path, const char *mode)
 {
 	int saved, flags, fd;
-	bool pass;
 	FILE *f;
 
 	if (!shim_enter(&saved))
@@ -139,8 +137,8 @@ FILE *shim_fopen(const char *path, const char *mode)
 	path = AUFS_LAUNDER(path);
 	if (!path || !mode || (flags = mode_flags(mode)) < 0)
 		return REAL(fopen)(path, mode);
-	fd = aufs_openat(AT_FDCWD, path, flags, 0666, &pass);
-	if (pass)
+	fd = aufs_openat(AT_FDCWD, path, flags, 0666);
+	if (fd == AUFS_PASS)
 		return REAL(fopen)(path, mode);
 	if (fd < 0) {
 		aufs_ret(fd, saved);
@@ -162,7 +160,6 @@ FILE *shim_freopen(const char *path, const char *mode, FILE *stream)
 {
 	int saved, flags, fd;
 	char proc[64];
-	bool pass;
 	FILE *f;
 
 	if (!shim_enter(&saved))
@@ -171,8 +168,8 @@ FILE *shim_freopen(const char *path, const char *mode, FILE *stream)
 	if (!path || !mode || (flags = mode_flags(mode)) < 0)
 		return REAL(freopen)(path, mode, stream);
 	/* O_EXCL/O_CREAT/O_TRUNC were applied by our open; the reopen must not redo them */
-	fd = aufs_openat(AT_FDCWD, path, flags, 0666, &pass);
-	if (pass)
+	fd = aufs_openat(AT_FDCWD, path, flags, 0666);
+	if (fd == AUFS_PASS)
 		return REAL(freopen)(path, mode, stream);
 	if (fd < 0) {
 		aufs_ret(fd, saved);

@@ -12,10 +12,7 @@
 
 long verb_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	bool pass;
-	ssize_t r = aufs_readlinkat(dirfd, AUFS_LAUNDER(path), buf, size, &pass);
-
-	return pass ? VERB_PASS : r;
+	return aufs_readlinkat(dirfd, AUFS_LAUNDER(path), buf, size);
 }
 
 char *shim_realpath(const char *path, char *resolved)
@@ -31,10 +28,11 @@ char *shim_realpath(const char *path, char *resolved)
 		errno = EINVAL;
 		return NULL;
 	}
-	buf[0] = 0;
 	r = aufs_realpath(path, buf);
 	if (r == AUFS_PASS)
-		return REAL(realpath)(buf[0] ? buf : path, resolved);
+		return REAL(realpath)(path, resolved);
+	if (r == AUFS_PASS_HOST)
+		return REAL(realpath)(buf, resolved);
 	if (r < 0) {
 		aufs_ret(r, saved);
 		return NULL;

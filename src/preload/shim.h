@@ -101,17 +101,10 @@ static inline bool shim_enter(int *saved_errno)
  *
  *	long verb_<name>(the row's parameters);
  *
- * which returns a value >= 0 (the result), -errno, or VERB_PASS: make the real
- * call with the caller's own arguments. gen.c converts the rest with aufs_ret().
- * VERB_PASS is not AUFS_PASS (1): a verb may return a length or an fd of 1.
+ * which returns a value >= 0 (the result), -errno, or AUFS_PASS: make the real
+ * call with the caller's own arguments (core.h's encoding, which every core verb
+ * answers in). gen.c converts the rest with aufs_ret().
  */
-#define VERB_PASS LONG_MIN
-
-/* A core status (0, AUFS_PASS or -errno) as a verb's answer. */
-static inline long verb_core(long r)
-{
-	return r == AUFS_PASS ? VERB_PASS : r;
-}
 
 /* A real function's answer (-1 with errno on failure) as a verb's. */
 static inline long verb_real(long r)
@@ -122,7 +115,7 @@ static inline long verb_real(long r)
 /*
  * For a verb that acts on an existing object named by PATH (relative to DIRFD;
  * AT_FLAGS: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH): 0 with the real path of its
- * top-most copy in REAL (PATH_MAX bytes), VERB_PASS (outside every union, or a
+ * top-most copy in REAL (PATH_MAX bytes), AUFS_PASS (outside every union, or a
  * NULL path: the real function's own answer) or -errno (-ENOENT for a name the
  * union does not have).
  */
@@ -130,8 +123,8 @@ static inline long verb_real_path(int dirfd, const char *path, int at_flags, cha
 {
 	path = AUFS_LAUNDER(path);
 	if (!path)
-		return VERB_PASS;
-	return verb_core(aufs_real_path(dirfd, path, at_flags, real));
+		return AUFS_PASS;
+	return aufs_real_path(dirfd, path, at_flags, real);
 }
 
 /* exec.c */

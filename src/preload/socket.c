@@ -52,10 +52,10 @@ __attribute__((noinline)) static long sock_in_union(const struct sock_args *a, b
 	for (;;) {
 		r = aufs_sock_prepare(addr, len, bind, &s);
 		if (r == AUFS_PASS || r < 0)
-			return verb_core(r);
+			return r;
 		ret = call(a, (const struct sockaddr *)&s.sun, s.len);
 		aufs_sock_done(&s, a->fd, ret >= 0);	/* raw calls: errno stays */
-		if (ret < 0 && errno == ENOENT && !bind && !tries++ && aufs_loc_stale(&s.loc))
+		if (ret < 0 && errno == ENOENT && !tries++ && aufs_sock_stale(&s))
 			continue;
 		return verb_real(ret);
 	}
@@ -71,7 +71,7 @@ long verb_bind(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
 	struct sock_args args = { .fd = fd };
 
 	if (!maybe_path(a.__sockaddr__, len))
-		return VERB_PASS;
+		return AUFS_PASS;
 	return sock_in_union(&args, true, a.__sockaddr__, len, bind_call);
 }
 
@@ -85,7 +85,7 @@ long verb_connect(int fd, __CONST_SOCKADDR_ARG a, socklen_t len)
 	struct sock_args args = { .fd = fd };
 
 	if (!maybe_path(a.__sockaddr__, len))
-		return VERB_PASS;
+		return AUFS_PASS;
 	return sock_in_union(&args, false, a.__sockaddr__, len, connect_call);
 }
 
@@ -100,7 +100,7 @@ long verb_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_
 	struct sock_args args = { .fd = fd, .buf = buf, .n = n, .flags = flags };
 
 	if (!maybe_path(a.__sockaddr__, len))
-		return VERB_PASS;
+		return AUFS_PASS;
 	return sock_in_union(&args, false, a.__sockaddr__, len, sendto_call);
 }
 
@@ -119,7 +119,7 @@ long verb_sendmsg(int fd, const struct msghdr *msg, int flags)
 
 	msg = AUFS_LAUNDER(msg);
 	if (!msg || !maybe_path(msg->msg_name, msg->msg_namelen))
-		return VERB_PASS;	/* a NULL msg: EFAULT, from the kernel */
+		return AUFS_PASS;	/* a NULL msg: EFAULT, from the kernel */
 	return sock_in_union(&args, false, msg->msg_name, msg->msg_namelen, sendmsg_call);
 }
 
@@ -213,7 +213,7 @@ long verb_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	msg = AUFS_LAUNDER(msg);
 	if (!msg)
-		return VERB_PASS;	/* EFAULT, from the kernel */
+		return AUFS_PASS;	/* EFAULT, from the kernel */
 	cap = msg->msg_name ? msg->msg_namelen : 0;
 	r = REAL(recvmsg)(fd, msg, flags);
 	if (r >= 0 && cap)

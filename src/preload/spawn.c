@@ -189,49 +189,6 @@ AUFS_EXPORT int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
 	return REAL(posix_spawn_file_actions_destroy)(fa);
 }
 
-/*
- * The child opens a file-action path with glibc's internal open, so the path is
- * resolved now, when the action is added (relative to the object's chdir, if
- * any). A write needs the union's rules too: a lower file is copied up and a
- * new one created in a writable branch here, so that the child opens the branch
- * file (and never writes a read-only branch).
- * Returns 0 with LOC->real to store, AUFS_PASS (store PATH), or -errno.
- */
-static int spawn_open_prepare(const char *path, int *oflag, mode_t mode, struct aufs_loc *loc)
-{
-	bool write = (*oflag & O_ACCMODE) != O_RDONLY || (*oflag & (O_CREAT | O_TRUNC));
-	unsigned rf = 0;
-	bool pass;
-	int r, fd;
-
-	if ((*oflag & O_NOFOLLOW) || ((*oflag & O_CREAT) && (*oflag & O_EXCL)))
-		rf |= AUFS_RESOLVE_NOFOLLOW;
-	r = aufs_resolve(AT_FDCWD, path, rf, loc);
-	if (r != 0)
-		return AUFS_PASS;	/* outside, or an error the child's open reports */
-	if (!loc->u || !write)
-		return 0;
-	if (loc->branch >= 0 &&
-	    (loc->type != DT_REG || loc->u->branch[loc->branch].perm == AUFS_PERM_RW))
-		return 0;	/* already writable in place (or not a file to copy) */
-	if (loc->branch < 0 && !(*oflag & O_CREAT))
-		return 0;	/* the child's open fails with ENOENT */
-	fd = aufs_openat(AT_FDCWD, path, *oflag | O_CLOEXEC | O_NOCTTY, mode, &pass);
-	if (fd == -EEXIST)
-		return 0;	/* O_EXCL: the child's open fails the same way */
-	if (fd < 0)
-		return fd;
-	aufs_fd_forget(fd);
-	(void)sys_close(fd);	/* opened only for its side effect */
-	*oflag &= ~O_EXCL;	/* created just now, for the child */
-	r = aufs_resolve(AT_FDCWD, path, rf, loc);
-	if (r < 0)
-		return r;
-	if (r == AUFS_PASS || (loc->u && loc->branch < 0))
-		return AUFS_PASS;
-	return 0;
-}
-
 /* PATH of a file action as an absolute union name into BUF when FA changes directory. */
 static const char *fa_path(const void *fa, const char *path, char *buf)
 {
@@ -247,8 +204,7 @@ static const char *fa_path(const void *fa, const char *path, char *buf)
 AUFS_EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd,
 						 const char *path, int oflag, mode_t mode)
 {
-	struct aufs_loc loc;
-	char full[PATH_MAX];
+	char full[PATH_MAX], real[PATH_MAX];
 	int saved, r;
 
 	if (!shim_enter(&saved))
@@ -256,18 +212,18 @@ AUFS_EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa,
 	path = AUFS_LAUNDER(path);
 	if (!path)
 		return EFAULT;
-	r = spawn_open_prepare(fa_path(fa, path, full), &oflag, mode, &loc);
+	/* the child opens it with glibc's internal open, which no shim sees: resolve now */
+	r = aufs_spawn_open(fa_path(fa, path, full), &oflag, mode, real);
 	errno = saved;
 	if (r < 0)
 		return -r;
-	return REAL(posix_spawn_file_actions_addopen)(fa, fd, r == 0 ? loc.real : path, oflag,
-						      mode);
+	return REAL(posix_spawn_file_actions_addopen)(fa, fd, r == 0 ? real : path, oflag, mode);
 }
 
 AUFS_EXPORT int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa,
 						     const char *path)
 {
-	struct aufs_loc loc;
+	struct aufs_object obj;
 	char full[PATH_MAX];
 	const char *name;
 	int saved, r;
@@ -288,17 +244,17 @@ AUFS_EXPORT int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t 
 				     (int)sizeof(full) - n)
 			name = full;
 	}
-	r = aufs_resolve(AT_FDCWD, name, AUFS_RESOLVE_DIRECTORY, &loc);
+	r = aufs_lookup(AT_FDCWD, name, AUFS_RESOLVE_DIRECTORY, &obj);
 	errno = saved;
-	if (r == 0 && loc.u && loc.branch >= 0) {
+	if (r == 0) {
 		/* the top-most copy, as chdir(2) through the union */
-		r = REAL(posix_spawn_file_actions_addchdir_np)(fa, loc.real);
+		r = REAL(posix_spawn_file_actions_addchdir_np)(fa, obj.real);
 		if (r == 0)
-			fa_set(fa, loc.virt);
+			fa_set(fa, obj.virt);
 		return r;
 	}
-	if (r == 0 && !loc.u)
-		name = path = loc.real;	/* left the union again: the host path */
+	if (r == AUFS_PASS_HOST)
+		name = path = obj.real;	/* left the union again: the host path */
 	r = REAL(posix_spawn_file_actions_addchdir_np)(fa, path);
 	if (r == 0) {
 		if (name[0] == '/')

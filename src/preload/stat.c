@@ -9,13 +9,13 @@
 
 long verb_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	return verb_core(aufs_fstatat(dirfd, AUFS_LAUNDER(path), st, flags));
+	return aufs_fstatat(dirfd, AUFS_LAUNDER(path), st, flags);
 }
 
 long verb_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *stx)
 {
 	path = AUFS_LAUNDER(path);
 	if (!path)	/* statx(fd, NULL, AT_EMPTY_PATH): the kernel's own */
-		return VERB_PASS;
-	return verb_core(aufs_statx(dirfd, path, flags, mask, stx));
+		return AUFS_PASS;
+	return aufs_statx(dirfd, path, flags, mask, stx);
 }

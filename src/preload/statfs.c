@@ -10,36 +10,29 @@
 #include "shim.h"
 
 /*
- * The file system root that answers for PATH into REAL: 0, VERB_PASS (outside
- * every union; REAL is then "") or -errno. A path that left a union again is
- * asked on its host path: the real call is made here, so it returns 1.
+ * The file system root that answers for PATH into REAL: 0 (a union's: the name
+ * length rule applies), AUFS_PASS_HOST (a path that left a union: its host path),
+ * AUFS_PASS or -errno.
  */
 static long statfs_root(const char *path, char *real)
 {
-	int r;
-
 	path = AUFS_LAUNDER(path);
 	if (!path)
-		return VERB_PASS;
-	real[0] = 0;
-	r = aufs_statfs_path(path, real);
-	if (r == AUFS_PASS)
-		return real[0] ? 1 : VERB_PASS;
-	return r;
+		return AUFS_PASS;
+	return aufs_statfs_path(path, real);
 }
 
 long verb_statfs(const char *path, struct statfs *buf)
 {
 	char real[PATH_MAX];
 	long r = statfs_root(path, real);
+	bool host = r == AUFS_PASS_HOST;
 
-	if (r == 1)
-		return verb_real(REAL(statfs)(real, buf));
-	if (r)
+	if (r < 0 || r == AUFS_PASS)
 		return r;
 	r = verb_real(REAL(statfs)(real, buf));
-	if (r == 0 && buf->f_namelen > AUFS_WH_PREFIX_LEN)
-		buf->f_namelen -= AUFS_WH_PREFIX_LEN;
+	if (r == 0 && !host)
+		buf->f_namelen = aufs_name_max(buf->f_namelen);
 	return r;
 }
 
@@ -47,14 +40,13 @@ long verb_statvfs(const char *path, struct statvfs *buf)
 {
 	char real[PATH_MAX];
 	long r = statfs_root(path, real);
+	bool host = r == AUFS_PASS_HOST;
 
-	if (r == 1)
-		return verb_real(REAL(statvfs)(real, buf));
-	if (r)
+	if (r < 0 || r == AUFS_PASS)
 		return r;
 	r = verb_real(REAL(statvfs)(real, buf));
-	if (r == 0 && buf->f_namemax > AUFS_WH_PREFIX_LEN)
-		buf->f_namemax -= AUFS_WH_PREFIX_LEN;
+	if (r == 0 && !host)
+		buf->f_namemax = (unsigned long)aufs_name_max((long)buf->f_namemax);
 	return r;
 }
 
@@ -71,12 +63,12 @@ long shim_pathconf(const char *path, int name)
 	if (!shim_enter(&saved))
 		return REAL(pathconf)(path, name);
 	v = verb_real_path(AT_FDCWD, path, 0, real);
-	if (v == VERB_PASS)
+	if (v == AUFS_PASS)
 		return REAL(pathconf)(path, name);
 	if (v < 0)
 		return aufs_ret(v, saved);
 	v = REAL(pathconf)(real, name);
-	if (name == _PC_NAME_MAX && v > AUFS_WH_PREFIX_LEN)	/* as statfs */
-		v -= AUFS_WH_PREFIX_LEN;
+	if (name == _PC_NAME_MAX && v > 0)	/* as statfs */
+		v = aufs_name_max(v);
 	return v;
 }

@@ -20,9 +20,9 @@
 /* Is TEMPLATE (with its XXXXXX) inside a union? Then we make the name ourselves. */
 static bool in_union(const char *tmpl)
 {
-	struct aufs_loc loc;
+	struct aufs_object obj;
 
-	return aufs_resolve(AT_FDCWD, tmpl, AUFS_RESOLVE_NOFOLLOW, &loc) != AUFS_PASS;
+	return aufs_lookup(AT_FDCWD, tmpl, AUFS_RESOLVE_NOFOLLOW, &obj) != AUFS_PASS;
 }
 
 static void fill(char *x)
@@ -58,7 +58,7 @@ long verb_mkostemps(char *tmpl, int suffixlen, int flags)
 
 	tmpl = AUFS_LAUNDER(tmpl);
 	if (!tmpl || !in_union(tmpl))
-		return VERB_PASS;
+		return AUFS_PASS;
 	x = placeholder(tmpl, suffixlen);
 	if (!x)
 		return -EINVAL;
