@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "util_hash.h"
 
 #define DIR_BUF 32768
 
@@ -53,7 +54,7 @@ struct whset {
 
 static uint64_t name_hash(const char *s, size_t n)
 {
-	return fnv1a(FNV_INIT, s, n);
+	return hash_bytes(0, s, n);
 }
 
 static int set_grow(struct aufs_dir *d)

@@ -160,7 +160,7 @@ void aufs_lookup_flush(void)
 
 static uint64_t key_hash(const struct aufs_union *u, const char *rel, size_t len)
 {
-	return fnv1a(fnv1a(FNV_INIT, &u, sizeof(u)), rel, len);
+	return hash_bytes(hash_mix(0, (uint64_t)(uintptr_t)u), rel, len);
 }
 
 /* What both tables are keyed by; KEY only for whole paths (AUFS_RESOLVE_* flags). */

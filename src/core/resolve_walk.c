@@ -562,24 +562,22 @@ static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
 	return 0;
 }
 
-/* No empty, "." or ".." component and no trailing '/': the virtual path is the text. */
+/*
+ * No empty, "." or ".." component and no trailing '/': the virtual path is the
+ * text. P is NUL-terminated at LEN. The string functions scan a word at a time.
+ */
 static bool path_is_clean(const char *p, size_t len)
 {
-	size_t i = p[0] == '/';
+	const char *d;
 
-	if (len == 0)
+	if (len == 0 || (len > 1 && p[len - 1] == '/') || strstr(p, "//"))
 		return false;
-	while (i < len) {
-		size_t j = i;
+	for (d = strchr(p, '.'); d; d = strchr(d + 1, '.')) {
+		size_t i = (size_t)(d - p);
 
-		while (j < len && p[j] != '/')
-			j++;
-		if (j == i || (p[i] == '.' && (j - i == 1 || (j - i == 2 && p[i + 1] == '.'))))
-			return false;
-		if (j == len)
-			return true;
-		i = j + 1;
-		if (i == len)
+		if (i > 0 && p[i - 1] != '/')
+			continue;	/* a dot inside a name */
+		if (!d[1] || d[1] == '/' || (d[1] == '.' && (!d[2] || d[2] == '/')))
 			return false;
 	}
 	return true;

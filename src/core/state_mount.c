@@ -110,6 +110,38 @@ int aufs_config_index(struct aufs_config *cfg)
 	return 0;
 }
 
+/*
+ * The union this thread matched last, and the table it belongs to: a program's
+ * paths come in runs inside one union, and without nested unions a path below a
+ * mount point belongs to that union (no deeper mount point can exist), so one
+ * compare of the mount point answers instead of a hash per component.
+ */
+static __thread struct aufs_union *hint_u;
+static __thread uint64_t hint_serial;
+
+static size_t skip_slashes(const char *path, size_t len, size_t r)
+{
+	while (r < len && path[r] == '/')
+		r++;
+	return r;
+}
+
+static struct aufs_union *match_hint(const struct aufs_config *cfg, const char *path, size_t len,
+				     size_t *ret_rel)
+{
+	struct aufs_union *u = hint_u;
+	size_t m;
+
+	if (!u || hint_serial != cfg->serial)
+		return NULL;
+	m = u->mnt_len;
+	if (len < m || memcmp(path, u->mnt, m) != 0 || (m > 1 && len > m && path[m] != '/'))
+		return NULL;
+	if (ret_rel)
+		*ret_rel = skip_slashes(path, len, m);
+	return u;
+}
+
 struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
 				     size_t len, size_t *ret_rel)
 {
@@ -121,6 +153,8 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 
 	if (!ix || len == 0 || path[0] != '/')
 		return NULL;
+	if (!ix->nested && (best = match_hint(cfg, path, len, ret_rel)))
+		return best;
 	/* "/" itself may be a mount point. */
 	h = prefix_hash(path, 1);
 	s = index_find(ix, h, path, 1);
@@ -149,12 +183,11 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 				break;	/* no mount point lies deeper */
 		}
 	}
-	if (best && ret_rel) {
-		size_t r = best_len;
-
-		while (r < len && path[r] == '/')
-			r++;
-		*ret_rel = r;
+	if (best && ret_rel)
+		*ret_rel = skip_slashes(path, len, best_len);
+	if (best) {
+		hint_u = best;
+		hint_serial = cfg->serial;
 	}
 	return best;
 }

@@ -12,7 +12,34 @@
 #define AUFS_UTIL_HASH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/*
+ * The caches' hash: eight bytes a step, each mixed by one multiply (a byte-wise
+ * FNV-1a costs a multiply per byte). Per process only: what several processes
+ * must agree on (the shared state's buckets) keeps FNV-1a, which never changes.
+ */
+static inline uint64_t hash_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t w = 0;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		__builtin_memcpy(&w, s, 8);
+		h = hash_mix(h, w);
+	}
+	w = (uint64_t)n << 56;	/* the length of the tail, so "a" and "a\0" differ */
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)s[i] << (8 * i);
+	return hash_mix(h, w);
+}
 
 struct ptable {
 	uint32_t mask;		/* slots - 1; 0 with slot == NULL: not allocated */
