@@ -371,6 +371,15 @@ static int fill(struct aufs_dir *d)
 	return r < 0 ? r : 0;
 }
 
+static void dir_free(struct aufs_dir *d)
+{
+	free(d->rel);
+	free(d->ent);
+	free(d->names);
+	free(d->set);
+	free(d);
+}
+
 int aufs_dir_open(const struct aufs_loc *loc, int fd, struct aufs_dir **ret)
 {
 	struct aufs_dir *d;
@@ -409,11 +418,7 @@ out_close:
 	if (fd < 0)
 		sys_close(d->fd);
 out_free:
-	free(d->rel);
-	free(d->ent);
-	free(d->names);
-	free(d->set);
-	free(d);
+	dir_free(d);
 	return r;
 }
 
@@ -482,10 +487,6 @@ int aufs_dir_close(struct aufs_dir *d)
 	int r = sys_close(d->fd);
 
 	d->magic = 0;
-	free(d->rel);
-	free(d->ent);
-	free(d->names);
-	free(d->set);
-	free(d);
+	dir_free(d);
 	return r;
 }

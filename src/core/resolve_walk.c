@@ -37,6 +37,12 @@ static bool exists(const char *path)
 	return sys_lstat(path, &st) == 0;
 }
 
+/* N says: no such name (yet: probing fills it in). */
+static void node_missing(struct node *n)
+{
+	*n = (struct node){ .branch = -1, .cut = -1, .type = DT_UNKNOWN };
+}
+
 static bool has_lower(aufs_mask m, int b)
 {
 	return (m >> (b + 1)) != 0;
@@ -54,12 +60,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	struct stat st;
 	int r;
 
-	n->branch = -1;
-	n->cut = -1;
-	n->type = DT_UNKNOWN;
-	n->mask = 0;
-	n->cached = false;
-	n->have_stat = false;
+	node_missing(n);
 	if (u->shm)
 		atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_LOOKUPS], 1,
 					  memory_order_relaxed);
@@ -135,12 +136,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 	if (name_is_hidden(u, rel + name_off)) {
 		/* Whiteouts and the aufs control names are never visible. */
 		cache_uncacheable();
-		n->branch = -1;
-		n->cut = -1;
-		n->type = DT_UNKNOWN;
-		n->mask = 0;
-		n->cached = false;
-		n->have_stat = false;
+		node_missing(n);
 		return 0;
 	}
 	if (c && !fresh && cache_lookup(c, shm, u, rel, len, n))
