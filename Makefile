@@ -40,6 +40,7 @@ msg = @printf '  %-7s %s\n' $(1) $(2)
 endif
 
 CORE_SRC    := $(wildcard src/core/*.c)
+FAULT_SRC   := $(wildcard src/fault/*.c)
 PRELOAD_SRC := $(wildcard src/preload/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c)
 HELPER_SRC  := $(wildcard tests/helper/*.c)
@@ -54,6 +55,10 @@ LFS_FLAGS   := -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -O2
 
 LIB      := $(B)/libaufs-preload.so
 CORE_LIB := $(B)/libaufs-core.a
+# The core again with every raw call through the fault-injection seam
+# (include/aufs/fault.h), for the unit tests only.
+FAULT_OBJ := $(CORE_SRC:%.c=$(B)/fault/%.o) $(FAULT_SRC:%.c=$(B)/fault/%.o)
+FAULT_LIB := $(B)/libaufs-core-fault.a
 RUN_BIN  := $(B)/aufs-run
 UNIT_BIN := $(B)/check-unit
 
@@ -65,6 +70,16 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(B)/fault/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DAUFS_FAULT_INJECT -c -o $@ $<
+
+$(FAULT_LIB): $(FAULT_OBJ)
 	@rm -f $@
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
@@ -88,11 +103,13 @@ $(B)/helper-lfs/%: tests/helper/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LFS_FLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
 
-$(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
+# The unit tests link the fault-injectable core and see the same include/aufs/sys.h.
+$(UNIT_BIN): $(UNIT_OBJ) $(FAULT_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(CORE_LIB) $$(pkg-config --libs check) $(SANFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(FAULT_LIB) $$(pkg-config --libs check) $(SANFLAGS)
 
-$(UNIT_OBJ): ALL_CFLAGS += -Wno-missing-prototypes $$(pkg-config --cflags check 2>/dev/null)
+$(UNIT_OBJ): ALL_CFLAGS += -DAUFS_FAULT_INJECT -Wno-missing-prototypes \
+	$$(pkg-config --cflags check 2>/dev/null)
 
 # ---------------------------------------------------------------- checks
 # make check installs what it lacks (as root), then runs every suite and fails on any failure.
