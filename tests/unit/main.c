@@ -12,12 +12,14 @@
 Suite *config_suite(void);
 Suite *lookup_suite(void);
 Suite *readdir_suite(void);
+Suite *copyup_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
 	config_suite,
 	lookup_suite,
 	readdir_suite,
+	copyup_suite,
 	NULL,
 };
 
