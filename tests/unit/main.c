@@ -13,6 +13,8 @@ Suite *config_suite(void);
 Suite *lookup_suite(void);
 Suite *readdir_suite(void);
 Suite *copyup_suite(void);
+Suite *rename_suite(void);
+Suite *whiteout_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -20,6 +22,8 @@ static Suite *(*const suites[])(void) = {
 	lookup_suite,
 	readdir_suite,
 	copyup_suite,
+	rename_suite,
+	whiteout_suite,
 	NULL,
 };
 
