@@ -43,5 +43,7 @@ void aufs_fault_clear(void);
 unsigned long aufs_fault_count(int sysno);
 /* How many calls the current rule has failed (0: the rule's call never came). */
 unsigned long aufs_fault_fired(void);
+/* The system call number the rule failed last, or -1. */
+int aufs_fault_last(void);
 
 #endif /* AUFS_FAULT_H */

@@ -27,7 +27,8 @@ static struct {
 	bool persist;
 	_Atomic unsigned long seen;	/* matching calls since the rule was set */
 	_Atomic unsigned long fired;
-} rule;
+	_Atomic int last;		/* the number of the call failed last */
+} rule = { .last = -1 };
 
 /* The calls that cannot fail with valid arguments: AUFS_FAULT_ANY leaves them alone. */
 static bool never_fails(long n)
@@ -53,6 +54,7 @@ static void reset_counts(void)
 	atomic_store(&calls_any, 0);
 	atomic_store(&rule.seen, 0);
 	atomic_store(&rule.fired, 0);
+	atomic_store(&rule.last, -1);
 }
 
 static void set_rule(int sysno, unsigned nth, int err, bool persist)
@@ -96,6 +98,11 @@ unsigned long aufs_fault_fired(void)
 	return atomic_load(&rule.fired);
 }
 
+int aufs_fault_last(void)
+{
+	return atomic_load(&rule.last);
+}
+
 /* Does the rule fail this call? Counts it among the rule's matches. */
 static bool hit(long n)
 {
@@ -108,6 +115,7 @@ static bool hit(long n)
 	k = atomic_fetch_add(&rule.seen, 1) + 1;
 	if (k == rule.nth || (rule.persist && k > rule.nth)) {
 		atomic_fetch_add(&rule.fired, 1);
+		atomic_store(&rule.last, (int)n);
 		return true;
 	}
 	return false;

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "aufs/fault.h"
+#include "aufs/sys.h"
 #include "fixture.h"
 
 Suite *copyup_suite(void);
@@ -150,8 +151,8 @@ static void assert_only_parent_copies(const char *extra, const char *lower, unsi
 		const char *nl = strchr(p, '\n');
 		char *line = strndup(p, (size_t)(nl - p)), *sp = strchr(line, ' ');
 
-		ck_assert_msg(sp && sp[1] == 'd', "round %u: a partial copy in the rw branch: %s", n,
-			      line);
+		ck_assert_msg(sp && sp[1] == 'd', "round %u: a partial copy in the rw branch: %s",
+			      n, line);
 		ck_assert_msg(!strict || strstr(lower, line) != NULL,
 			      "round %u: copied directory differs from the lower one: %s", n, line);
 		free(line);
@@ -214,13 +215,13 @@ static void sweep(const struct cpcase *c, const struct fault *f)
 		fired = aufs_fault_fired();
 		aufs_fault_clear();
 
-		ck_assert_msg(fx_count_fds() == fds, "%s, round %u: %d fds leaked (r = %d)", c->name,
-			      n, fx_count_fds() - fds, r);
+		ck_assert_msg(fx_count_fds() == fds, "%s, round %u: %d fds leaked (r = %d)",
+			      c->name, n, fx_count_fds() - fds, r);
 		t = fx_snapshot("t", ignore);
 		b = fx_snapshot("b", NULL);
 		v = fx_view();
-		ck_assert_msg(!strcmp(b, old_b), "%s, round %u: the ro branch changed:\n%s", c->name,
-			      n, fx_minus(b, old_b));
+		ck_assert_msg(!strcmp(b, old_b), "%s, round %u: the ro branch changed:\n%s",
+			      c->name, n, fx_minus(b, old_b));
 		if (!fired) {
 			ck_assert_msg(r == 0, "%s: no fault met, yet %d", c->name, r);
 			ck_assert_str_eq(t, new_t);
@@ -234,27 +235,28 @@ static void sweep(const struct cpcase *c, const struct fault *f)
 			ck_assert_msg(!strstr(t, ".wh..wh.cpup"),
 				      "%s, round %u: a temporary is left:\n%s", c->name, n, t);
 		if (!strcmp(t, new_t)) {
-			ck_assert_msg(!strcmp(v, new_v), "%s, round %u: new branch, old view", c->name,
-				      n);
+			ck_assert_msg(!strcmp(v, new_v), "%s, round %u: new branch, old view",
+				      c->name, n);
 		} else {
 			char *extra = fx_minus(t, old_t), *gone = fx_minus(old_t, t);
 
 			/* hidden temporaries aside (see above), only parent copies are new */
 			if (everything_fails)
 				drop_temporaries(extra);
-			ck_assert_msg(!*gone, "%s, round %u: gone from the rw branch:\n%s", c->name, n,
-				      gone);
+			ck_assert_msg(!*gone, "%s, round %u: gone from the rw branch:\n%s", c->name,
+				      n, gone);
 			assert_only_parent_copies(extra, b, n, !everything_fails);
-			ck_assert_msg(everything_fails || !strcmp(v, old_v), "%s, round %u: the union shows:\n%s\n"
-				      "instead of:\n%s", c->name, n, fx_minus(v, old_v),
-				      fx_minus(old_v, v));
+			ck_assert_msg(everything_fails || !strcmp(v, old_v),
+				      "%s, round %u: the union shows:\n%s\nand lacks:\n%s", c->name,
+				      n, fx_minus(v, old_v), fx_minus(old_v, v));
 			ck_assert_msg(r < 0, "%s, round %u: old state but success", c->name, n);
 			free(extra), free(gone);
 		}
 		free(t), free(b), free(v);
 	}
 	/* a sweep that never failed anything tested nothing */
-	ck_assert_msg(failed_runs > 0 || f->sysno != AUFS_FAULT_ANY, "%s: no round failed", c->name);
+	ck_assert_msg(failed_runs > 0 || f->sysno != AUFS_FAULT_ANY, "%s: no round failed",
+		      c->name);
 	free(old_t), free(old_b), free(old_v), free(new_t), free(new_v);
 }
 
@@ -314,9 +316,15 @@ START_TEST(test_seam)
 	ck_assert_int_eq(fx_count_fds(), fds);
 	close(fd);
 
-	/* ANY leaves the calls that cannot fail alone */
+	/* ANY leaves the calls that cannot fail alone; naming one fails it */
 	aufs_fault_set(AUFS_FAULT_ANY, 1, EIO);
-	ck_assert_int_eq(aufs_union_top_rw(fx_cfg.unions[0]), 0);
+	ck_assert_uint_eq(sys_geteuid(), geteuid());
+	ck_assert_uint_eq(aufs_fault_fired(), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_geteuid), 1);
+	ck_assert_int_eq(sys_close(-1), -EIO);
+	ck_assert_int_eq(aufs_fault_last(), SYS_close);
+	aufs_fault_set(SYS_geteuid, 1, EIO);
+	ck_assert_int_eq((int)sys_geteuid(), -EIO);
 	aufs_fault_clear();
 }
 END_TEST

@@ -15,6 +15,10 @@ Suite *readdir_suite(void);
 Suite *copyup_suite(void);
 Suite *rename_suite(void);
 Suite *whiteout_suite(void);
+Suite *policy_suite(void);
+Suite *shm_suite(void);
+Suite *shebang_suite(void);
+Suite *fdtable_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -24,6 +28,10 @@ static Suite *(*const suites[])(void) = {
 	copyup_suite,
 	rename_suite,
 	whiteout_suite,
+	policy_suite,
+	shm_suite,
+	shebang_suite,
+	fdtable_suite,
 	NULL,
 };
 
