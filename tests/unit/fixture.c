@@ -293,7 +293,8 @@ static char *join(struct lines *l)
 	size_t total = 1;
 	char *out, *p;
 
-	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	if (l->n)	/* qsort wants a non-null array even for no element */
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
 	for (size_t i = 0; i < l->n; i++)
 		total += strlen(l->v[i]) + 1;
 	p = out = malloc(total);
