@@ -12,7 +12,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS  ?= -O2 -g
 # No _FILE_OFFSET_BITS and no fortify: they would rename the symbols the shims define
-# (research/interposition.md P4); the *64 names are defined explicitly instead.
+# (open would become open64, stat __xstat64...); the *64 names are defined explicitly.
 # initial-exec TLS: the library is preloaded, so its 40 bytes of thread-locals sit in
 # the static TLS block and each access is one load, not a __tls_get_addr call.
 BASEFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -fno-delete-null-pointer-checks \
@@ -43,6 +43,7 @@ msg = @printf '  %-7s %s\n' $(1) $(2)
 endif
 
 CORE_SRC    := $(wildcard src/core/*.c)
+FAULT_SRC   := $(wildcard src/fault/*.c)
 PRELOAD_SRC := $(wildcard src/preload/*.c)
 UNIT_SRC    := $(wildcard tests/unit/*.c)
 HELPER_SRC  := $(wildcard tests/helper/*.c)
@@ -51,12 +52,16 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 UNIT_OBJ    := $(UNIT_SRC:%.c=$(B)/%.o)
 HELPERS     := $(HELPER_SRC:tests/helper/%.c=$(B)/helper/%)
 # The probes again as large-file, fortified programs are built (git, tar, nginx):
-# their calls become the *64, __*_2 and __*_chk names (interposition.md 1).
+# their calls become the *64, __*_2 and __*_chk names.
 HELPERS_LFS := $(HELPER_SRC:tests/helper/%.c=$(B)/helper-lfs/%)
 LFS_FLAGS   := -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -O2
 
 LIB      := $(B)/libaufs-preload.so
 CORE_LIB := $(B)/libaufs-core.a
+# The core again with every raw call through the fault-injection seam
+# (include/aufs/fault.h), for the unit tests only.
+FAULT_OBJ := $(CORE_SRC:%.c=$(B)/fault/%.o) $(FAULT_SRC:%.c=$(B)/fault/%.o)
+FAULT_LIB := $(B)/libaufs-core-fault.a
 RUN_BIN  := $(B)/aufs-run
 UNIT_BIN := $(B)/check-unit
 
@@ -68,6 +73,16 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(B)/fault/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DAUFS_FAULT_INJECT -c -o $@ $<
+
+$(FAULT_LIB): $(FAULT_OBJ)
 	@rm -f $@
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
@@ -91,12 +106,14 @@ $(B)/helper-lfs/%: tests/helper/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LFS_FLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
 
-$(UNIT_BIN): $(UNIT_OBJ) $(CORE_LIB)
+# The unit tests link the fault-injectable core and see the same include/aufs/sys.h.
+$(UNIT_BIN): $(UNIT_OBJ) $(FAULT_LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(CORE_LIB) $$(pkg-config --libs check) $(SANFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(FAULT_LIB) $$(pkg-config --libs check) $(SANFLAGS)
 
 # The unit suites test the core's own layers: they see its private header too.
-$(UNIT_OBJ): ALL_CFLAGS += -Wno-missing-prototypes -Isrc/core $$(pkg-config --cflags check 2>/dev/null)
+$(UNIT_OBJ): ALL_CFLAGS += -DAUFS_FAULT_INJECT -Wno-missing-prototypes -Isrc/core \
+	$$(pkg-config --cflags check 2>/dev/null)
 
 # ---------------------------------------------------------------- checks
 # make check installs what it lacks (as root), then runs every suite and fails on any failure.
@@ -114,7 +131,7 @@ check-headers:
 			|| { echo "check-headers: $$h does not compile alone"; exit 1; }; \
 	done; echo "check-headers: ok"
 
-# The raw-call rule (STYLE.md 3.7): no core object may reference a symbol that the
+# The raw-call rule (doc/HACKING.md): no core object may reference a symbol that the
 # library interposes, and every name of the table must be exported by the library.
 check-symbols: $(LIB) $(CORE_LIB)
 	@B=$(B) scripts/check-symbols.sh

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The two mechanical rules of STYLE.md 3.5/3.7, derived from include/aufs/wrapfuncs.def:
+# The mechanical rules of doc/HACKING.md, derived from include/aufs/wrapfuncs.def:
 #  1. every name in the table is exported by the library (nm -D), and nothing else
 #     is, apart from the compiler's own symbols;
 #  2. no object of the core references any name of the table (the raw-call rule);

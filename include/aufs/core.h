@@ -327,7 +327,7 @@ int aufs_spawn_open(const char *path, int *oflag, mode_t mode, char *real);
 /* ------------------------------------------------------------------ ops_namespace.c */
 
 /*
- * Changes to directories, with the aufs rules (DESIGN.md 3): new names go to the
+ * Changes to directories, with the aufs rules (man/aufs-preload.7): new names go to the
  * writable branch of the create= policy, parents copied up first; names that
  * exist below are removed with whiteouts; a directory with content below is not
  * renamed (-EXDEV). Return 0, AUFS_PASS (outside every union: call the real
@@ -451,7 +451,7 @@ long aufs_preload_find(const char *value, const char *lib);
 
 /*
  * The name of the kernel's cwd in the unions' namespace, for a vfork child that
- * may have changed directory without recording it (DESIGN.md 2): the host path
+ * may have changed directory without recording it: the host path
  * when it is inside or above a mount point, the union path when it is a
  * directory of exactly one branch, else the host path. *RET_VIRTUAL tells
  * whether it names a place in or above a union. Returns the length or -errno.

@@ -2,10 +2,15 @@
 /*
  * sys.h - the one choke point through which the core reaches the kernel.
  *
- * The core never calls an interposed libc symbol (STYLE.md 3.7): it issues raw
+ * The core never calls an interposed libc symbol (doc/HACKING.md): it issues raw
  * system calls through the inline helpers below, which return -errno like the
  * kernel does and never touch errno. This also keeps the core usable before the
  * preload library's constructor has run and inside vfork children.
+ *
+ * Three layers: include/aufs/sys-ARCH.h issues one call on its architecture;
+ * aufs_syscall6() below is the single place every call passes (inline in normal
+ * builds; the fault-injection seam of include/aufs/fault.h in the unit tests'
+ * build); the sys_* helpers give each call its types.
  */
 #ifndef AUFS_SYS_H
 #define AUFS_SYS_H
@@ -19,22 +24,31 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#if !defined(__x86_64__)
-#error "aufs-preload issues raw x86-64 system calls (see include/aufs/sys.h)"
+#if defined(__x86_64__)
+#include "aufs/sys-x86_64.h"
+#else
+#error "aufs-preload issues raw system calls for x86-64 only (a port adds include/aufs/sys-ARCH.h)"
 #endif
+
+#ifdef AUFS_FAULT_INJECT
+/*
+ * The unit tests' build of the core (build/libaufs-core-fault.a): every raw call
+ * goes through one out-of-line function that may fail it on request
+ * (include/aufs/fault.h). The preload library is never built this way.
+ */
+#include "aufs/fault.h"
 
 static inline long aufs_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
-	long ret;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	__asm__ __volatile__("syscall"
-			     : "=a"(ret)
-			     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			     : "rcx", "r11", "memory");
-	return ret;
+	return aufs_fault_syscall6(n, a, b, c, d, e, f);
 }
+#else
+/* Every other build: the instruction itself, inline, nothing in between. */
+static inline long aufs_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+	return aufs_arch_syscall6(n, a, b, c, d, e, f);
+}
+#endif
 
 #define AUFS_SYS(n, a, b, c, d, e, f) \
 	aufs_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))

@@ -95,15 +95,23 @@ void cpup_seal(struct aufs_union *u, const char *rel, size_t len, int t)
 	}
 }
 
-/* Owner first (chown clears set-id bits), then the mode. EPERM: keep ours. */
-static void copy_owner_mode(int fd, const char *path, const struct stat *st)
+/*
+ * Owner first (chown clears set-id bits), then the mode. A chown the caller may
+ * not make (EPERM, or EINVAL for an owner its namespace cannot map) keeps ours;
+ * any other failure is returned: published, the copy would show another owner or
+ * mode than the object it replaces in the union.
+ */
+static int copy_owner_mode(int fd, const char *path, const struct stat *st)
 {
-	if (fd >= 0) {
-		(void)sys_fchown(fd, st->st_uid, st->st_gid);
-		(void)sys_fchmod(fd, copy_mode(st));
-	} else {
-		(void)sys_fchownat(AT_FDCWD, path, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
-	}
+	int r;
+
+	if (fd >= 0)
+		r = sys_fchown(fd, st->st_uid, st->st_gid);
+	else
+		r = sys_fchownat(AT_FDCWD, path, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+	if (r < 0 && r != -EPERM && r != -EINVAL)
+		return r;
+	return fd >= 0 ? sys_fchmod(fd, copy_mode(st)) : 0;
 }
 
 static void copy_xattrs(int in, int out)
@@ -260,8 +268,14 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 			continue;	/* another process made it first */
 		if (r < 0)
 			return r;
-		(void)sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
-		(void)sys_fchmodat(AT_FDCWD, dst, widened(&sst, &widen));
+		/* as copy_owner_mode(): a directory of another mode would show in the union */
+		r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+		if (r == 0 || r == -EPERM || r == -EINVAL)
+			r = sys_fchmodat(AT_FDCWD, dst, widened(&sst, &widen));
+		if (r < 0) {
+			(void)sys_unlinkat(AT_FDCWD, dst, AT_REMOVEDIR);
+			return r;
+		}
 		copy_times(AT_FDCWD, dst, &sst, 0);
 		if (have_parent)
 			copy_times(AT_FDCWD, pdst, &pst, 0);	/* its parent looks untouched */
@@ -326,7 +340,9 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 			r = sys_ftruncate(out, len);
 		if (r < 0)
 			goto out_unlink;
-		copy_owner_mode(out, tmp, st);
+		r = copy_owner_mode(out, tmp, st);
+		if (r < 0)
+			goto out_unlink;
 		copy_xattrs(in, out);
 		copy_times(out, NULL, st, 0);
 		break;
@@ -340,7 +356,9 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 		r = sys_symlinkat(target, AT_FDCWD, tmp);
 		if (r < 0)
 			return r;
-		copy_owner_mode(-1, tmp, st);
+		r = copy_owner_mode(-1, tmp, st);
+		if (r < 0)
+			goto out_unlink;
 		copy_times(AT_FDCWD, tmp, st, AT_SYMLINK_NOFOLLOW);
 		break;
 	}
@@ -348,8 +366,11 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 		r = sys_mknodat(AT_FDCWD, tmp, st->st_mode, st->st_rdev);
 		if (r < 0)
 			return r;
-		copy_owner_mode(-1, tmp, st);
-		(void)sys_fchmodat(AT_FDCWD, tmp, copy_mode(st));
+		r = copy_owner_mode(-1, tmp, st);
+		if (r == 0)
+			r = sys_fchmodat(AT_FDCWD, tmp, copy_mode(st));	/* mknod obeyed the umask */
+		if (r < 0)
+			goto out_unlink;
 		copy_times(AT_FDCWD, tmp, st, 0);
 		break;
 	}

@@ -27,7 +27,10 @@ static int highest_bit(aufs_mask m)
 	return b;
 }
 
-/* Does the name of LOC exist in a branch below B (so removing it needs a whiteout)? */
+/*
+ * A probe that fails otherwise than "no such name" counts as yes: a whiteout too
+ * many hides nothing, one too few shows the lower copy again.
+ */
 bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask)
 {
 	char path[PATH_MAX];
@@ -35,10 +38,14 @@ bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask)
 	const char *rel = loc->virt + loc->rel;
 
 	for (int i = b + 1; i < loc->u->nbranch; i++) {
+		int r;
+
 		if (!(pmask & MASK_BIT(i)))
 			continue;
-		if (branch_path(&loc->u->branch[i], rel, strlen(rel), path) == 0 &&
-		    sys_lstat(path, &st) == 0)
+		if (branch_path(&loc->u->branch[i], rel, strlen(rel), path) < 0)
+			continue;
+		r = sys_lstat(path, &st);
+		if (r != -ENOENT && r != -ENOTDIR)
 			return true;
 	}
 	return false;

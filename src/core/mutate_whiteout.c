@@ -82,7 +82,7 @@ int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen
 {
 	char path[PATH_MAX];
 	char *buf;
-	ssize_t got;
+	ssize_t got = 0;
 	int fd, r = 0;
 
 	r = branch_path(&u->branch[b], dir, dlen, path);
@@ -111,6 +111,8 @@ int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen
 				break;
 		}
 	}
+	if (r == 0 && got < 0)
+		r = (int)got;	/* a listing that failed did not show every marker */
 	free(buf);
 	sys_close(fd);
 	return r;

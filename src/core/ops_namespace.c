@@ -193,6 +193,39 @@ static int logically_empty(const struct aufs_loc *loc)
 	return r;
 }
 
+/*
+ * rmdir of LOC in branch B when a lower copy exists (its whiteout is in place):
+ * as aufs does (au_whtmp_ren), the directory first leaves the union's sight
+ * under a whiteout-prefixed temporary name, and only then is emptied and
+ * removed, so that a failure while emptying it never shows again the lower
+ * names its whiteouts or opaque marker hid. What cannot be removed then stays
+ * behind that name, never listed; the rmdir itself is done. Returns 0 or the
+ * -errno of the rename (the caller takes the whiteout back).
+ */
+static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_t dlen)
+{
+	static _Atomic unsigned long seq;
+	char trel[PATH_MAX], treal[PATH_MAX];
+	int n, r;
+
+	n = snprintf(trel, sizeof(trel), "%.*s%s" AUFS_WH_PREFIX AUFS_WH_PREFIX "rmdir.%d.%lu",
+		     (int)dlen, dir, dlen ? "/" : "", (int)sys_getpid(), atomic_fetch_add(&seq, 1));
+	if (n < 0 || (size_t)n >= sizeof(trel) ||
+	    branch_path(&loc->u->branch[b], trel, (size_t)n, treal) < 0)
+		return -ENAMETOOLONG;
+	r = sys_renameat2(AT_FDCWD, loc->real, AT_FDCWD, treal, RENAME_NOREPLACE);
+	if (r == -EINVAL || r == -ENOSYS) {
+		/* no RENAME_NOREPLACE here: empty it in place */
+		r = wh_clear_dir(loc->u, b, dir, strlen(dir));
+		return r ? r : sys_unlinkat(AT_FDCWD, loc->real, AT_REMOVEDIR);
+	}
+	if (r < 0)
+		return r;
+	if (wh_clear_dir(loc->u, b, trel, (size_t)n) == 0)
+		(void)sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR);
+	return 0;
+}
+
 int aufs_unlinkat(int dirfd, const char *path, int flags)
 {
 	struct aufs_loc loc;
@@ -245,7 +278,9 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 			if (r < 0)
 				return r;
 		}
-		if (rmdir) {
+		if (rmdir && below) {
+			r = rmdir_aside(&loc, b, dir, dlen);
+		} else if (rmdir) {
 			r = wh_clear_dir(loc.u, b, dir, strlen(dir));
 			if (r == 0)
 				r = sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);

@@ -30,11 +30,18 @@ static unsigned mode_to_dt(mode_t m)
 	return IFTODT(m);
 }
 
-static bool exists(const char *path)
+/*
+ * 1, 0 (no such name, or out of the caller's reach as in probe()) or -errno: a
+ * marker whose probe failed otherwise (EIO...) is not a missing one.
+ */
+static int exists(const char *path)
 {
 	struct stat st;
+	int r = sys_lstat(path, &st);
 
-	return sys_lstat(path, &st) == 0;
+	if (r == 0)
+		return 1;
+	return r == -ENOENT || r == -ENOTDIR || r == -EACCES ? 0 : r;
 }
 
 /* N says: no such name (yet: probing fills it in). */
@@ -92,18 +99,30 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 						 strlen(AUFS_WH_OPQ), buf);
 				if (r < 0)
 					return r;
-				if (exists(buf))
+				r = exists(buf);
+				if (r < 0)
+					return r;
+				if (r)
 					break;	/* opaque: nothing below shows through */
 			}
 			continue;
 		}
-		if (r != -ENOENT && r != -ENOTDIR && n->branch < 0)
-			return r;	/* EACCES, ELOOP...: as the kernel would say */
+		/*
+		 * EACCES, ELOOP...: as the kernel would say. Below a directory already
+		 * found, only EACCES leaves it alone (a lower copy the caller cannot reach
+		 * adds nothing); any other error would make a merged directory look
+		 * unmerged, and a rename or rmdir then skip the whiteout it needs.
+		 */
+		if (r != -ENOENT && r != -ENOTDIR && (n->branch < 0 || r != -EACCES))
+			return r;
 		if (branch_has_whiteouts(br) && has_lower(pmask, b)) {
 			r = branch_path_name(br, rel, plen, AUFS_WH_PREFIX, name, nlen, buf);
 			if (r < 0)
 				return r;
-			if (exists(buf)) {
+			r = exists(buf);
+			if (r < 0)
+				return r;
+			if (r) {
 				if (n->branch < 0)
 					n->cut = b;
 				break;	/* whited out: hidden in every lower branch */

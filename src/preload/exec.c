@@ -4,10 +4,11 @@
  * execve, execveat, fexecve, execvpe; hand-written (variadic) execl, execle,
  * execlp. Forwarders: execv -> execve(environ), execvp -> execvpe(environ),
  * execl/execle -> execve, execlp -> execvpe. glibc reaches none of these
- * through another (interposition.md 1.13), so each door is wrapped; spawn.c
+ * through another (each calls the execve system call itself), so each door is
+ * wrapped; spawn.c
  * has posix_spawn, popen.c system and popen, env.c the child's environment.
  *
- * What every door does (interposition.md P5, P9, P10, P17):
+ * What every door does:
  *  - the program's path, and each PATH candidate, is resolved through the union
  *    and the kernel is given the branch file;
  *  - a "#!" script in a union, or one whose interpreter lives in a union, is run

@@ -11,7 +11,7 @@
 
 #include "shim.h"
 
-/* O_TMPFILE contains O_DIRECTORY: test all its bits, not one (interposition.md 1.1). */
+/* O_TMPFILE contains O_DIRECTORY: test all its bits, not one. */
 static bool needs_mode(int flags)
 {
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;

@@ -3,7 +3,7 @@
  * libc-probe - call one libc function the way programs do, for the integration
  * tests (compiled by them into their temp dir). The functions are the ones whose
  * glibc implementation calls other libc functions internally, so an LD_PRELOAD
- * library must wrap them itself (DESIGN.md 2).
+ * library must wrap them itself.
  *
  *   libc-probe glob PATTERN          matches, one a line (GLOB_NOSORT off)
  *   libc-probe nftw DIR              "TYPE PATH" for every entry (FTW_PHYS)

@@ -110,7 +110,7 @@ test_expect_success 'two unions sharing a ro base branch' '
 '
 
 # A union whose mount point lies inside another union's mount point: the longest
-# matching mount point wins (DESIGN.md 1).
+# matching mount point wins (man/aufs-run.1).
 test_expect_success 'nested mount points: the longest match wins' '
 	aufs_run -o "br:$TRASH/top=rw:$TRASH/base=ro" "$M" -o "br:$TRASH/t2=rw:$TRASH/b2=ro" "$M/inner" -- \
 		sh -c "cat \"$M/inner/h\"; ls \"$M/inner\"; cat \"$M/f\"" >out &&

@@ -5,7 +5,7 @@ test_description='udba=reval: one running process sees direct changes of the bra
 
 # One process (python3, or bash with builtins only) looks at the union, then waits
 # while the test changes the branches directly (bypassing the union), then looks
-# again. What it must see (aufs(5) udba=reval, DESIGN.md 3): a name it never
+# again. What it must see (aufs(5) udba=reval, man/aufs-preload.7): a name it never
 # looked up is found at its first lookup; a cached object that was removed is
 # looked up again (a removed base file disappears; a removed top file uncovers the
 # base one); listings are merged afresh; file contents are the real file's.

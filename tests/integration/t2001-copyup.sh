@@ -506,7 +506,7 @@ test_expect_success ROOT,AUFS_TEST_USER 'aufs-test may still read it, and create
 	branch_untouched "$UB"
 '
 
-# DESIGN 3 and aufs(5): "aufs checks the permission bits of all existing
+# aufs(5): "aufs checks the permission bits of all existing
 # directories ... you need the correct privilege for the directories including
 # the lower branches". The union root is aufs-test's own top branch, but its base
 # copy is root's 0755: creating and removing names there must be refused.

@@ -4,7 +4,7 @@ test_description='libc functions that read directories internally: glob, nftw, f
 . "$(dirname "$0")/lib.sh"
 
 # glibc implements these with its own internal opendir/readdir/stat calls, which
-# an LD_PRELOAD library cannot see: it must wrap them itself (DESIGN.md 2).
+# an LD_PRELOAD library cannot see: it must wrap them itself.
 # top: d/t1, d/.wh.b2, d/sub/ts ; base: d/b1, d/b2, d/sub/bs, d/bdir/x, e/f
 setup_branches top base
 T=$TRASH/top

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * main.c - the one runner of the libcheck unit suites (STYLE.md 3.10): one suite
+ * main.c - the one runner of the libcheck unit suites (doc/HACKING.md): one suite
  * per core module, each in its own check_<module>.c.
  *
  * libcheck's fork mode stays on (the default; CK_FORK=no in the environment turns
@@ -12,12 +12,26 @@
 Suite *config_suite(void);
 Suite *lookup_suite(void);
 Suite *readdir_suite(void);
+Suite *copyup_suite(void);
+Suite *rename_suite(void);
+Suite *whiteout_suite(void);
+Suite *policy_suite(void);
+Suite *shm_suite(void);
+Suite *shebang_suite(void);
+Suite *fdtable_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
 	config_suite,
 	lookup_suite,
 	readdir_suite,
+	copyup_suite,
+	rename_suite,
+	whiteout_suite,
+	policy_suite,
+	shm_suite,
+	shebang_suite,
+	fdtable_suite,
 	NULL,
 };
 

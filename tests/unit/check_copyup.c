@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_copyup.c - unit tests of src/core/mutate_copyup.c under injected faults: a file
+ * (with the parent directories it needs), an empty copy (O_TRUNC), a symlink, a
+ * FIFO and a sparse file are copied up from the read-only branch @/b into the
+ * writable @/t while the Nth raw system call fails (include/aufs/fault.h), for
+ * N = 1, 2, ... until the copy-up runs without meeting the fault.
+ *
+ * After every round the union must be in its old state or in its new state,
+ * never in between:
+ *   - old: the union shows what it showed before; the writable branch holds
+ *     nothing under the object's name, and nothing new but parent directories
+ *     that are exact copies of the lower ones (aufs leaves those too: they change
+ *     nothing the union shows), and the copy-up reported an error;
+ *   - new: the writable branch is exactly what a copy-up without faults leaves;
+ * and in both: the read-only branch is byte-for-byte untouched, no ".wh..wh.cpup"
+ * temporary is left, and no file descriptor leaked. Times are not compared:
+ * copying them is best effort, as in cp -p.
+ *
+ * When every call from the Nth on fails (a persistent fault of any kind), the
+ * cleanup fails too, so less can be asked: no descriptor leaked, the read-only
+ * branch untouched, nothing but directories and hidden temporaries (the
+ * documented leftovers, their names whiteout-prefixed) in the writable branch
+ * unless the copy is complete.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "aufs/fault.h"
+#include "aufs/sys.h"
+#include "fixture.h"
+
+Suite *copyup_suite(void);
+
+/* The branch root's link target of every whiteout: created once, kept for good. */
+static const char *const ignore[] = { ".wh..wh.aufs", NULL };
+
+/* ---------------------------------------------------------------- the operations */
+
+/* open for writing: the whole file is copied up */
+static int op_open_write(const char *path)
+{
+	int fd = aufs_openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+/* O_TRUNC: a copy without data */
+static int op_open_trunc(const char *path)
+{
+	int fd = aufs_openat(AT_FDCWD, path, O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? fd : 0;
+}
+
+/* a change of nothing that still needs the object in the writable branch */
+static int op_lchown_nothing(const char *path)
+{
+	return aufs_fchownat(AT_FDCWD, path, (uid_t)-1, (gid_t)-1, AT_SYMLINK_NOFOLLOW);
+}
+
+static int op_truncate(const char *path)
+{
+	return aufs_truncate(path, 3);
+}
+
+struct cpcase {
+	const char *name;
+	const char *layout;
+	void (*extra)(void);	/* more of the layout, made by hand */
+	const char *path;
+	int (*op)(const char *path);
+	bool view_changes;	/* the op itself changes what the union shows */
+};
+
+static void make_fifo(void)
+{
+	ck_assert_int_eq(mkfifo(fx_at("b/d/p"), 0640), 0);
+}
+
+/* 1 MiB with data at both ends and a hole between: SEEK_DATA, copy_file_range */
+static void make_sparse(void)
+{
+	char block[8192];
+	int fd;
+
+	memset(block, 'x', sizeof(block));
+	fd = open(fx_at("b/d/sparse"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, block, sizeof(block), 0), (ssize_t)sizeof(block));
+	ck_assert_int_eq(pwrite(fd, block, sizeof(block), 1 << 20), (ssize_t)sizeof(block));
+	close(fd);
+}
+
+static const struct cpcase cases[] = {
+	{ "file and two parents", "b/d/e/f b/d/g t/x", NULL, "@/mnt/d/e/f", op_open_write, false },
+	{ "file, parent in place", "b/d/f t/d/", NULL, "@/mnt/d/f", op_open_write, false },
+	{ "empty copy (O_TRUNC)", "b/d/e/f", NULL, "@/mnt/d/e/f", op_open_trunc, true },
+	{ "first bytes (truncate)", "b/d/f", NULL, "@/mnt/d/f", op_truncate, true },
+	{ "symlink", "b/d/l->../out/x", NULL, "@/mnt/d/l", op_lchown_nothing, false },
+	{ "fifo", "b/d/", make_fifo, "@/mnt/d/p", op_lchown_nothing, false },
+	{ "sparse file", "b/d/", make_sparse, "@/mnt/d/sparse", op_open_write, false },
+};
+#define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
+
+/* The faults each case is swept with. */
+struct fault {
+	int sysno;
+	int err;
+	bool persist;
+};
+
+static const struct fault faults[] = {
+	{ AUFS_FAULT_ANY, EIO, false },
+	{ AUFS_FAULT_ANY, ENOSPC, false },
+	{ AUFS_FAULT_ANY, EIO, true },		/* everything from the Nth call on */
+	{ SYS_copy_file_range, EXDEV, true },	/* no in-kernel copy: read and write */
+	{ SYS_renameat2, EXDEV, false },
+	{ SYS_copy_file_range, ENOSPC, false },	/* the disk fills during the copy */
+};
+#define NFAULTS ((int)(sizeof(faults) / sizeof(faults[0])))
+
+/* ---------------------------------------------------------------- the sweep */
+
+static void setup_case(const struct cpcase *c)
+{
+	fx_start(c->layout, "br:@/t=rw:@/b=ro");
+	if (c->extra)
+		c->extra();
+}
+
+/* Every line of EXTRA (new in @/t) is a directory that @/b has just so. */
+static void assert_only_parent_copies(const char *extra, const char *lower, unsigned n,
+				      bool strict)
+{
+	for (const char *p = extra; *p;) {
+		const char *nl = strchr(p, '\n');
+		char *line = strndup(p, (size_t)(nl - p)), *sp = strchr(line, ' ');
+
+		ck_assert_msg(sp && sp[1] == 'd', "round %u: a partial copy in the rw branch: %s",
+			      n, line);
+		ck_assert_msg(!strict || strstr(lower, line) != NULL,
+			      "round %u: copied directory differs from the lower one: %s", n, line);
+		free(line);
+		p = nl + 1;
+	}
+}
+
+/* Remove the lines naming a copy-up temporary from TEXT, in place. */
+static void drop_temporaries(char *text)
+{
+	char *q = text;
+
+	for (char *p = text; *p;) {
+		char *nl = strchr(p, '\n');
+		size_t n = (size_t)(nl - p) + 1;
+
+		if (!memmem(p, n, ".wh..wh.cpup", 12)) {
+			memmove(q, p, n);
+			q += n;
+		}
+		p += n;
+	}
+	*q = 0;
+}
+
+static void sweep(const struct cpcase *c, const struct fault *f)
+{
+	char *old_t, *old_b, *old_v, *new_t, *new_v, *t, *b, *v;
+	const char *path;
+	unsigned n, failed_runs = 0;
+	/* the cleanup fails too: see the header for what is still required */
+	bool everything_fails = f->persist && f->sysno == AUFS_FAULT_ANY;
+	int r, fds;
+
+	setup_case(c);
+	path = fx_ex(c->path);
+	old_t = fx_snapshot("t", ignore);
+	old_b = fx_snapshot("b", NULL);
+	old_v = fx_view();
+	r = c->op(path);
+	ck_assert_msg(r == 0, "%s without faults: %d", c->name, r);
+	new_t = fx_snapshot("t", ignore);
+	new_v = fx_view();
+	ck_assert_msg(strcmp(old_t, new_t), "%s: nothing was copied up", c->name);
+	ck_assert_msg(!c->view_changes == !strcmp(old_v, new_v), "%s: view", c->name);
+
+	for (n = 1;; n++) {
+		unsigned long fired;
+
+		ck_assert_msg(n < 2000, "%s: the sweep does not end", c->name);
+		fx_fresh();
+		setup_case(c);
+		path = fx_ex(c->path);
+		fds = fx_count_fds();
+		if (f->persist)
+			aufs_fault_set_persist(f->sysno, n, f->err);
+		else
+			aufs_fault_set(f->sysno, n, f->err);
+		r = c->op(path);
+		fired = aufs_fault_fired();
+		aufs_fault_clear();
+
+		ck_assert_msg(fx_count_fds() == fds, "%s, round %u: %d fds leaked (r = %d)",
+			      c->name, n, fx_count_fds() - fds, r);
+		t = fx_snapshot("t", ignore);
+		b = fx_snapshot("b", NULL);
+		v = fx_view();
+		ck_assert_msg(!strcmp(b, old_b), "%s, round %u: the ro branch changed:\n%s",
+			      c->name, n, fx_minus(b, old_b));
+		if (!fired) {
+			ck_assert_msg(r == 0, "%s: no fault met, yet %d", c->name, r);
+			ck_assert_str_eq(t, new_t);
+			ck_assert_str_eq(v, new_v);
+			free(t), free(b), free(v);
+			break;
+		}
+		failed_runs++;
+		/* the documented leftover: only when its removal failed too */
+		if (!everything_fails)
+			ck_assert_msg(!strstr(t, ".wh..wh.cpup"),
+				      "%s, round %u: a temporary is left:\n%s", c->name, n, t);
+		if (!strcmp(t, new_t)) {
+			ck_assert_msg(!strcmp(v, new_v), "%s, round %u: new branch, old view",
+				      c->name, n);
+		} else {
+			char *extra = fx_minus(t, old_t), *gone = fx_minus(old_t, t);
+
+			/* hidden temporaries aside (see above), only parent copies are new */
+			if (everything_fails)
+				drop_temporaries(extra);
+			ck_assert_msg(!*gone, "%s, round %u: gone from the rw branch:\n%s", c->name,
+				      n, gone);
+			assert_only_parent_copies(extra, b, n, !everything_fails);
+			ck_assert_msg(everything_fails || !strcmp(v, old_v),
+				      "%s, round %u: the union shows:\n%s\nand lacks:\n%s", c->name,
+				      n, fx_minus(v, old_v), fx_minus(old_v, v));
+			ck_assert_msg(r < 0, "%s, round %u: old state but success", c->name, n);
+			free(extra), free(gone);
+		}
+		free(t), free(b), free(v);
+	}
+	/* a sweep that never failed anything tested nothing */
+	ck_assert_msg(failed_runs > 0 || f->sysno != AUFS_FAULT_ANY, "%s: no round failed",
+		      c->name);
+	free(old_t), free(old_b), free(old_v), free(new_t), free(new_v);
+}
+
+START_TEST(test_sweep)
+{
+	sweep(&cases[_i / NFAULTS], &faults[_i % NFAULTS]);
+}
+END_TEST
+
+/* The seam itself: counts, the Nth call, persistence, close still closing. */
+START_TEST(test_seam)
+{
+	struct stat st;
+	char p[PATH_MAX];
+	int fd, fds;
+
+	fx_start("b/f", "br:@/t=rw:@/b=ro");
+	fx_fmt(p, sizeof(p), "%s", fx_ex("@/mnt/f"));
+	aufs_fault_clear();
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, p, &st, 0), 0);
+	ck_assert_uint_gt(aufs_fault_count(SYS_newfstatat), 0);
+	ck_assert_uint_ge(aufs_fault_count(AUFS_FAULT_ANY), aufs_fault_count(SYS_newfstatat));
+	ck_assert_uint_eq(aufs_fault_count(SYS_renameat2), 0);
+
+	aufs_fault_set(SYS_openat, 1, EIO);
+	ck_assert_int_eq(aufs_openat(AT_FDCWD, p, O_RDONLY, 0), -EIO);
+	ck_assert_uint_eq(aufs_fault_fired(), 1);
+	fd = aufs_openat(AT_FDCWD, p, O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);	/* one-shot: the next one runs */
+	close(fd);
+
+	aufs_fault_set_persist(SYS_openat, 2, EMFILE);
+	fd = aufs_openat(AT_FDCWD, p, O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(aufs_openat(AT_FDCWD, p, O_RDONLY, 0), -EMFILE);
+	ck_assert_int_eq(aufs_openat(AT_FDCWD, p, O_RDONLY, 0), -EMFILE);
+	ck_assert_uint_eq(aufs_fault_fired(), 2);
+
+	/* an injected close error still closes, as Linux does */
+	aufs_fault_clear();
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	fds = fx_count_fds();
+	{
+		struct aufs_dir *d = NULL;
+		struct aufs_loc loc;
+
+		ck_assert_int_eq(aufs_resolve(AT_FDCWD, fx_ex("@/mnt"), 0, &loc), 0);
+		ck_assert_int_eq(aufs_dir_open(&loc, -1, &d), 0);
+		ck_assert_int_eq(fx_count_fds(), fds + 1);
+		aufs_fault_set(SYS_close, 1, EIO);
+		ck_assert_int_eq((int)syscall(SYS_close, -1), -1);	/* libc's own: not seen */
+		ck_assert_int_eq(aufs_dir_close(d), -EIO);
+	}
+	ck_assert_uint_eq(aufs_fault_fired(), 1);
+	ck_assert_int_eq(fx_count_fds(), fds);
+	close(fd);
+
+	/* ANY leaves the calls that cannot fail alone; naming one fails it */
+	aufs_fault_set(AUFS_FAULT_ANY, 1, EIO);
+	ck_assert_uint_eq(sys_geteuid(), geteuid());
+	ck_assert_uint_eq(aufs_fault_fired(), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_geteuid), 1);
+	ck_assert_int_eq(sys_close(-1), -EIO);
+	ck_assert_int_eq(aufs_fault_last(), SYS_close);
+	aufs_fault_set(SYS_geteuid, 1, EIO);
+	ck_assert_int_eq((int)sys_geteuid(), -EIO);
+	aufs_fault_clear();
+}
+END_TEST
+
+/* A copy-up that cannot write its temporary reports it and leaves nothing. */
+START_TEST(test_enospc_everywhere)
+{
+	char *old_t;
+	int fds;
+
+	fx_start("b/d/e/f", "br:@/t=rw:@/b=ro");
+	old_t = fx_snapshot("t", ignore);
+	fds = fx_count_fds();
+	aufs_fault_set_persist(SYS_openat, 1, ENOSPC);
+	ck_assert_int_eq(aufs_openat(AT_FDCWD, fx_ex("@/mnt/d/e/f"), O_WRONLY, 0),
+			 -ENOSPC);
+	aufs_fault_clear();
+	ck_assert_int_eq(fx_count_fds(), fds);
+	{
+		char *t = fx_snapshot("t", ignore), *extra = fx_minus(t, old_t);
+
+		ck_assert_ptr_null(strstr(t, "cpup"));
+		ck_assert_ptr_null(strstr(t, "e/f "));
+		free(t), free(extra);
+	}
+	free(old_t);
+}
+END_TEST
+
+Suite *copyup_suite(void)
+{
+	Suite *s = suite_create("copyup");
+	TCase *tc = tcase_create("faults");
+
+	tcase_set_timeout(tc, 120);	/* hundreds of rounds under sanitizers */
+	tcase_add_unchecked_fixture(tc, fx_case_setup, fx_case_teardown);
+	tcase_add_checked_fixture(tc, fx_test_setup, fx_test_teardown);
+	tcase_add_loop_test(tc, test_sweep, 0, NCASES * NFAULTS);
+	tcase_add_test(tc, test_seam);
+	tcase_add_test(tc, test_enospc_everywhere);
+	suite_add_tcase(s, tc);
+	return s;
+}
