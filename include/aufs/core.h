@@ -116,6 +116,14 @@ int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size);
 const struct aufs_config *aufs_state_config(void);
 void aufs_state_publish(struct aufs_config *cfg);
 
+/* ------------------------------------------------------------------ state_creds.c */
+
+/*
+ * The process changed its credentials (setuid, setgroups...): the core's copy
+ * of them is stale. Called after the change by the preload's wrappers.
+ */
+void aufs_creds_changed(void);
+
 /* ------------------------------------------------------------------ state_fd.c */
 
 /*

@@ -116,6 +116,25 @@ static inline uint32_t shm_bucket_self(const char *rel, size_t len)
 	return (uint32_t)(fnv1a(fnv1a(FNV_INIT, rel, len), "/", 1) & (AUFS_SHM_NDIRGEN - 1));
 }
 
+/* ---------------------------------------------------------------- state_creds.c */
+
+#define AUFS_CREDS_NGROUPS 64
+
+/* The caller's credentials, as the kernel last said (a per-thread copy). */
+struct aufs_creds {
+	uint64_t gen;			/* the generation it was read in; 0: never */
+	uid_t euid;
+	gid_t egid;
+	int ngroups;			/* -1: more than AUFS_CREDS_NGROUPS, ask each time */
+	gid_t groups[AUFS_CREDS_NGROUPS];
+};
+
+const struct aufs_creds *creds_get(void);
+/* Is GID the effective or a supplementary group of the caller? */
+bool creds_in_group(gid_t gid);
+/* getpid(), once per process. */
+pid_t creds_pid(void);
+
 /* ---------------------------------------------------------------- state_mount.c */
 
 /*

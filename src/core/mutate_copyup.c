@@ -21,20 +21,14 @@
 
 bool may_write(const struct stat *st)
 {
-	uid_t uid = sys_geteuid();
-	gid_t groups[256];
-	int n;
+	uid_t uid = creds_get()->euid;
 
 	if (uid == 0)
 		return true;
 	if (st->st_uid == uid)
 		return st->st_mode & S_IWUSR;
-	if (st->st_gid == sys_getegid())
+	if (creds_in_group(st->st_gid))
 		return st->st_mode & S_IWGRP;
-	n = sys_getgroups(256, groups);
-	for (int i = 0; i < n; i++)
-		if (groups[i] == st->st_gid)
-			return st->st_mode & S_IWGRP;
 	return st->st_mode & S_IWOTH;
 }
 
@@ -65,7 +59,7 @@ static mode_t widened(const struct stat *st, bool *widen)
 {
 	mode_t m = copy_mode(st);
 
-	if ((m & 0300) != 0300 && sys_geteuid() != 0) {
+	if ((m & 0300) != 0300 && creds_get()->euid != 0) {
 		*widen = true;
 		return m | 0300;
 	}
@@ -211,7 +205,8 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 		if (r < 0)
 			return r;
 		if (sys_lstat(dst, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    ((st.st_mode & 0300) == 0300 || sys_geteuid() == 0 || st.st_uid != sys_geteuid()))
+		    ((st.st_mode & 0300) == 0300 || creds_get()->euid == 0 ||
+		     st.st_uid != creds_get()->euid))
 			return 0;
 	}
 	while (end < len) {
@@ -228,8 +223,8 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 			if (!S_ISDIR(st.st_mode))
 				return -ENOTDIR;
 			/* an earlier copy sealed to u-w: open it up again until cpup_seal() */
-			if ((st.st_mode & 0300) != 0300 && sys_geteuid() != 0 &&
-			    st.st_uid == sys_geteuid() &&
+			if ((st.st_mode & 0300) != 0300 && creds_get()->euid != 0 &&
+			    st.st_uid == creds_get()->euid &&
 			    sys_fchmodat(AT_FDCWD, dst, (st.st_mode & 07777) | 0300) == 0)
 				widen = true;
 			continue;
@@ -309,7 +304,7 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	if (strlen(tmp) + 64 > PATH_MAX)
 		return -ENAMETOOLONG;
 	snprintf(tmp + strlen(tmp), 64, "/" AUFS_WH_PREFIX AUFS_WH_PREFIX "cpup.%d.%lu",
-		 (int)sys_getpid(), atomic_fetch_add(&seq, 1));
+		 (int)creds_pid(), atomic_fetch_add(&seq, 1));
 
 	switch (st->st_mode & S_IFMT) {
 	case S_IFREG:

@@ -196,7 +196,7 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 			rest++;
 		if (*rest++ != '/')
 			return -1;
-		snprintf(self, sizeof(self), "/proc/%d/", (int)sys_getpid());
+		snprintf(self, sizeof(self), "/proc/%d/", (int)creds_pid());
 		mine = !strncmp(path, self, strlen(self));
 	}
 	if (!cfg || !cfg->nunion || !size)

@@ -506,6 +506,40 @@ test_expect_success ROOT,AUFS_TEST_USER 'aufs-test may still read it, and create
 	branch_untouched "$UB"
 '
 
+# The core keeps the caller's credentials (src/core/state_creds.c): a worker that
+# drops root after fork, as php-fpm's do, must be checked as who it is now.
+test_expect_success ROOT,AUFS_TEST_USER 'a fork child that drops root to aufs-test is checked as aufs-test' '
+	uid=$(id -u aufs-test) && gid=$(id -g aufs-test) &&
+	aufs_run -o "br:$UT=rw:$UB=ro" "$UM" -- python3 -c "
+import errno, os, sys
+os.chdir(sys.argv[1])
+open(\"open/warm\", \"w\").close()	# root: the credentials are cached now
+os.unlink(\"open/warm\")
+pid = os.fork()
+if pid == 0:
+    os.setgroups([]); os.setresgid($gid, $gid, $gid); os.setresuid($uid, $uid, $uid)
+    for what, call in ((\"append\", lambda: open(\"d/f\", \"a\")),
+                       (\"unlink\", lambda: os.unlink(\"rootfile\")),
+                       (\"mkdir\", lambda: os.mkdir(\"newdir2\"))):
+        try:
+            call()
+            print(what, \"allowed\")
+        except OSError as e:
+            print(what, errno.errorcode[e.errno])
+    open(\"open/mine2\", \"w\").close()
+    print(\"owner\", os.stat(\"open/mine2\").st_uid == $uid)
+    os._exit(0)
+os.waitpid(pid, 0)
+" "$UM" >actual &&
+	printf "%s\n" "append EACCES" "unlink EACCES" "mkdir EACCES" "owner True" >expect &&
+	test_cmp expect actual &&
+	test_path_is_missing "$UT/d" &&
+	test_path_is_missing "$UT/.wh.rootfile" &&
+	test_path_is_missing "$UT/newdir2" &&
+	rm -f "$UT/open/mine2" &&
+	branch_untouched "$UB"
+'
+
 # DESIGN 3 and aufs(5): "aufs checks the permission bits of all existing
 # directories ... you need the correct privilege for the directories including
 # the lower branches". The union root is aufs-test's own top branch, but its base
