@@ -17,8 +17,10 @@ ops=${*:-create mkdir rename append readdir stat read}
 C1=100
 C2=600
 
+# the build's own aufs-run and library (bin/aufs-run would take build/'s)
+RUN=(env AUFS_LIBRARY="$B/libaufs-preload.so" "$B/aufs-run")
 command -v strace >/dev/null || { echo "calls.sh: strace is not installed" >&2; exit 2; }
-[ -x "$B/aufs-run" ] || make -C "$root" -s >/dev/null
+[ -x "$B/aufs-run" ] || make -C "$root" -s B="$B" >/dev/null
 W=$(mktemp -d /dev/shm/aufs-calls.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 mkdir -p "$B/bench"
@@ -52,7 +54,7 @@ run() { # TARGET OP COUNT OUT
 	if [ "$1" = native ]; then
 		strace -f -c -o "$4" "$B/bench/calls" "$2" "$3" "$W/run/native/d"
 	else
-		strace -f -c -o "$4" "$root/bin/aufs-run" -o "br:$W/run/top=rw:$W/run/base=ro" "$W/mnt" -- \
+		strace -f -c -o "$4" "${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro" "$W/mnt" -- \
 			"$B/bench/calls" "$2" "$3" "$W/mnt/d"
 	fi
 }
@@ -72,7 +74,7 @@ per_op() { # A B -> "total detail"
 
 # a first run makes the union's shared state file, so that both counted runs find it
 fresh
-"$root/bin/aufs-run" -o "br:$W/run/top=rw:$W/run/base=ro" "$W/mnt" -- "$B/bench/calls" stat 1 "$W/mnt/d"
+"${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro" "$W/mnt" -- "$B/bench/calls" stat 1 "$W/mnt/d"
 
 printf '%-8s %8s %8s\n' op native union
 for op in $ops; do
