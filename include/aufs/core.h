@@ -176,6 +176,7 @@ enum aufs_loc_flags {
 	AUFS_LOC_ROOT      = 1 << 2,	/* the union's root */
 	AUFS_LOC_TRAILING  = 1 << 3,	/* the path ended in '/' */
 	AUFS_LOC_SEAL      = 1 << 4,	/* parents were copied up widened: cpup_seal() */
+	AUFS_LOC_ALONE     = 1 << 5,	/* made by this process: no copy below branch */
 };
 
 /* Where a path landed: in a union (u != NULL) or outside (u == NULL, real = host path). */

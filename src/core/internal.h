@@ -160,6 +160,11 @@ void aufs_union_changed(struct aufs_union *u);
  * state and what was probed inside it are stale, in every process of U.
  */
 void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len);
+/*
+ * What is cached about the name REL of U itself is stale (a copy-up moved it to
+ * another branch), in every process of U; its directory's names are unchanged.
+ */
+void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len);
 
 /* ---------------------------------------------------------------- state_fd.c */
 
@@ -171,6 +176,14 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf);
 
 /* ---------------------------------------------------------------- resolve_walk.c */
+
+/*
+ * This process just made REL in branch B of U (type TYPE, the only copy of the name
+ * when ALONE; a directory: only in B) and announced it: remember that, so that the
+ * next call on it does not probe the branches again.
+ */
+void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, unsigned type,
+		      bool alone);
 
 /* For tests: evict at N entries per thread (0: the default, 131072). */
 void lookup_set_cache_limit(uint32_t n);
@@ -241,6 +254,11 @@ bool may_write(const struct stat *st);
  * ownership), copy it up (LEN as for cpup_object) and point LOC at the copy.
  */
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write);
+/*
+ * The same, for an open with OFLAGS: *RET_FD is -1, or the copy open as that open
+ * would have opened it (the caller then opens nothing).
+ */
+int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, int *ret_fd);
 
 /* ---------------------------------------------------------------- mutate_create.c */
 
@@ -266,7 +284,7 @@ void create_done(struct aufs_loc *loc, int t);
 void loc_split(const struct aufs_loc *loc, const char **dir, size_t *dlen, const char **name);
 /* Does the name of LOC exist in a branch of PMASK below B (removing it needs a whiteout)? */
 bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask);
-/* The directory holding LOC changed: every process of the union forgets it. */
+/* The name of LOC changed (made, removed, moved): every process of the union forgets it. */
 void loc_changed(const struct aufs_loc *loc);
 /*
  * May the caller add or remove names in the directory holding LOC, whose copies

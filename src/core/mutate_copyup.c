@@ -150,11 +150,13 @@ static int copy_range(int in, int out, off_t from, off_t to)
 }
 
 /* Copy LEN bytes of data, skipping holes (SEEK_DATA/SEEK_HOLE) so sparse files stay sparse. */
-static int copy_data(int in, int out, off_t len)
+static int copy_data(int in, int out, off_t len, bool dense)
 {
 	off_t off = 0, written = 0;
 	int r;
 
+	if (dense)
+		return copy_range(in, out, 0, len);	/* as many blocks as bytes: no hole */
 	while (off < len) {
 		off_t data = sys_lseek(in, off, SEEK_DATA), hole;
 
@@ -188,7 +190,9 @@ static void split(const char *rel, size_t len, size_t *dlen, const char **name)
 	*dlen = i ? i - 1 : 0;
 }
 
-int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
+/* cpup_dirs(); *DIRST gets the lstat of the directory when it was there already. */
+static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
+			struct stat *dirst, bool *have_dirst)
 {
 	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
 	struct stat st, sst, pst;
@@ -206,8 +210,13 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 			return r;
 		if (sys_lstat(dst, &st) == 0 && S_ISDIR(st.st_mode) &&
 		    ((st.st_mode & 0300) == 0300 || creds_get()->euid == 0 ||
-		     st.st_uid != creds_get()->euid))
+		     st.st_uid != creds_get()->euid)) {
+			if (dirst) {
+				*dirst = st;
+				*have_dirst = true;
+			}
 			return 0;
+		}
 	}
 	while (end < len) {
 		bool made = false;
@@ -272,21 +281,49 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 	return widen ? 1 : 0;
 }
 
-int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
-		off_t len)
+int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
+{
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL);
+}
+
+/* The open flags F_SETFL gives a kept copy-up descriptor afterwards. */
+#define KEEP_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC)
+
+/*
+ * May the descriptor the copy was written through serve an open with OFLAGS of
+ * the copy? Only when the kernel would let the caller open it so (root, or the
+ * owner with the mode's bits) and every flag can still be given to it.
+ */
+static bool may_keep(const struct stat *st, int oflags)
+{
+	int acc = oflags & O_ACCMODE;
+	uid_t uid = creds_get()->euid;
+
+	if ((acc != O_WRONLY && acc != O_RDWR) || (oflags & (O_SYNC | O_PATH)))
+		return false;
+	return uid == 0 || (st->st_uid == uid && (st->st_mode & S_IWUSR) &&
+			    (acc == O_WRONLY || (st->st_mode & S_IRUSR)));
+}
+
+/*
+ * cpup_object(); RET_FD non-NULL: a regular file's copy may be given back open
+ * as by open(OFLAGS) of it in *RET_FD (else -1), saving the caller that open.
+ */
+static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
+			  const struct stat *st, off_t len, int oflags, int *ret_fd)
 {
 	static _Atomic unsigned long seq;
 	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 	size_t rlen = strlen(rel), dlen;
 	const char *name;
 	int in = -1, out = -1, r;
-	bool have_dtime, seal;
+	bool have_dtime = false, seal, keep = false, won;
 	struct stat dst;
 
 	if (S_ISDIR(st->st_mode))
 		return cpup_dirs(u, rel, rlen, t);
 	split(rel, rlen, &dlen, &name);
-	r = cpup_dirs(u, rel, dlen, t);
+	r = cpup_dirs_st(u, rel, dlen, t, &dst, &have_dtime);
 	if (r < 0)
 		return r;
 	seal = r > 0;
@@ -296,7 +333,8 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	 */
 	if ((r = branch_path(&u->branch[t], rel, dlen, to)) < 0)
 		return r;
-	have_dtime = sys_lstat(to, &dst) == 0;
+	if (!have_dtime)
+		have_dtime = sys_lstat(to, &dst) == 0;
 	if ((r = branch_path(&u->branch[src], rel, rlen, from)) < 0 ||
 	    (r = branch_path(&u->branch[t], rel, rlen, to)) < 0 ||
 	    (r = branch_path(&u->branch[t], rel, dlen, tmp)) < 0)
@@ -311,17 +349,26 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 		in = sys_openat(AT_FDCWD, from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (in < 0)
 			return in;
-		out = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		keep = ret_fd && may_keep(st, oflags);
+		out = sys_openat(AT_FDCWD, tmp,
+				 (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
+				 O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC), 0600);
 		if (out < 0) {
 			r = out;
 			goto out_close;
 		}
-		r = copy_data(in, out, len < 0 || len > st->st_size ? st->st_size : len);
+		r = copy_data(in, out, len < 0 || len > st->st_size ? st->st_size : len,
+			      (off_t)st->st_blocks * 512 >= st->st_size);
 		if (r == 0 && len > st->st_size)
 			r = sys_ftruncate(out, len);
 		if (r < 0)
 			goto out_unlink;
-		copy_owner_mode(out, tmp, st);
+		/* a new file is the caller's, of the directory's group when set-group-ID */
+		if (have_dtime && st->st_uid == creds_get()->euid &&
+		    st->st_gid == (dst.st_mode & S_ISGID ? dst.st_gid : creds_get()->egid))
+			(void)sys_fchmod(out, copy_mode(st));
+		else
+			copy_owner_mode(out, tmp, st);
 		copy_xattrs(in, out);
 		copy_times(out, NULL, st, 0);
 		break;
@@ -356,8 +403,14 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	} else if (r < 0) {
 		(void)sys_unlinkat(AT_FDCWD, tmp, 0);
 	}
+	won = r == 0;
 	if (r == -EEXIST)
 		r = 0;	/* lost the race: the winner's copy is in place */
+	if (won && keep && out >= 0 &&
+	    (!(oflags & KEEP_SETFL) || sys_fcntl(out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
+		*ret_fd = out;	/* ours is the copy in place: it is open already */
+		out = -1;
+	}
 	if (r == 0) {
 		if (seal)
 			cpup_seal(u, rel, dlen, t);
@@ -365,7 +418,11 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 			branch_path(&u->branch[t], rel, dlen, tmp);
 			copy_times(AT_FDCWD, tmp, &dst, 0);
 		}
-		aufs_dir_changed(u, rel, dlen);
+		/*
+		 * The directory keeps its names: only what was cached about this one
+		 * (its branch) is stale, in every process (lent_valid() checks it).
+		 */
+		lookup_name_changed(u, rel, rlen);
 		if (u->shm)
 			atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_COPYUPS], 1,
 						  memory_order_relaxed);
@@ -381,7 +438,18 @@ out_close:
 	return r;
 }
 
+int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
+		off_t len)
+{
+	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL);
+}
+
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
+{
+	return cpup_loc_fd(loc, len, check_write, 0, NULL);
+}
+
+int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, int *ret_fd)
 {
 	struct aufs_union *u = loc->u;
 	const char *rel = loc->virt + loc->rel;
@@ -412,12 +480,14 @@ int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
 	t = policy_copyup(u, pmask, loc->branch);
 	if (t < 0)
 		return t;
-	r = cpup_object(u, rel, loc->branch, t, &st, len);
+	r = cpup_object_fd(u, rel, loc->branch, t, &st, len, oflags, ret_fd);
 	if (r < 0)
 		return r;
 	if (r > 0)
 		cpup_seal(u, rel, rlen, t);	/* a directory copied up widened */
 	loc->branch = t;
-	loc->flags &= ~(AUFS_LOC_HAVE_STAT | AUFS_LOC_CACHED);
+	loc->flags &= ~(AUFS_LOC_HAVE_STAT | AUFS_LOC_CACHED | AUFS_LOC_ALONE);
+	if (!S_ISDIR(st.st_mode))	/* the next call on it need not probe */
+		lookup_note_made(u, rel, rlen, t, IFTODT(st.st_mode), false);
 	return branch_path(&u->branch[t], rel, rlen, loc->real);
 }

@@ -44,13 +44,17 @@ bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask)
 	return false;
 }
 
+/*
+ * The name of LOC came, went or moved: what every process cached about that name
+ * (an entry, or a whole path resting on it) is stale. Only the name's own bucket
+ * is bumped (lent_valid() in resolve_walk.c checks it for every entry), so the
+ * cached siblings in its directory stay valid.
+ */
 void loc_changed(const struct aufs_loc *loc)
 {
-	const char *dir, *name;
-	size_t dlen;
+	const char *rel = loc->virt + loc->rel;
 
-	loc_split(loc, &dir, &dlen, &name);
-	aufs_dir_changed(loc->u, dir, dlen);
+	lookup_name_changed(loc->u, rel, strlen(rel));
 }
 
 /* Search permission on a directory by its mode bits, with the cached credentials. */
@@ -185,4 +189,10 @@ void create_done(struct aufs_loc *loc, int t)
 	if (loc->flags & AUFS_LOC_SEAL)
 		cpup_seal(loc->u, dir, dlen, t);
 	loc_changed(loc);
+	/*
+	 * The lookup found the name in no branch, or only under a whiteout (cut):
+	 * without one, nothing is below the new copy, and removing it needs no whiteout.
+	 */
+	if (loc->type != DT_UNKNOWN)
+		lookup_note_made(loc->u, dir, strlen(dir), t, loc->type, loc->cut < 0);
 }

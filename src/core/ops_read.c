@@ -320,17 +320,22 @@ again:
 			return -ENOTDIR;
 		if (loc.type == DT_DIR && wants_write(flags) && !(flags & O_PATH) && !tmpfile)
 			return -EISDIR;
+		fd = -1;
 		if ((wants_write(flags) || tmpfile) && !(flags & O_PATH)) {
 			/* a lower file is copied up first (only its first LEN bytes for O_TRUNC) */
-			r = cpup_loc(&loc, (flags & O_TRUNC) ? 0 : -1, true);
+			r = cpup_loc_fd(&loc, (flags & O_TRUNC) ? 0 : -1, true, tmpfile ? 0 : flags,
+					&fd);
 			if (r < 0)
 				return r;
 		}
 		lower = loc.u->branch[loc.branch].perm != AUFS_PERM_RW;
-		/* an object found in a lower branch is never created there */
-		fd = sys_openat(AT_FDCWD, loc.real, lower ? flags & ~(O_CREAT | O_EXCL) : flags, mode);
-		if (retry_stale(fd, &loc, &tries))
-			goto again;
+		if (fd < 0) {
+			/* an object found in a lower branch is never created there */
+			fd = sys_openat(AT_FDCWD, loc.real,
+					lower ? flags & ~(O_CREAT | O_EXCL) : flags, mode);
+			if (retry_stale(fd, &loc, &tries))
+				goto again;
+		}
 		if (fd >= 0) {
 			if (loc.type == DT_DIR || (flags & O_PATH))
 				aufs_fd_set(fd, loc.virt);
@@ -349,6 +354,7 @@ again:
 		return t;
 	fd = sys_openat(AT_FDCWD, loc.real, flags, mode);
 	if (fd >= 0) {
+		loc.type = DT_REG;	/* create_done() remembers what was made */
 		create_done(&loc, t);
 		if (aufs_fd_known(fd))
 			aufs_fd_set(fd, NULL);

@@ -54,6 +54,7 @@ struct lent {
 	int16_t branch;			/* -1: negative entry */
 	int16_t cut;			/* negative: branch whose whiteout hides it, or -1 */
 	uint8_t type;			/* DT_* */
+	bool alone;			/* no copy below branch (made there by this process) */
 	uint32_t stamp;			/* lcache.stamps at the last fill */
 	aufs_mask mask;			/* directories: branches that hold it */
 	uint32_t len;
@@ -285,8 +286,8 @@ static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 		return false;
 	if (atomic_load_explicit(&dg[e->pbucket], memory_order_acquire) != e->pgen)
 		return false;
-	if (e->type == DT_DIR &&
-	    atomic_load_explicit(&dg[e->sbucket], memory_order_acquire) != e->sgen)
+	/* every entry: a copy-up moves a file to another branch by its own bucket */
+	if (atomic_load_explicit(&dg[e->sbucket], memory_order_acquire) != e->sgen)
 		return false;
 	return true;
 }
@@ -299,6 +300,7 @@ struct node {
 	aufs_mask mask;
 	bool cached;
 	bool have_stat;
+	bool alone;			/* known: no copy of the name below branch */
 	struct stat st;
 };
 
@@ -356,6 +358,7 @@ static void cache_fill(struct lcache *c, const struct aufs_union *u, const char 
 	e->branch = (int16_t)n->branch;
 	e->cut = (int16_t)n->cut;
 	e->type = (uint8_t)n->type;
+	e->alone = n->alone;
 	e->mask = n->mask;
 	e->stamp = ++c->stamps;
 	record(e);
@@ -505,6 +508,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	n->mask = 0;
 	n->cached = false;
 	n->have_stat = false;
+	n->alone = false;
 	if (u->shm)
 		atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_LOOKUPS], 1,
 					  memory_order_relaxed);
@@ -586,6 +590,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 		n->mask = 0;
 		n->cached = false;
 		n->have_stat = false;
+		n->alone = false;
 		return 0;
 	}
 	if (c && !fresh) {
@@ -599,6 +604,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 			n->mask = e->mask;
 			n->cached = true;
 			n->have_stat = false;
+			n->alone = e->alone;
 			return 0;
 		}
 	}
@@ -612,6 +618,26 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 	else
 		record(NULL);
 	return 0;
+}
+
+void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, unsigned type,
+		      bool alone)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	struct aufs_shm *shm = aufs_union_shm(u);
+	struct lcache *c = shm && cfg ? cache_get(cfg) : NULL;
+	struct node n = { .branch = b, .cut = -1, .type = type, .alone = alone,
+			  .mask = type == DT_DIR ? MASK_BIT(b) : 0 };
+	size_t name_off = len;
+	struct gens g;
+
+	if (!c || name_is_hidden(u, rel))
+		return;
+	while (name_off > 0 && rel[name_off - 1] != '/')
+		name_off--;
+	/* sampled after the change was announced: what it changed is in the past */
+	gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
+	cache_fill(c, u, rel, len, &g, &n);
 }
 
 /*
@@ -1205,6 +1231,8 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 	}
 	if (n.cached)
 		loc->flags |= AUFS_LOC_CACHED;
+	if (n.alone && n.branch >= 0)
+		loc->flags |= AUFS_LOC_ALONE;
 	if (n.have_stat) {
 		loc->st = n.st;
 		loc->flags |= AUFS_LOC_HAVE_STAT;

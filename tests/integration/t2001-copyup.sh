@@ -528,6 +528,7 @@ if pid == 0:
             print(what, errno.errorcode[e.errno])
     open(\"open/mine2\", \"w\").close()
     print(\"owner\", os.stat(\"open/mine2\").st_uid == $uid)
+    sys.stdout.flush()
     os._exit(0)
 os.waitpid(pid, 0)
 " "$UM" >actual &&
@@ -758,5 +759,56 @@ if test_have_prereq AUFS_TEST_USER; then
 		[ -f "$f" ] && grep -q -a -F -e "$TEST_TMP/" "$f" 2>/dev/null && rm -f "$f"
 	done
 fi
+
+# The copy a write's copy-up made is the descriptor the open returns when it can be
+# (src/core/mutate_copyup.c, may_keep): it must behave as a fresh open of the copy.
+# And a copy-up tells other processes only about the copied name.
+test_expect_success 'the open that copies up: access mode, O_APPEND, O_CLOEXEC as asked; others see the copy' '
+	mkdir -p "$BASE/keepfd" &&
+	for f in a b c d e; do echo "base-$f" >"$BASE/keepfd/$f" || return 1; done &&
+	snapshot_branch "$BASE" &&
+	cat >"$TRASH/keepfd.py" <<-\EOF &&
+	import fcntl, os, sys
+	os.chdir(sys.argv[1])
+	for f in "abcde":
+	    os.stat("keepfd/" + f)      # cached in the parent, as base files
+	pid = os.fork()
+	if pid == 0:
+	    fd = os.open("keepfd/a", os.O_WRONLY | os.O_APPEND)  # python adds O_CLOEXEC
+	    fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+	    print("a", fl & os.O_ACCMODE == os.O_WRONLY, bool(fl & os.O_APPEND),
+	          bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
+	    os.write(fd, b"more\n")
+	    os.close(fd)
+	    fd = os.open("keepfd/b", os.O_RDWR | os.O_CLOEXEC)
+	    print("b", fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR,
+	          bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC),
+	          os.lseek(fd, 0, os.SEEK_CUR), os.read(fd, 100).split())
+	    os.close(fd)
+	    fd = os.open("keepfd/c", os.O_WRONLY | os.O_TRUNC)
+	    os.write(fd, b"new\n")
+	    os.close(fd)
+	    sys.stdout.flush()
+	    os._exit(0)
+	os.waitpid(pid, 0)
+	for f in "abcde":
+	    print(f, open("keepfd/" + f).read().split())
+	EOF
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 "$TRASH/keepfd.py" "$M" >actual &&
+	cat >expect <<-\EOF &&
+	a True True True
+	b True True 0 [b'"'"'base-b'"'"']
+	a ['"'"'base-a'"'"', '"'"'more'"'"']
+	b ['"'"'base-b'"'"']
+	c ['"'"'new'"'"']
+	d ['"'"'base-d'"'"']
+	e ['"'"'base-e'"'"']
+	EOF
+	test_cmp expect actual &&
+	test_path_is_file "$T/keepfd/a" &&
+	test_path_is_file "$T/keepfd/b" &&
+	test_path_is_missing "$T/keepfd/d" &&
+	branch_untouched "$BASE"
+'
 
 test_done

@@ -251,4 +251,49 @@ test_expect_success 'the whole union view after all of the above' '
 	branch_untouched "$BASE"
 '
 
+# One process: what a create or mkdir made is remembered (src/core/mutate_create.c,
+# create_done), so removing it again costs no probe, and must still be right.
+test_expect_success 'in one process: re-created over a whiteout, removed again: the whiteout is back' '
+	echo "w3" >"$BASE/w3" && chmod a-w "$BASE/w3" && snapshot_branch "$BASE" &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 -c "
+import os, sys
+os.chdir(sys.argv[1])
+os.unlink(\"w3\")
+open(\"w3\", \"w\").close()
+print(os.path.exists(\"w3\"))
+os.unlink(\"w3\")
+print(os.path.exists(\"w3\"))
+" "$M" >actual &&
+	printf "%s\n" True False >expect &&
+	test_cmp expect actual &&
+	test_path_is_file "$T/.wh.w3" &&
+	test_must_fail in_u "cat w3" &&
+	branch_untouched "$BASE"
+'
+
+test_expect_success 'in one process: rmdir of a dir it made holding only a whiteout succeeds; with a file: ENOTEMPTY' '
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 -c "
+import errno, os, sys
+os.chdir(sys.argv[1])
+os.mkdir(\"nd1\")
+os.mkdir(\"nd2\")
+open(\"nd2/f\", \"w\").close()
+open(os.path.join(sys.argv[2], \"nd1/.wh.zz\"), \"w\").close()
+os.rmdir(\"nd1\")
+print(os.path.exists(\"nd1\"))
+try:
+    os.rmdir(\"nd2\")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+os.unlink(\"nd2/f\")
+os.rmdir(\"nd2\")
+print(os.path.exists(\"nd2\"))
+" "$M" "$T" >actual &&
+	printf "%s\n" False ENOTEMPTY False >expect &&
+	test_cmp expect actual &&
+	test_path_is_missing "$T/nd1" &&
+	test_path_is_missing "$T/nd2" &&
+	branch_untouched "$BASE"
+'
+
 test_done
