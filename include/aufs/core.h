@@ -168,6 +168,8 @@ enum aufs_resolve_flags {
 	AUFS_RESOLVE_NOFOLLOW   = 1 << 0,	/* do not follow a final symlink */
 	AUFS_RESOLVE_EMPTY_PATH = 1 << 1,	/* "" means DIRFD itself */
 	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* as a trailing '/': final must be a directory */
+	AUFS_RESOLVE_EXCL       = 1 << 3,	/* the caller creates the final name O_EXCL:
+						 * see AUFS_LOC_UNPROBED */
 };
 
 enum aufs_loc_flags {
@@ -177,6 +179,8 @@ enum aufs_loc_flags {
 	AUFS_LOC_TRAILING  = 1 << 3,	/* the path ended in '/' */
 	AUFS_LOC_SEAL      = 1 << 4,	/* parents were copied up widened: cpup_seal() */
 	AUFS_LOC_ALONE     = 1 << 5,	/* made by this process: no copy below branch */
+	AUFS_LOC_UNPROBED  = 1 << 6,	/* missing, but the name itself was not looked for
+					 * in the top-most (writable) branch of pmask */
 };
 
 /* Where a path landed: in a union (u != NULL) or outside (u == NULL, real = host path). */

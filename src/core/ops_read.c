@@ -288,6 +288,30 @@ static bool reopens_lower(const char *path)
 	return *n >= '0' && *n <= '9' && aufs_fd_is_lower(atoi(n));
 }
 
+static int lowest_bit(aufs_mask m)
+{
+	for (int b = 0; b < 128; b++)
+		if (m & MASK_BIT(b))
+			return b;
+	return -1;
+}
+
+/*
+ * LOC was resolved for an O_EXCL create without looking for the name in the
+ * top-most branch holding its directory, which the create there would test: it
+ * goes elsewhere, or was refused before, so look now.
+ */
+static bool unprobed_exists(const struct aufs_loc *loc)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+	struct stat st;
+	int b = lowest_bit(loc->pmask);
+
+	return b >= 0 && branch_path(&loc->u->branch[b], rel, strlen(rel), path) == 0 &&
+	       sys_lstat(path, &st) == 0;
+}
+
 int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_pass)
 {
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
@@ -299,6 +323,8 @@ int aufs_openat(int dirfd, const char *path, int flags, mode_t mode, bool *ret_p
 	*ret_pass = false;
 	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
 		rf |= AUFS_RESOLVE_NOFOLLOW;
+	if (creat && (flags & O_EXCL))
+		rf |= AUFS_RESOLVE_EXCL;	/* the create itself tests the top-most copy */
 	if (wants_write(flags) && reopens_lower(path))
 		return -EROFS;	/* /proc/self/fd/N of a lower file would write the branch */
 again:
@@ -350,6 +376,9 @@ again:
 	if (loc.flags & AUFS_LOC_TRAILING)
 		return -EISDIR;
 	t = create_prepare(&loc, false);
+	if ((loc.flags & AUFS_LOC_UNPROBED) && (t < 0 || t != lowest_bit(loc.pmask)) &&
+	    unprobed_exists(&loc))
+		return -EEXIST;	/* as the kernel: an existing name first */
 	if (t < 0)
 		return t;
 	fd = sys_openat(AT_FDCWD, loc.real, flags, mode);

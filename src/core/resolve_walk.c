@@ -199,9 +199,26 @@ void aufs_lookup_flush(void)
 		cache_clear(tcache);
 }
 
+/*
+ * The per-thread tables' hash (private to this file, unlike the shared buckets of
+ * internal.h): eight bytes at a time, as paths are long and hashed at every call.
+ */
 static uint64_t key_hash(const struct aufs_union *u, const char *rel, size_t len)
 {
-	return fnv1a(fnv1a(FNV_INIT, &u, sizeof(u)), rel, len);
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h = ((uint64_t)(uintptr_t)u ^ len) * k, w;
+
+	for (; len >= 8; rel += 8, len -= 8) {
+		memcpy(&w, rel, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, rel, len);
+	h = (h ^ w) * k;
+	h ^= h >> 29;	/* the tables index by the low bits: bring the high ones down */
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
 }
 
 static struct lent **cache_slot(struct lcache *c, uint64_t h, const struct aufs_union *u,
@@ -301,6 +318,7 @@ struct node {
 	bool cached;
 	bool have_stat;
 	bool alone;			/* known: no copy of the name below branch */
+	bool unprobed;			/* the first branch's copy was not looked for */
 	struct stat st;
 };
 
@@ -495,7 +513,7 @@ static bool has_lower(aufs_mask m, int b)
  * last component starts at NAME_OFF. BUF is scratch of PATH_MAX bytes.
  */
 static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-		 aufs_mask pmask, struct node *n, char *buf)
+		 aufs_mask pmask, bool skip_first, struct node *n, char *buf)
 {
 	const char *name = rel + name_off;
 	size_t nlen = len - name_off, plen = name_off ? name_off - 1 : 0;
@@ -509,6 +527,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	n->cached = false;
 	n->have_stat = false;
 	n->alone = false;
+	n->unprobed = false;
 	if (u->shm)
 		atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_LOOKUPS], 1,
 					  memory_order_relaxed);
@@ -520,7 +539,13 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 		r = branch_path(br, rel, len, buf);
 		if (r < 0)
 			return r;
-		r = sys_lstat(buf, &st);
+		if (skip_first && br->perm == AUFS_PERM_RW && !n->unprobed && n->branch < 0 &&
+		    n->cut < 0 && !(pmask & (MASK_BIT(b) - 1))) {
+			n->unprobed = true;	/* the caller's O_EXCL create there tests it */
+			r = -ENOENT;
+		} else {
+			r = sys_lstat(buf, &st);
+		}
 		if (r == 0) {
 			bool dir = S_ISDIR(st.st_mode);
 
@@ -573,7 +598,7 @@ static aufs_mask root_mask(const struct aufs_union *u)
  * cache, probing and filling it on a miss. FRESH bypasses what is cached.
  */
 static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-			aufs_mask pmask, bool fresh, struct node *n, char *buf)
+			aufs_mask pmask, bool fresh, bool excl, struct node *n, char *buf)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	struct aufs_shm *shm = aufs_union_shm(u);
@@ -591,6 +616,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 		n->cached = false;
 		n->have_stat = false;
 		n->alone = false;
+		n->unprobed = false;
 		return 0;
 	}
 	if (c && !fresh) {
@@ -605,18 +631,19 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 			n->cached = true;
 			n->have_stat = false;
 			n->alone = e->alone;
+			n->unprobed = false;
 			return 0;
 		}
 	}
 	if (c)
 		gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
-	r = probe(u, rel, len, name_off, pmask, n, buf);
+	r = probe(u, rel, len, name_off, pmask, excl, n, buf);
 	if (r < 0)
 		return r;
-	if (c)
+	if (c && !n->unprobed)
 		cache_fill(c, u, rel, len, &g, n);
 	else
-		record(NULL);
+		record(NULL);	/* half an answer is never remembered */
 	return 0;
 }
 
@@ -657,8 +684,8 @@ static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fr
 
 		while (end < len && rel[end] != '/')
 			end++;
-		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len), &n,
-				 buf);
+		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len), false,
+				 &n, buf);
 		if (r < 0)
 			return r;
 		if (n.cached)
@@ -898,7 +925,8 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 			continue;
 		}
 		r = lookup_child(w->u, relp(loc, w->vlen), rell(loc, w->vlen),
-				 rell(loc, w->vlen) - clen, w->dmask, w->fresh, n, loc->real);
+				 rell(loc, w->vlen) - clen, w->dmask, w->fresh,
+				 is_last && (flags & AUFS_RESOLVE_EXCL), n, loc->real);
 		if (r < 0)
 			return r;
 		if (n->cached)
@@ -1026,10 +1054,9 @@ static bool path_is_clean(const char *p, size_t len)
 	if (len == 0)
 		return false;
 	while (i < len) {
-		size_t j = i;
+		const char *slash = memchr(p + i, '/', len - i);
+		size_t j = slash ? (size_t)(slash - p) : len;
 
-		while (j < len && p[j] != '/')
-			j++;
 		if (j == i || (p[i] == '.' && (j - i == 1 || (j - i == 2 && p[i + 1] == '.'))))
 			return false;
 		if (j == len)
@@ -1233,6 +1260,8 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 		loc->flags |= AUFS_LOC_CACHED;
 	if (n.alone && n.branch >= 0)
 		loc->flags |= AUFS_LOC_ALONE;
+	if (n.unprobed && n.branch < 0)
+		loc->flags |= AUFS_LOC_UNPROBED;
 	if (n.have_stat) {
 		loc->st = n.st;
 		loc->flags |= AUFS_LOC_HAVE_STAT;

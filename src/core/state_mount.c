@@ -23,10 +23,22 @@ struct index_slot {
 };
 
 struct index {
+	uint64_t serial;		/* unique per index built: names it for the hint */
 	uint32_t mask;
 	bool nested;			/* a mount point lies inside another union */
 	struct index_slot slot[];
 };
+
+/*
+ * The union the last path of this thread landed in, when no mount point lies
+ * below its own: a path under that mount point belongs to it, whatever follows,
+ * so the next call (mostly in the same union) costs one memcmp instead of a hash
+ * and a probe of the index per component. Tied to the index by its serial, never
+ * by address (an index freed and another allocated there must not match).
+ */
+static _Atomic uint64_t index_serials;
+static __thread uint64_t hint_serial;
+static __thread struct aufs_union *hint_union;
 
 static struct index_slot *index_find(const struct index *ix, uint64_t h, const char *p,
 				     size_t len)
@@ -80,6 +92,7 @@ int aufs_config_index(struct aufs_config *cfg)
 	if (!ix)
 		return -ENOMEM;
 	ix->mask = (uint32_t)cap - 1;
+	ix->serial = atomic_fetch_add(&index_serials, 1) + 1;
 	for (int i = 0; i < cfg->nunion; i++) {
 		struct aufs_union *u = cfg->unions[i];
 		const char *m = u->mnt;
@@ -117,10 +130,21 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 	struct aufs_union *best = NULL;
 	size_t best_len = 0, hashed;
 	struct index_slot *s;
+	bool leaf = false;
 	uint64_t h;
 
 	if (!ix || len == 0 || path[0] != '/')
 		return NULL;
+	if (hint_serial == ix->serial) {
+		const struct aufs_union *u = hint_union;
+
+		if (len >= u->mnt_len && (len == u->mnt_len || path[u->mnt_len] == '/') &&
+		    memcmp(path, u->mnt, u->mnt_len) == 0) {
+			best = hint_union;
+			best_len = u->mnt_len;
+			goto found;
+		}
+	}
 	/* "/" itself may be a mount point. */
 	h = prefix_hash(path, 1);
 	s = index_find(ix, h, path, 1);
@@ -145,10 +169,16 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 		if (s->u) {
 			best = s->u;
 			best_len = k;
-			if (!s->ancestor)
+			leaf = !s->ancestor;
+			if (leaf)
 				break;	/* no mount point lies deeper */
 		}
 	}
+	if (leaf && best_len > 1) {
+		hint_serial = ix->serial;
+		hint_union = best;
+	}
+found:
 	if (best && ret_rel) {
 		size_t r = best_len;
 

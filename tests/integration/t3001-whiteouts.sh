@@ -296,4 +296,30 @@ print(os.path.exists(\"nd2\"))
 	branch_untouched "$BASE"
 '
 
+# An O_EXCL create does not look for the name in the branch it creates it in: the
+# create there is that test (src/core/ops_read.c, AUFS_RESOLVE_EXCL).
+test_expect_success 'O_CREAT|O_EXCL: EEXIST for a name in top or base, new over a whiteout or nothing' '
+	echo top >"$T/xtop" &&
+	echo "x base" >"$BASE/xbase" && echo "x wh" >"$BASE/xwh" && snapshot_branch "$BASE" &&
+	mk_whiteout "$T" xwh &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 -c "
+import errno, os, sys
+os.chdir(sys.argv[1])
+for n in (\"xtop\", \"xbase\", \"xwh\", \"xnew\", \"xtop\", \"xnew\"):
+    try:
+        os.close(os.open(n, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        print(n, \"created\")
+    except OSError as e:
+        print(n, errno.errorcode[e.errno])
+" "$M" >actual &&
+	printf "%s\n" "xtop EEXIST" "xbase EEXIST" "xwh created" "xnew created" "xtop EEXIST" \
+		"xnew EEXIST" >expect &&
+	test_cmp expect actual &&
+	test_path_is_missing "$T/.wh.xwh" &&
+	test_path_is_file "$T/xnew" &&
+	test_path_is_missing "$T/xbase" &&
+	echo top >expect && test_cmp expect "$T/xtop" &&
+	branch_untouched "$BASE"
+'
+
 test_done
