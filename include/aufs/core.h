@@ -124,6 +124,14 @@ int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size);
 const struct aufs_config *aufs_state_config(void);
 void aufs_state_publish(struct aufs_config *cfg);
 
+/* ------------------------------------------------------------------ state_creds.c */
+
+/*
+ * The process changed its credentials (setuid, setgroups...): the core's copy
+ * of them is stale. Called after the change by the preload's wrappers.
+ */
+void aufs_creds_changed(void);
+
 /* ------------------------------------------------------------------ state_fd.c */
 
 /*
@@ -175,6 +183,8 @@ enum aufs_resolve_flags {
 	AUFS_RESOLVE_NOFOLLOW   = 1 << 0,	/* do not follow a final symlink */
 	AUFS_RESOLVE_EMPTY_PATH = 1 << 1,	/* "" means DIRFD itself */
 	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* as a trailing '/': final must be a directory */
+	AUFS_RESOLVE_EXCL       = 1 << 3,	/* the caller creates the final name O_EXCL:
+						 * see AUFS_LOC_UNPROBED */
 };
 
 

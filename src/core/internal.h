@@ -18,6 +18,16 @@
 typedef unsigned __int128 aufs_mask;
 #define MASK_BIT(b) ((aufs_mask)1 << (b))
 
+/* The lowest branch of a non-empty mask: the top-most one. */
+static inline int mask_lowest_bit(aufs_mask m)
+{
+	uint64_t lo = (uint64_t)m;
+
+	if (lo)
+		return __builtin_ctzll(lo);
+	return 64 + __builtin_ctzll((uint64_t)(m >> 64));
+}
+
 static inline uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *s = p;
@@ -116,6 +126,25 @@ static inline uint32_t shm_bucket_self(const char *rel, size_t len)
 	return (uint32_t)(fnv1a(fnv1a(FNV_INIT, rel, len), "/", 1) & (AUFS_SHM_NDIRGEN - 1));
 }
 
+/* ---------------------------------------------------------------- state_creds.c */
+
+#define AUFS_CREDS_NGROUPS 64
+
+/* The caller's credentials, as the kernel last said (a per-thread copy). */
+struct aufs_creds {
+	uint64_t gen;			/* the generation it was read in; 0: never */
+	uid_t euid;
+	gid_t egid;
+	int ngroups;			/* -1: more than AUFS_CREDS_NGROUPS, ask each time */
+	gid_t groups[AUFS_CREDS_NGROUPS];
+};
+
+const struct aufs_creds *creds_get(void);
+/* Is GID the effective or a supplementary group of the caller? */
+bool creds_in_group(gid_t gid);
+/* getpid(), once per process. */
+pid_t creds_pid(void);
+
 /* ---------------------------------------------------------------- state_mount.c */
 
 /*
@@ -141,6 +170,11 @@ void aufs_union_changed(struct aufs_union *u);
  * state and what was probed inside it are stale, in every process of U.
  */
 void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len);
+/*
+ * What is cached about the name REL of U itself is stale (a copy-up moved it to
+ * another branch), in every process of U; its directory's names are unchanged.
+ */
+void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len);
 
 /* ---------------------------------------------------------------- state_fd.c */
 
@@ -159,6 +193,9 @@ enum aufs_loc_flags {
 	AUFS_LOC_ROOT      = 1 << 2,	/* the union's root */
 	AUFS_LOC_TRAILING  = 1 << 3,	/* the path ended in '/' */
 	AUFS_LOC_SEAL      = 1 << 4,	/* parents were copied up widened: cpup_seal() */
+	AUFS_LOC_ALONE     = 1 << 5,	/* made by this process: no copy below branch */
+	AUFS_LOC_UNPROBED  = 1 << 6,	/* missing, but the name itself was not looked for
+					 * in the top-most (writable) branch of pmask */
 };
 
 /* Where a path landed: in a union (u != NULL) or on a host path (u == NULL). */
@@ -197,6 +234,14 @@ bool aufs_loc_stale(struct aufs_loc *loc);
 /* Forget every cached lookup of this thread (tests, config reloads). */
 void aufs_lookup_flush(void);
 
+/*
+ * This process just made REL in branch B of U (type TYPE, the only copy of the name
+ * when ALONE; a directory: only in B) and announced it: remember that, so that the
+ * next call on it does not probe the branches again.
+ */
+void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, unsigned type,
+		      bool alone);
+
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
 /* The same, probing the last component afresh (listings must see new branches). */
@@ -224,6 +269,8 @@ struct node {
 	aufs_mask mask;
 	bool cached;
 	bool have_stat;
+	bool alone;			/* known: no copy of the name below branch */
+	bool unprobed;			/* the first branch's copy was not looked for */
 	struct stat st;
 };
 
@@ -351,6 +398,11 @@ bool may_write(const struct stat *st);
  * ownership), copy it up (LEN as for cpup_object) and point LOC at the copy.
  */
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write);
+/*
+ * The same, for an open with OFLAGS: *RET_FD is -1, or the copy open as that open
+ * would have opened it (the caller then opens nothing).
+ */
+int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, int *ret_fd);
 
 /* ---------------------------------------------------------------- mutate_create.c */
 
@@ -373,7 +425,7 @@ void create_done(struct aufs_loc *loc, int t);
 void loc_split(const struct aufs_loc *loc, const char **dir, size_t *dlen, const char **name);
 /* Does the name of LOC exist in a branch of PMASK below B (removing it needs a whiteout)? */
 bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask);
-/* The directory holding LOC changed: every process of the union forgets it. */
+/* The name of LOC changed (made, removed, moved): every process of the union forgets it. */
 void loc_changed(const struct aufs_loc *loc);
 /*
  * May the caller add or remove names in the directory holding LOC, whose copies

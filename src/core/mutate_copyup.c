@@ -21,20 +21,14 @@
 
 bool may_write(const struct stat *st)
 {
-	uid_t uid = sys_geteuid();
-	gid_t groups[256];
-	int n;
+	uid_t uid = creds_get()->euid;
 
 	if (uid == 0)
 		return true;
 	if (st->st_uid == uid)
 		return st->st_mode & S_IWUSR;
-	if (st->st_gid == sys_getegid())
+	if (creds_in_group(st->st_gid))
 		return st->st_mode & S_IWGRP;
-	n = sys_getgroups(256, groups);
-	for (int i = 0; i < n; i++)
-		if (groups[i] == st->st_gid)
-			return st->st_mode & S_IWGRP;
 	return st->st_mode & S_IWOTH;
 }
 
@@ -65,7 +59,7 @@ static mode_t widened(const struct stat *st, bool *widen)
 {
 	mode_t m = copy_mode(st);
 
-	if ((m & 0300) != 0300 && sys_geteuid() != 0) {
+	if ((m & 0300) != 0300 && creds_get()->euid != 0) {
 		*widen = true;
 		return m | 0300;
 	}
@@ -164,11 +158,13 @@ static int copy_range(int in, int out, off_t from, off_t to)
 }
 
 /* Copy LEN bytes of data, skipping holes (SEEK_DATA/SEEK_HOLE) so sparse files stay sparse. */
-static int copy_data(int in, int out, off_t len)
+static int copy_data(int in, int out, off_t len, bool dense)
 {
 	off_t off = 0, written = 0;
 	int r;
 
+	if (dense)
+		return copy_range(in, out, 0, len);	/* as many blocks as bytes: no hole */
 	while (off < len) {
 		off_t data = sys_lseek(in, off, SEEK_DATA), hole;
 
@@ -202,7 +198,9 @@ static void split(const char *rel, size_t len, size_t *dlen, const char **name)
 	*dlen = i ? i - 1 : 0;
 }
 
-int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
+/* cpup_dirs(); *DIRST gets the lstat of the directory when it was there already. */
+static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
+			struct stat *dirst, bool *have_dirst)
 {
 	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
 	struct stat st, sst, pst;
@@ -219,8 +217,14 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 		if (r < 0)
 			return r;
 		if (sys_lstat(dst, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    ((st.st_mode & 0300) == 0300 || sys_geteuid() == 0 || st.st_uid != sys_geteuid()))
+		    ((st.st_mode & 0300) == 0300 || creds_get()->euid == 0 ||
+		     st.st_uid != creds_get()->euid)) {
+			if (dirst) {
+				*dirst = st;
+				*have_dirst = true;
+			}
 			return 0;
+		}
 	}
 	while (end < len) {
 		bool made = false;
@@ -236,8 +240,8 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 			if (!S_ISDIR(st.st_mode))
 				return -ENOTDIR;
 			/* an earlier copy sealed to u-w: open it up again until cpup_seal() */
-			if ((st.st_mode & 0300) != 0300 && sys_geteuid() != 0 &&
-			    st.st_uid == sys_geteuid() &&
+			if ((st.st_mode & 0300) != 0300 && creds_get()->euid != 0 &&
+			    st.st_uid == creds_get()->euid &&
 			    sys_fchmodat(AT_FDCWD, dst, (st.st_mode & 07777) | 0300) == 0)
 				widen = true;
 			continue;
@@ -291,21 +295,49 @@ int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 	return widen ? 1 : 0;
 }
 
-int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
-		off_t len)
+int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
+{
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL);
+}
+
+/* The open flags F_SETFL gives a kept copy-up descriptor afterwards. */
+#define KEEP_SETFL (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC)
+
+/*
+ * May the descriptor the copy was written through serve an open with OFLAGS of
+ * the copy? Only when the kernel would let the caller open it so (root, or the
+ * owner with the mode's bits) and every flag can still be given to it.
+ */
+static bool may_keep(const struct stat *st, int oflags)
+{
+	int acc = oflags & O_ACCMODE;
+	uid_t uid = creds_get()->euid;
+
+	if ((acc != O_WRONLY && acc != O_RDWR) || (oflags & (O_SYNC | O_PATH)))
+		return false;
+	return uid == 0 || (st->st_uid == uid && (st->st_mode & S_IWUSR) &&
+			    (acc == O_WRONLY || (st->st_mode & S_IRUSR)));
+}
+
+/*
+ * cpup_object(); RET_FD non-NULL: a regular file's copy may be given back open
+ * as by open(OFLAGS) of it in *RET_FD (else -1), saving the caller that open.
+ */
+static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
+			  const struct stat *st, off_t len, int oflags, int *ret_fd)
 {
 	static _Atomic unsigned long seq;
 	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 	size_t rlen = strlen(rel), dlen;
 	const char *name;
 	int in = -1, out = -1, r;
-	bool have_dtime, seal;
+	bool have_dtime = false, seal, keep = false, won;
 	struct stat dst;
 
 	if (S_ISDIR(st->st_mode))
 		return cpup_dirs(u, rel, rlen, t);
 	split(rel, rlen, &dlen, &name);
-	r = cpup_dirs(u, rel, dlen, t);
+	r = cpup_dirs_st(u, rel, dlen, t, &dst, &have_dtime);
 	if (r < 0)
 		return r;
 	seal = r > 0;
@@ -315,7 +347,8 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	 */
 	if ((r = branch_path(&u->branch[t], rel, dlen, to)) < 0)
 		return r;
-	have_dtime = sys_lstat(to, &dst) == 0;
+	if (!have_dtime)
+		have_dtime = sys_lstat(to, &dst) == 0;
 	if ((r = branch_path(&u->branch[src], rel, rlen, from)) < 0 ||
 	    (r = branch_path(&u->branch[t], rel, rlen, to)) < 0 ||
 	    (r = branch_path(&u->branch[t], rel, dlen, tmp)) < 0)
@@ -323,24 +356,33 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	if (strlen(tmp) + 64 > PATH_MAX)
 		return -ENAMETOOLONG;
 	snprintf(tmp + strlen(tmp), 64, "/" AUFS_WH_PREFIX AUFS_WH_PREFIX "cpup.%d.%lu",
-		 (int)sys_getpid(), atomic_fetch_add(&seq, 1));
+		 (int)creds_pid(), atomic_fetch_add(&seq, 1));
 
 	switch (st->st_mode & S_IFMT) {
 	case S_IFREG:
 		in = sys_openat(AT_FDCWD, from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (in < 0)
 			return in;
-		out = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		keep = ret_fd && may_keep(st, oflags);
+		out = sys_openat(AT_FDCWD, tmp,
+				 (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
+				 O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC), 0600);
 		if (out < 0) {
 			r = out;
 			goto out_close;
 		}
-		r = copy_data(in, out, len < 0 || len > st->st_size ? st->st_size : len);
+		r = copy_data(in, out, len < 0 || len > st->st_size ? st->st_size : len,
+			      (off_t)st->st_blocks * 512 >= st->st_size);
 		if (r == 0 && len > st->st_size)
 			r = sys_ftruncate(out, len);
 		if (r < 0)
 			goto out_unlink;
-		r = copy_owner_mode(out, tmp, st);
+		/* a new file is the caller's, of the directory's group when set-group-ID */
+		if (have_dtime && st->st_uid == creds_get()->euid &&
+		    st->st_gid == (dst.st_mode & S_ISGID ? dst.st_gid : creds_get()->egid))
+			r = sys_fchmod(out, copy_mode(st));
+		else
+			r = copy_owner_mode(out, tmp, st);
 		if (r < 0)
 			goto out_unlink;
 		copy_xattrs(in, out);
@@ -382,8 +424,14 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	} else if (r < 0) {
 		(void)sys_unlinkat(AT_FDCWD, tmp, 0);
 	}
+	won = r == 0;
 	if (r == -EEXIST)
 		r = 0;	/* lost the race: the winner's copy is in place */
+	if (won && keep && out >= 0 &&
+	    (!(oflags & KEEP_SETFL) || sys_fcntl(out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
+		*ret_fd = out;	/* ours is the copy in place: it is open already */
+		out = -1;
+	}
 	if (r == 0) {
 		if (seal)
 			cpup_seal(u, rel, dlen, t);
@@ -391,7 +439,11 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 			branch_path(&u->branch[t], rel, dlen, tmp);
 			copy_times(AT_FDCWD, tmp, &dst, 0);
 		}
-		aufs_dir_changed(u, rel, dlen);
+		/*
+		 * The directory keeps its names: only what was cached about this one
+		 * (its branch) is stale, in every process (lent_valid() checks it).
+		 */
+		lookup_name_changed(u, rel, rlen);
 		if (u->shm)
 			atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_COPYUPS], 1,
 						  memory_order_relaxed);
@@ -407,7 +459,18 @@ out_close:
 	return r;
 }
 
+int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
+		off_t len)
+{
+	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL);
+}
+
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
+{
+	return cpup_loc_fd(loc, len, check_write, 0, NULL);
+}
+
+int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, int *ret_fd)
 {
 	struct aufs_union *u = loc->u;
 	const char *rel = loc->virt + loc->rel;
@@ -438,12 +501,14 @@ int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
 	t = policy_copyup(u, pmask, loc->branch);
 	if (t < 0)
 		return t;
-	r = cpup_object(u, rel, loc->branch, t, &st, len);
+	r = cpup_object_fd(u, rel, loc->branch, t, &st, len, oflags, ret_fd);
 	if (r < 0)
 		return r;
 	if (r > 0)
 		cpup_seal(u, rel, rlen, t);	/* a directory copied up widened */
 	loc->branch = t;
-	loc->flags &= ~(AUFS_LOC_HAVE_STAT | AUFS_LOC_CACHED);
+	loc->flags &= ~(AUFS_LOC_HAVE_STAT | AUFS_LOC_CACHED | AUFS_LOC_ALONE);
+	if (!S_ISDIR(st.st_mode))	/* the next call on it need not probe */
+		lookup_note_made(u, rel, rlen, t, IFTODT(st.st_mode), false);
 	return branch_path(&u->branch[t], rel, rlen, loc->real);
 }

@@ -51,28 +51,46 @@ bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask)
 	return false;
 }
 
+/*
+ * The name of LOC came, went or moved: what every process cached about that name
+ * (an entry, or a whole path resting on it) is stale. Only the name's own bucket
+ * is bumped (lent_valid() in resolve_walk.c checks it for every entry), so the
+ * cached siblings in its directory stay valid.
+ */
 void loc_changed(const struct aufs_loc *loc)
 {
-	const char *dir, *name;
-	size_t dlen;
+	const char *rel = loc->virt + loc->rel;
 
-	loc_split(loc, &dir, &dlen, &name);
-	aufs_dir_changed(loc->u, dir, dlen);
+	lookup_name_changed(loc->u, rel, strlen(rel));
+}
+
+/* Search permission on a directory by its mode bits, with the cached credentials. */
+static bool may_search(const struct stat *st)
+{
+	const struct aufs_creds *c = creds_get();
+
+	if (st->st_uid == c->euid)
+		return st->st_mode & S_IXUSR;
+	if (creds_in_group(st->st_gid))
+		return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
 }
 
 /*
  * Could the caller add or remove names in the directory holding LOC? As aufs
  * does by default, every branch's copy of a directory is checked, not only the
- * one written into (whose check the kernel makes anyway).
+ * one written into (whose check the kernel makes anyway). Search permission is
+ * the kernel's verdict (ACLs) on the top-most copy, the mode bits on the others.
  */
 int perm_check_parent(const struct aufs_loc *loc, aufs_mask pmask)
 {
 	const char *dir, *name;
 	char path[PATH_MAX];
 	struct stat st;
+	bool top = true;
 	size_t dlen;
 
-	if (sys_geteuid() == 0)
+	if (creds_get()->euid == 0)
 		return 0;
 	loc_split(loc, &dir, &dlen, &name);
 	for (int b = 0; b < loc->u->nbranch; b++) {
@@ -81,8 +99,12 @@ int perm_check_parent(const struct aufs_loc *loc, aufs_mask pmask)
 		if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 ||
 		    sys_lstat(path, &st) < 0)
 			continue;	/* the kernel will tell */
-		if (!may_write(&st) || sys_faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS) == -EACCES)
+		if (!may_write(&st))
 			return -EACCES;
+		if (top ? sys_faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS) == -EACCES
+			: !may_search(&st))
+			return -EACCES;
+		top = false;
 	}
 	return 0;
 }
@@ -96,7 +118,7 @@ int perm_check_sticky(const struct aufs_loc *loc, aufs_mask pmask)
 	const char *dir, *name;
 	char path[PATH_MAX];
 	struct stat dst, st;
-	uid_t uid = sys_geteuid();
+	uid_t uid = creds_get()->euid;
 	size_t dlen;
 	int b;
 
@@ -174,4 +196,10 @@ void create_done(struct aufs_loc *loc, int t)
 	if (loc->flags & AUFS_LOC_SEAL)
 		cpup_seal(loc->u, dir, dlen, t);
 	loc_changed(loc);
+	/*
+	 * The lookup found the name in no branch, or only under a whiteout (cut):
+	 * without one, nothing is below the new copy, and removing it needs no whiteout.
+	 */
+	if (loc->type != DT_UNKNOWN)
+		lookup_note_made(loc->u, dir, strlen(dir), t, loc->type, loc->cut < 0);
 }

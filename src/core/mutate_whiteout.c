@@ -38,7 +38,11 @@ int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 		return r;
 	if (!(br->attr & AUFS_BRATTR_NOLWH) && br->len + sizeof(AUFS_WH_BASE) + 1 < PATH_MAX) {
 		snprintf(base, sizeof(base), "%s/%s", br->path, AUFS_WH_BASE);
-		r = create_empty(base);
+		/* the base inode is there but for the first whiteout of the branch */
+		r = sys_linkat(AT_FDCWD, base, AT_FDCWD, path, 0);
+		if (r == 0 || r == -EEXIST)
+			goto out;
+		r = r == -ENOENT ? create_empty(base) : r;
 		if (r == 0 || r == -EEXIST) {
 			r = sys_linkat(AT_FDCWD, base, AT_FDCWD, path, 0);
 			if (r == 0 || r == -EEXIST)

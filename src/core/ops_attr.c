@@ -32,8 +32,8 @@ static int prepare(int dirfd, const char *path, unsigned flags, enum right right
 	r = sys_lstat(loc->real, &st);
 	if (r < 0)
 		return r;
-	if (sys_geteuid() != 0) {
-		bool owner = st.st_uid == sys_geteuid();
+	if (creds_get()->euid != 0) {
+		bool owner = st.st_uid == creds_get()->euid;
 
 		if (right == RIGHT_OWNER && !owner)
 			return -EPERM;

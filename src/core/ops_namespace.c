@@ -49,6 +49,7 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 			return r;
 		}
 	}
+	loc.type = DT_DIR;	/* create_done() remembers what was made */
 	create_done(&loc, t);
 	aufs_dir_changed(loc.u, dir, strlen(dir));
 	return 0;
@@ -263,14 +264,28 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 		r = perm_check_sticky(&loc, pmask);
 	if (r < 0)
 		return r;
+	b = loc.branch;
+	/*
+	 * A directory only in a writable branch, by a fresh probe or because this
+	 * process made it: when the kernel finds that copy empty, it is empty in the
+	 * union, and there is nothing to list (whiteouts in it make it ENOTEMPTY).
+	 */
+	if (rmdir && loc.u->branch[b].perm == AUFS_PERM_RW && !(loc.pmask & ~MASK_BIT(b)) &&
+	    (loc.flags & (AUFS_LOC_ALONE | AUFS_LOC_CACHED)) != AUFS_LOC_CACHED) {
+		r = sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);
+		if (r == 0)
+			goto done;
+		if (r != -ENOTEMPTY && r != -EEXIST)
+			return r;
+	}
 	if (rmdir) {
 		r = logically_empty(&loc);
 		if (r < 0)
 			return r;
 	}
-	b = loc.branch;
 	if (loc.u->branch[b].perm == AUFS_PERM_RW) {
-		bool below = rmdir ? (loc.pmask & ~MASK_BIT(b)) != 0 : loc_exists_below(&loc, b, pmask);
+		bool below = rmdir ? (loc.pmask & ~MASK_BIT(b)) != 0
+				   : !(loc.flags & AUFS_LOC_ALONE) && loc_exists_below(&loc, b, pmask);
 
 		/* the whiteout first: the name never shows the lower copy in between */
 		if (below) {
@@ -307,6 +322,7 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 		if (r < 0)
 			return r;
 	}
+done:
 	loc_changed(&loc);
 	if (rmdir)
 		aufs_dir_changed(loc.u, dir, strlen(dir));
@@ -320,7 +336,7 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 	const char *odir, *oname, *ndir, *nname;
 	size_t odlen, ndlen;
 	aufs_mask opmask;
-	int r, ro, rn, t;
+	int r, ro, rn, t, src;
 	bool need_wh;
 
 	if (!o)
@@ -444,7 +460,9 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 			r = -EXDEV;
 			goto out;
 		}
-	} else {
+	}
+	src = o->branch;
+	if (o->type != DT_DIR) {
 		r = cpup_loc(o, -1, false);
 		if (r < 0)
 			goto out;
@@ -453,7 +471,8 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 	r = create_place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
 	if (r < 0)
 		goto out;
-	need_wh = loc_exists_below(o, t, opmask);
+	/* a copied-up source is still below; a name this process made alone is not */
+	need_wh = src != t || (!(o->flags & AUFS_LOC_ALONE) && loc_exists_below(o, t, opmask));
 	if (need_wh) {
 		r = wh_create(o->u, t, odir, odlen, oname);
 		if (r < 0)
@@ -472,7 +491,13 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		(void)wh_make_opaque(n->u, t, ndir, strlen(ndir));
 		aufs_dir_changed(n->u, ndir, strlen(ndir));
 	}
-	if (n->cut == t || n->branch < 0)
+	/*
+	 * A whiteout of the new name in T would hide it below: unless the lookup
+	 * probed T's copy of the directory for one (T holds it, with branches below)
+	 * and found none.
+	 */
+	if (n->cut == t || (n->branch < 0 && !(n->cut < 0 && (n->pmask & MASK_BIT(t)) &&
+					       (n->pmask >> (t + 1)) != 0)))
 		(void)wh_remove(n->u, t, ndir, ndlen, nname);
 	if (n->flags & AUFS_LOC_SEAL)
 		cpup_seal(n->u, ndir, ndlen, t);

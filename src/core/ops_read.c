@@ -196,7 +196,7 @@ static ssize_t proc_link(const char *path, char *buf, size_t size)
 			rest++;
 		if (*rest++ != '/')
 			return AUFS_PASS;
-		snprintf(self, sizeof(self), "/proc/%d/", (int)sys_getpid());
+		snprintf(self, sizeof(self), "/proc/%d/", (int)creds_pid());
 		mine = !strncmp(path, self, strlen(self));
 	}
 	if (!cfg || !cfg->nunion || !size)
@@ -285,6 +285,22 @@ static bool reopens_lower(const char *path)
 	return *n >= '0' && *n <= '9' && aufs_fd_is_lower(atoi(n));
 }
 
+/*
+ * LOC was resolved for an O_EXCL create without looking for the name in the
+ * top-most branch holding its directory, which the create there would test: it
+ * goes elsewhere, or was refused before, so look now.
+ */
+static bool unprobed_exists(const struct aufs_loc *loc)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+	struct stat st;
+	int b = loc->pmask ? mask_lowest_bit(loc->pmask) : -1;
+
+	return b >= 0 && branch_path(&loc->u->branch[b], rel, strlen(rel), path) == 0 &&
+	       sys_lstat(path, &st) == 0;
+}
+
 int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
@@ -295,6 +311,8 @@ int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 
 	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
 		rf |= AUFS_RESOLVE_NOFOLLOW;
+	if (creat && (flags & O_EXCL))
+		rf |= AUFS_RESOLVE_EXCL;	/* the create itself tests the top-most copy */
 	if (wants_write(flags) && reopens_lower(path))
 		return -EROFS;	/* /proc/self/fd/N of a lower file would write the branch */
 again:
@@ -312,17 +330,22 @@ again:
 			return -ENOTDIR;
 		if (loc.type == DT_DIR && wants_write(flags) && !(flags & O_PATH) && !tmpfile)
 			return -EISDIR;
+		fd = -1;
 		if ((wants_write(flags) || tmpfile) && !(flags & O_PATH)) {
 			/* a lower file is copied up first (only its first LEN bytes for O_TRUNC) */
-			r = cpup_loc(&loc, (flags & O_TRUNC) ? 0 : -1, true);
+			r = cpup_loc_fd(&loc, (flags & O_TRUNC) ? 0 : -1, true, tmpfile ? 0 : flags,
+					&fd);
 			if (r < 0)
 				return r;
 		}
 		lower = loc.u->branch[loc.branch].perm != AUFS_PERM_RW;
-		/* an object found in a lower branch is never created there */
-		fd = sys_openat(AT_FDCWD, loc.real, lower ? flags & ~(O_CREAT | O_EXCL) : flags, mode);
-		if (retry_stale(fd, &loc, &tries))
-			goto again;
+		if (fd < 0) {
+			/* an object found in a lower branch is never created there */
+			fd = sys_openat(AT_FDCWD, loc.real,
+					lower ? flags & ~(O_CREAT | O_EXCL) : flags, mode);
+			if (retry_stale(fd, &loc, &tries))
+				goto again;
+		}
 		if (fd >= 0) {
 			if (loc.type == DT_DIR || (flags & O_PATH))
 				aufs_fd_set(fd, loc.virt);
@@ -337,10 +360,14 @@ again:
 	if (loc.flags & AUFS_LOC_TRAILING)
 		return -EISDIR;
 	t = create_prepare(&loc, false);
+	if ((loc.flags & AUFS_LOC_UNPROBED) && (t < 0 || !loc.pmask || t != mask_lowest_bit(loc.pmask)) &&
+	    unprobed_exists(&loc))
+		return -EEXIST;	/* as the kernel: an existing name first */
 	if (t < 0)
 		return t;
 	fd = sys_openat(AT_FDCWD, loc.real, flags, mode);
 	if (fd >= 0) {
+		loc.type = DT_REG;	/* create_done() remembers what was made */
 		create_done(&loc, t);
 		if (aufs_fd_known(fd))
 			aufs_fd_set(fd, NULL);

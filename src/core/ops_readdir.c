@@ -31,6 +31,7 @@ struct aufs_dir {
 	uint64_t magic;			/* AUFS_DIR_MAGIC: tells our DIR from glibc's */
 	int fd;				/* what dirfd() returns; closed by closedir */
 	int fd_branch;			/* branch of the copy fd is, when we opened it; or -1 */
+	bool fd_read;			/* fill() read fd to its end: rewind it first next time */
 	struct aufs_union *u;
 	char *rel;			/* union-relative path, for rewinddir */
 	size_t n, cap, pos;
@@ -256,6 +257,9 @@ static int open_copy(struct aufs_dir *d, int b, size_t rl, bool lower, int *ret_
 
 	*ret_stop = false;
 	if (b == d->fd_branch) {
+		/* a fresh fd is at the start; one read before must go back there */
+		if (d->fd_read && (r = (int)sys_lseek(d->fd, 0, SEEK_SET)) < 0)
+			return r;
 		*ret_fd = d->fd;
 		return 1;
 	}
@@ -350,8 +354,9 @@ static int fill(struct aufs_dir *d)
 			continue;
 		}
 		r = read_branch(d, &d->u->branch[b], fd, first, &newwh, &opaque, buf);
+		/* the stream's own fd stays at the end, as after glibc's readdir */
 		if (fd == d->fd)
-			(void)sys_lseek(fd, 0, SEEK_SET);	/* dirfd() is the program's too */
+			d->fd_read = true;
 		else
 			sys_close(fd);
 		first = false;

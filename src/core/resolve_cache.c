@@ -46,6 +46,7 @@ struct lent {
 	int16_t branch;			/* -1: negative entry */
 	int16_t cut;			/* negative: branch whose whiteout hides it, or -1 */
 	uint8_t type;			/* DT_* */
+	bool alone;			/* no copy below branch (made there by this process) */
 	uint32_t stamp;			/* lcache.stamps at the last fill */
 	aufs_mask mask;			/* directories: branches that hold it */
 	uint32_t len;
@@ -247,8 +248,8 @@ static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 		return false;
 	if (atomic_load_explicit(&dg[e->pbucket], memory_order_acquire) != e->pgen)
 		return false;
-	if (e->type == DT_DIR &&
-	    atomic_load_explicit(&dg[e->sbucket], memory_order_acquire) != e->sgen)
+	/* every entry: a copy-up moves a file to another branch by its own bucket */
+	if (atomic_load_explicit(&dg[e->sbucket], memory_order_acquire) != e->sgen)
 		return false;
 	return true;
 }
@@ -301,6 +302,7 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 	e->branch = (int16_t)n->branch;
 	e->cut = (int16_t)n->cut;
 	e->type = (uint8_t)n->type;
+	e->alone = n->alone;
 	e->mask = n->mask;
 	e->stamp = ++c->stamps;
 	record(e);
@@ -320,6 +322,8 @@ bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_unio
 	n->mask = e->mask;
 	n->cached = true;
 	n->have_stat = false;
+	n->alone = e->alone;
+	n->unprobed = false;
 	return true;
 }
 

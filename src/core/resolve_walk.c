@@ -60,7 +60,7 @@ static bool has_lower(aufs_mask m, int b)
  * last component starts at NAME_OFF. BUF is scratch of PATH_MAX bytes.
  */
 static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-		 aufs_mask pmask, struct node *n, char *buf)
+		 aufs_mask pmask, bool skip_first, struct node *n, char *buf)
 {
 	const char *name = rel + name_off;
 	size_t nlen = len - name_off, plen = name_off ? name_off - 1 : 0;
@@ -79,7 +79,13 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 		r = branch_path(br, rel, len, buf);
 		if (r < 0)
 			return r;
-		r = sys_lstat(buf, &st);
+		if (skip_first && br->perm == AUFS_PERM_RW && !n->unprobed && n->branch < 0 &&
+		    n->cut < 0 && !(pmask & (MASK_BIT(b) - 1))) {
+			n->unprobed = true;	/* the caller's O_EXCL create there tests it */
+			r = -ENOENT;
+		} else {
+			r = sys_lstat(buf, &st);
+		}
 		if (r == 0) {
 			bool dir = S_ISDIR(st.st_mode);
 
@@ -144,7 +150,7 @@ static aufs_mask root_mask(const struct aufs_union *u)
  * cache, probing and filling it on a miss. FRESH bypasses what is cached.
  */
 static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-			aufs_mask pmask, bool fresh, struct node *n, char *buf)
+			aufs_mask pmask, bool fresh, bool excl, struct node *n, char *buf)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	struct aufs_shm *shm = aufs_union_shm(u);
@@ -162,14 +168,34 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 		return 0;
 	if (c)
 		gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
-	r = probe(u, rel, len, name_off, pmask, n, buf);
+	r = probe(u, rel, len, name_off, pmask, excl, n, buf);
 	if (r < 0)
 		return r;
-	if (c)
+	if (c && !n->unprobed)
 		cache_fill(c, u, rel, len, &g, n);
 	else
-		cache_uncacheable();
+		cache_uncacheable();	/* half an answer is never remembered */
 	return 0;
+}
+
+void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, unsigned type,
+		      bool alone)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	struct aufs_shm *shm = aufs_union_shm(u);
+	struct lcache *c = shm && cfg ? cache_get(cfg) : NULL;
+	struct node n = { .branch = b, .cut = -1, .type = type, .alone = alone,
+			  .mask = type == DT_DIR ? MASK_BIT(b) : 0 };
+	size_t name_off = len;
+	struct gens g;
+
+	if (!c || name_is_hidden(u, rel))
+		return;
+	while (name_off > 0 && rel[name_off - 1] != '/')
+		name_off--;
+	/* sampled after the change was announced: what it changed is in the past */
+	gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
+	cache_fill(c, u, rel, len, &g, &n);
 }
 
 /*
@@ -189,8 +215,8 @@ static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fr
 
 		while (end < len && rel[end] != '/')
 			end++;
-		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len), &n,
-				 buf);
+		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len), false,
+				 &n, buf);
 		if (r < 0)
 			return r;
 		if (n.cached)
@@ -235,15 +261,6 @@ int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret)
 }
 
 /* ---------------------------------------------------------------- the walk */
-
-static int lowest_bit(aufs_mask m)
-{
-	uint64_t lo = (uint64_t)m;
-
-	if (lo)
-		return __builtin_ctzll(lo);
-	return 64 + __builtin_ctzll((uint64_t)(m >> 64));
-}
 
 /* Union-relative part of loc->virt: "" at the mount point itself. */
 static inline const char *relp(const struct aufs_loc *loc, size_t vlen)
@@ -491,7 +508,8 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 			continue;
 		}
 		r = lookup_child(w->u, relp(loc, w->vlen), rell(loc, w->vlen),
-				 rell(loc, w->vlen) - clen, w->dmask, w->fresh, n, loc->real);
+				 rell(loc, w->vlen) - clen, w->dmask, w->fresh,
+				 is_last && (flags & AUFS_RESOLVE_EXCL), n, loc->real);
 		if (r < 0)
 			return r;
 		if (n->cached)
@@ -695,6 +713,10 @@ static int fill_loc(const struct walk *w, const struct node *n, struct aufs_loc 
 	}
 	if (n->cached)
 		loc->flags |= AUFS_LOC_CACHED;
+	if (n->alone && n->branch >= 0)
+		loc->flags |= AUFS_LOC_ALONE;
+	if (n->unprobed && n->branch < 0)
+		loc->flags |= AUFS_LOC_UNPROBED;
 	if (n->have_stat) {
 		loc->st = n->st;
 		loc->flags |= AUFS_LOC_HAVE_STAT;
@@ -706,12 +728,12 @@ static int fill_loc(const struct walk *w, const struct node *n, struct aufs_loc 
 	loc->pmask = w->dmask;
 	loc->cut = n->cut;
 	if (n->branch < 0) {
-		loc->parent_branch = w->dmask ? lowest_bit(w->dmask) : 0;
+		loc->parent_branch = w->dmask ? mask_lowest_bit(w->dmask) : 0;
 		return branch_path(&w->u->branch[loc->parent_branch], relp(loc, w->vlen),
 				   rell(loc, w->vlen), loc->real);
 	}
 	loc->type = n->type;
-	loc->branch = n->type == DT_DIR && w->dmask ? lowest_bit(w->dmask) : n->branch;
+	loc->branch = n->type == DT_DIR && w->dmask ? mask_lowest_bit(w->dmask) : n->branch;
 	return branch_path(&w->u->branch[loc->branch], relp(loc, w->vlen), rell(loc, w->vlen),
 			   loc->real);
 }

@@ -23,10 +23,22 @@ struct index_slot {
 };
 
 struct index {
+	uint64_t serial;		/* unique per index built: names it for the hint */
 	uint32_t mask;
 	bool nested;			/* a mount point lies inside another union */
 	struct index_slot slot[];
 };
+
+/*
+ * The union the last path of this thread landed in, when no mount point lies
+ * below its own: a path under that mount point belongs to it, whatever follows,
+ * so the next call (mostly in the same union) costs one memcmp instead of a hash
+ * and a probe of the index per component. Tied to the index by its serial, never
+ * by address (an index freed and another allocated there must not match).
+ */
+static _Atomic uint64_t index_serials;
+static __thread uint64_t hint_serial;
+static __thread struct aufs_union *hint_union;
 
 static struct index_slot *index_find(const struct index *ix, uint64_t h, const char *p,
 				     size_t len)
@@ -80,6 +92,7 @@ int aufs_config_index(struct aufs_config *cfg)
 	if (!ix)
 		return -ENOMEM;
 	ix->mask = (uint32_t)cap - 1;
+	ix->serial = atomic_fetch_add(&index_serials, 1) + 1;
 	for (int i = 0; i < cfg->nunion; i++) {
 		struct aufs_union *u = cfg->unions[i];
 		const char *m = u->mnt;
@@ -110,38 +123,6 @@ int aufs_config_index(struct aufs_config *cfg)
 	return 0;
 }
 
-/*
- * The union this thread matched last, and the table it belongs to: a program's
- * paths come in runs inside one union, and without nested unions a path below a
- * mount point belongs to that union (no deeper mount point can exist), so one
- * compare of the mount point answers instead of a hash per component.
- */
-static __thread struct aufs_union *hint_u;
-static __thread uint64_t hint_serial;
-
-static size_t skip_slashes(const char *path, size_t len, size_t r)
-{
-	while (r < len && path[r] == '/')
-		r++;
-	return r;
-}
-
-static struct aufs_union *match_hint(const struct aufs_config *cfg, const char *path, size_t len,
-				     size_t *ret_rel)
-{
-	struct aufs_union *u = hint_u;
-	size_t m;
-
-	if (!u || hint_serial != cfg->serial)
-		return NULL;
-	m = u->mnt_len;
-	if (len < m || memcmp(path, u->mnt, m) != 0 || (m > 1 && len > m && path[m] != '/'))
-		return NULL;
-	if (ret_rel)
-		*ret_rel = skip_slashes(path, len, m);
-	return u;
-}
-
 struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
 				     size_t len, size_t *ret_rel)
 {
@@ -149,12 +130,21 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 	struct aufs_union *best = NULL;
 	size_t best_len = 0, hashed;
 	struct index_slot *s;
+	bool leaf = false;
 	uint64_t h;
 
 	if (!ix || len == 0 || path[0] != '/')
 		return NULL;
-	if (!ix->nested && (best = match_hint(cfg, path, len, ret_rel)))
-		return best;
+	if (hint_serial == ix->serial) {
+		const struct aufs_union *u = hint_union;
+
+		if (len >= u->mnt_len && (len == u->mnt_len || path[u->mnt_len] == '/') &&
+		    memcmp(path, u->mnt, u->mnt_len) == 0) {
+			best = hint_union;
+			best_len = u->mnt_len;
+			goto found;
+		}
+	}
 	/* "/" itself may be a mount point. */
 	h = prefix_hash(path, 1);
 	s = index_find(ix, h, path, 1);
@@ -179,15 +169,22 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 		if (s->u) {
 			best = s->u;
 			best_len = k;
-			if (!s->ancestor)
+			leaf = !s->ancestor;
+			if (leaf)
 				break;	/* no mount point lies deeper */
 		}
 	}
-	if (best && ret_rel)
-		*ret_rel = skip_slashes(path, len, best_len);
-	if (best) {
-		hint_u = best;
-		hint_serial = cfg->serial;
+	if (leaf && best_len > 1) {
+		hint_serial = ix->serial;
+		hint_union = best;
+	}
+found:
+	if (best && ret_rel) {
+		size_t r = best_len;
+
+		while (r < len && path[r] == '/')
+			r++;
+		*ret_rel = r;
 	}
 	return best;
 }

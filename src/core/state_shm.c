@@ -198,6 +198,17 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 					  memory_order_acq_rel);
 }
 
+void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
+{
+	struct aufs_shm *shm = aufs_union_shm(u);
+
+	if (shm)
+		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket_self(rel, len)], 1,
+					  memory_order_acq_rel);
+	else
+		aufs_state_local_change();
+}
+
 void aufs_union_changed(struct aufs_union *u)
 {
 	struct aufs_shm *shm = aufs_union_shm(u);

@@ -2,10 +2,12 @@
 /*
  * gen.c - everything generated from wrapfuncs.def: the real_* pointers and the
  * table that resolves them, the shim_<name> prologue of every row whose kind is
- * PATH, PATHAT or FD, the exported one-line forwarders, and the list of names
+ * PATH, PATHAT or FD, the whole shim of a CREDS row, the exported one-line forwarders, and the list of names
  * the library exports (for `make check`).
  */
 #include <dlfcn.h>
+#include <grp.h>
+#include <sys/fsuid.h>
 #include <string.h>
 
 #include "shim.h"
@@ -74,6 +76,20 @@ void *aufs_real_lazy(const char *name, void **slot)
 #define BODY_PATHAT(ret, name, params, args) PROLOGUE_(PATHAT, ret, name, params, args)
 #define BODY_FD(ret, name, params, args) PROLOGUE_(FD, ret, name, params, args)
 #define BODY_HAND(ret, name, params, args)	/* the family file's own */
+/*
+ * A credential change: the core keeps the caller's euid, egid and groups
+ * (state_creds.c) instead of asking the kernel at every permission check, so
+ * every call that may change them tells it, whatever the result (a php-fpm
+ * worker drops its privileges after fork this way).
+ */
+#define BODY_CREDS(ret, name, params, args)                                             \
+	ret shim_##name params                                                          \
+	{                                                                               \
+		ret res_ = REAL(name) args;                                             \
+                                                                                        \
+		aufs_creds_changed();                                                   \
+		return res_;                                                            \
+	}
 #define SHIM(kind, ret, name, params, args) BODY_##kind(ret, name, params, args)
 #include "aufs/wrapfuncs.def"
 

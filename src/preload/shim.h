@@ -39,6 +39,7 @@
 #define AUFS_VERB_PATHAT(name, params) long verb_##name params;
 #define AUFS_VERB_FD(name, params) long verb_##name params;
 #define AUFS_VERB_HAND(name, params)
+#define AUFS_VERB_CREDS(name, params)
 #include "aufs/wrapfuncs.def"
 
 /* The canonical open behind the variadic open* exports (open.c). */

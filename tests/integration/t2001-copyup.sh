@@ -506,6 +506,41 @@ test_expect_success ROOT,AUFS_TEST_USER 'aufs-test may still read it, and create
 	branch_untouched "$UB"
 '
 
+# The core keeps the caller's credentials (src/core/state_creds.c): a worker that
+# drops root after fork, as php-fpm's do, must be checked as who it is now.
+test_expect_success ROOT,AUFS_TEST_USER 'a fork child that drops root to aufs-test is checked as aufs-test' '
+	uid=$(id -u aufs-test) && gid=$(id -g aufs-test) &&
+	aufs_run -o "br:$UT=rw:$UB=ro" "$UM" -- python3 -c "
+import errno, os, sys
+os.chdir(sys.argv[1])
+open(\"open/warm\", \"w\").close()	# root: the credentials are cached now
+os.unlink(\"open/warm\")
+pid = os.fork()
+if pid == 0:
+    os.setgroups([]); os.setresgid($gid, $gid, $gid); os.setresuid($uid, $uid, $uid)
+    for what, call in ((\"append\", lambda: open(\"d/f\", \"a\")),
+                       (\"unlink\", lambda: os.unlink(\"rootfile\")),
+                       (\"mkdir\", lambda: os.mkdir(\"newdir2\"))):
+        try:
+            call()
+            print(what, \"allowed\")
+        except OSError as e:
+            print(what, errno.errorcode[e.errno])
+    open(\"open/mine2\", \"w\").close()
+    print(\"owner\", os.stat(\"open/mine2\").st_uid == $uid)
+    sys.stdout.flush()
+    os._exit(0)
+os.waitpid(pid, 0)
+" "$UM" >actual &&
+	printf "%s\n" "append EACCES" "unlink EACCES" "mkdir EACCES" "owner True" >expect &&
+	test_cmp expect actual &&
+	test_path_is_missing "$UT/d" &&
+	test_path_is_missing "$UT/.wh.rootfile" &&
+	test_path_is_missing "$UT/newdir2" &&
+	rm -f "$UT/open/mine2" &&
+	branch_untouched "$UB"
+'
+
 # aufs(5): "aufs checks the permission bits of all existing
 # directories ... you need the correct privilege for the directories including
 # the lower branches". The union root is aufs-test's own top branch, but its base
@@ -724,5 +759,56 @@ if test_have_prereq AUFS_TEST_USER; then
 		[ -f "$f" ] && grep -q -a -F -e "$TEST_TMP/" "$f" 2>/dev/null && rm -f "$f"
 	done
 fi
+
+# The copy a write's copy-up made is the descriptor the open returns when it can be
+# (src/core/mutate_copyup.c, may_keep): it must behave as a fresh open of the copy.
+# And a copy-up tells other processes only about the copied name.
+test_expect_success 'the open that copies up: access mode, O_APPEND, O_CLOEXEC as asked; others see the copy' '
+	mkdir -p "$BASE/keepfd" &&
+	for f in a b c d e; do echo "base-$f" >"$BASE/keepfd/$f" || return 1; done &&
+	snapshot_branch "$BASE" &&
+	cat >"$TRASH/keepfd.py" <<-\EOF &&
+	import fcntl, os, sys
+	os.chdir(sys.argv[1])
+	for f in "abcde":
+	    os.stat("keepfd/" + f)      # cached in the parent, as base files
+	pid = os.fork()
+	if pid == 0:
+	    fd = os.open("keepfd/a", os.O_WRONLY | os.O_APPEND)  # python adds O_CLOEXEC
+	    fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+	    print("a", fl & os.O_ACCMODE == os.O_WRONLY, bool(fl & os.O_APPEND),
+	          bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
+	    os.write(fd, b"more\n")
+	    os.close(fd)
+	    fd = os.open("keepfd/b", os.O_RDWR | os.O_CLOEXEC)
+	    print("b", fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR,
+	          bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC),
+	          os.lseek(fd, 0, os.SEEK_CUR), os.read(fd, 100).split())
+	    os.close(fd)
+	    fd = os.open("keepfd/c", os.O_WRONLY | os.O_TRUNC)
+	    os.write(fd, b"new\n")
+	    os.close(fd)
+	    sys.stdout.flush()
+	    os._exit(0)
+	os.waitpid(pid, 0)
+	for f in "abcde":
+	    print(f, open("keepfd/" + f).read().split())
+	EOF
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 "$TRASH/keepfd.py" "$M" >actual &&
+	cat >expect <<-\EOF &&
+	a True True True
+	b True True 0 [b'"'"'base-b'"'"']
+	a ['"'"'base-a'"'"', '"'"'more'"'"']
+	b ['"'"'base-b'"'"']
+	c ['"'"'new'"'"']
+	d ['"'"'base-d'"'"']
+	e ['"'"'base-e'"'"']
+	EOF
+	test_cmp expect actual &&
+	test_path_is_file "$T/keepfd/a" &&
+	test_path_is_file "$T/keepfd/b" &&
+	test_path_is_missing "$T/keepfd/d" &&
+	branch_untouched "$BASE"
+'
 
 test_done

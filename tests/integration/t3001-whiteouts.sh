@@ -251,4 +251,75 @@ test_expect_success 'the whole union view after all of the above' '
 	branch_untouched "$BASE"
 '
 
+# One process: what a create or mkdir made is remembered (src/core/mutate_create.c,
+# create_done), so removing it again costs no probe, and must still be right.
+test_expect_success 'in one process: re-created over a whiteout, removed again: the whiteout is back' '
+	echo "w3" >"$BASE/w3" && chmod a-w "$BASE/w3" && snapshot_branch "$BASE" &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 -c "
+import os, sys
+os.chdir(sys.argv[1])
+os.unlink(\"w3\")
+open(\"w3\", \"w\").close()
+print(os.path.exists(\"w3\"))
+os.unlink(\"w3\")
+print(os.path.exists(\"w3\"))
+" "$M" >actual &&
+	printf "%s\n" True False >expect &&
+	test_cmp expect actual &&
+	test_path_is_file "$T/.wh.w3" &&
+	test_must_fail in_u "cat w3" &&
+	branch_untouched "$BASE"
+'
+
+test_expect_success 'in one process: rmdir of a dir it made holding only a whiteout succeeds; with a file: ENOTEMPTY' '
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 -c "
+import errno, os, sys
+os.chdir(sys.argv[1])
+os.mkdir(\"nd1\")
+os.mkdir(\"nd2\")
+open(\"nd2/f\", \"w\").close()
+open(os.path.join(sys.argv[2], \"nd1/.wh.zz\"), \"w\").close()
+os.rmdir(\"nd1\")
+print(os.path.exists(\"nd1\"))
+try:
+    os.rmdir(\"nd2\")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+os.unlink(\"nd2/f\")
+os.rmdir(\"nd2\")
+print(os.path.exists(\"nd2\"))
+" "$M" "$T" >actual &&
+	printf "%s\n" False ENOTEMPTY False >expect &&
+	test_cmp expect actual &&
+	test_path_is_missing "$T/nd1" &&
+	test_path_is_missing "$T/nd2" &&
+	branch_untouched "$BASE"
+'
+
+# An O_EXCL create does not look for the name in the branch it creates it in: the
+# create there is that test (src/core/ops_read.c, AUFS_RESOLVE_EXCL).
+test_expect_success 'O_CREAT|O_EXCL: EEXIST for a name in top or base, new over a whiteout or nothing' '
+	echo top >"$T/xtop" &&
+	echo "x base" >"$BASE/xbase" && echo "x wh" >"$BASE/xwh" && snapshot_branch "$BASE" &&
+	mk_whiteout "$T" xwh &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- python3 -c "
+import errno, os, sys
+os.chdir(sys.argv[1])
+for n in (\"xtop\", \"xbase\", \"xwh\", \"xnew\", \"xtop\", \"xnew\"):
+    try:
+        os.close(os.open(n, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        print(n, \"created\")
+    except OSError as e:
+        print(n, errno.errorcode[e.errno])
+" "$M" >actual &&
+	printf "%s\n" "xtop EEXIST" "xbase EEXIST" "xwh created" "xnew created" "xtop EEXIST" \
+		"xnew EEXIST" >expect &&
+	test_cmp expect actual &&
+	test_path_is_missing "$T/.wh.xwh" &&
+	test_path_is_file "$T/xnew" &&
+	test_path_is_missing "$T/xbase" &&
+	echo top >expect && test_cmp expect "$T/xtop" &&
+	branch_untouched "$BASE"
+'
+
 test_done

@@ -86,7 +86,8 @@ START_TEST(test_create_link_fails)
 	ck_assert_uint_eq(aufs_fault_fired(), 1);
 	aufs_fault_clear();
 	ck_assert_uint_eq(st_of("t/d/.wh.f").st_nlink, 1);
-	ck_assert_uint_eq(st_of("t/.wh..wh.aufs").st_nlink, 1);
+	/* the base is made only when a link finds it missing: never linked, if there */
+	ck_assert(!exists("t/.wh..wh.aufs") || st_of("t/.wh..wh.aufs").st_nlink == 1);
 }
 END_TEST
 

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state_creds.c - the caller's credentials (effective uid and gid, supplementary
+ * groups) and process id, asked of the kernel once and kept: the permission
+ * checks of every change through the union need them, and a system call per
+ * check would cost more than the change itself.
+ *
+ * The copy is per thread and tagged with a process-wide generation, which
+ * aufs_creds_changed() bumps after every credential change the preload sees
+ * (the CREDS rows of include/aufs/wrapfuncs.def wrap the set*id family). A thread whose copy is older
+ * asks the kernel again. A fork child inherits correct credentials with the
+ * memory; its process id is refreshed by an atfork handler.
+ */
+#include <pthread.h>
+
+#include "internal.h"
+
+static _Atomic uint64_t creds_gen = 1;
+static __thread struct aufs_creds tcreds;
+
+static _Atomic pid_t cached_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+void aufs_creds_changed(void)
+{
+	atomic_fetch_add_explicit(&creds_gen, 1, memory_order_acq_rel);
+}
+
+const struct aufs_creds *creds_get(void)
+{
+	struct aufs_creds *c = &tcreds;
+	uint64_t g = atomic_load_explicit(&creds_gen, memory_order_acquire);
+	int n;
+
+	if (__builtin_expect(c->gen == g, 1))
+		return c;
+	/* the generation first: a change racing these calls is seen at the next check */
+	c->euid = sys_geteuid();
+	c->egid = sys_getegid();
+	n = c->euid == 0 ? 0 : sys_getgroups(AUFS_CREDS_NGROUPS, c->groups);
+	c->ngroups = n < 0 ? -1 : n;	/* EINVAL: more than fit, asked for each check */
+	c->gen = g;
+	return c;
+}
+
+bool creds_in_group(gid_t gid)
+{
+	const struct aufs_creds *c = creds_get();
+	gid_t big[1024];
+	int n;
+
+	if (gid == c->egid)
+		return true;
+	if (c->ngroups >= 0) {
+		for (int i = 0; i < c->ngroups; i++)
+			if (c->groups[i] == gid)
+				return true;
+		return false;
+	}
+	n = sys_getgroups(1024, big);
+	for (int i = 0; i < n; i++)
+		if (big[i] == gid)
+			return true;
+	return false;
+}
+
+static void pid_forget(void)
+{
+	atomic_store_explicit(&cached_pid, 0, memory_order_relaxed);
+}
+
+static void pid_register(void)
+{
+	(void)pthread_atfork(NULL, NULL, pid_forget);
+}
+
+pid_t creds_pid(void)
+{
+	pid_t p = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+
+	if (__builtin_expect(p > 0, 1))
+		return p;
+	(void)pthread_once(&pid_once, pid_register);
+	p = sys_getpid();
+	atomic_store_explicit(&cached_pid, p, memory_order_relaxed);
+	return p;
+}
