@@ -153,6 +153,8 @@ void aufs_fd_forget(int fd);
  */
 void aufs_fd_mark_lower(int fd, bool lower);
 bool aufs_fd_is_lower(int fd);
+/* In the child of fork (an atfork handler): no other thread is reading the table now. */
+void aufs_fd_after_fork(void);
 
 /* ------------------------------------------------------------------ resolve_walk.c */
 
