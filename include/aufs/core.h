@@ -162,6 +162,12 @@ enum aufs_resolve_flags {
 	AUFS_RESOLVE_NOFOLLOW   = 1 << 0,	/* do not follow a final symlink */
 	AUFS_RESOLVE_EMPTY_PATH = 1 << 1,	/* "" means DIRFD itself */
 	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* as a trailing '/': final must be a directory */
+	/*
+	 * Allocate nothing (a vfork child): read this thread's lookup caches but
+	 * never create, fill, grow or empty them; an fd the table does not know
+	 * is asked of the kernel and not entered.
+	 */
+	AUFS_RESOLVE_NOALLOC    = 1 << 3,
 };
 
 enum aufs_loc_flags {

@@ -147,9 +147,10 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 /*
  * The virtual path of directory fd FD into BUF (PATH_MAX bytes), as
  * aufs_fd_get(); an fd the table does not know (inherited, opened before the
- * library started) is asked of the kernel once and the answer kept.
+ * library started) is asked of the kernel, and the answer kept when REMEMBER
+ * (false in a vfork child: keeping it allocates).
  */
-int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf);
+int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf, bool remember);
 
 /* ---------------------------------------------------------------- resolve_walk.c */
 

@@ -120,6 +120,12 @@ static void record(const struct lent *e)
 }
 
 static __thread struct lcache *tcache;
+/*
+ * Set for the length of one aufs_resolve(AUFS_RESOLVE_NOALLOC) (a vfork child,
+ * whose heap is its parent's): valid entries are read, nothing is allocated,
+ * filled or freed.
+ */
+static __thread bool noalloc;
 static pthread_key_t cache_key;
 static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
 
@@ -167,6 +173,8 @@ static struct lcache *cache_get(const struct aufs_config *cfg)
 	struct lcache *c = tcache;
 
 	if (!c) {
+		if (noalloc)
+			return NULL;
 		c = calloc(1, sizeof(*c));
 		if (!c)
 			return NULL;
@@ -185,6 +193,8 @@ static struct lcache *cache_get(const struct aufs_config *cfg)
 		(void)pthread_setspecific(cache_key, c);	/* only to free it at thread exit */
 	}
 	if (c->serial != cfg->serial || c->epoch != aufs_state_epoch()) {
+		if (noalloc)
+			return NULL;	/* stale, and emptying it frees */
 		cache_clear(c);
 		c->serial = cfg->serial;
 		c->epoch = aufs_state_epoch();
@@ -326,6 +336,10 @@ static void cache_fill(struct lcache *c, const struct aufs_union *u, const char 
 	uint64_t h = key_hash(u, rel, len);
 	struct lent **slot, *e;
 
+	if (noalloc) {
+		record(NULL);
+		return;
+	}
 	if (c->count >= cache_limit)
 		cache_evict(c);
 	if ((c->count + 1) * 2 > c->mask + 1 && !cache_grow(c)) {
@@ -428,7 +442,7 @@ static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key
 	struct pent **slot, *e;
 	size_t deps = rec->n * sizeof(e->dep[0]);
 
-	if (rec->unusable || rec->clears != c->clears || !c->pslot)
+	if (noalloc || rec->unusable || rec->clears != c->clears || !c->pslot)
 		return;
 	if (c->pcount >= cache_limit)
 		pent_clear(c);
@@ -978,7 +992,7 @@ static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
 	if (dirfd == AT_FDCWD)
 		n = aufs_cwd_get(loc->virt, PATH_MAX);
 	else
-		n = aufs_fd_resolve(w->cfg, dirfd, loc->virt);
+		n = aufs_fd_resolve(w->cfg, dirfd, loc->virt, !noalloc);
 	if (n < 0) {
 		/* An unknown fd or a cwd outside: only ".." could climb into a union. */
 		if (!dotdot || dirfd != AT_FDCWD)
@@ -1095,7 +1109,7 @@ static void remember_whole(const struct pkey *k, const struct walk *w,
 		  loc);
 }
 
-int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
+static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	char rest[PATH_MAX];
@@ -1227,6 +1241,18 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 	}
 	if (r == 0)
 		remember_whole(&k, &w, &rec, 0, loc);
+	return r;
+}
+
+int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
+{
+	bool outer = noalloc;
+	int r;
+
+	/* restored before returning: in a vfork child it is the parent's memory */
+	noalloc = outer || (flags & AUFS_RESOLVE_NOALLOC);
+	r = resolve(dirfd, path, flags & ~AUFS_RESOLVE_NOALLOC, loc);
+	noalloc = outer;
 	return r;
 }
 

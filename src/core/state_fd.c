@@ -74,14 +74,15 @@ int aufs_cwd_get(char *out, size_t size)
 
 		if (s & 1) {
 			if (cwd_writing)
-				return -ENOENT;	/* interrupted our own write: the kernel's cwd */
+				return -ENOENT;	/* inside our own write: the kernel's cwd */
 			__builtin_ia32_pause();
 			continue;
 		}
 		n = atomic_load_explicit(&cwd.len, memory_order_relaxed);
 		if (n != CWD_NONE && n + 1 <= size) {
 			for (size_t i = 0, w = 0; i < n + 1; i += sizeof(uint64_t), w++) {
-				uint64_t v = atomic_load_explicit(&cwd.buf[w], memory_order_relaxed);
+				uint64_t v = atomic_load_explicit(&cwd.buf[w],
+								  memory_order_relaxed);
 				size_t k = n + 1 - i < sizeof(v) ? n + 1 - i : sizeof(v);
 
 				memcpy(out + i, &v, k);
@@ -158,7 +159,7 @@ void aufs_fd_mark_lower(int fd, bool lower)
 	if (lower)
 		atomic_fetch_or(&fd_lower[fd / 64], bit);
 	else if (atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & bit)
-		atomic_fetch_and(&fd_lower[fd / 64], ~bit);	/* a close need not dirty the line */
+		atomic_fetch_and(&fd_lower[fd / 64], ~bit);	/* else a close writes nothing */
 }
 
 bool aufs_fd_is_lower(int fd)
@@ -300,9 +301,10 @@ void aufs_fd_after_fork(void)
 /*
  * An fd this process did not open through us (inherited across exec, opened
  * before the library started): ask the kernel once what it is, map a branch
- * path back to its union path, and remember the answer in the fd table.
+ * path back to its union path, and remember the answer in the fd table unless
+ * !REMEMBER (a vfork child: it must not allocate).
  */
-static int fd_recover(const struct aufs_config *cfg, int fd, char *buf)
+static int fd_recover(const struct aufs_config *cfg, int fd, char *buf, bool remember)
 {
 	char proc[32], real[PATH_MAX];
 	size_t rel;
@@ -317,23 +319,26 @@ static int fd_recover(const struct aufs_config *cfg, int fd, char *buf)
 		if (aufs_config_match(cfg, real, (size_t)n, &rel) ||
 		    aufs_config_is_ancestor(cfg, real, (size_t)n)) {
 			memcpy(buf, real, (size_t)n + 1);
-			aufs_fd_set(fd, buf);
+			if (remember)
+				aufs_fd_set(fd, buf);
 			return (int)n;
 		}
 		if (aufs_real_to_virtual(cfg, real, buf) == 0) {
-			aufs_fd_set(fd, buf);
+			if (remember)
+				aufs_fd_set(fd, buf);
 			return (int)strlen(buf);
 		}
 	}
-	aufs_fd_mark_outside(fd);
+	if (remember)
+		aufs_fd_mark_outside(fd);
 	return -EXDEV;
 }
 
-int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf)
+int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf, bool remember)
 {
 	int n = aufs_fd_get(fd, buf, PATH_MAX);
 
-	return n == -ENOENT ? fd_recover(cfg, fd, buf) : n;
+	return n == -ENOENT ? fd_recover(cfg, fd, buf, remember) : n;
 }
 
 void aufs_fd_forget(int fd)

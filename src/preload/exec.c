@@ -22,9 +22,8 @@
  * its parent's memory and stack: no malloc, no locks, nothing of the parent's
  * written, stack buffers only (about 22 KiB for execve, 30 KiB for posix_spawnp;
  * argv and envp copies are bounded, past the bound the call degrades to the
- * plain branch path and the program's own envp). The one allocation left is
- * the lookup cache of aufs_resolve(): in a vfork child it fills the calling
- * thread's cache in the parent's heap, which stays valid there.
+ * plain branch path and the program's own envp). aufs_resolve() is told so
+ * (AUFS_RESOLVE_NOALLOC): it reads the lookup cache but never fills it.
  */
 #include <dlfcn.h>
 #include <spawn.h>
@@ -239,7 +238,7 @@ static void xctx_cwd(struct xctx *x, struct aufs_loc *scratch)
 	 * virtual cwd only while "." is still its directory.
 	 */
 	if (n >= 0) {
-		int r = aufs_resolve(AT_FDCWD, x->vcwd, 0, scratch);
+		int r = aufs_resolve(AT_FDCWD, x->vcwd, AUFS_RESOLVE_NOALLOC, scratch);
 		const char *real = r == AUFS_PASS ? x->vcwd
 				 : r == 0 && (!scratch->u || scratch->branch >= 0) ? scratch->real
 				 : NULL;
@@ -403,7 +402,7 @@ static int xresolve(struct xctx *x, struct xbuf *b, int dirfd, const char *path,
 			return -ENAMETOOLONG;
 		p = b->abs;
 	}
-	r = aufs_resolve(dirfd, p, flags, &b->loc);
+	r = aufs_resolve(dirfd, p, flags | (x->vfork ? AUFS_RESOLVE_NOALLOC : 0), &b->loc);
 	if (r == AUFS_PASS || r < 0)
 		return r;
 	if (b->loc.u && b->loc.branch < 0)

@@ -51,7 +51,8 @@ static void bad(int t, const char *what, const char *name, int err)
 {
 	pthread_mutex_lock(&out_lock);
 	if (errors++ < 20)
-		printf("thread %d: %s %s: %s\n", t, what, name, err ? strerrorname_np(err) : "wrong");
+		printf("thread %d: %s %s: %s\n", t, what, name,
+		       err ? strerrorname_np(err) : "wrong");
 	pthread_mutex_unlock(&out_lock);
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-test_description='8 threads look up, read and list one union directory through dirfds; 16 threads first use one inherited dirfd at once; the same under ThreadSanitizer (make tsan)'
+test_description='threads look up, read and list one union directory through dirfds, 16 first use one unknown dirfd; also under TSan'
 . "$(dirname "$0")/lib.sh"
 
 # base: d/f0..d/f15 (each holds its name), d/gone; top: d/.wh.gone.
@@ -49,15 +49,16 @@ test_expect_success 'stress-threads: 8 threads, plain build' '
 # a reader is a use-after-free: ASan (SANITIZE=1) stops the program, and the
 # TSan runs below report it. "cwd" adds chdir and getcwd on two more threads.
 test_expect_success 'stress-dirfd: 16 threads first use one unknown dirfd at once' '
-	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$AUFS_BUILD/helper/stress-dirfd" "$M/d" 2000 16 >actual &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$AUFS_BUILD/helper/stress-dirfd" "$M/d" 2000 16 \
+		>actual &&
 	echo ok >expect &&
 	test_cmp expect actual &&
 	after_stress
 '
 
 test_expect_success 'stress-dirfd: the same while the virtual cwd changes' '
-	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$AUFS_BUILD/helper/stress-dirfd" "$M/d" 1000 16 cwd \
-		>actual &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$AUFS_BUILD/helper/stress-dirfd" "$M/d" 1000 16 \
+		cwd >actual &&
 	echo ok >expect &&
 	test_cmp expect actual &&
 	after_stress
