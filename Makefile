@@ -146,11 +146,12 @@ check-unit: $(UNIT_BIN)
 check-integration: all
 	@B=$(B) SANITIZE=$(SANITIZE) tests/integration/run.sh $(T)
 
-# The library and tests/helper/stress-threads.c built with -fsanitize=thread into
-# build-tsan/, for the thread test of the integration suite (which calls it).
+# The library and the thread probes (tests/helper/stress-threads.c, stress-dirfd.c) built
+# with -fsanitize=thread into build-tsan/, for the thread test of the integration suite
+# (which calls it).
 tsan:
 	@$(MAKE) --no-print-directory SANITIZE=thread build-tsan/libaufs-preload.so \
-		build-tsan/helper/stress-threads
+		build-tsan/helper/stress-threads build-tsan/helper/stress-dirfd
 
 # ---------------------------------------------------------------- install
 install: $(LIB) $(RUN_BIN)

@@ -175,6 +175,8 @@ void aufs_fd_forget(int fd);
  */
 void aufs_fd_mark_lower(int fd, bool lower);
 bool aufs_fd_is_lower(int fd);
+/* In the child of fork (an atfork handler): no other thread is reading the table now. */
+void aufs_fd_after_fork(void);
 
 /* ------------------------------------------------------------------ resolve_walk.c */
 
@@ -185,6 +187,12 @@ enum aufs_resolve_flags {
 	AUFS_RESOLVE_DIRECTORY  = 1 << 2,	/* as a trailing '/': final must be a directory */
 	AUFS_RESOLVE_EXCL       = 1 << 3,	/* the caller creates the final name O_EXCL:
 						 * see AUFS_LOC_UNPROBED */
+	/*
+	 * Allocate nothing (a vfork child): read this thread's lookup caches but
+	 * never create, fill, grow or empty them; an fd the table does not know
+	 * is asked of the kernel and not entered.
+	 */
+	AUFS_RESOLVE_NOALLOC    = 1 << 4,
 };
 
 

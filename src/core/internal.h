@@ -181,9 +181,10 @@ void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len);
 /*
  * The virtual path of directory fd FD into BUF (PATH_MAX bytes), as
  * aufs_fd_get(); an fd the table does not know (inherited, opened before the
- * library started) is asked of the kernel once and the answer kept.
+ * library started) is asked of the kernel, and the answer kept when REMEMBER
+ * (false in a vfork child: keeping it allocates).
  */
-int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf);
+int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf, bool remember);
 
 /* ---------------------------------------------------------------- resolve_walk.c */
 
@@ -314,6 +315,12 @@ void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t paren
 /* Remember what a probe found (G sampled before it). */
 void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel, size_t len,
 		const struct gens *g, const struct node *n);
+/*
+ * The no-allocation mode of a vfork child (AUFS_RESOLVE_NOALLOC): set to ON,
+ * returning the mode before; cache_is_noalloc() reads it.
+ */
+bool cache_noalloc(bool on);
+bool cache_is_noalloc(void);
 /* A component was resolved without the cache: no whole path may rest on it. */
 void cache_uncacheable(void);
 /* Forget this thread's entry of REL (the op found the cached object gone). */

@@ -97,6 +97,25 @@ static void record(const struct lent *e)
 }
 
 static __thread struct lcache *tcache;
+/*
+ * Set for the length of one aufs_resolve(AUFS_RESOLVE_NOALLOC) (a vfork child,
+ * whose heap is its parent's): valid entries are read, nothing is allocated,
+ * filled or freed.
+ */
+static __thread bool noalloc;
+
+bool cache_noalloc(bool on)
+{
+	bool old = noalloc;
+
+	noalloc = on;
+	return old;
+}
+
+bool cache_is_noalloc(void)
+{
+	return noalloc;
+}
 static pthread_key_t cache_key;
 static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
 
@@ -131,6 +150,8 @@ struct lcache *cache_get(const struct aufs_config *cfg)
 	struct lcache *c = tcache;
 
 	if (!c) {
+		if (noalloc)
+			return NULL;
 		c = calloc(1, sizeof(*c));
 		if (!c)
 			return NULL;
@@ -146,6 +167,8 @@ struct lcache *cache_get(const struct aufs_config *cfg)
 		(void)pthread_setspecific(cache_key, c);	/* only to free it at thread exit */
 	}
 	if (c->serial != cfg->serial || c->epoch != aufs_state_epoch()) {
+		if (noalloc)
+			return NULL;	/* stale, and emptying it frees */
 		cache_clear(c);
 		c->serial = cfg->serial;
 		c->epoch = aufs_state_epoch();
@@ -272,6 +295,10 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 	uint64_t h = key_hash(u, rel, len);
 	struct lent **slot, *e;
 
+	if (noalloc) {
+		record(NULL);
+		return;
+	}
 	if (c->names.count >= cache_limit)
 		cache_evict(c);
 	if (!ptable_reserve(&c->names, lent_hash)) {
@@ -384,7 +411,7 @@ static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key
 	struct pent **slot, *e;
 	size_t deps = rec->n * sizeof(e->dep[0]);
 
-	if (rec->unusable || rec->clears != c->clears || !c->paths.slot)
+	if (noalloc || rec->unusable || rec->clears != c->clears || !c->paths.slot)
 		return;
 	if (c->paths.count >= cache_limit)
 		ptable_free_entries(&c->paths);

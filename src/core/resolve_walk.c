@@ -581,7 +581,7 @@ static int start_dir(int dirfd, const char *path, bool dotdot, struct walk *w)
 	if (dirfd == AT_FDCWD)
 		n = aufs_cwd_get(loc->virt, PATH_MAX);
 	else
-		n = aufs_fd_resolve(w->cfg, dirfd, loc->virt);
+		n = aufs_fd_resolve(w->cfg, dirfd, loc->virt, !cache_is_noalloc());
 	if (n < 0) {
 		/* An unknown fd or a cwd outside: only ".." could climb into a union. */
 		if (!dotdot || dirfd != AT_FDCWD)
@@ -738,7 +738,7 @@ static int fill_loc(const struct walk *w, const struct node *n, struct aufs_loc 
 			   loc->real);
 }
 
-int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
+static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	struct walk w = { .cfg = cfg, .loc = loc };
@@ -785,6 +785,16 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 	r = fill_loc(&w, &n, loc);
 	if (r == 0)
 		remember(&k, &w, &rec, 0, loc);
+	return r;
+}
+
+int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
+{
+	bool outer = cache_noalloc(cache_is_noalloc() || (flags & AUFS_RESOLVE_NOALLOC));
+	int r = resolve(dirfd, path, flags & ~AUFS_RESOLVE_NOALLOC, loc);
+
+	/* restored before returning: in a vfork child it is the parent's memory */
+	(void)cache_noalloc(outer);
 	return r;
 }
 

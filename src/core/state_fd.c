@@ -1,14 +1,51 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * state_fd.c - the process state that gives relative paths their meaning: the
- * virtual current directory and the fd -> virtual path table. The one owner of
- * both: nothing else in the core stores into them.
+ * virtual current directory and the fd -> virtual path table (with one bit per
+ * fd for a file opened on a read-only branch). The one owner of all three:
+ * nothing else in the core stores into them.
  *
  * Inside a union the kernel's cwd is a branch directory, whose ".." and whose
  * neighbours are not the union's. So relative names are resolved against the
  * virtual cwd and the virtual path of the directory fd, never by the kernel.
- * Readers never lock: the cwd is a seqlock over two buffers, the fd table a
- * two-level array of atomic pointers.
+ *
+ * Concurrency. Every thread reads both on every relative call; readers take no
+ * lock, allocate nothing and free nothing (a vfork child reads them too). Every
+ * shared location is an atomic, so ThreadSanitizer sees no plain access race.
+ *
+ * The cwd is a seqlock (writers, chdir, are rare): a writer takes the writers'
+ * spin lock, makes seq odd, stores the length and the bytes, makes seq even. A
+ * reader copies length and bytes and retries while seq was odd or moved (one
+ * that interrupted its own thread's write, in a signal handler, gets "unknown"
+ * instead of waiting for itself). The buffer is made of atomic words, read and
+ * written relaxed: a torn copy is possible but never returned (the seq check),
+ * and it is no data race. A vfork child only reads it (the chdir shim lets
+ * only the parent write).
+ *
+ * The fd table is a two-level array of atomic pointers to heap strings. The
+ * danger is freeing a string a reader on another thread is still copying: a
+ * slot is replaced (close, dup2, or several threads first using one inherited
+ * fd, each entering what the kernel said) between a reader's load of the
+ * pointer and its last byte. So a replaced string is retired, not freed:
+ *  - a reader increments fd_readers, loads the slot, copies, decrements;
+ *  - a writer exchanges the slot, pushes the old string on the retire list,
+ *    then reclaims: it detaches the whole list, loads fd_readers, frees the
+ *    list when that is 0, else pushes the list back for a later writer.
+ * Why that is safe (every operation below is seq_cst): a reader that copies
+ * string S loaded S before the exchange that replaced it, and incremented
+ * before that load; the push follows the exchange and the detach follows the
+ * push, so the reader's increment comes before the reclaimer's load of
+ * fd_readers in the single total order. fd_readers is the number of readers
+ * between increment and decrement, so 0 there means the reader's decrement
+ * came before too; the load then reads from the decrement's release sequence
+ * (only read-modify-writes touch the counter) and the reader's copy happens
+ * before the free. A reader that increments later cannot find S in any slot.
+ * The cost: two atomic increments per lookup of a dirfd, and a retired string
+ * outlives its slot until some writer sees no reader (a fork child, whose
+ * counter may hold a reader of a thread that is gone, resets it:
+ * aufs_fd_after_fork()).
+ * The lower bits are single atomic words: set and cleared with fetch_or and
+ * fetch_and, read with a load; they order nothing else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,64 +54,76 @@
 
 /* ---------------------------------------------------------------- cwd */
 
-/*
- * Seqlock: writers (chdir, rare) bump seq to odd, write the inactive buffer,
- * flip, bump to even. Readers copy and retry if seq moved. A vfork child that
- * calls chdir writes the parent's memory; the shim only lets the parent write.
- */
+#define CWD_WORDS (PATH_MAX / sizeof(uint64_t))
+#define CWD_NONE  ((size_t)-1)
+
 static struct {
-	_Atomic unsigned seq;
-	_Atomic int lock;
-	int active;		/* which of buf[] is current, -1 = unknown */
-	size_t len[2];
-	char buf[2][PATH_MAX];
-} cwd = { .active = -1 };
+	_Atomic unsigned seq;		/* odd while a writer is in len/buf */
+	_Atomic int lock;		/* writers only */
+	_Atomic size_t len;		/* CWD_NONE: unknown, the kernel's cwd is the truth */
+	_Atomic uint64_t buf[CWD_WORDS];	/* the path and its NUL */
+} cwd = { .len = CWD_NONE };
+/* This thread is in aufs_cwd_set() (a signal handler's read must not wait for it). */
+static __thread bool cwd_writing;
 
 int aufs_cwd_get(char *out, size_t size)
 {
 	for (;;) {
 		unsigned s = atomic_load_explicit(&cwd.seq, memory_order_acquire);
-		int a;
 		size_t n;
 
-		if (s & 1)
+		if (s & 1) {
+			if (cwd_writing)
+				return -ENOENT;	/* inside our own write: the kernel's cwd */
+			__builtin_ia32_pause();
 			continue;
-		a = cwd.active;
-		if (a < 0)
-			n = 0;
-		else {
-			n = cwd.len[a];
-			if (n + 1 > size)
-				return -ERANGE;
-			memcpy(out, cwd.buf[a], n + 1);
+		}
+		n = atomic_load_explicit(&cwd.len, memory_order_relaxed);
+		if (n != CWD_NONE && n + 1 <= size) {
+			for (size_t i = 0, w = 0; i < n + 1; i += sizeof(uint64_t), w++) {
+				uint64_t v = atomic_load_explicit(&cwd.buf[w],
+								  memory_order_relaxed);
+				size_t k = n + 1 - i < sizeof(v) ? n + 1 - i : sizeof(v);
+
+				memcpy(out + i, &v, k);
+			}
 		}
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&cwd.seq, memory_order_relaxed) != s)
 			continue;
-		return a < 0 ? -ENOENT : (int)n;
+		if (n == CWD_NONE)
+			return -ENOENT;
+		return n + 1 > size ? -ERANGE : (int)n;
 	}
 }
 
 void aufs_cwd_set(const char *path)
 {
 	int expected = 0;
+	unsigned s;
 
 	while (!atomic_compare_exchange_weak(&cwd.lock, &expected, 1))
 		expected = 0;
-	atomic_fetch_add_explicit(&cwd.seq, 1, memory_order_acq_rel);
+	cwd_writing = true;
+	s = atomic_load_explicit(&cwd.seq, memory_order_relaxed);
+	atomic_store_explicit(&cwd.seq, s + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	if (!path) {
-		cwd.active = -1;
+		atomic_store_explicit(&cwd.len, CWD_NONE, memory_order_relaxed);
 	} else {
-		int next = cwd.active == 0 ? 1 : 0;
 		size_t n = strnlen(path, PATH_MAX - 1);
 
-		memcpy(cwd.buf[next], path, n);
-		cwd.buf[next][n] = 0;
-		cwd.len[next] = n;
-		cwd.active = next;
+		for (size_t i = 0, w = 0; i < n + 1; i += sizeof(uint64_t), w++) {
+			uint64_t v = 0;
+
+			memcpy(&v, path + i, n - i < sizeof(v) ? n - i : sizeof(v));
+			atomic_store_explicit(&cwd.buf[w], v, memory_order_relaxed);
+		}
+		atomic_store_explicit(&cwd.len, n, memory_order_relaxed);
 	}
-	atomic_fetch_add_explicit(&cwd.seq, 1, memory_order_release);
-	atomic_store(&cwd.lock, 0);
+	atomic_store_explicit(&cwd.seq, s + 2, memory_order_release);
+	cwd_writing = false;
+	atomic_store_explicit(&cwd.lock, 0, memory_order_release);
 }
 
 int aufs_cwd_virtual(char *buf, size_t size)
@@ -94,19 +143,34 @@ int aufs_cwd_virtual(char *buf, size_t size)
 #define FD_PAGE      (1u << FD_PAGE_BITS)
 #define FD_PAGES     1024u		/* fds up to 2^20, the usual hard limit */
 
-static char *_Atomic *_Atomic fd_pages[FD_PAGES];
+/* What a slot points to: the virtual path, and the link of the retire list. */
+struct fdpath {
+	struct fdpath *next;		/* on fd_retired only */
+	char path[];
+};
+
+static struct fdpath *_Atomic *_Atomic fd_pages[FD_PAGES];
+/* The slot value of an fd known to be outside every union (no path kept). */
+static struct fdpath outside_mark;
+/* Readers between their load of a slot and their last byte of its string. */
+static _Atomic unsigned long fd_readers;
+/* Replaced strings that a reader may still be copying. */
+static struct fdpath *_Atomic fd_retired;
+
 /* one bit per fd: opened through a union on a read-only branch's file */
 static _Atomic uint64_t fd_lower[FD_PAGE * FD_PAGES / 64];
 
 void aufs_fd_mark_lower(int fd, bool lower)
 {
+	uint64_t bit;
+
 	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
 		return;
+	bit = 1ULL << (fd % 64);
 	if (lower)
-		atomic_fetch_or(&fd_lower[fd / 64], 1ULL << (fd % 64));
-	else if (atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) &
-		 (1ULL << (fd % 64)))
-		atomic_fetch_and(&fd_lower[fd / 64], ~(1ULL << (fd % 64)));
+		atomic_fetch_or(&fd_lower[fd / 64], bit);
+	else if (atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & bit)
+		atomic_fetch_and(&fd_lower[fd / 64], ~bit);	/* else a close writes nothing */
 }
 
 bool aufs_fd_is_lower(int fd)
@@ -116,10 +180,10 @@ bool aufs_fd_is_lower(int fd)
 	return atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & (1ULL << (fd % 64));
 }
 
-static char *_Atomic *fd_slot(int fd, bool create)
+static struct fdpath *_Atomic *fd_slot(int fd, bool create)
 {
 	unsigned p, i;
-	char *_Atomic *page, *_Atomic *fresh = NULL;
+	struct fdpath *_Atomic *page, *_Atomic *fresh = NULL;
 
 	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
 		return NULL;
@@ -133,67 +197,125 @@ static char *_Atomic *fd_slot(int fd, bool create)
 		if (!fresh)
 			return NULL;
 		if (!atomic_compare_exchange_strong(&fd_pages[p], &page, fresh))
-			free(fresh);
+			free(fresh);	/* another thread's page won; nobody saw ours */
 		else
 			page = fresh;
 	}
 	return &page[i];
 }
 
-/* The slot value of an fd known to be outside every union (no path kept). */
-static char outside_mark[1];
-
-static void fd_store(int fd, char *value, bool create)
+/* Put the chain FIRST..LAST on the retire list. */
+static void fd_retire(struct fdpath *first, struct fdpath *last)
 {
-	char *_Atomic *slot = fd_slot(fd, create);
-	char *old;
+	struct fdpath *head = atomic_load(&fd_retired);
+
+	do
+		last->next = head;
+	while (!atomic_compare_exchange_weak(&fd_retired, &head, first));
+}
+
+/* Free what was retired, if no reader is copying now (the header says why). */
+static void fd_reclaim(void)
+{
+	struct fdpath *list = atomic_exchange(&fd_retired, NULL), *last;
+
+	if (!list)
+		return;
+	if (atomic_load(&fd_readers) == 0) {
+		while (list) {
+			struct fdpath *next = list->next;
+
+			free(list);
+			list = next;
+		}
+		return;
+	}
+	for (last = list; last->next; last = last->next)
+		;
+	fd_retire(list, last);
+}
+
+static void fd_store(int fd, struct fdpath *value, bool create)
+{
+	struct fdpath *_Atomic *slot = fd_slot(fd, create);
+	struct fdpath *old;
 
 	if (!slot) {
-		if (value != outside_mark)
-			free(value);
+		if (value != &outside_mark)
+			free(value);	/* never published */
 		return;
 	}
 	old = atomic_exchange(slot, value);
-	if (old != outside_mark)
-		free(old);
+	if (old && old != &outside_mark) {
+		fd_retire(old, old);
+		fd_reclaim();	/* a list pushed back waits for the next retirement */
+	}
 }
 
 void aufs_fd_set(int fd, const char *path)
 {
-	fd_store(fd, path ? strdup(path) : NULL, path != NULL);
+	struct fdpath *v = NULL;
+
+	if (path) {
+		size_t n = strlen(path);
+
+		v = malloc(sizeof(*v) + n + 1);
+		if (v)
+			memcpy(v->path, path, n + 1);
+	}
+	fd_store(fd, v, v != NULL);
 }
 
 void aufs_fd_mark_outside(int fd)
 {
-	fd_store(fd, outside_mark, true);
+	fd_store(fd, &outside_mark, true);
 }
 
 int aufs_fd_get(int fd, char *buf, size_t size)
 {
-	char *_Atomic *slot = fd_slot(fd, false);
-	const char *p;
-	size_t n;
+	struct fdpath *_Atomic *slot = fd_slot(fd, false);
+	const struct fdpath *p;
+	int r;
 
 	if (!slot)
 		return -ENOENT;
-	p = atomic_load_explicit(slot, memory_order_acquire);
-	if (!p)
-		return -ENOENT;
-	if (p == outside_mark)
-		return -EXDEV;
-	n = strlen(p);
-	if (n + 1 > size)
-		return -ENAMETOOLONG;
-	memcpy(buf, p, n + 1);
-	return (int)n;
+	atomic_fetch_add(&fd_readers, 1);
+	p = atomic_load(slot);
+	if (!p) {
+		r = -ENOENT;
+	} else if (p == &outside_mark) {
+		r = -EXDEV;
+	} else {
+		size_t n = strlen(p->path);
+
+		if (n + 1 > size) {
+			r = -ENAMETOOLONG;
+		} else {
+			memcpy(buf, p->path, n + 1);
+			r = (int)n;
+		}
+	}
+	atomic_fetch_sub(&fd_readers, 1);
+	return r;
+}
+
+void aufs_fd_after_fork(void)
+{
+	/*
+	 * The forking thread is the only one left and it is not reading (unless
+	 * fork ran in a signal handler that interrupted its own read: not
+	 * supported); a count of a reader of another thread would stick.
+	 */
+	atomic_store(&fd_readers, 0);
 }
 
 /*
  * An fd this process did not open through us (inherited across exec, opened
  * before the library started): ask the kernel once what it is, map a branch
- * path back to its union path, and remember the answer in the fd table.
+ * path back to its union path, and remember the answer in the fd table unless
+ * !REMEMBER (a vfork child: it must not allocate).
  */
-static int fd_recover(const struct aufs_config *cfg, int fd, char *buf)
+static int fd_recover(const struct aufs_config *cfg, int fd, char *buf, bool remember)
 {
 	char proc[32], real[PATH_MAX];
 	size_t rel;
@@ -208,28 +330,31 @@ static int fd_recover(const struct aufs_config *cfg, int fd, char *buf)
 		if (aufs_config_match(cfg, real, (size_t)n, &rel) ||
 		    aufs_config_is_ancestor(cfg, real, (size_t)n)) {
 			memcpy(buf, real, (size_t)n + 1);
-			aufs_fd_set(fd, buf);
+			if (remember)
+				aufs_fd_set(fd, buf);
 			return (int)n;
 		}
 		if (aufs_real_to_virtual(cfg, real, buf) == 0) {
-			aufs_fd_set(fd, buf);
+			if (remember)
+				aufs_fd_set(fd, buf);
 			return (int)strlen(buf);
 		}
 	}
-	aufs_fd_mark_outside(fd);
+	if (remember)
+		aufs_fd_mark_outside(fd);
 	return -EXDEV;
 }
 
-int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf)
+int aufs_fd_resolve(const struct aufs_config *cfg, int fd, char *buf, bool remember)
 {
 	int n = aufs_fd_get(fd, buf, PATH_MAX);
 
-	return n == -ENOENT ? fd_recover(cfg, fd, buf) : n;
+	return n == -ENOENT ? fd_recover(cfg, fd, buf, remember) : n;
 }
 
 void aufs_fd_forget(int fd)
 {
-	char *_Atomic *slot = fd_slot(fd, false);
+	struct fdpath *_Atomic *slot = fd_slot(fd, false);
 
 	if (slot && atomic_load_explicit(slot, memory_order_relaxed))
 		aufs_fd_set(fd, NULL);
@@ -238,10 +363,10 @@ void aufs_fd_forget(int fd)
 
 bool aufs_fd_known(int fd)
 {
-	char *_Atomic *slot = fd_slot(fd, false);
-	const char *p = slot ? atomic_load_explicit(slot, memory_order_relaxed) : NULL;
+	struct fdpath *_Atomic *slot = fd_slot(fd, false);
+	const struct fdpath *p = slot ? atomic_load_explicit(slot, memory_order_relaxed) : NULL;
 
-	return p && p != outside_mark;
+	return p && p != &outside_mark;	/* compared only, never read: no reader count */
 }
 
 void aufs_fd_dup(int oldfd, int newfd)

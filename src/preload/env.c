@@ -197,7 +197,7 @@ void xctx_cwd(struct xctx *x, struct aufs_object *scratch)
 	 * virtual cwd only while "." is still its directory.
 	 */
 	if (n >= 0) {
-		int r = aufs_lookup(AT_FDCWD, x->vcwd, 0, scratch);
+		int r = aufs_lookup(AT_FDCWD, x->vcwd, AUFS_RESOLVE_NOALLOC, scratch);
 		const char *real = r == AUFS_PASS ? x->vcwd
 				 : r == 0 || r == AUFS_PASS_HOST ? scratch->real
 				 : NULL;

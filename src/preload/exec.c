@@ -20,9 +20,8 @@
  * its parent's memory and stack: no malloc, no locks, nothing of the parent's
  * written, stack buffers only (about 22 KiB for execve, 30 KiB for posix_spawnp;
  * argv and envp copies are bounded, past the bound the call degrades to the
- * plain branch path and the program's own envp). The one allocation left is
- * the lookup cache of aufs_resolve(): in a vfork child it fills the calling
- * thread's cache in the parent's heap, which stays valid there.
+ * plain branch path and the program's own envp). The core is told so
+ * (AUFS_RESOLVE_NOALLOC): it reads the lookup cache but never fills it.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -61,7 +60,7 @@ int xresolve(struct xctx *x, struct xbuf *b, int dirfd, const char *path, unsign
 			return -ENAMETOOLONG;
 		p = b->abs;
 	}
-	r = aufs_lookup(dirfd, p, flags, &b->obj);
+	r = aufs_lookup(dirfd, p, flags | (x->vfork ? AUFS_RESOLVE_NOALLOC : 0), &b->obj);
 	if (r == AUFS_PASS || r < 0)
 		return r;
 	*ret_real = b->obj.real;	/* a branch file, or the host path the name led to */

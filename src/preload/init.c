@@ -74,6 +74,7 @@ static void load_config(void)
 static void after_fork_child(void)
 {
 	aufs_pid = (pid_t)sys_getpid();
+	aufs_fd_after_fork();
 }
 
 void aufs_preload_init(void)

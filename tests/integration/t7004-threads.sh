@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-test_description='8 threads look up, read and list one union directory through dirfds; the same under ThreadSanitizer (make tsan)'
+test_description='threads look up, read and list one union directory through dirfds, 16 first use one unknown dirfd; also under TSan'
 . "$(dirname "$0")/lib.sh"
 
 # base: d/f0..d/f15 (each holds its name), d/gone; top: d/.wh.gone.
@@ -41,6 +41,29 @@ test_expect_success 'stress-threads: 8 threads, plain build' '
 	after_stress
 '
 
+# tests/helper/stress-dirfd.c: each round 16 threads make their first *at()
+# call through one directory fd the library never saw (a raw open of the
+# branch directory, as if inherited), so each asks the kernel and enters the
+# answer in the fd table while the others read that slot, and two threads
+# churn other slots (open, dup, dup2, close). A string of the table freed under
+# a reader is a use-after-free: ASan (SANITIZE=1) stops the program, and the
+# TSan runs below report it. "cwd" adds chdir and getcwd on two more threads.
+test_expect_success 'stress-dirfd: 16 threads first use one unknown dirfd at once' '
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$AUFS_BUILD/helper/stress-dirfd" "$M/d" 2000 16 \
+		>actual &&
+	echo ok >expect &&
+	test_cmp expect actual &&
+	after_stress
+'
+
+test_expect_success 'stress-dirfd: the same while the virtual cwd changes' '
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- "$AUFS_BUILD/helper/stress-dirfd" "$M/d" 1000 16 \
+		cwd >actual &&
+	echo ok >expect &&
+	test_cmp expect actual &&
+	after_stress
+'
+
 # The library and the probe both instrumented (build-tsan, make tsan): the probe
 # links libtsan, so the runtime is loaded before the preloaded library, as TSan
 # needs. ASan (SANITIZE=1) cannot share a process with TSan: this test always uses
@@ -68,19 +91,23 @@ else
 	TSAN_WHY="make tsan failed (no libtsan? an unprivileged user cannot rebuild build-tsan/)"
 fi
 
-# tsan_run ARGS: the instrumented probe in the union, its stderr (the reports) in
-# tsan.log. Not TSAN_OPTIONS=log_path: TSan would mkdir its directory during its
-# own start, through the preloaded (instrumented) mkdir, before it can run it.
+# tsan_run PROBE ARGS: the instrumented probe in the union, its stderr (the
+# reports) in tsan.log. Not TSAN_OPTIONS=log_path: TSan would mkdir its directory
+# during its own start, through the preloaded (instrumented) mkdir, before it can
+# run it. A report made inside the library's cwd writer can wait on the library
+# forever (TSan's report opens files through it), hence the timeout.
 tsan_run() {
+	_probe=$1
+	shift
 	AUFS_MOUNTS=$MOUNTS LD_PRELOAD=$TSAN_DIR/libaufs-preload.so \
 		TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-		"$TSAN_DIR/helper/stress-threads" "$@" 2>"$TRASH/tsan.log"
+		timeout 60 "$TSAN_DIR/helper/$_probe" "$@" 2>"$TRASH/tsan.log"
 }
 
 if test_have_prereq TSAN; then
 	test_expect_success 'stress-threads under ThreadSanitizer: no report' '
 		rm -rf "$T/d"/f* &&
-		tsan_run "$M/d" $ROUNDS 8 >actual; st=$?
+		tsan_run stress-threads "$M/d" $ROUNDS 8 >actual; st=$?
 		head -n 80 "$TRASH/tsan.log"
 		test_must_be_empty "$TRASH/tsan.log" &&
 		test "$st" = 0 &&
@@ -92,7 +119,7 @@ if test_have_prereq TSAN; then
 	test_expect_success 'stress-threads under ThreadSanitizer, 16 threads, from a fresh shared state' '
 		rm -rf "$T/d"/f* &&
 		remove_shm_files &&
-		tsan_run "$M/d" 300 16 >actual; st=$?
+		tsan_run stress-threads "$M/d" 300 16 >actual; st=$?
 		head -n 80 "$TRASH/tsan.log"
 		test_must_be_empty "$TRASH/tsan.log" &&
 		test "$st" = 0 &&
@@ -100,6 +127,26 @@ if test_have_prereq TSAN; then
 		test_cmp expect actual &&
 		(cd "$T/d" && ls -A) >actual &&
 		printf "%s\n" .wh.gone f0 f1 f10 f11 f12 f13 f14 f15 f2 f3 f4 f5 f6 f7 f8 f9 >expect &&
+		test_cmp expect actual &&
+		branch_untouched "$BASE"
+	'
+
+	test_expect_success 'stress-dirfd under ThreadSanitizer: one unknown dirfd, 16 threads' '
+		tsan_run stress-dirfd "$M/d" 300 16 >actual; st=$?
+		head -n 80 "$TRASH/tsan.log"
+		test_must_be_empty "$TRASH/tsan.log" &&
+		test "$st" = 0 &&
+		echo ok >expect &&
+		test_cmp expect actual &&
+		branch_untouched "$BASE"
+	'
+
+	test_expect_success 'stress-dirfd under ThreadSanitizer, with chdir and getcwd' '
+		tsan_run stress-dirfd "$M/d" 300 16 cwd >actual; st=$?
+		head -n 80 "$TRASH/tsan.log"
+		test_must_be_empty "$TRASH/tsan.log" &&
+		test "$st" = 0 &&
+		echo ok >expect &&
 		test_cmp expect actual &&
 		branch_untouched "$BASE"
 	'
