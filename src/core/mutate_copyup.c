@@ -198,13 +198,68 @@ static void split(const char *rel, size_t len, size_t *dlen, const char **name)
 	*dlen = i ? i - 1 : 0;
 }
 
+/*
+ * Make directory REL[0..END) in branch T, whose parent is there, as the top-most
+ * other branch has it: mode (widened to u+wx when *WIDEN says so), owner, times;
+ * its parent's times are put back. 0, 1 (another process made it first) or -errno.
+ */
+static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int t, bool *widen)
+{
+	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
+	struct stat sst, pst;
+	bool found = false, have_parent;
+	size_t pl = end, dl;
+	const char *nm;
+	int r;
+
+	for (int b = 0; b < u->nbranch && !found; b++)
+		found = b != t && branch_path(&u->branch[b], rel, end, src) == 0 &&
+			sys_lstat(src, &sst) == 0 && S_ISDIR(sst.st_mode);
+	if (!found)
+		return -ENOENT;
+	while (pl > 0 && rel[pl - 1] != '/')
+		pl--;
+	have_parent = branch_path(&u->branch[t], rel, pl ? pl - 1 : 0, pdst) == 0 &&
+		      sys_lstat(pdst, &pst) == 0;
+	r = branch_path(&u->branch[t], rel, end, dst);
+	if (r == 0)
+		r = sys_mkdirat(AT_FDCWD, dst, 0700);
+	if (r == -EEXIST)
+		return 1;
+	if (r < 0)
+		return r;
+	/* as copy_owner_mode(): a directory of another mode would show in the union */
+	r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+	if (r == 0 || r == -EPERM || r == -EINVAL)
+		r = sys_fchmodat(AT_FDCWD, dst, widened(&sst, widen));
+	if (r < 0) {
+		(void)sys_unlinkat(AT_FDCWD, dst, AT_REMOVEDIR);
+		return r;
+	}
+	copy_times(AT_FDCWD, dst, &sst, 0);
+	if (have_parent)
+		copy_times(AT_FDCWD, pdst, &pst, 0);	/* its parent looks untouched */
+	split(rel, end, &dl, &nm);
+	aufs_dir_changed(u, rel, dl);	/* the parent gained a copy */
+	lookup_dir_gained_branch(u, rel, end);	/* and the directory a branch */
+	return 0;
+}
+
+/* An earlier copy sealed to u-w: open it up again until cpup_seal(). */
+static bool unseal(const char *dst, const struct stat *st)
+{
+	return (st->st_mode & 0300) != 0300 && creds_get()->euid != 0 &&
+	       st->st_uid == creds_get()->euid &&
+	       sys_fchmodat(AT_FDCWD, dst, (st->st_mode & 07777) | 0300) == 0;
+}
+
 /* cpup_dirs(); *DIRST gets the lstat of the directory when it was there already. */
 static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
 			struct stat *dirst, bool *have_dirst)
 {
-	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
-	struct stat st, sst, pst;
-	bool have_parent, widen = false;
+	char dst[PATH_MAX];
+	struct stat st;
+	bool widen = false;
 	size_t end = 0;
 	int r;
 
@@ -227,8 +282,6 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		}
 	}
 	while (end < len) {
-		bool made = false;
-
 		end++;
 		while (end < len && rel[end] != '/')
 			end++;
@@ -236,61 +289,17 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		if (r < 0)
 			return r;
 		r = sys_lstat(dst, &st);
+		if (r == 0 && !S_ISDIR(st.st_mode))
+			return -ENOTDIR;
 		if (r == 0) {
-			if (!S_ISDIR(st.st_mode))
-				return -ENOTDIR;
-			/* an earlier copy sealed to u-w: open it up again until cpup_seal() */
-			if ((st.st_mode & 0300) != 0300 && creds_get()->euid != 0 &&
-			    st.st_uid == creds_get()->euid &&
-			    sys_fchmodat(AT_FDCWD, dst, (st.st_mode & 07777) | 0300) == 0)
-				widen = true;
+			widen |= unseal(dst, &st);
 			continue;
 		}
 		if (r != -ENOENT)
 			return r;
-		/* the top-most other branch that has it gives mode, owner and times */
-		for (int b = 0; b < u->nbranch; b++) {
-			if (b == t || branch_path(&u->branch[b], rel, end, src) < 0)
-				continue;
-			if (sys_lstat(src, &sst) == 0 && S_ISDIR(sst.st_mode)) {
-				made = true;
-				break;
-			}
-		}
-		if (!made)
-			return -ENOENT;
-		{
-			size_t pl = end;
-
-			while (pl > 0 && rel[pl - 1] != '/')
-				pl--;
-			have_parent = branch_path(&u->branch[t], rel, pl ? pl - 1 : 0, pdst) == 0 &&
-				      sys_lstat(pdst, &pst) == 0;
-		}
-		r = sys_mkdirat(AT_FDCWD, dst, 0700);
-		if (r == -EEXIST)
-			continue;	/* another process made it first */
+		r = make_dir_copy(u, rel, end, t, &widen);
 		if (r < 0)
-			return r;
-		/* as copy_owner_mode(): a directory of another mode would show in the union */
-		r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
-		if (r == 0 || r == -EPERM || r == -EINVAL)
-			r = sys_fchmodat(AT_FDCWD, dst, widened(&sst, &widen));
-		if (r < 0) {
-			(void)sys_unlinkat(AT_FDCWD, dst, AT_REMOVEDIR);
-			return r;
-		}
-		copy_times(AT_FDCWD, dst, &sst, 0);
-		if (have_parent)
-			copy_times(AT_FDCWD, pdst, &pst, 0);	/* its parent looks untouched */
-		{
-			size_t dl;
-			const char *nm;
-
-			split(rel, end, &dl, &nm);
-			aufs_dir_changed(u, rel, dl);	/* the parent gained a copy */
-			lookup_dir_gained_branch(u, rel, end);	/* and the directory a branch */
-		}
+			return r;	/* 1: another process made it first */
 	}
 	return widen ? 1 : 0;
 }
@@ -319,6 +328,147 @@ static bool may_keep(const struct stat *st, int oflags)
 			    (acc == O_WRONLY || (st->st_mode & S_IRUSR)));
 }
 
+/* One copy-up of a non-directory: where it goes and what it holds open. */
+struct cpup_job {
+	struct aufs_union *u;
+	const char *rel;
+	size_t rlen, dlen;	/* REL and its directory part */
+	int t;			/* the target branch */
+	const struct stat *st;	/* the object's lstat in the source branch */
+	struct stat dst;	/* the target directory's, when have_dtime */
+	bool have_dtime;
+	int in, out;
+	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
+};
+
+/* The job's paths: the source, the target and a hidden temporary beside it. */
+static int job_paths(struct cpup_job *j, int src)
+{
+	static _Atomic unsigned long seq;
+	int r;
+
+	/*
+	 * A copy-up changes no directory of the union: the target directory's times
+	 * are put back afterwards, as aufs does (au_dtime_store/revert).
+	 */
+	if ((r = branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->to)) < 0)
+		return r;
+	if (!j->have_dtime)
+		j->have_dtime = sys_lstat(j->to, &j->dst) == 0;
+	if ((r = branch_path(&j->u->branch[src], j->rel, j->rlen, j->from)) < 0 ||
+	    (r = branch_path(&j->u->branch[j->t], j->rel, j->rlen, j->to)) < 0 ||
+	    (r = branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->tmp)) < 0)
+		return r;
+	if (strlen(j->tmp) + 64 > PATH_MAX)
+		return -ENAMETOOLONG;
+	snprintf(j->tmp + strlen(j->tmp), 64, "/" AUFS_WH_PREFIX AUFS_WH_PREFIX "cpup.%d.%lu",
+		 (int)creds_pid(), atomic_fetch_add(&seq, 1));
+	return 0;
+}
+
+/*
+ * A regular file into the temporary, LEN bytes of it (< 0: all), with its mode,
+ * owner, extended attributes and times. KEEP: the temporary is opened as the
+ * caller's open with OFLAGS will want it. 1 when the temporary exists (to be
+ * removed on failure), or -errno before it does.
+ */
+static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
+{
+	const struct stat *st = j->st;
+	int r;
+
+	j->in = sys_openat(AT_FDCWD, j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (j->in < 0)
+		return j->in;
+	j->out = sys_openat(AT_FDCWD, j->tmp,
+			    (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
+			    O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC), 0600);
+	if (j->out < 0)
+		return j->out;
+	r = copy_data(j->in, j->out, len < 0 || len > st->st_size ? st->st_size : len,
+		      (off_t)st->st_blocks * 512 >= st->st_size);
+	if (r == 0 && len > st->st_size)
+		r = sys_ftruncate(j->out, len);
+	if (r < 0)
+		return r;
+	/* a new file is the caller's, of the directory's group when set-group-ID */
+	if (j->have_dtime && st->st_uid == creds_get()->euid &&
+	    st->st_gid == (j->dst.st_mode & S_ISGID ? j->dst.st_gid : creds_get()->egid))
+		r = sys_fchmod(j->out, copy_mode(st));
+	else
+		r = copy_owner_mode(j->out, j->tmp, st);
+	if (r < 0)
+		return r;
+	copy_xattrs(j->in, j->out);
+	copy_times(j->out, NULL, st, 0);
+	return 0;
+}
+
+/* A symlink, a device, a fifo or a socket into the temporary, as copy_regular(). */
+static int copy_other(struct cpup_job *j)
+{
+	const struct stat *st = j->st;
+	int r;
+
+	if (S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = sys_readlinkat(AT_FDCWD, j->from, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return (int)n;
+		target[n] = 0;
+		r = sys_symlinkat(target, AT_FDCWD, j->tmp);
+	} else {
+		r = sys_mknodat(AT_FDCWD, j->tmp, st->st_mode, st->st_rdev);
+	}
+	if (r < 0)
+		return r;
+	r = copy_owner_mode(-1, j->tmp, st);
+	if (r == 0 && !S_ISLNK(st->st_mode))
+		r = sys_fchmodat(AT_FDCWD, j->tmp, copy_mode(st));	/* mknod obeyed the umask */
+	if (r < 0) {
+		(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+		return r;
+	}
+	copy_times(AT_FDCWD, j->tmp, st, S_ISLNK(st->st_mode) ? AT_SYMLINK_NOFOLLOW : 0);
+	return 0;
+}
+
+/*
+ * Publish the temporary under the real name without replacing: a racing copy
+ * that landed first wins. Returns 1 (ours is in place), 0 (the winner's is) or
+ * -errno; the temporary is gone afterwards.
+ */
+static int publish(struct cpup_job *j)
+{
+	int r = sys_renameat2(AT_FDCWD, j->tmp, AT_FDCWD, j->to, RENAME_NOREPLACE);
+
+	if (r == -EINVAL || r == -ENOSYS) {
+		r = sys_linkat(AT_FDCWD, j->tmp, AT_FDCWD, j->to, 0);
+		(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);	/* the name in place keeps the inode */
+	} else if (r < 0) {
+		(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+	}
+	return r == 0 ? 1 : r == -EEXIST ? 0 : r;
+}
+
+/* The copy is in place: seal, put the directory's times back, tell every process. */
+static void published(struct cpup_job *j, bool seal)
+{
+	if (seal)
+		cpup_seal(j->u, j->rel, j->dlen, j->t);
+	if (j->have_dtime && branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->tmp) == 0)
+		copy_times(AT_FDCWD, j->tmp, &j->dst, 0);
+	/*
+	 * The directory keeps its names: only what was cached about this one (its
+	 * branch) is stale, in every process (lent_valid() checks it).
+	 */
+	lookup_name_changed(j->u, j->rel, j->rlen);
+	if (j->u->shm)
+		atomic_fetch_add_explicit(&j->u->shm->counter[AUFS_CNT_COPYUPS], 1,
+					  memory_order_relaxed);
+}
+
 /*
  * cpup_object(); RET_FD non-NULL: a regular file's copy may be given back open
  * as by open(OFLAGS) of it in *RET_FD (else -1), saving the caller that open.
@@ -326,136 +476,53 @@ static bool may_keep(const struct stat *st, int oflags)
 static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 			  const struct stat *st, off_t len, int oflags, int *ret_fd)
 {
-	static _Atomic unsigned long seq;
-	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
-	size_t rlen = strlen(rel), dlen;
+	struct cpup_job *j;
 	const char *name;
-	int in = -1, out = -1, r;
-	bool have_dtime = false, seal, keep = false, won;
-	struct stat dst;
+	bool seal, keep;
+	int r;
 
 	if (S_ISDIR(st->st_mode))
-		return cpup_dirs(u, rel, rlen, t);
-	split(rel, rlen, &dlen, &name);
-	r = cpup_dirs_st(u, rel, dlen, t, &dst, &have_dtime);
+		return cpup_dirs(u, rel, strlen(rel), t);
+	j = malloc(sizeof(*j));	/* three paths: too much for a shim's stack on top */
+	if (!j)
+		return -ENOMEM;
+	*j = (struct cpup_job){ .u = u, .rel = rel, .rlen = strlen(rel), .t = t, .st = st,
+				.in = -1, .out = -1 };
+	split(rel, j->rlen, &j->dlen, &name);
+	r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime);
 	if (r < 0)
-		return r;
+		goto out_free;
 	seal = r > 0;
-	/*
-	 * A copy-up changes no directory of the union: the target directory's times
-	 * are put back afterwards, as aufs does (au_dtime_store/revert).
-	 */
-	if ((r = branch_path(&u->branch[t], rel, dlen, to)) < 0)
-		return r;
-	if (!have_dtime)
-		have_dtime = sys_lstat(to, &dst) == 0;
-	if ((r = branch_path(&u->branch[src], rel, rlen, from)) < 0 ||
-	    (r = branch_path(&u->branch[t], rel, rlen, to)) < 0 ||
-	    (r = branch_path(&u->branch[t], rel, dlen, tmp)) < 0)
-		return r;
-	if (strlen(tmp) + 64 > PATH_MAX)
-		return -ENAMETOOLONG;
-	snprintf(tmp + strlen(tmp), 64, "/" AUFS_WH_PREFIX AUFS_WH_PREFIX "cpup.%d.%lu",
-		 (int)creds_pid(), atomic_fetch_add(&seq, 1));
-
-	switch (st->st_mode & S_IFMT) {
-	case S_IFREG:
-		in = sys_openat(AT_FDCWD, from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-		if (in < 0)
-			return in;
-		keep = ret_fd && may_keep(st, oflags);
-		out = sys_openat(AT_FDCWD, tmp,
-				 (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
-				 O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC), 0600);
-		if (out < 0) {
-			r = out;
-			goto out_close;
-		}
-		r = copy_data(in, out, len < 0 || len > st->st_size ? st->st_size : len,
-			      (off_t)st->st_blocks * 512 >= st->st_size);
-		if (r == 0 && len > st->st_size)
-			r = sys_ftruncate(out, len);
-		if (r < 0)
-			goto out_unlink;
-		/* a new file is the caller's, of the directory's group when set-group-ID */
-		if (have_dtime && st->st_uid == creds_get()->euid &&
-		    st->st_gid == (dst.st_mode & S_ISGID ? dst.st_gid : creds_get()->egid))
-			r = sys_fchmod(out, copy_mode(st));
-		else
-			r = copy_owner_mode(out, tmp, st);
-		if (r < 0)
-			goto out_unlink;
-		copy_xattrs(in, out);
-		copy_times(out, NULL, st, 0);
-		break;
-	case S_IFLNK: {
-		char target[PATH_MAX];
-		ssize_t n = sys_readlinkat(AT_FDCWD, from, target, sizeof(target) - 1);
-
-		if (n < 0)
-			return (int)n;
-		target[n] = 0;
-		r = sys_symlinkat(target, AT_FDCWD, tmp);
-		if (r < 0)
-			return r;
-		r = copy_owner_mode(-1, tmp, st);
-		if (r < 0)
-			goto out_unlink;
-		copy_times(AT_FDCWD, tmp, st, AT_SYMLINK_NOFOLLOW);
-		break;
+	r = job_paths(j, src);
+	if (r < 0)
+		goto out_free;
+	keep = ret_fd && S_ISREG(st->st_mode) && may_keep(st, oflags);
+	if (S_ISREG(st->st_mode)) {
+		r = copy_regular(j, len, keep, oflags);
+		if (r < 0 && j->out >= 0)
+			(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+	} else {
+		r = copy_other(j);
 	}
-	default:
-		r = sys_mknodat(AT_FDCWD, tmp, st->st_mode, st->st_rdev);
-		if (r < 0)
-			return r;
-		r = copy_owner_mode(-1, tmp, st);
-		if (r == 0)
-			r = sys_fchmodat(AT_FDCWD, tmp, copy_mode(st));	/* mknod obeyed the umask */
-		if (r < 0)
-			goto out_unlink;
-		copy_times(AT_FDCWD, tmp, st, 0);
-		break;
+	if (r < 0)
+		goto out_close;
+	r = publish(j);
+	if (r == 1 && keep &&
+	    (!(oflags & KEEP_SETFL) || sys_fcntl(j->out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
+		*ret_fd = j->out;	/* ours is the copy in place: it is open already */
+		j->out = -1;
 	}
-	/* publish without replacing: a racing copy that landed first wins */
-	r = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, to, RENAME_NOREPLACE);
-	if (r == -EINVAL || r == -ENOSYS) {
-		r = sys_linkat(AT_FDCWD, tmp, AT_FDCWD, to, 0);
-		(void)sys_unlinkat(AT_FDCWD, tmp, 0);	/* the name in place keeps the inode */
-	} else if (r < 0) {
-		(void)sys_unlinkat(AT_FDCWD, tmp, 0);
+	if (r >= 0) {
+		published(j, seal);
+		r = 0;
 	}
-	won = r == 0;
-	if (r == -EEXIST)
-		r = 0;	/* lost the race: the winner's copy is in place */
-	if (won && keep && out >= 0 &&
-	    (!(oflags & KEEP_SETFL) || sys_fcntl(out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
-		*ret_fd = out;	/* ours is the copy in place: it is open already */
-		out = -1;
-	}
-	if (r == 0) {
-		if (seal)
-			cpup_seal(u, rel, dlen, t);
-		if (have_dtime) {
-			branch_path(&u->branch[t], rel, dlen, tmp);
-			copy_times(AT_FDCWD, tmp, &dst, 0);
-		}
-		/*
-		 * The directory keeps its names: only what was cached about this one
-		 * (its branch) is stale, in every process (lent_valid() checks it).
-		 */
-		lookup_name_changed(u, rel, rlen);
-		if (u->shm)
-			atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_COPYUPS], 1,
-						  memory_order_relaxed);
-	}
-	goto out_close;
-out_unlink:
-	(void)sys_unlinkat(AT_FDCWD, tmp, 0);
 out_close:
-	if (out >= 0)
-		sys_close(out);
-	if (in >= 0)
-		sys_close(in);
+	if (j->out >= 0)
+		sys_close(j->out);
+	if (j->in >= 0)
+		sys_close(j->in);
+out_free:
+	free(j);
 	return r;
 }
 

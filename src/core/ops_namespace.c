@@ -227,14 +227,107 @@ static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_
 	return 0;
 }
 
+/*
+ * May the caller remove LOC's name from its directory? Write permission and the
+ * sticky bit, as aufs decides them. *RET_PMASK: the branches of the directory.
+ */
+static int removal_permitted(const struct aufs_loc *loc, aufs_mask *ret_pmask)
+{
+	const char *dir, *name;
+	char pdir[PATH_MAX];
+	size_t dlen;
+	int r;
+
+	loc_split(loc, &dir, &dlen, &name);
+	memcpy(pdir, dir, dlen);
+	pdir[dlen] = 0;
+	r = lookup_dirmask(loc->u, pdir, ret_pmask);
+	if (r == 0)
+		r = perm_check_parent(loc, *ret_pmask);
+	if (r == 0)
+		r = perm_check_sticky(loc, *ret_pmask);
+	return r;
+}
+
+/*
+ * Remove LOC from its writable branch B, a whiteout first when a copy stays
+ * below (so the name never shows the lower copy in between), taken back when
+ * the removal fails.
+ */
+static int remove_in_branch(struct aufs_loc *loc, int b, aufs_mask pmask, bool rmdir)
+{
+	const char *dir, *name;
+	size_t dlen;
+	bool below = rmdir ? (loc->pmask & ~MASK_BIT(b)) != 0
+			   : !(loc->flags & AUFS_LOC_ALONE) && loc_exists_below(loc, b, pmask);
+	int r;
+
+	loc_split(loc, &dir, &dlen, &name);
+	if (below) {
+		r = wh_create(loc->u, b, dir, dlen, name);
+		if (r < 0)
+			return r;
+	}
+	if (rmdir && below) {
+		r = rmdir_aside(loc, b, dir, dlen);
+	} else if (rmdir) {
+		r = wh_clear_dir(loc->u, b, dir, strlen(dir));
+		if (r == 0)
+			r = sys_unlinkat(AT_FDCWD, loc->real, AT_REMOVEDIR);
+	} else {
+		r = sys_unlinkat(AT_FDCWD, loc->real, 0);
+	}
+	if (r < 0 && below)
+		(void)wh_remove(loc->u, b, dir, dlen, name);
+	return r;
+}
+
+/* LOC lives only in read-only branch B: hide it with a whiteout in a writable one above. */
+static int hide_below(struct aufs_loc *loc, int b, aufs_mask pmask)
+{
+	const char *dir, *name;
+	size_t dlen;
+	int r, t = policy_copyup(loc->u, pmask, b);
+
+	if (t < 0)
+		return t;
+	loc_split(loc, &dir, &dlen, &name);
+	r = cpup_dirs(loc->u, dir, dlen, t);
+	if (r >= 0) {
+		bool seal = r > 0;
+
+		r = wh_create(loc->u, t, dir, dlen, name);
+		if (seal)
+			cpup_seal(loc->u, dir, dlen, t);
+	}
+	return r;
+}
+
+/*
+ * A directory only in a writable branch, by a fresh probe or because this
+ * process made it: when the kernel finds that copy empty, it is empty in the
+ * union, and there is nothing to list (whiteouts in it make it ENOTEMPTY).
+ * Returns 0 (removed), 1 (list it after all) or -errno.
+ */
+static int rmdir_alone(const struct aufs_loc *loc, int b)
+{
+	int r;
+
+	if (loc->u->branch[b].perm != AUFS_PERM_RW || (loc->pmask & ~MASK_BIT(b)) ||
+	    (loc->flags & (AUFS_LOC_ALONE | AUFS_LOC_CACHED)) == AUFS_LOC_CACHED)
+		return 1;
+	r = sys_unlinkat(AT_FDCWD, loc->real, AT_REMOVEDIR);
+	return r == -ENOTEMPTY || r == -EEXIST ? 1 : r;
+}
+
 int aufs_unlinkat(int dirfd, const char *path, int flags)
 {
 	struct aufs_loc loc;
+	bool rmdir = flags & AT_REMOVEDIR;
 	const char *dir, *name;
 	aufs_mask pmask;
 	size_t dlen;
-	int r, b, t;
-	bool rmdir = flags & AT_REMOVEDIR;
+	int r, b;
 
 	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
 	if (r == AUFS_PASS_HOST)
@@ -245,247 +338,132 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 		return -ENOENT;
 	if (loc.flags & AUFS_LOC_ROOT)
 		return -EBUSY;
-	if (rmdir && loc.type != DT_DIR)
-		return -ENOTDIR;
-	if (!rmdir && loc.type == DT_DIR)
-		return -EISDIR;
-	loc_split(&loc, &dir, &dlen, &name);
-	{
-		char pdir[PATH_MAX];
-
-		memcpy(pdir, dir, dlen);
-		pdir[dlen] = 0;
-		r = lookup_dirmask(loc.u, pdir, &pmask);
-		if (r < 0)
-			return r;
-	}
-	r = perm_check_parent(&loc, pmask);
-	if (r == 0)
-		r = perm_check_sticky(&loc, pmask);
+	if (rmdir != (loc.type == DT_DIR))
+		return rmdir ? -ENOTDIR : -EISDIR;
+	r = removal_permitted(&loc, &pmask);
 	if (r < 0)
 		return r;
 	b = loc.branch;
-	/*
-	 * A directory only in a writable branch, by a fresh probe or because this
-	 * process made it: when the kernel finds that copy empty, it is empty in the
-	 * union, and there is nothing to list (whiteouts in it make it ENOTEMPTY).
-	 */
-	if (rmdir && loc.u->branch[b].perm == AUFS_PERM_RW && !(loc.pmask & ~MASK_BIT(b)) &&
-	    (loc.flags & (AUFS_LOC_ALONE | AUFS_LOC_CACHED)) != AUFS_LOC_CACHED) {
-		r = sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);
+	r = rmdir ? rmdir_alone(&loc, b) : 1;
+	if (r == 1) {
+		r = rmdir ? logically_empty(&loc) : 0;
 		if (r == 0)
-			goto done;
-		if (r != -ENOTEMPTY && r != -EEXIST)
-			return r;
+			r = loc.u->branch[b].perm == AUFS_PERM_RW
+				    ? remove_in_branch(&loc, b, pmask, rmdir)
+				    : hide_below(&loc, b, pmask);
 	}
-	if (rmdir) {
-		r = logically_empty(&loc);
-		if (r < 0)
-			return r;
-	}
-	if (loc.u->branch[b].perm == AUFS_PERM_RW) {
-		bool below = rmdir ? (loc.pmask & ~MASK_BIT(b)) != 0
-				   : !(loc.flags & AUFS_LOC_ALONE) && loc_exists_below(&loc, b, pmask);
-
-		/* the whiteout first: the name never shows the lower copy in between */
-		if (below) {
-			r = wh_create(loc.u, b, dir, dlen, name);
-			if (r < 0)
-				return r;
-		}
-		if (rmdir && below) {
-			r = rmdir_aside(&loc, b, dir, dlen);
-		} else if (rmdir) {
-			r = wh_clear_dir(loc.u, b, dir, strlen(dir));
-			if (r == 0)
-				r = sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);
-		} else {
-			r = sys_unlinkat(AT_FDCWD, loc.real, 0);
-		}
-		if (r < 0 && below)
-			(void)wh_remove(loc.u, b, dir, dlen, name);
-		if (r < 0)
-			return r;
-	} else {
-		/* only below: hide it with a whiteout in a writable branch above */
-		t = policy_copyup(loc.u, pmask, b);
-		if (t < 0)
-			return t;
-		r = cpup_dirs(loc.u, dir, dlen, t);
-		if (r >= 0) {
-			bool seal = r > 0;
-
-			r = wh_create(loc.u, t, dir, dlen, name);
-			if (seal)
-				cpup_seal(loc.u, dir, dlen, t);
-		}
-		if (r < 0)
-			return r;
-	}
-done:
+	if (r < 0)
+		return r;
+	loc_split(&loc, &dir, &dlen, &name);
 	loc_changed(&loc);
 	if (rmdir)
 		aufs_dir_changed(loc.u, dir, strlen(dir));
 	return 0;
 }
 
-int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-		   unsigned flags)
+/*
+ * rename where at least one name is not in a union (AUFS_PASS, AUFS_PASS_HOST for
+ * RO and RN): the kernel's rename of host paths, -EXDEV between a union and the
+ * host, AUFS_PASS when both are the caller's own.
+ */
+static int rename_host(int ro, int olddirfd, const char *oldpath, const struct aufs_loc *o,
+		       int rn, int newdirfd, const char *newpath, const struct aufs_loc *n,
+		       unsigned flags)
 {
-	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
-	const char *odir, *oname, *ndir, *nname;
-	size_t odlen, ndlen;
-	aufs_mask opmask;
-	int r, ro, rn, t, src;
-	bool need_wh;
+	if (ro == AUFS_PASS && rn == AUFS_PASS)
+		return AUFS_PASS;
+	if (ro == 0 || rn == 0)
+		return -EXDEV;	/* between a union and the host */
+	/* both on the host, at least one having passed through a union */
+	return sys_renameat2(ro == AUFS_PASS ? olddirfd : AT_FDCWD, ro == AUFS_PASS ? oldpath : o->real,
+			     rn == AUFS_PASS ? newdirfd : AT_FDCWD, rn == AUFS_PASS ? newpath : n->real,
+			     flags);
+}
 
-	if (!o)
-		return -ENOMEM;
-	n = o + 1;
-	ro = aufs_resolve(olddirfd, oldpath, AUFS_RESOLVE_NOFOLLOW, o);
-	rn = aufs_resolve(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
-	if (ro < 0 && ro != AUFS_PASS_HOST) {
-		r = ro;
-		goto out;
-	}
-	if (rn < 0 && rn != AUFS_PASS_HOST) {
-		r = rn;
-		goto out;
-	}
-	if (ro == AUFS_PASS && rn == AUFS_PASS) {
-		r = AUFS_PASS;
-		goto out;
-	}
-	if (ro != 0 || rn != 0) {
-		if (ro == 0 || rn == 0) {
-			r = -EXDEV;	/* between a union and the host */
-			goto out;
-		}
-		/* both on the host, at least one having passed through a union */
-		r = sys_renameat2(ro == AUFS_PASS ? olddirfd : AT_FDCWD,
-				  ro == AUFS_PASS ? oldpath : o->real,
-				  rn == AUFS_PASS ? newdirfd : AT_FDCWD,
-				  rn == AUFS_PASS ? newpath : n->real, flags);
-		goto out;
-	}
-	if (o->u != n->u) {
-		r = -EXDEV;
-		goto out;
-	}
-	if (o->branch < 0) {
-		r = -ENOENT;
-		goto out;
-	}
-	if ((o->flags | n->flags) & AUFS_LOC_ROOT) {
-		r = -EBUSY;
-		goto out;
-	}
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if ((flags & RENAME_NOREPLACE) && n->branch >= 0) {
-		r = -EEXIST;
-		goto out;
-	}
-	if (!strcmp(o->virt, n->virt)) {
-		r = 0;	/* the same name: nothing to do */
-		goto out;
-	}
-	loc_split(o, &odir, &odlen, &oname);
+/* What rename(2) refuses before anything is touched: 0, 1 (nothing to do) or -errno. */
+static int rename_refused(const struct aufs_loc *o, const struct aufs_loc *n, unsigned flags)
+{
+	const char *ndir, *nname;
+	size_t ndlen;
+
+	if (o->u != n->u)
+		return -EXDEV;
+	if (o->branch < 0)
+		return -ENOENT;
+	if ((o->flags | n->flags) & AUFS_LOC_ROOT)
+		return -EBUSY;
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if ((flags & RENAME_NOREPLACE) && n->branch >= 0)
+		return -EEXIST;
+	if (!strcmp(o->virt, n->virt))
+		return 1;	/* the same name: nothing to do */
 	loc_split(n, &ndir, &ndlen, &nname);
-	if (!strncmp(nname, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN)) {
-		r = -EPERM;
-		goto out;
-	}
-	if (flags & RENAME_EXCHANGE) {
-		/* possible only when both live in one writable branch and nothing below */
-		if (n->branch < 0) {
-			r = -ENOENT;
-			goto out;
-		}
-		if (o->branch != n->branch || o->u->branch[o->branch].perm != AUFS_PERM_RW ||
-		    (o->type == DT_DIR && (o->pmask & ~MASK_BIT(o->branch))) ||
-		    (n->type == DT_DIR && (n->pmask & ~MASK_BIT(n->branch)))) {
-			r = -EINVAL;
-			goto out;
-		}
-		r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
-		if (r == 0) {
-			loc_changed(o);
-			loc_changed(n);
-			if (o->type == DT_DIR || n->type == DT_DIR)
-				aufs_union_changed(o->u);
-		}
-		goto out;
-	}
-	if (n->branch >= 0) {
-		if (n->type == DT_DIR && o->type != DT_DIR) {
-			r = -EISDIR;
-			goto out;
-		}
-		if (n->type != DT_DIR && o->type == DT_DIR) {
-			r = -ENOTDIR;
-			goto out;
-		}
-		if (n->type == DT_DIR) {
-			r = logically_empty(n);
-			if (r < 0)
-				goto out;
-			if (n->pmask & ~MASK_BIT(n->branch)) {
-				r = -EXDEV;	/* the target directory also lives below */
-				goto out;
-			}
-		}
-	}
-	{
-		char pdir[PATH_MAX];
+	if (!strncmp(nname, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
+		return -EPERM;
+	if (n->branch < 0 || (flags & RENAME_EXCHANGE))
+		return 0;
+	if (n->type == DT_DIR && o->type != DT_DIR)
+		return -EISDIR;
+	if (n->type != DT_DIR && o->type == DT_DIR)
+		return -ENOTDIR;
+	if (n->type == DT_DIR) {
+		int r = logically_empty(n);
 
-		memcpy(pdir, odir, odlen);
-		pdir[odlen] = 0;
-		r = lookup_dirmask(o->u, pdir, &opmask);
 		if (r < 0)
-			goto out;
+			return r;
+		if (n->pmask & ~MASK_BIT(n->branch))
+			return -EXDEV;	/* the target directory also lives below */
 	}
-	r = perm_check_parent(o, opmask);
-	if (r == 0)
-		r = perm_check_sticky(o, opmask);
+	return 0;
+}
+
+/* RENAME_EXCHANGE: possible only when both live in one writable branch and nothing below. */
+static int rename_exchange(const struct aufs_loc *o, const struct aufs_loc *n)
+{
+	int r;
+
+	if (n->branch < 0)
+		return -ENOENT;
+	if (o->branch != n->branch || o->u->branch[o->branch].perm != AUFS_PERM_RW ||
+	    (o->type == DT_DIR && (o->pmask & ~MASK_BIT(o->branch))) ||
+	    (n->type == DT_DIR && (n->pmask & ~MASK_BIT(n->branch))))
+		return -EINVAL;
+	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
+	if (r == 0) {
+		loc_changed(o);
+		loc_changed(n);
+		if (o->type == DT_DIR || n->type == DT_DIR)
+			aufs_union_changed(o->u);
+	}
+	return r;
+}
+
+/*
+ * May the caller move O to N? Write permission on both directories, the sticky
+ * bit of O's, and (a directory) no content below. *RET_OPMASK: the branches of
+ * O's directory.
+ */
+static int rename_permitted(const struct aufs_loc *o, const struct aufs_loc *n,
+			    aufs_mask *ret_opmask)
+{
+	int r = removal_permitted(o, ret_opmask);
+
 	if (r == 0)
 		r = perm_check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
-	if (r < 0)
-		goto out;
-	if (o->type == DT_DIR) {
-		/* a directory with content in a lower branch: EXDEV, as aufs */
-		if (o->u->branch[o->branch].perm != AUFS_PERM_RW || (o->pmask & ~MASK_BIT(o->branch))) {
-			r = -EXDEV;
-			goto out;
-		}
-	}
-	src = o->branch;
-	if (o->type != DT_DIR) {
-		r = cpup_loc(o, -1, false);
-		if (r < 0)
-			goto out;
-	}
-	t = o->branch;
-	r = create_place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
-	if (r < 0)
-		goto out;
-	/* a copied-up source is still below; a name this process made alone is not */
-	need_wh = src != t || (!(o->flags & AUFS_LOC_ALONE) && loc_exists_below(o, t, opmask));
-	if (need_wh) {
-		r = wh_create(o->u, t, odir, odlen, oname);
-		if (r < 0)
-			goto out;
-	}
-	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, flags & RENAME_NOREPLACE);
-	if (r == -EINVAL && (flags & RENAME_NOREPLACE))
-		r = -EINVAL;	/* a file system without RENAME_NOREPLACE: say so */
-	if (r < 0) {
-		if (need_wh)
-			(void)wh_remove(o->u, t, odir, odlen, oname);
-		goto out;
-	}
+	if (r == 0 && o->type == DT_DIR &&
+	    (o->u->branch[o->branch].perm != AUFS_PERM_RW || (o->pmask & ~MASK_BIT(o->branch))))
+		r = -EXDEV;	/* a directory with content in a lower branch: EXDEV, as aufs */
+	return r;
+}
+
+/* After the rename into branch T: whiteouts and opaque markers of the new name. */
+static void rename_settle(struct aufs_loc *o, struct aufs_loc *n, int t)
+{
+	const char *ndir, *nname;
+	size_t ndlen;
+
+	loc_split(n, &ndir, &ndlen, &nname);
 	if (o->type == DT_DIR && n->branch < 0 && n->cut >= 0) {
 		/* onto a whited-out name: what the whiteout hid must stay hidden */
 		(void)wh_make_opaque(n->u, t, ndir, strlen(ndir));
@@ -505,9 +483,71 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 	loc_changed(n);
 	if (o->type == DT_DIR)
 		aufs_union_changed(o->u);	/* every cached path below it moved */
-out:
+}
+
+/*
+ * The rename itself: the source copied up into a writable branch T, a whiteout
+ * hiding what stays below under the old name, then one rename inside T, so that
+ * the old name goes and the new one comes at the same instant. The whiteout is
+ * taken back when the rename fails.
+ */
+static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flags)
+{
+	const char *odir, *oname;
+	aufs_mask opmask;
+	int r, t, src = o->branch;
+	size_t odlen;
+	bool need_wh;
+
+	r = rename_permitted(o, n, &opmask);
+	if (r < 0)
+		return r;
+	if (o->type != DT_DIR) {
+		r = cpup_loc(o, -1, false);
+		if (r < 0)
+			return r;
+	}
+	t = o->branch;
+	r = create_place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
+	if (r < 0)
+		return r;
+	loc_split(o, &odir, &odlen, &oname);
+	/* a copied-up source is still below; a name this process made alone is not */
+	need_wh = src != t || (!(o->flags & AUFS_LOC_ALONE) && loc_exists_below(o, t, opmask));
+	if (need_wh) {
+		r = wh_create(o->u, t, odir, odlen, oname);
+		if (r < 0)
+			return r;
+	}
+	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, flags & RENAME_NOREPLACE);
+	if (r < 0) {
+		if (need_wh)
+			(void)wh_remove(o->u, t, odir, odlen, oname);
+		return r;	/* EINVAL: a file system without RENAME_NOREPLACE says so */
+	}
+	rename_settle(o, n, t);
+	return 0;
+}
+
+int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		   unsigned flags)
+{
+	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
+	int r, ro, rn;
+
+	if (!o)
+		return -ENOMEM;
+	n = o + 1;
+	ro = aufs_resolve(olddirfd, oldpath, AUFS_RESOLVE_NOFOLLOW, o);
+	rn = aufs_resolve(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
+	if (ro < 0 || rn < 0)
+		r = ro < 0 ? ro : rn;
+	else if (ro != 0 || rn != 0)
+		r = rename_host(ro, olddirfd, oldpath, o, rn, newdirfd, newpath, n, flags);
+	else if ((r = rename_refused(o, n, flags)) == 0)
+		r = flags & RENAME_EXCHANGE ? rename_exchange(o, n) : rename_in_union(o, n, flags);
 	free(o);
-	return r;
+	return r > 0 && r != AUFS_PASS ? 0 : r;
 }
 
 int aufs_name_unused(const char *path)
