@@ -139,23 +139,31 @@ static const char *fa_dir(const void *fa, char *buf)
 	return NULL;
 }
 
+/* posix_spawn and posix_spawnp of PATH through the union: an errno value, as they return. */
+static int spawn_through_union(struct xreq *q, const char *path, int saved)
+{
+	char cdir[PATH_MAX];
+	int r;
+
+	q->path = AUFS_LAUNDER(path);
+	if (!q->path)
+		return EFAULT;
+	q->cdir = fa_dir(q->fa, cdir);
+	r = xcall(q);
+	errno = saved;
+	return -r;
+}
+
 AUFS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct xreq q = { .kind = X_SPAWN, .dirfd = AT_FDCWD, .argv = argv, .envp = envp,
 			  .pid = pid, .fa = fa, .attr = attr };
-	char cdir[PATH_MAX];
-	int saved, r;
+	int saved;
 
 	if (!shim_enter(&saved))
 		return REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
-	q.path = AUFS_LAUNDER(path);
-	if (!q.path)
-		return EFAULT;
-	q.cdir = fa_dir(fa, cdir);
-	r = xcall(&q);
-	errno = saved;
-	return -r;
+	return spawn_through_union(&q, path, saved);
 }
 
 AUFS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
@@ -163,18 +171,11 @@ AUFS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 {
 	struct xreq q = { .kind = X_SPAWNP, .dirfd = AT_FDCWD, .argv = argv, .envp = envp,
 			  .pid = pid, .fa = fa, .attr = attr };
-	char cdir[PATH_MAX];
-	int saved, r;
+	int saved;
 
 	if (!shim_enter(&saved))
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
-	q.path = AUFS_LAUNDER(file);
-	if (!q.path)
-		return EFAULT;
-	q.cdir = fa_dir(fa, cdir);
-	r = xcall(&q);
-	errno = saved;
-	return -r;
+	return spawn_through_union(&q, file, saved);
 }
 
 AUFS_EXPORT int posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa)
