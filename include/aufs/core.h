@@ -114,7 +114,13 @@ int aufs_shm_attach(struct aufs_union *u, struct aufs_err *err);
 /* The file name of U's shared state into BUF. Returns its length or -errno. */
 int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size);
 
-/* ------------------------------------------------------------------ state */
+/*
+ * Note that directory REL of U changed through this process (a name created,
+ * removed or renamed): every process of the union forgets what it cached there.
+ */
+void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
+
+/* ------------------------------------------------------------------ state_mount.c: publishing */
 
 /*
  * The process's published configuration (NULL when no union is configured; the
@@ -150,6 +156,14 @@ void aufs_cwd_set(const char *path);
 int aufs_cwd_virtual(char *buf, size_t size);
 /* Set the virtual cwd from the environment (AUFS_CWD) or the kernel cwd at start. */
 void aufs_cwd_init(const char *env_value);
+/*
+ * The name of the kernel's cwd in the unions' namespace, for a vfork child that
+ * may have changed directory without recording it: the host path
+ * when it is inside or above a mount point, the union path when it is a
+ * directory of exactly one branch, else the host path. *RET_VIRTUAL tells
+ * whether it names a place in or above a union. Returns the length or -errno.
+ */
+int aufs_exec_kernel_cwd(char *buf, size_t size, bool *ret_virtual);
 
 /*
  * The fd table: the virtual path of directory fds (and O_PATH fds) opened inside a
@@ -296,11 +310,6 @@ int aufs_fchdir(int fd);
  */
 int aufs_realpath(const char *path, char *buf);
 
-/*
- * Note that directory REL of U changed through this process (a name created,
- * removed or renamed): every process of the union forgets what it cached there.
- */
-void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
 
 /* Where U's mount point's top-most rw branch is, for tools; -1 if none. */
 int aufs_union_top_rw(const struct aufs_union *u);
@@ -466,14 +475,5 @@ int aufs_path_next(const char **cursor, const char *file, char *buf, size_t size
  * end of that entry in VALUE, or -1.
  */
 long aufs_preload_find(const char *value, const char *lib);
-
-/*
- * The name of the kernel's cwd in the unions' namespace, for a vfork child that
- * may have changed directory without recording it: the host path
- * when it is inside or above a mount point, the union path when it is a
- * directory of exactly one branch, else the host path. *RET_VIRTUAL tells
- * whether it names a place in or above a union. Returns the length or -errno.
- */
-int aufs_exec_kernel_cwd(char *buf, size_t size, bool *ret_virtual);
 
 #endif /* AUFS_CORE_H */

@@ -7,9 +7,9 @@
  *
  * The copy is per thread and tagged with a process-wide generation, which
  * aufs_creds_changed() bumps after every credential change the preload sees
- * (the CREDS rows of include/aufs/wrapfuncs.def wrap the set*id family). A thread whose copy is older
- * asks the kernel again. A fork child inherits correct credentials with the
- * memory; its process id is refreshed by an atfork handler.
+ * (the CREDS rows of include/aufs/wrapfuncs.def wrap the set*id family). A
+ * thread whose copy is older asks the kernel again. A fork child inherits correct
+ * credentials with the memory; its process id is refreshed by an atfork handler.
  */
 #include <pthread.h>
 

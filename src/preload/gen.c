@@ -2,8 +2,8 @@
 /*
  * gen.c - everything generated from wrapfuncs.def: the real_* pointers and the
  * table that resolves them, the shim_<name> prologue of every row whose kind is
- * PATH, PATHAT or FD, the whole shim of a CREDS row, the exported one-line forwarders, and the list of names
- * the library exports (for `make check`).
+ * PATH, PATHAT or FD, the whole shim of a CREDS row, the exported one-line
+ * forwarders, and the list of names the library exports (for `make check`).
  */
 #include <dlfcn.h>
 #include <grp.h>
