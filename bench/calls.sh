@@ -22,7 +22,12 @@ RUN=(env AUFS_LIBRARY="$B/libaufs-preload.so" "$B/aufs-run")
 command -v strace >/dev/null || { echo "calls.sh: strace is not installed" >&2; exit 2; }
 [ -x "$B/aufs-run" ] || make -C "$root" -s B="$B" >/dev/null
 W=$(mktemp -d /dev/shm/aufs-calls.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+# the union's shared state names its mount point inside: remove it with the scratch tree
+cleanup() {
+	grep -l -s -F "$W/mnt" /dev/shm/aufs-* | xargs -r rm -f
+	rm -rf "$W"
+}
+trap cleanup EXIT
 mkdir -p "$B/bench"
 cc -O2 -Wall -o "$B/bench/calls" "$here/calls.c"
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,23 @@ static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ft
 	return unlink(p);
 }
 
+/*
+ * The shared state's creation temporaries of PATH ("PATH.tmp.PID"), which a
+ * test whose fault hit their own removal leaves behind in /dev/shm.
+ */
+static void unlink_temporaries(const char *path)
+{
+	char pattern[PATH_MAX + 8];
+	glob_t g;
+
+	fx_fmt(pattern, sizeof(pattern), "%s.tmp.*", path);
+	if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		unlink(g.gl_pathv[i]);
+	globfree(&g);
+}
+
 void fx_case_teardown(void)
 {
 	char line[PATH_MAX];
@@ -78,8 +96,10 @@ void fx_case_teardown(void)
 	if (f) {
 		while (fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\n")] = 0;
-			if (!strncmp(line, "/dev/shm/aufs-", 14))
-				unlink(line);
+			if (strncmp(line, "/dev/shm/aufs-", 14))
+				continue;
+			unlink(line);
+			unlink_temporaries(line);
 		}
 		fclose(f);
 	}
