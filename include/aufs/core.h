@@ -310,10 +310,6 @@ int aufs_fchdir(int fd);
  */
 int aufs_realpath(const char *path, char *buf);
 
-
-/* Where U's mount point's top-most rw branch is, for tools; -1 if none. */
-int aufs_union_top_rw(const struct aufs_union *u);
-
 /*
  * An object of the unions as a shim may see it: where to send the kernel and its
  * union name, with no branch index, mask or cache state (those are the core's).

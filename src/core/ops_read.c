@@ -488,14 +488,6 @@ int aufs_realpath(const char *path, char *buf)
 	return 0;
 }
 
-int aufs_union_top_rw(const struct aufs_union *u)
-{
-	for (int b = 0; b < u->nbranch; b++)
-		if (u->branch[b].perm == AUFS_PERM_RW)
-			return b;
-	return -1;
-}
-
 /* ---------------------------------------------------------------- objects */
 
 int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object *ret)
