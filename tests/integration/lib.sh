@@ -196,6 +196,7 @@ prereq_reason() {
 	UNPRIV) echo "needs an unprivileged user (running as root)" ;;
 	CC) echo "no C compiler (${CC:-cc})" ;;
 	LIBC_PROBE) echo "libc-probe.c did not compile" ;;
+	HOST_USERS) echo "needs root and the users $AUFS_HOST_USERS (made by run.sh)" ;;
 	PYTHON | PHP | SQLITE | STRACE | BASH | TAR)
 		echo "$(echo "$1" | tr '[:upper:]' '[:lower:]') is not installed" ;;
 	*) echo "missing $1" ;;
@@ -507,6 +508,51 @@ aufs_run() {
 		AUFS_LIBRARY=$AUFS_LIB "$AUFS_BUILD/aufs-run" "$@"
 	else
 		"$AUFS_ROOT/bin/aufs-run" "$@"
+	fi
+}
+
+# ---------------------------------------------------------------- the host's users
+# The host a union serves: a base owned by root, one writable branch per tenant owned
+# by the tenant's user, a web server running as another user. run.sh (as root) makes
+# these system users; tests that cross users need the prerequisite HOST_USERS (root,
+# the users exist, and they can read the build), and run their commands with as_user.
+AUFS_TENANT1=aufs-tenant1
+AUFS_TENANT2=aufs-tenant2
+AUFS_WWW=aufs-www
+AUFS_HOST_USERS="$AUFS_TENANT1 $AUFS_TENANT2 $AUFS_WWW"
+
+# host_users_ready: make the test's directories reachable by the host users and
+# set HOST_USERS when everything is in place (called once, at the top level).
+host_users_ready() {
+	test_have_prereq ROOT && have_cmd runuser || return 1
+	for _u in $AUFS_HOST_USERS; do
+		id -u "$_u" >/dev/null 2>&1 || return 1
+	done
+	chmod 0755 "$TEST_TMP" "$TRASH" || return 1
+	runuser -u "$AUFS_WWW" -- test -r "$AUFS_LIB" -a -x "$AUFS_BUILD/aufs-run" -a -x "$TRASH" ||
+		return 1
+	test_set_prereq HOST_USERS
+}
+
+# as_user USER CMD...: CMD as USER (its own uid, gid and groups), in the current
+# directory, with the environment of the caller.
+as_user() {
+	_user=$1
+	shift
+	runuser -u "$_user" -- "$@"
+}
+
+# user_aufs_run USER ARGS...: aufs_run as USER.
+user_aufs_run() {
+	_user=$1
+	shift
+	if [ "$SANITIZE" = 1 ]; then
+		runuser -u "$_user" -- env AUFS_LIBRARY="$AUFS_LIB" LD_PRELOAD="$AUFS_ASAN_RT" \
+			"$AUFS_BUILD/aufs-run" "$@"
+	elif [ "$AUFS_BUILD" != "$AUFS_ROOT/build" ]; then
+		runuser -u "$_user" -- env AUFS_LIBRARY="$AUFS_LIB" "$AUFS_BUILD/aufs-run" "$@"
+	else
+		runuser -u "$_user" -- "$AUFS_ROOT/bin/aufs-run" "$@"
 	fi
 }
 

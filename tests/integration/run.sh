@@ -35,11 +35,14 @@ fi
 # that user can read. One under a private directory (root's home, a 0700 CI
 # workspace) is run from a readable temporary copy instead.
 if [ "$(id -u)" = 0 ] && [ "${AUFS_TEST_NO_UNPRIV:-}" != 1 ] && [ -z "${AUFS_TEST_STAGED:-}" ]; then
-	if ! id -u "$unpriv_user" >/dev/null 2>&1; then
+	# aufs-test runs the second pass; the others play a host's tenants and web
+	# server in the tests that cross users (lib.sh, HOST_USERS).
+	for u in "$unpriv_user" aufs-tenant1 aufs-tenant2 aufs-www; do
+		id -u "$u" >/dev/null 2>&1 && continue
 		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin "$unpriv_user" ||
-			echo "# cannot create the user $unpriv_user"
-	fi
+			--shell /usr/sbin/nologin "$u" ||
+			echo "# cannot create the user $u"
+	done
 	if id -u "$unpriv_user" >/dev/null 2>&1 &&
 	   ! runuser -u "$unpriv_user" -- test -r "$here/lib.sh" -a -r "$build/libaufs-preload.so"; then
 		stage=$(mktemp -d "${TMPDIR:-/tmp}/aufs-stage.XXXXXX") || exit 1

@@ -449,21 +449,10 @@ else
 fi
 snapshot_branch "$UB"
 
-# user_aufs_run ARGS...: aufs_run as the user aufs-test.
-user_aufs_run() {
-	if [ "$SANITIZE" = 1 ]; then
-		runuser -u aufs-test -- env AUFS_LIBRARY="$AUFS_LIB" LD_PRELOAD="$AUFS_ASAN_RT" "$AUFS_BUILD/aufs-run" "$@"
-	elif [ "$AUFS_BUILD" != "$AUFS_ROOT/build" ]; then
-		runuser -u aufs-test -- env AUFS_LIBRARY="$AUFS_LIB" "$AUFS_BUILD/aufs-run" "$@"
-	else
-		runuser -u aufs-test -- "$AUFS_ROOT/bin/aufs-run" "$@"
-	fi
-}
-
 # in_uu SCRIPT: SCRIPT in the union of utop and ubase, as aufs-test when root.
 in_uu() {
 	if test_have_prereq ROOT; then
-		user_aufs_run -o "br:$UT=rw:$UB=ro" "$UM" -- sh -c 'cd "$1" && eval "$2"' sh "$UM" "$1"
+		user_aufs_run aufs-test -o "br:$UT=rw:$UB=ro" "$UM" -- sh -c 'cd "$1" && eval "$2"' sh "$UM" "$1"
 	else
 		aufs_run -o "br:$UT=rw:$UB=ro" "$UM" -- sh -c 'cd "$1" && eval "$2"' sh "$UM" "$1"
 	fi
@@ -638,7 +627,7 @@ chmod 0200 "$RB/wonly"
 
 in_ro() {
 	if test_have_prereq ROOT; then
-		user_aufs_run -o "br:$RT=rw:$RB=ro" "$RM" -- sh -c 'cd "$1" && eval "$2"' sh "$RM" "$1"
+		user_aufs_run aufs-test -o "br:$RT=rw:$RB=ro" "$RM" -- sh -c 'cd "$1" && eval "$2"' sh "$RM" "$1"
 	else
 		aufs_run -o "br:$RT=rw:$RB=ro" "$RM" -- sh -c 'cd "$1" && eval "$2"' sh "$RM" "$1"
 	fi
