@@ -43,6 +43,10 @@ struct aufs_branch {
 	unsigned attr;		/* enum aufs_brattr_flags */
 	dev_t dev;		/* of the branch root at configuration time */
 	ino_t ino;
+	/* learnt at the first listing (ops_readdir.c): 1 when a getdents64 that leaves room
+	 * for another entry has reached the end on this branch's file system, -1 when
+	 * only an empty read says so, 0 not yet known */
+	_Atomic signed char short_read_is_end;
 };
 
 enum aufs_udba {

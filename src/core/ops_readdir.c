@@ -12,12 +12,16 @@
  * (an opaque marker is a name in the listing), so a fresh listing costs no more
  * system calls than reading each copy once.
  */
+#include <linux/magic.h>
 #include <stdlib.h>
+#include <sys/statfs.h>
 
 #include "internal.h"
 #include "util_hash.h"
 
 #define DIR_BUF 32768
+/* the largest record getdents64 can return: a 255-byte name, aligned to 8 */
+#define DIRENT_MAX ((offsetof(struct dirent64, d_name) + 256 + 7) & ~(size_t)7)
 
 struct dent {
 	uint64_t ino;
@@ -173,15 +177,46 @@ static void wh_release(struct whset *w)
  * Read one branch's copy of the directory, open as FD, into D; collect its
  * whiteouts into NEWWH and say whether it holds the opaque marker.
  */
-static int read_branch(struct aufs_dir *d, const struct aufs_branch *br, int fd, bool first,
+/*
+ * Whether a getdents64 on BR that returned less than its buffer could hold has read
+ * the directory to its end. These file systems fill the buffer until the next entry
+ * does not fit, so the empty read that would follow is skipped; others (network and
+ * FUSE file systems may return short reads before the end) are read until it.
+ * Asked once per branch and process (fstatfs of the first copy listed).
+ */
+static bool short_read_is_end(struct aufs_branch *br, int fd)
+{
+	signed char known = atomic_load_explicit(&br->short_read_is_end, memory_order_relaxed);
+	struct statfs sf;
+
+	if (known)
+		return known > 0;
+	known = -1;
+	if (sys_fstatfs(fd, &sf) == 0) {
+		switch ((unsigned long)sf.f_type) {
+		case EXT4_SUPER_MAGIC:	/* also ext2 and ext3 */
+		case TMPFS_MAGIC:
+		case XFS_SUPER_MAGIC:
+		case BTRFS_SUPER_MAGIC:
+			known = 1;
+			break;
+		}
+	}
+	atomic_store_explicit(&br->short_read_is_end, known, memory_order_relaxed);
+	return known > 0;
+}
+
+static int read_branch(struct aufs_dir *d, struct aufs_branch *br, int fd, bool first,
 		       struct whset *newwh, bool *ret_opaque, char *buf)
 {
-	bool wh = branch_has_whiteouts(br);
+	bool wh = branch_has_whiteouts(br), at_end = false;
 	int r = 0;
-	ssize_t got;
+	ssize_t got = 0;
 
 	*ret_opaque = false;
-	while ((got = sys_getdents64(fd, buf, DIR_BUF)) > 0) {
+	while (!at_end && (got = sys_getdents64(fd, buf, DIR_BUF)) > 0) {
+		/* a read with room for one more entry was the last (see short_read_is_end) */
+		at_end = DIR_BUF - (size_t)got >= DIRENT_MAX && short_read_is_end(br, fd);
 		for (ssize_t off = 0; off < got;) {
 			struct dirent64 *de = (struct dirent64 *)(buf + off);
 			const char *name = de->d_name;
@@ -217,7 +252,7 @@ static int read_branch(struct aufs_dir *d, const struct aufs_branch *br, int fd,
 				goto out;
 		}
 	}
-	if (got < 0)
+	if (!at_end && got < 0)
 		r = (int)got;
 out:
 	return r;

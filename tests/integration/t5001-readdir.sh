@@ -40,6 +40,18 @@ while [ $i -le 2000 ]; do
 	echo "f$i"
 	i=$((i + 1))
 done | sort >expect.big
+setup_branches ltop lbase
+(
+	long=$(printf "%0200d" 0)
+	mkdir "$TRASH/ltop/long" "$TRASH/lbase/long" || exit 1
+	i=1
+	while [ $i -le 1300 ]; do
+		echo "$long.$i"
+		if [ $i -le 700 ]; then : >"$TRASH/lbase/long/$long.$i"; else : >"$TRASH/ltop/long/$long.$i"; fi || exit 1
+		i=$((i + 1))
+	done | sort >expect.long
+	: >"$TRASH/ltop/long/$long.1"
+) || exit 1
 snapshot_branch "$T"
 snapshot_branch "$BASE"
 
@@ -212,6 +224,16 @@ test_expect_success 'du and tar walk the big dir completely' '
 	in_m "tar -cf - big | tar -tf - | sort" >actual &&
 	{ echo big/ && sed -e "s|^|big/|" expect.big; } | sort >expect &&
 	test_cmp expect actual
+'
+
+# A read of a branch copy that leaves room for another entry ends the listing of that
+# copy on file systems that fill the buffer (src/core/ops_readdir.c): names of 200 bytes
+# (dir long/) make each copy span several reads.
+test_expect_success 'listings of several read buffers each, long names: every name, once' '
+	aufs_run -o "br:$TRASH/ltop=rw:$TRASH/lbase=ro" "$M" -- ls -U "$M/long" >list &&
+	sort -u list >actual &&
+	test_line_count = 1300 list &&
+	test_cmp expect.long actual
 '
 
 test_expect_success 'the branches are untouched' '
