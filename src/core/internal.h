@@ -197,6 +197,8 @@ enum aufs_loc_flags {
 	AUFS_LOC_ALONE     = 1 << 5,	/* made by this process: no copy below branch */
 	AUFS_LOC_UNPROBED  = 1 << 6,	/* missing, but the name itself was not looked for
 					 * in the top-most (writable) branch of pmask */
+	AUFS_LOC_DIR_CHANGES = 1 << 7,	/* the op after a copy-up changes the directory
+					 * anyway (rename): its times need no putting back */
 };
 
 /* Where a path landed: in a union (u != NULL) or on a host path (u == NULL). */

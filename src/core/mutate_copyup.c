@@ -337,6 +337,7 @@ struct cpup_job {
 	const struct stat *st;	/* the object's lstat in the source branch */
 	struct stat dst;	/* the target directory's, when have_dtime */
 	bool have_dtime;
+	bool dir_changes;	/* the caller's op changes the directory: keep its times */
 	int in, out;
 	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 };
@@ -457,7 +458,8 @@ static void published(struct cpup_job *j, bool seal)
 {
 	if (seal)
 		cpup_seal(j->u, j->rel, j->dlen, j->t);
-	if (j->have_dtime && branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->tmp) == 0)
+	if (j->have_dtime && !j->dir_changes &&
+	    branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->tmp) == 0)
 		copy_times(AT_FDCWD, j->tmp, &j->dst, 0);
 	/*
 	 * The directory keeps its names: only what was cached about this one (its
@@ -474,7 +476,8 @@ static void published(struct cpup_job *j, bool seal)
  * as by open(OFLAGS) of it in *RET_FD (else -1), saving the caller that open.
  */
 static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
-			  const struct stat *st, off_t len, int oflags, int *ret_fd)
+			  const struct stat *st, off_t len, int oflags, int *ret_fd,
+			  bool dir_changes)
 {
 	struct cpup_job *j;
 	const char *name;
@@ -487,7 +490,7 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 	if (!j)
 		return -ENOMEM;
 	*j = (struct cpup_job){ .u = u, .rel = rel, .rlen = strlen(rel), .t = t, .st = st,
-				.in = -1, .out = -1 };
+				.in = -1, .out = -1, .dir_changes = dir_changes };
 	split(rel, j->rlen, &j->dlen, &name);
 	r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime);
 	if (r < 0)
@@ -529,7 +532,7 @@ out_free:
 int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
 		off_t len)
 {
-	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL);
+	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL, false);
 }
 
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)
@@ -568,7 +571,8 @@ int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, i
 	t = policy_copyup(u, pmask, loc->branch);
 	if (t < 0)
 		return t;
-	r = cpup_object_fd(u, rel, loc->branch, t, &st, len, oflags, ret_fd);
+	r = cpup_object_fd(u, rel, loc->branch, t, &st, len, oflags, ret_fd,
+			   loc->flags & AUFS_LOC_DIR_CHANGES);
 	if (r < 0)
 		return r;
 	if (r > 0)

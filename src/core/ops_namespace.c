@@ -503,6 +503,7 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 	if (r < 0)
 		return r;
 	if (o->type != DT_DIR) {
+		o->flags |= AUFS_LOC_DIR_CHANGES;	/* the rename changes the source's dir */
 		r = cpup_loc(o, -1, false);
 		if (r < 0)
 			return r;

@@ -57,7 +57,7 @@ bool ptable_reserve(struct ptable *t, uint64_t (*hash_of)(const void *entry))
 
 		if (!old[i])
 			continue;
-		for (k = (uint32_t)hash_of(old[i]) & t->mask; slot[k]; k = (k + 1) & t->mask)
+		for (k = ptable_home(t, hash_of(old[i])); slot[k]; k = (k + 1) & t->mask)
 			;
 		slot[k] = old[i];
 	}

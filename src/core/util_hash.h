@@ -22,8 +22,10 @@
  */
 static inline uint64_t hash_mix(uint64_t h, uint64_t w)
 {
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
+	/* the full 128-bit product folded: every input bit reaches every output bit */
+	__uint128_t p = (__uint128_t)(h ^ w) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint64_t)p ^ (uint64_t)(p >> 64);
 }
 
 static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
@@ -35,9 +37,21 @@ static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 		__builtin_memcpy(&w, s, 8);
 		h = hash_mix(h, w);
 	}
-	w = (uint64_t)n << 56;	/* the length of the tail, so "a" and "a\0" differ */
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)s[i] << (8 * i);
+	/*
+	 * The tail without a loop: two overlapping 4-byte loads, or the first, middle
+	 * and last byte, cover every byte of it. Its length is mixed in too, so "a"
+	 * and "a\0" differ (a collision costs a comparison, never a wrong answer).
+	 */
+	if (n >= 4) {
+		uint32_t lo, hi;
+
+		__builtin_memcpy(&lo, s, 4);
+		__builtin_memcpy(&hi, s + n - 4, 4);
+		w = lo | ((uint64_t)hi << 32);
+	} else {
+		w = n ? s[0] | ((uint64_t)s[n >> 1] << 8) | ((uint64_t)s[n - 1] << 16) : 0;
+	}
+	w ^= (uint64_t)n << 59;
 	return hash_mix(h, w);
 }
 
@@ -63,10 +77,19 @@ bool ptable_reserve(struct ptable *t, uint64_t (*hash_of)(const void *entry));
  * The slot of the entry with hash H for which MATCH(entry, key) holds, or the
  * empty slot where it would go. The table must have slots.
  */
+/*
+ * The first slot to probe for hash H: its high half, so that a small value added to
+ * a hash (the whole-path cache adds its lookup flags) lands in the same run.
+ */
+static inline uint32_t ptable_home(const struct ptable *t, uint64_t h)
+{
+	return (uint32_t)(h >> 32) & t->mask;
+}
+
 static inline void **ptable_slot(const struct ptable *t, uint64_t h,
 				 bool (*match)(const void *entry, const void *key), const void *key)
 {
-	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
+	for (uint32_t i = ptable_home(t, h);; i = (i + 1) & t->mask) {
 		void *e = t->slot[i];
 
 		if (!e || match(e, key))
