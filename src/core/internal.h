@@ -71,7 +71,7 @@ int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
 /* ---------------------------------------------------------------- state_shm.c */
 
 #define AUFS_SHM_MAGIC    0x31666d6873667561ULL	/* "aufshmf1" */
-#define AUFS_SHM_VERSION  1
+#define AUFS_SHM_VERSION  2
 #define AUFS_SHM_HDR_SIZE 8192
 #define AUFS_SHM_NDIRGEN  16384			/* power of two */
 #define AUFS_SHM_SIZE     (128 * 1024)
@@ -97,6 +97,11 @@ struct aufs_shm {
 	uint32_t uid;			/* owner; a foreign file is refused */
 	uint32_t ndirgen;		/* entries in dirgen[] (power of two) */
 	_Atomic uint64_t gen;		/* bumped by remount, reval and directory renames */
+	/*
+	 * bumped after every bump of gen or of a dirgen[] bucket: a cached answer
+	 * checked while it stood still needs no look at its buckets (resolve_cache.c)
+	 */
+	_Atomic uint64_t changes;
 	_Atomic uint64_t counter[AUFS_CNT_MAX];	/* statistics for aufsctl status */
 	char mnt[PATH_MAX];		/* the mount point this file belongs to */
 	/* reserved up to hdr_size for the branch table of live remount (later) */
@@ -288,6 +293,7 @@ struct gens {
 struct deprec {
 	unsigned n;
 	uint32_t clears;		/* lcache.clears when recording started */
+	uint64_t changes;		/* shm->changes when recording started */
 	bool unusable;			/* a component was not cacheable */
 	struct pdep {
 		const struct lent *e;

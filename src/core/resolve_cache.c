@@ -64,6 +64,8 @@ struct pent {
 	uint8_t ndeps;
 	uint8_t ncap;			/* room in dep[] before the name */
 	unsigned flags;			/* AUFS_LOC_* of the answer */
+	/* shm->changes and lcache.changes when the deps were last seen valid */
+	uint64_t shm_changes, local_changes;
 	aufs_mask pmask;
 	uint32_t len;
 	const char *rel;		/* points into dep[] storage, after the deps */
@@ -76,6 +78,8 @@ struct lcache {
 	struct ptable names;		/* struct lent: one per union-relative path */
 	uint32_t stamps;		/* fills so far: a refilled entry gets a new stamp */
 	uint32_t clears;		/* times cleared: a recording across one is void */
+	/* bumped when an entry is refilled or dropped (not when one is added) */
+	uint64_t changes;
 	struct ptable paths;		/* struct pent: the whole-path answers */
 };
 
@@ -307,7 +311,9 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 	}
 	slot = cache_slot(c, h, u, rel, len);
 	e = *slot;
-	if (!e) {
+	if (e) {
+		c->changes++;	/* whole paths resting on it must look at its stamp */
+	} else {
 		e = malloc(sizeof(*e) + len + 1);
 		if (!e) {
 			record(NULL);
@@ -367,8 +373,10 @@ void cache_drop(const struct aufs_union *u, const char *rel, size_t len)
 	if (!c)
 		return;
 	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
-	if (e)
+	if (e) {
 		e->gen = 0;
+		c->changes++;
+	}
 }
 
 /* ---------------------------------------------------------------- whole paths */
@@ -395,12 +403,25 @@ static struct pent **pent_slot(struct lcache *c, uint64_t h, const struct aufs_u
 	return (struct pent **)ptable_slot(&c->paths, h, pent_match, &k);
 }
 
-/* Valid while every component entry it rests on is as it was. */
-static bool pent_valid(const struct pent *e, struct aufs_shm *shm)
+/*
+ * Valid while every component entry it rests on is as it was. When nothing in the
+ * union's shared state and nothing in this cache changed since they were last
+ * seen valid, they still are: two loads instead of four per component. The
+ * counter is loaded before the components (state_shm.c bumps it after them).
+ */
+static bool pent_valid(struct pent *e, struct aufs_shm *shm, const struct lcache *c)
 {
+	uint64_t now = atomic_load_explicit(&shm->changes, memory_order_seq_cst);
+
+	if (e->shm_changes == now && e->local_changes == c->changes)
+		return true;
 	for (unsigned i = 0; i < e->ndeps; i++)
 		if (e->dep[i].e->stamp != e->dep[i].stamp || !lent_valid(e->dep[i].e, shm))
 			return false;
+	if (!noalloc) {		/* a vfork child writes nothing of its parent's */
+		e->shm_changes = now;
+		e->local_changes = c->changes;
+	}
 	return true;
 }
 
@@ -441,6 +462,8 @@ static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key
 	}
 	memcpy(e->dep, rec->dep, deps);
 	e->ndeps = (uint8_t)rec->n;
+	e->shm_changes = rec->changes;	/* from before the walk sampled its components */
+	e->local_changes = c->changes;
 	e->err = err;
 	e->branch = (int16_t)loc->branch;
 	e->parent_branch = (int16_t)loc->parent_branch;
@@ -458,8 +481,10 @@ void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len)
 	if (!c || !c->names.count)
 		return;
 	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
-	if (e && e->branch < 0)
+	if (e && e->branch < 0) {
 		e->gen = 0;
+		c->changes++;
+	}
 }
 
 /* ---------------------------------------------------------------- whole paths: front */
@@ -476,7 +501,7 @@ int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 			 size_t plen, unsigned flags, struct aufs_loc *loc, struct pkey *k)
 {
 	struct aufs_shm *shm;
-	const struct pent *e;
+	struct pent *e;
 	size_t vlen;
 	int n;
 
@@ -509,7 +534,7 @@ int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 	k->key = flags & (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_DIRECTORY);
 	k->hash = key_hash(k->u, loc->virt + k->rel, vlen - k->rel) + k->key;
 	e = *pent_slot(k->c, k->hash, k->u, k->key, loc->virt + k->rel, vlen - k->rel);
-	if (!e || !pent_valid(e, shm))
+	if (!e || !pent_valid(e, shm, k->c))
 		return WHOLE_MISS;
 	loc->u = k->u;
 	loc->branch = e->branch;
@@ -542,6 +567,8 @@ struct deprec *whole_record_start(const struct pkey *k, struct deprec *rec)
 	rec->n = 0;
 	rec->unusable = false;
 	rec->clears = k->c->clears;
+	rec->changes = k->u->shm ? atomic_load_explicit(&k->u->shm->changes, memory_order_seq_cst)
+				 : 0;
 	recording = rec;
 	return outer;
 }

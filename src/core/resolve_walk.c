@@ -790,9 +790,13 @@ static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc 
 
 int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc)
 {
-	bool outer = cache_noalloc(cache_is_noalloc() || (flags & AUFS_RESOLVE_NOALLOC));
-	int r = resolve(dirfd, path, flags & ~AUFS_RESOLVE_NOALLOC, loc);
+	bool outer;
+	int r;
 
+	if (!(flags & AUFS_RESOLVE_NOALLOC))
+		return resolve(dirfd, path, flags, loc);	/* the mode stays as it is */
+	outer = cache_noalloc(true);
+	r = resolve(dirfd, path, flags & ~AUFS_RESOLVE_NOALLOC, loc);
 	/* restored before returning: in a vfork child it is the parent's memory */
 	(void)cache_noalloc(outer);
 	return r;

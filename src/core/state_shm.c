@@ -176,14 +176,24 @@ struct aufs_shm *aufs_union_shm(struct aufs_union *u)
  * Changes made through the union bump generations in the union's shared state,
  * which every process of it checks before trusting a cached lookup. Without a
  * shared state only this process can be told: its caches are emptied.
+ *
+ * Every bump is followed by one of shm->changes: a reader that loads changes
+ * first and finds it as it was when it last checked an answer's buckets may
+ * skip them; one that finds it moved checks them, and a bump it could miss
+ * there moved changes after, so its next call looks again.
  */
+static void bump(struct aufs_shm *shm, _Atomic uint32_t *bucket)
+{
+	atomic_fetch_add_explicit(bucket, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&shm->changes, 1, memory_order_seq_cst);
+}
+
 void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
 {
 	struct aufs_shm *shm = aufs_union_shm(u);
 
 	if (shm)
-		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket(rel, len)], 1,
-					  memory_order_acq_rel);
+		bump(shm, &shm_dirgen(shm)[shm_bucket(rel, len)]);
 	else
 		aufs_state_local_change();
 }
@@ -194,8 +204,7 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 
 	aufs_dir_changed(u, rel, len);	/* its names were probed without that branch */
 	if (shm)
-		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket_self(rel, len)], 1,
-					  memory_order_acq_rel);
+		bump(shm, &shm_dirgen(shm)[shm_bucket_self(rel, len)]);
 }
 
 void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
@@ -203,8 +212,7 @@ void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
 	struct aufs_shm *shm = aufs_union_shm(u);
 
 	if (shm)
-		atomic_fetch_add_explicit(&shm_dirgen(shm)[shm_bucket_self(rel, len)], 1,
-					  memory_order_acq_rel);
+		bump(shm, &shm_dirgen(shm)[shm_bucket_self(rel, len)]);
 	else
 		aufs_state_local_change();
 }
@@ -213,8 +221,10 @@ void aufs_union_changed(struct aufs_union *u)
 {
 	struct aufs_shm *shm = aufs_union_shm(u);
 
-	if (shm)
-		atomic_fetch_add_explicit(&shm->gen, 1, memory_order_acq_rel);
-	else
+	if (shm) {
+		atomic_fetch_add_explicit(&shm->gen, 1, memory_order_seq_cst);
+		atomic_fetch_add_explicit(&shm->changes, 1, memory_order_seq_cst);
+	} else {
 		aufs_state_local_change();
+	}
 }
