@@ -493,9 +493,10 @@ void lookup_forget_negative(struct aufs_union *u, const char *rel, size_t len)
 #define WHOLE_MISS INT_MIN
 
 /*
- * The whole-path cache in front of the walk, for a clean path. Returns the
- * answer (0, -errno, AUFS_PASS) or WHOLE_MISS; on a miss that may be filled
- * afterwards, K->c is set.
+ * The whole-path cache in front of the walk. Returns the answer (0, -errno,
+ * AUFS_PASS) or WHOLE_MISS; on a miss that may be filled afterwards, K->c is set.
+ * Only clean paths are ever filled in, so a hit needs no check that PATH is clean,
+ * but AUFS_PASS (no union holds the text) and a fill are for clean paths only.
  */
 int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 			 size_t plen, unsigned flags, struct aufs_loc *loc, struct pkey *k)
@@ -524,6 +525,9 @@ int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 	k->u = aufs_config_match(cfg, loc->virt, vlen, &k->rel);
 	if (!k->u)
 		return path[0] == '/' ? AUFS_PASS : WHOLE_MISS;
+	/* one '/' after the mount point, as in a clean path (the caller may not know yet) */
+	if (k->rel != k->u->mnt_len + (k->u->mnt_len > 1 && vlen > k->u->mnt_len))
+		return WHOLE_MISS;
 	shm = aufs_union_shm(k->u);
 	k->c = shm ? cache_get(cfg) : NULL;
 	if (!k->c || !k->c->paths.slot) {

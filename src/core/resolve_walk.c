@@ -627,17 +627,15 @@ static void remember(const struct pkey *k, const struct walk *w, const struct de
 }
 
 /*
- * Before any walk: the whole-path cache for a clean path, one hash of the path
- * for an absolute one. Returns an answer, or WHOLE_MISS when the walk must run.
+ * Before any walk, when the whole-path cache could not answer (a nested union or
+ * a path that is not clean): one hash of the lexical path for an absolute one.
+ * Returns an answer, or WHOLE_MISS when the walk must run.
  */
-static int resolve_front(const struct aufs_config *cfg, int dirfd, const char *path, size_t plen,
-			 unsigned flags, bool clean, bool dotdot, bool nested, struct aufs_loc *loc,
-			 struct pkey *k)
+static int resolve_front(const struct aufs_config *cfg, const char *path, bool dotdot,
+			 struct aufs_loc *loc)
 {
 	size_t len = 1, rel;
 
-	if (clean && !nested)
-		return whole_lookup(cfg, dirfd, path, plen, flags, loc, k);
 	if (path[0] != '/' || dotdot)
 		return WHOLE_MISS;
 	/* The common case outside: one hash of the first component. */
@@ -758,10 +756,21 @@ static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc 
 		return AUFS_PASS;	/* the kernel says ENAMETOOLONG itself */
 	if (plen == 0 && !(flags & AUFS_RESOLVE_EMPTY_PATH))
 		return AUFS_PASS;	/* ENOENT, from the kernel */
+	w.nested = aufs_config_has_nested(cfg);
+	/*
+	 * A cached answer first: the cache holds clean paths only, so finding the text
+	 * there proves it clean, and the common call never scans the path for "//",
+	 * "." and "..".
+	 */
+	r = w.nested ? WHOLE_MISS : whole_lookup(cfg, dirfd, path, plen, flags, loc, &k);
+	if (r != WHOLE_MISS && r != AUFS_PASS)
+		return r;
 	clean = path_is_clean(path, plen);
 	dotdot = !clean && path_has_dotdot(path);
-	w.nested = aufs_config_has_nested(cfg);
-	r = resolve_front(cfg, dirfd, path, plen, flags, clean, dotdot, w.nested, loc, &k);
+	if (w.nested || !clean) {
+		k = (struct pkey){ 0 };	/* never filled under an unclean text */
+		r = resolve_front(cfg, path, dotdot, loc);
+	}
 	if (r != WHOLE_MISS)
 		return r;
 	if (dotdot) {
