@@ -31,6 +31,14 @@ SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 B        := build-tsan
 endif
 
+# Link-time optimisation for the plain build: a cached call crosses the shim, the
+# verb and four core layers, and inlining across those files saves a tenth of its
+# instructions (make bench, callgrind). Fat objects keep nm (check-layers) and the
+# unit tests' archive working. The sanitizer builds stay without it.
+ifeq ($(SANITIZE),)
+LTOFLAGS := -flto=auto -ffat-lto-objects
+endif
+
 ALL_CFLAGS := $(BASEFLAGS) $(CFLAGS) $(SANFLAGS)
 
 # make V=1 shows every command
@@ -86,6 +94,8 @@ $(FAULT_LIB): $(FAULT_OBJ)
 	@rm -f $@
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
+
+$(CORE_OBJ) $(PRELOAD_OBJ) $(LIB): ALL_CFLAGS += $(LTOFLAGS)
 
 $(LIB): $(PRELOAD_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)

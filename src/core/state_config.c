@@ -950,7 +950,7 @@ static bool is_blank(char c)
 static int parse_line(struct aufs_config *cfg, char *line, struct aufs_err *err)
 {
 	char *field[7];
-	struct aufs_union *u;
+	struct aufs_union *u = NULL;	/* set by aufs_union_parse; LTO cannot see that */
 	int n = 0, r;
 
 	while (*line) {
