@@ -76,7 +76,10 @@ rm_tree() {
 cleanup() {
 	[ -d "$W" ] || return
 	umount_under "$W"
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then log "scratch kept in $W"; else rm -rf --one-file-system "$W"; fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then log "scratch kept in $W"; return; fi
+	# the unions' shared states (System V segments) outlive the scratch tree
+	[ -x "$B/helper/shm-probe" ] && "$B/helper/shm-probe" sweep "$W"
+	rm -rf --one-file-system "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -105,13 +105,21 @@ bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, si
 /* ------------------------------------------------------------------ state_shm.c */
 
 /*
- * Map (creating if needed) the shared state of U: one file per user and mount
- * point under /dev/shm, mode 0600. Returns 0 and sets u->shm, or -errno with
- * err->msg explaining (a corrupt or foreign file is -EUCLEAN and is never
- * trusted). Safe to race from several threads and processes.
+ * Map the shared state of U, making it if this process may (root or the owner of
+ * U's top writable branch): a System V segment named by a link in that branch,
+ * shared by every process of U whatever its user (state_shm.c). Returns 0 and sets
+ * u->shm, or -errno: -ENOENT none yet (and this user may not make it), -ESTALE the
+ * link names another union's segment, -EUCLEAN refused (foreign owner, bad mode,
+ * size or header: never trusted) with err->msg saying why. A refused state that this
+ * process replaced returns 0 with err->code -EUCLEAN and the message. Safe to race
+ * from several threads and processes.
  */
 int aufs_shm_attach(struct aufs_union *u, struct aufs_err *err);
-/* The file name of U's shared state into BUF. Returns its length or -errno. */
+/*
+ * The path of the link that names U's shared state (in its top writable branch)
+ * into BUF. Returns its length, or -EROFS when U has no writable branch (each
+ * process then keeps a private state), -ENAMETOOLONG.
+ */
 int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size);
 
 /*

@@ -311,4 +311,50 @@ static inline int sys_getgroups(int n, gid_t *list)
 	return (int)AUFS_SYS(SYS_getgroups, n, list, 0, 0, 0, 0);
 }
 
+static inline int sys_flock(int fd, int op)
+{
+	return (int)AUFS_SYS(SYS_flock, fd, op, 0, 0, 0, 0);
+}
+
+/*
+ * System V shared memory, the union's shared state (src/core/state_shm.c). On
+ * x86-64 the kernel's shmid64_ds is the C library's struct shmid_ds, and shmat
+ * returns the address itself (-4095..-1 on failure, as mmap).
+ */
+struct shmid_ds;
+
+static inline int sys_shmget(key_t key, size_t size, int flags)
+{
+	return (int)AUFS_SYS(SYS_shmget, key, size, flags, 0, 0, 0);
+}
+
+static inline void *sys_shmat(int id, int flags)
+{
+	return (void *)AUFS_SYS(SYS_shmat, id, NULL, flags, 0, 0, 0);
+}
+
+static inline int sys_shmctl(int id, int cmd, struct shmid_ds *ds)
+{
+	return (int)AUFS_SYS(SYS_shmctl, id, cmd, ds, 0, 0, 0);
+}
+
+#ifdef __SANITIZE_THREAD__
+/*
+ * ThreadSanitizer does not see shmdt (nor shmat): an address given back and
+ * mapped again would keep the shadow of the old mapping's accesses (see
+ * sys_munmap above). The TSan build keeps every attachment instead; the
+ * kernel detaches them at exit.
+ */
+static inline int sys_shmdt(const void *addr)
+{
+	(void)addr;
+	return 0;
+}
+#else
+static inline int sys_shmdt(const void *addr)
+{
+	return (int)AUFS_SYS(SYS_shmdt, addr, 0, 0, 0, 0, 0);
+}
+#endif
+
 #endif /* AUFS_SYS_H */

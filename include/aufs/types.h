@@ -101,15 +101,23 @@ struct aufs_opts {
 
 struct aufs_shm;
 
+/* Bit 0 of aufs_union.shm: the mapping is read-only (mappings are page aligned). */
+#define AUFS_SHM_RDONLY ((uintptr_t)1)
+
 struct aufs_union {
 	char *mnt;			/* absolute, lexically normalised mount point */
 	size_t mnt_len;			/* strlen(mnt); 1 for "/" */
 	struct aufs_opts opts;
 	int nbranch;
 	struct aufs_branch branch[AUFS_BRANCH_MAX];
-	/* Shared state, attached on first use (aufs_union_shm()); NULL if unavailable. */
-	struct aufs_shm *_Atomic shm;
+	/*
+	 * Shared state, attached on first use (aufs_union_shm()): the mapping's address
+	 * with AUFS_SHM_RDONLY set when this process maps it read-only; 0 while none.
+	 * One word, so that the address and the bit are published together.
+	 */
+	_Atomic uintptr_t shm;
 	_Atomic int shm_state;		/* 0 untried, 1 attached, -errno failed; threads race to set it */
+	_Atomic unsigned shm_tries;	/* calls since the last failed attach (tried again now and then) */
 	unsigned index;			/* position in its configuration */
 };
 

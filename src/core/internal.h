@@ -75,6 +75,12 @@ int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
 #define AUFS_SHM_HDR_SIZE 8192
 #define AUFS_SHM_NDIRGEN  16384			/* power of two */
 #define AUFS_SHM_SIZE     (128 * 1024)
+/* The pointer to a union's state, in its top writable branch: PREFIX + 16 hex digits. */
+#define AUFS_SHM_LINK_PREFIX ".wh..wh.aufs.shm."
+/* What the pointer says: "shmid:" and the System V identifier in decimal. */
+#define AUFS_SHM_LINK_TARGET "shmid:"
+/* An unattached union tries again every this many calls (a power of two). */
+#define AUFS_SHM_RETRY    256
 
 enum aufs_shm_counter {
 	AUFS_CNT_LOOKUPS = 0,		/* lookups that probed branches */
@@ -85,34 +91,70 @@ enum aufs_shm_counter {
 };
 
 /*
- * The shared state of one union, one file under /dev/shm per (user, mount point).
- * A versioned record of offsets, never pointers: every process maps it at its own
- * address. Fields are only ever grown at the end of the reserved areas.
+ * The shared state of one union: a System V segment named by a link in the
+ * union's top writable branch (state_shm.c says why). A versioned record of
+ * offsets, never pointers: every process maps it at its own address. Fields are
+ * only ever grown at the end of the reserved areas. Only magic, version, the
+ * layout, the branch and the mount point are read by a process, once, when it
+ * attaches; afterwards only the atomics at the fixed offsets below, so that an
+ * owner who rewrites the header later cannot make another user's process read
+ * outside the mapping.
  */
 struct aufs_shm {
 	uint64_t magic;			/* AUFS_SHM_MAGIC */
 	uint32_t version;		/* AUFS_SHM_VERSION */
 	uint32_t hdr_size;		/* AUFS_SHM_HDR_SIZE: where dirgen[] starts */
-	uint64_t size;			/* size of the whole mapping */
-	uint32_t uid;			/* owner; a foreign file is refused */
+	uint64_t size;			/* size of the whole segment */
+	uint32_t owner;			/* owner of the branch root when made (informative) */
 	uint32_t ndirgen;		/* entries in dirgen[] (power of two) */
 	_Atomic uint64_t gen;		/* bumped by remount, reval and directory renames */
+	_Atomic uint64_t counter[AUFS_CNT_MAX];	/* statistics for aufsctl status */
+	uint64_t br_dev;		/* st_dev and st_ino of the top writable branch */
+	uint64_t br_ino;
+	char mnt[PATH_MAX];		/* the mount point this state belongs to */
 	/*
 	 * bumped after every bump of gen or of a dirgen[] bucket: a cached answer
 	 * checked while it stood still needs no look at its buckets (resolve_cache.c)
 	 */
 	_Atomic uint64_t changes;
-	_Atomic uint64_t counter[AUFS_CNT_MAX];	/* statistics for aufsctl status */
-	char mnt[PATH_MAX];		/* the mount point this file belongs to */
 	/* reserved up to hdr_size for the branch table of live remount (later) */
 };
 
-/* u->shm, attaching on first use; NULL when the shared state is unavailable. */
+/* The mapping of U's shared state, attaching on first use; NULL when unavailable. */
 struct aufs_shm *aufs_union_shm(struct aufs_union *u);
 
+/*
+ * The same, if this process may write it (root, or the owner of the union's top
+ * writable branch); NULL when it is mapped read-only or unavailable. Every write
+ * into the shared state goes through this: a read-only mapping is never written.
+ */
+static inline struct aufs_shm *shm_writable(const struct aufs_union *u)
+{
+	uintptr_t v = atomic_load_explicit(&u->shm, memory_order_acquire);
+
+	return (v & AUFS_SHM_RDONLY) ? NULL : (struct aufs_shm *)v;
+}
+
+/* The mapping of U's shared state if it is attached, for reading only; else NULL. */
+static inline struct aufs_shm *shm_mapped(const struct aufs_union *u)
+{
+	return (struct aufs_shm *)(atomic_load_explicit(&u->shm, memory_order_acquire) &
+				   ~(uintptr_t)AUFS_SHM_RDONLY);
+}
+
+/* Count one event of kind C in U's shared statistics (nothing when read-only). */
+static inline void shm_count(const struct aufs_union *u, enum aufs_shm_counter c)
+{
+	struct aufs_shm *shm = shm_writable(u);
+
+	if (shm)
+		atomic_fetch_add_explicit(&shm->counter[c], 1, memory_order_relaxed);
+}
+
+/* The per-directory generations: at the fixed offset the attach checked, never hdr_size. */
 static inline _Atomic uint32_t *shm_dirgen(struct aufs_shm *shm)
 {
-	return (_Atomic uint32_t *)((char *)shm + shm->hdr_size);
+	return (_Atomic uint32_t *)((char *)shm + AUFS_SHM_HDR_SIZE);
 }
 
 /* Bucket of the per-directory generation for union-relative directory REL. */

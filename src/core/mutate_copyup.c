@@ -466,9 +466,7 @@ static void published(struct cpup_job *j, bool seal)
 	 * branch) is stale, in every process (lent_valid() checks it).
 	 */
 	lookup_name_changed(j->u, j->rel, j->rlen);
-	if (j->u->shm)
-		atomic_fetch_add_explicit(&j->u->shm->counter[AUFS_CNT_COPYUPS], 1,
-					  memory_order_relaxed);
+	shm_count(j->u, AUFS_CNT_COPYUPS);
 }
 
 /*

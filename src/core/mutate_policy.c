@@ -74,7 +74,8 @@ static int most_free(struct aufs_union *u, aufs_mask cand, unsigned long long *r
 
 static int round_robin(struct aufs_union *u, aufs_mask cand)
 {
-	struct aufs_shm *shm = aufs_union_shm(u);
+	/* shared by the processes that may write the state; a read-only one counts alone */
+	struct aufs_shm *shm = aufs_union_shm(u) ? shm_writable(u) : NULL;
 	static _Atomic unsigned long local;
 	unsigned long k;
 	int n = 0;

@@ -54,9 +54,8 @@ int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 	if (r == -EEXIST)
 		r = 0;
 out:
-	if (r == 0 && u->shm)
-		atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_WHITEOUTS], 1,
-					  memory_order_relaxed);
+	if (r == 0)
+		shm_count(u, AUFS_CNT_WHITEOUTS);
 	return r == -EEXIST ? 0 : r;
 }
 

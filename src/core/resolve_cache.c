@@ -567,12 +567,13 @@ void whole_remember(const struct pkey *k, const struct deprec *rec, int err,
 struct deprec *whole_record_start(const struct pkey *k, struct deprec *rec)
 {
 	struct deprec *outer = recording;
+	struct aufs_shm *shm;
 
 	rec->n = 0;
 	rec->unusable = false;
 	rec->clears = k->c->clears;
-	rec->changes = k->u->shm ? atomic_load_explicit(&k->u->shm->changes, memory_order_seq_cst)
-				 : 0;
+	shm = shm_mapped(k->u);
+	rec->changes = shm ? atomic_load_explicit(&shm->changes, memory_order_seq_cst) : 0;
 	recording = rec;
 	return outer;
 }

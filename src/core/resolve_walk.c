@@ -68,9 +68,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	int r;
 
 	node_missing(n);
-	if (u->shm)
-		atomic_fetch_add_explicit(&u->shm->counter[AUFS_CNT_LOOKUPS], 1,
-					  memory_order_relaxed);
+	shm_count(u, AUFS_CNT_LOOKUPS);
 	for (int b = 0; b < u->nbranch; b++) {
 		const struct aufs_branch *br = &u->branch[b];
 

@@ -693,7 +693,7 @@ void aufs_union_free(struct aufs_union *u)
 	if (!u)
 		return;
 	/*
-	 * NEEDSWORK: u->shm is not unmapped: state_shm.c has no detach, and a union is only
+	 * NEEDSWORK: u->shm is not detached: state_shm.c has no detach, and a union is only
 	 * freed before it was published (a published table is never freed).
 	 */
 	for (int i = 0; i < u->nbranch; i++)

@@ -1,187 +1,468 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * state_shm.c - the small shared mapping of each union: generations and counters.
+ * state_shm.c - the shared state of each union: generations and counters, one
+ * view for every process of the union, whatever its user.
  *
- * Every process of a union (same mount point, same user) maps the same file, so a
- * change one of them makes through the union is seen by all others at their next
- * call: their caches compare a generation here with the one they cached, which is
- * one atomic load. The file is created complete under a temporary name and then
- * linked into place without replacing anything, so no process ever maps a half
- * initialised header, and an existing file is validated before it is trusted.
+ * nginx (www-data), the PHP pools (the tenant's user) and root's cron serve one
+ * union: an upload or a deletion by one must be right in the next request of the
+ * others. So every process of a union maps the same state, and a change made
+ * through the union bumps generations there; caches compare a generation with the
+ * one they cached, which is one atomic load.
+ *
+ * Where it is. A System V shared memory segment, named by a symbolic link in the
+ * union's top writable branch: BRANCH/.wh..wh.aufs.shm.HASH -> "shmid:ID" (HASH:
+ * FNV-1a of the mount point). Only root and whoever may write the branch root (its
+ * owner, the tenant) can make or replace a name there, so no other user can squat
+ * the name and deny the union its state, as anyone can in world-writable /dev/shm.
+ * aufs keeps its own files in the branch root the same way (.wh..wh.aufs,
+ * .wh..wh.plnk): the union never lists, copies up nor lets anyone create a .wh.
+ * name. A segment rather than a file because other users map it: the owner of a
+ * file can truncate it, and the next access of a process that maps it dies of
+ * SIGBUS (a tenant could kill the nginx that serves every tenant); a segment
+ * never changes size.
+ *
+ * Trust. A segment is used only if its owner and its creator are root or the
+ * owner of the branch root, group and others may not write it, its size is
+ * AUFS_SHM_SIZE and its header (magic, version, layout) is right; one that names
+ * another mount point or branch is stale (the link outlived a reboot and the
+ * number now names another union's segment). Anything else is refused, reported
+ * with one line on stderr once per process, and never trusted: the union then
+ * runs uncached in that process (correct, slower) and tries again every
+ * AUFS_SHM_RETRY calls. The header is read once, here; afterwards a process reads
+ * only the atomics at fixed offsets (internal.h), so a header rewritten later
+ * cannot send anyone outside the mapping.
+ *
+ * Who writes. Root and the segment's owner or creator map it read-write; every
+ * other user (www-data) maps it read-only and never writes it: a change such a
+ * process makes through the union (it can, in a directory the tenant made
+ * writable for it) empties only its own caches, and the other processes see it
+ * as udba=reval lets them (aufs-preload(7), SHARED STATE).
+ *
+ * Making one. Only root or the branch owner makes a state, when the link is
+ * missing, names no segment, or names a stale or refused one: under flock() of
+ * the branch root (two processes never make two states of one union), a new
+ * segment mode 0644, given to the branch owner when root makes it, filled, then
+ * a link under a temporary name renamed over the old one. Nobody else can:
+ * they run uncached until root or the branch owner has attached once. A segment
+ * lives until it is removed (ipcrm) or the host reboots, like a file in /dev/shm.
+ *
+ * A union without a writable branch cannot change through any process: each
+ * process keeps a private state, never shared.
+ *
  * No fd is kept open (programs close or dup2 over fds they do not know).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 
 #include "internal.h"
 
-int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size)
-{
-	uint64_t h = fnv1a(FNV_INIT, u->mnt, u->mnt_len);
-	int n = snprintf(buf, size, "/dev/shm/aufs-%u-%016llx", (unsigned)sys_geteuid(),
-			 (unsigned long long)h);
+/* The offsets aufs-preload(7) documents (ON-DISK FORMAT) and tests/helper/shm-probe.c uses. */
+_Static_assert(offsetof(struct aufs_shm, gen) == 32, "layout");
+_Static_assert(offsetof(struct aufs_shm, counter) == 40, "layout");
+_Static_assert(offsetof(struct aufs_shm, br_dev) == 168, "layout");
+_Static_assert(offsetof(struct aufs_shm, br_ino) == 176, "layout");
+_Static_assert(offsetof(struct aufs_shm, mnt) == 184, "layout");
+_Static_assert(offsetof(struct aufs_shm, changes) == 184 + PATH_MAX, "layout");
+_Static_assert(sizeof(struct aufs_shm) <= AUFS_SHM_HDR_SIZE, "layout");
 
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+static int top_writable(const struct aufs_union *u)
+{
+	for (int b = 0; b < u->nbranch; b++)
+		if (u->branch[b].perm == AUFS_PERM_RW)
+			return b;
+	return -1;
 }
 
-static int validate(struct aufs_shm *shm, const struct aufs_union *u, const char *path,
-		    struct aufs_err *err)
-{
-	const char *why = NULL;
+/* What an attach learns about the branch that holds the link. */
+struct where {
+	const struct aufs_union *u;
+	const char *root;		/* the top writable branch */
+	struct stat st;			/* its root: owner, identity */
+	char link[PATH_MAX];		/* ROOT/NAME */
+	const char *name;		/* NAME, inside link[] */
+	uid_t euid;
+	bool may_make;			/* root, or the owner of the branch root */
+};
 
-	if (shm->magic != AUFS_SHM_MAGIC)
-		why = "bad magic number";
-	else if (shm->version != AUFS_SHM_VERSION)
-		why = "unsupported version";
-	else if (shm->hdr_size != AUFS_SHM_HDR_SIZE || shm->ndirgen != AUFS_SHM_NDIRGEN ||
-		 shm->size != AUFS_SHM_SIZE)
-		why = "bad layout";
-	else if (shm->uid != sys_geteuid())
-		why = "owned by another user";
-	else if (strncmp(shm->mnt, u->mnt, sizeof(shm->mnt)) != 0)
-		why = "belongs to another mount point";
-	if (!why)
-		return 0;
-	if (err) {
-		err->code = -EUCLEAN;
-		snprintf(err->msg, sizeof(err->msg),
-			 "shared state %s of %s: %s (remove it to start afresh)", path, u->mnt, why);
-	}
+static int link_path(const struct aufs_union *u, int b, char *buf, size_t size,
+		     const char **name)
+{
+	uint64_t h = fnv1a(FNV_INIT, u->mnt, u->mnt_len);
+	const char *root = u->branch[b].path;
+	int n = snprintf(buf, size, "%s/" AUFS_SHM_LINK_PREFIX "%016llx",
+			 strcmp(root, "/") ? root : "", (unsigned long long)h);
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (name)
+		*name = buf + n - (int)(sizeof(AUFS_SHM_LINK_PREFIX) - 1) - 16;
+	return n;
+}
+
+int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size)
+{
+	int b = top_writable(u);
+
+	return b < 0 ? -EROFS : link_path(u, b, buf, size, NULL);
+}
+
+static int where_init(struct where *w, const struct aufs_union *u, int b)
+{
+	int r;
+
+	w->u = u;
+	w->root = u->branch[b].path;
+	r = link_path(u, b, w->link, sizeof(w->link), &w->name);
+	if (r < 0)
+		return r;
+	r = sys_stat(w->root, &w->st);
+	if (r < 0)
+		return r;
+	w->euid = sys_geteuid();
+	w->may_make = w->euid == 0 || w->euid == w->st.st_uid;
+	return 0;
+}
+
+/* One line: MSG for the union of W, control characters (a newline in a path) made '?'. */
+static int refuse(struct aufs_err *err, const struct where *w, int id, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	int n;
+
+	if (!err)
+		return -EUCLEAN;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	err->code = -EUCLEAN;
+	if (id >= 0)
+		n = snprintf(err->msg, sizeof(err->msg), "shared state of %s (segment %d, named by %s): %s",
+			     w->u->mnt, id, w->link, why);
+	else
+		n = snprintf(err->msg, sizeof(err->msg), "shared state of %s (%s): %s", w->u->mnt,
+			     w->link, why);
+	for (int i = 0; i < n && err->msg[i]; i++)
+		if ((unsigned char)err->msg[i] < 0x20 || err->msg[i] == 0x7f)
+			err->msg[i] = '?';
 	return -EUCLEAN;
 }
 
-static int map_existing(struct aufs_union *u, const char *path, struct aufs_shm **ret,
-			struct aufs_err *err)
+/* The segment the link names: its ID, -ENOENT without a link, -EUCLEAN for garbage. */
+static int read_link(const struct where *w, int *id, struct aufs_err *err)
 {
-	struct stat st;
-	void *p;
-	int fd, r;
+	const size_t plen = sizeof(AUFS_SHM_LINK_TARGET) - 1;
+	char t[32];
+	ssize_t n = sys_readlinkat(AT_FDCWD, w->link, t, sizeof(t) - 1);
+	long v = 0;
 
-	fd = sys_openat(AT_FDCWD, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	r = sys_fstat(fd, &st);
-	if (r < 0)
-		goto out_close;
-	if (!S_ISREG(st.st_mode) || st.st_uid != sys_geteuid() || (st.st_mode & 077) ||
-	    st.st_size < AUFS_SHM_SIZE) {
-		r = -EUCLEAN;
-		if (err) {
-			err->code = r;
-			snprintf(err->msg, sizeof(err->msg),
-				 "shared state %s of %s: not a private regular file of size %d "
-				 "owned by uid %u (remove it to start afresh)",
-				 path, u->mnt, AUFS_SHM_SIZE, (unsigned)sys_geteuid());
-		}
-		goto out_close;
+	if (n == -EINVAL)
+		return refuse(err, w, -1, "not a symbolic link");
+	if (n < 0)
+		return (int)n;
+	t[n] = 0;
+	if ((size_t)n <= plen || (size_t)n >= sizeof(t) - 1 ||	/* empty, or maybe cut short */
+	    memcmp(t, AUFS_SHM_LINK_TARGET, plen) != 0)
+		return refuse(err, w, -1, "does not say " AUFS_SHM_LINK_TARGET "ID");
+	for (const char *s = t + plen; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (0x7fffffffL - 9) / 10)
+			return refuse(err, w, -1, "does not say " AUFS_SHM_LINK_TARGET "ID");
+		v = v * 10 + (*s - '0');
 	}
-	p = sys_mmap(NULL, AUFS_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (sys_mmap_failed(p)) {
-		r = (int)(long)p;
-		goto out_close;
-	}
-	r = validate(p, u, path, err);
-	if (r < 0) {
-		sys_munmap(p, AUFS_SHM_SIZE);
-		goto out_close;
-	}
-	*ret = p;
-out_close:
-	sys_close(fd);
-	return r;
+	*id = (int)v;
+	return 0;
 }
 
-static int create_new(struct aufs_union *u, const char *path, struct aufs_err *err)
+static bool trusted_uid(const struct where *w, uid_t uid)
 {
-	char tmp[PATH_MAX];
-	struct aufs_shm *shm;
-	int fd, r;
+	return uid == 0 || uid == w->st.st_uid;
+}
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)sys_getpid());
-	fd = sys_openat(AT_FDCWD, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fd;
-	r = sys_ftruncate(fd, AUFS_SHM_SIZE);
+/* The header of a segment that passed the kernel's checks; -ESTALE: another union's. */
+static int validate(const struct aufs_shm *shm, const struct where *w, int id,
+		    struct aufs_err *err)
+{
+	if (shm->magic != AUFS_SHM_MAGIC)
+		return refuse(err, w, id, "bad magic number");
+	if (shm->version != AUFS_SHM_VERSION)
+		return refuse(err, w, id, "unsupported version %u", (unsigned)shm->version);
+	if (shm->hdr_size != AUFS_SHM_HDR_SIZE || shm->ndirgen != AUFS_SHM_NDIRGEN ||
+	    shm->size != AUFS_SHM_SIZE)
+		return refuse(err, w, id, "bad layout");
+	if (shm->br_dev != (uint64_t)w->st.st_dev || shm->br_ino != (uint64_t)w->st.st_ino ||
+	    strncmp(shm->mnt, w->u->mnt, sizeof(shm->mnt)) != 0)
+		return -ESTALE;
+	return 0;
+}
+
+/*
+ * Map segment ID if it may be trusted: read-write where this process may write
+ * it, read-only otherwise. -ENOENT: no such segment (the link is stale).
+ */
+static int map_segment(const struct where *w, int id, uintptr_t *ret, struct aufs_err *err)
+{
+	struct shmid_ds ds;
+	uid_t uid, cuid;
+	bool rw;
+	void *p;
+	int r;
+
+	r = sys_shmctl(id, IPC_STAT, &ds);
+	if (r == -EINVAL || r == -EIDRM)
+		return -ENOENT;
+	if (r == -EACCES)
+		return refuse(err, w, id, "not readable by uid %u", (unsigned)w->euid);
 	if (r < 0)
-		goto out_unlink;
-	shm = sys_mmap(NULL, AUFS_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (sys_mmap_failed(shm)) {
-		r = (int)(long)shm;
-		goto out_unlink;
+		return r;
+	uid = ds.shm_perm.uid;
+	cuid = ds.shm_perm.cuid;
+	if (!trusted_uid(w, uid) || !trusted_uid(w, cuid))
+		return refuse(err, w, id,
+			      "owned by uid %u, made by uid %u: only root or the branch owner "
+			      "(uid %u) may own it",
+			      (unsigned)uid, (unsigned)cuid, (unsigned)w->st.st_uid);
+	if (ds.shm_perm.mode & 022)
+		return refuse(err, w, id, "group or others may write it (mode %04o)",
+			      (unsigned)(ds.shm_perm.mode & 0777));
+	if (ds.shm_segsz != AUFS_SHM_SIZE)
+		return refuse(err, w, id, "%zu bytes, not %d", (size_t)ds.shm_segsz,
+			      AUFS_SHM_SIZE);
+	rw = w->euid == 0 || ((w->euid == uid || w->euid == cuid) && (ds.shm_perm.mode & 0200));
+	p = sys_shmat(id, rw ? 0 : SHM_RDONLY);
+	if (sys_mmap_failed(p))
+		return (int)(long)p;
+	r = validate(p, w, id, err);
+	if (r < 0) {
+		(void)sys_shmdt(p);
+		return r;
 	}
+	*ret = (uintptr_t)p | (rw ? 0 : AUFS_SHM_RDONLY);
+	return 0;
+}
+
+static int find(const struct where *w, uintptr_t *ret, struct aufs_err *err)
+{
+	int id = -1, r;
+
+	r = read_link(w, &id, err);
+	return r < 0 ? r : map_segment(w, id, ret, err);
+}
+
+static void fill(struct aufs_shm *shm, const struct aufs_union *u, const struct stat *st)
+{
 	shm->version = AUFS_SHM_VERSION;
 	shm->hdr_size = AUFS_SHM_HDR_SIZE;
 	shm->size = AUFS_SHM_SIZE;
-	shm->uid = sys_geteuid();
+	shm->owner = st ? (uint32_t)st->st_uid : (uint32_t)sys_geteuid();
 	shm->ndirgen = AUFS_SHM_NDIRGEN;
+	shm->br_dev = st ? (uint64_t)st->st_dev : 0;
+	shm->br_ino = st ? (uint64_t)st->st_ino : 0;
 	atomic_store(&shm->gen, 1);
 	snprintf(shm->mnt, sizeof(shm->mnt), "%s", u->mnt);
 	atomic_thread_fence(memory_order_release);
 	shm->magic = AUFS_SHM_MAGIC;
-	sys_munmap(shm, AUFS_SHM_SIZE);
-	/* No-replace publication: whoever links first wins, the others map that one. */
-	r = sys_linkat(AT_FDCWD, tmp, AT_FDCWD, path, 0);
-	if (r == -EEXIST)
-		r = 0;
-out_unlink:
-	(void)sys_unlinkat(AT_FDCWD, tmp, 0);	/* the temporary is never needed again */
-	sys_close(fd);
-	(void)err;
+}
+
+/* A new state for the union of W, published by its link (root or the branch owner only). */
+static int make(const struct where *w, uintptr_t *ret)
+{
+	char tmp[64], target[32];
+	void *p = NULL;
+	int dfd, id = -1, r;
+
+	dfd = sys_openat(AT_FDCWD, w->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return dfd;
+	r = sys_flock(dfd, LOCK_EX);
+	if (r < 0)
+		goto out;
+	/* whoever held the lock before may have made it */
+	r = find(w, ret, NULL);
+	if (r != -ENOENT && r != -ESTALE && r != -EUCLEAN)
+		goto out;
+	id = sys_shmget(IPC_PRIVATE, AUFS_SHM_SIZE, IPC_CREAT | IPC_EXCL | 0644);
+	if (id < 0) {
+		r = id;
+		goto out;
+	}
+	p = sys_shmat(id, 0);
+	if (sys_mmap_failed(p)) {
+		r = (int)(long)p;
+		p = NULL;
+		goto out_remove;
+	}
+	if (w->euid == 0 && w->st.st_uid != 0) {
+		/* the branch owner's processes write it too */
+		struct shmid_ds ds;
+
+		r = sys_shmctl(id, IPC_STAT, &ds);
+		if (r == 0) {
+			ds.shm_perm.uid = w->st.st_uid;
+			ds.shm_perm.gid = w->st.st_gid;
+			r = sys_shmctl(id, IPC_SET, &ds);
+		}
+		if (r < 0)
+			goto out_remove;
+	}
+	fill(p, w->u, &w->st);
+	snprintf(target, sizeof(target), AUFS_SHM_LINK_TARGET "%d", id);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", w->name, (int)sys_getpid());
+	r = sys_symlinkat(target, dfd, tmp);
+	if (r == -EEXIST) {
+		/* left by a process of this number that died here */
+		(void)sys_unlinkat(dfd, tmp, 0);
+		r = sys_symlinkat(target, dfd, tmp);
+	}
+	if (r < 0)
+		goto out_remove;
+	r = sys_renameat2(dfd, tmp, dfd, w->name, 0);
+	if (r < 0) {
+		(void)sys_unlinkat(dfd, tmp, 0);
+		goto out_remove;
+	}
+	*ret = (uintptr_t)p;
+	goto out;
+out_remove:
+	if (p)
+		(void)sys_shmdt(p);
+	(void)sys_shmctl(id, IPC_RMID, NULL);	/* nobody else has it: gone at once */
+out:
+	sys_close(dfd);	/* and the lock with it */
+	return r;
+}
+
+/* The state of a union without a writable branch: nothing changes through it. */
+static int make_private(const struct aufs_union *u, uintptr_t *ret)
+{
+	void *p = sys_mmap(NULL, AUFS_SHM_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (sys_mmap_failed(p))
+		return (int)(long)p;
+	fill(p, u, NULL);
+	*ret = (uintptr_t)p;
+	return 0;
+}
+
+static void unmap(const struct aufs_union *u, uintptr_t v)
+{
+	void *p = (void *)(v & ~AUFS_SHM_RDONLY);
+
+	if (top_writable(u) < 0)
+		(void)sys_munmap(p, AUFS_SHM_SIZE);
+	else
+		(void)sys_shmdt(p);
+}
+
+static int attach(struct aufs_union *u, uintptr_t *ret, struct aufs_err *err)
+{
+	struct aufs_err why = { 0 };
+	struct where w;
+	int b = top_writable(u), r;
+
+	if (b < 0)
+		return make_private(u, ret);
+	r = where_init(&w, u, b);
+	if (r < 0)
+		return r;
+	r = find(&w, ret, &why);
+	if (r == 0 || !w.may_make || (r != -ENOENT && r != -ESTALE && r != -EUCLEAN)) {
+		if (r == -EUCLEAN && err) {
+			*err = why;
+			strncat(err->msg, "; not trusted: the union runs uncached in this process",
+				sizeof(err->msg) - strlen(err->msg) - 1);
+		}
+		return r;
+	}
+	r = make(&w, ret);
+	if (why.code && err) {
+		*err = why;
+		strncat(err->msg, r == 0 ? "; not trusted: replaced by a new state"
+					 : "; not trusted: the union runs uncached in this process",
+			sizeof(err->msg) - strlen(err->msg) - 1);
+	}
 	return r;
 }
 
 int aufs_shm_attach(struct aufs_union *u, struct aufs_err *err)
 {
-	struct aufs_shm *shm = NULL, *expected = NULL;
-	char path[PATH_MAX];
+	uintptr_t v = 0, expected = 0;
+	int r = attach(u, &v, err);
+
+	if (r < 0)
+		return r;
+	if (!atomic_compare_exchange_strong(&u->shm, &expected, v))
+		unmap(u, v);	/* another thread attached first */
+	return 0;
+}
+
+/* Refusals are told once per process: one line on stderr, never more. */
+static void report_once(const struct aufs_err *err)
+{
+	static _Atomic bool reported;
+	char line[sizeof(err->msg) + 32];
+	int n;
+
+	if (atomic_exchange(&reported, true))
+		return;
+	n = snprintf(line, sizeof(line), "aufs-preload: %s\n", err->msg);
+	if (n > 0)
+		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static __attribute__((noinline)) struct aufs_shm *attach_lazily(struct aufs_union *u)
+{
+	struct aufs_err err = { 0 };
 	int r;
 
-	r = aufs_shm_path(u, path, sizeof(path));
+	/* after a failure, again every AUFS_SHM_RETRY calls: the owner may have made it since */
+	if (atomic_load_explicit(&u->shm_state, memory_order_relaxed) < 0 &&
+	    (atomic_fetch_add_explicit(&u->shm_tries, 1, memory_order_relaxed) + 1) %
+			    AUFS_SHM_RETRY != 0)
+		return NULL;
+	r = aufs_shm_attach(u, &err);
+	if (err.code == -EUCLEAN)
+		report_once(&err);
+	atomic_store_explicit(&u->shm_state, r < 0 ? r : 1, memory_order_relaxed);
 	if (r < 0)
-		return r;
-	r = map_existing(u, path, &shm, err);
-	if (r == -ENOENT) {
-		r = create_new(u, path, err);
-		if (r == 0)
-			r = map_existing(u, path, &shm, err);
-	}
-	if (r < 0)
-		return r;
-	if (!atomic_compare_exchange_strong(&u->shm, &expected, shm))
-		sys_munmap(shm, AUFS_SHM_SIZE);	/* another thread attached first */
-	return 0;
+		return NULL;
+	return (struct aufs_shm *)(atomic_load_explicit(&u->shm, memory_order_acquire) &
+				   ~AUFS_SHM_RDONLY);
 }
 
 struct aufs_shm *aufs_union_shm(struct aufs_union *u)
 {
-	struct aufs_shm *shm = atomic_load_explicit(&u->shm, memory_order_acquire);
-	int r;
+	uintptr_t v = atomic_load_explicit(&u->shm, memory_order_acquire);
 
-	if (shm || u->shm_state < 0)
-		return shm;
-	r = aufs_shm_attach(u, NULL);
-	if (r < 0) {
-		/* Without shared state the union still works, only uncached. */
-		u->shm_state = r;
-		return NULL;
-	}
-	u->shm_state = 1;
-	return atomic_load_explicit(&u->shm, memory_order_acquire);
+	if (v)
+		return (struct aufs_shm *)(v & ~AUFS_SHM_RDONLY);
+	/* Without shared state the union still works, only uncached. */
+	return attach_lazily(u);
 }
 
 /* ---------------------------------------------------------------- invalidation */
 
 /*
  * Changes made through the union bump generations in the union's shared state,
- * which every process of it checks before trusting a cached lookup. Without a
- * shared state only this process can be told: its caches are emptied.
+ * which every process of it checks before trusting a cached lookup. A process
+ * that cannot write it (no state, or mapped read-only) can tell only itself: its
+ * caches are emptied.
  *
  * Every bump is followed by one of shm->changes: a reader that loads changes
  * first and finds it as it was when it last checked an answer's buckets may
  * skip them; one that finds it moved checks them, and a bump it could miss
  * there moved changes after, so its next call looks again.
  */
+static struct aufs_shm *writable_now(struct aufs_union *u)
+{
+	(void)aufs_union_shm(u);	/* attach if it was not yet */
+	return shm_writable(u);
+}
+
 static void bump(struct aufs_shm *shm, _Atomic uint32_t *bucket)
 {
 	atomic_fetch_add_explicit(bucket, 1, memory_order_seq_cst);
@@ -190,7 +471,7 @@ static void bump(struct aufs_shm *shm, _Atomic uint32_t *bucket)
 
 void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
 {
-	struct aufs_shm *shm = aufs_union_shm(u);
+	struct aufs_shm *shm = writable_now(u);
 
 	if (shm)
 		bump(shm, &shm_dirgen(shm)[shm_bucket(rel, len)]);
@@ -200,7 +481,7 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
 
 void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 {
-	struct aufs_shm *shm = aufs_union_shm(u);
+	struct aufs_shm *shm = writable_now(u);
 
 	aufs_dir_changed(u, rel, len);	/* its names were probed without that branch */
 	if (shm)
@@ -209,7 +490,7 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 
 void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
 {
-	struct aufs_shm *shm = aufs_union_shm(u);
+	struct aufs_shm *shm = writable_now(u);
 
 	if (shm)
 		bump(shm, &shm_dirgen(shm)[shm_bucket_self(rel, len)]);
@@ -219,7 +500,7 @@ void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
 
 void aufs_union_changed(struct aufs_union *u)
 {
-	struct aufs_shm *shm = aufs_union_shm(u);
+	struct aufs_shm *shm = writable_now(u);
 
 	if (shm) {
 		atomic_fetch_add_explicit(&shm->gen, 1, memory_order_seq_cst);

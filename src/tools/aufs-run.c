@@ -200,10 +200,16 @@ int main(int argc, char **argv)
 	for (int k = 0; k < cfg.nunion; k++) {
 		struct aufs_union *u = cfg.unions[k];
 
-		/* a corrupt or foreign shared state file is refused here, not trusted */
+		/*
+		 * Make the union's shared state if this user may (root or the branch owner),
+		 * so that processes of other users find it. A bad one is not fatal: it is
+		 * never trusted, the union runs uncached, and the command's processes say
+		 * so; what is said here is that this run replaced it.
+		 */
+		err.code = 0;
 		r = aufs_shm_attach(u, &err);
-		if (r == -EUCLEAN)
-			die(EXIT_USAGE, "%s%s", err.msg, "");
+		if (r == 0 && err.code == -EUCLEAN)
+			fprintf(stderr, "aufs-run: %s\n", err.msg);
 	}
 	if (find_library(lib, sizeof(lib)) < 0)
 		die(EXIT_INTERNAL, "cannot find libaufs-preload.so next to aufs-run (%s)", lib, "");

@@ -80,7 +80,7 @@ EOF
 norm_aufs() {
 	(
 		cd "$1" || exit 1
-		find . -mindepth 1 ! -name .wh..wh.aufs -printf '%P %y %m\n' | while read -r p y m; do
+		find . -mindepth 1 ! -name .wh..wh.aufs ! -name '.wh..wh.aufs.shm.*' -printf '%P %y %m\n' | while read -r p y m; do
 			case $p in
 			*/.wh..wh..opq | .wh..wh..opq) echo "${p%/.wh..wh..opq} opaque" ;;
 			.wh.* | */.wh.*)

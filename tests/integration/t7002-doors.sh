@@ -328,7 +328,7 @@ test_expect_success 'tmpnam(3), tmpnam_r(3) outside every union: as the C librar
 # itself (P_tmpdir, the only directory they use) with its branches under
 # /var/tmp, outside the union (the trash directory is hidden by it). Leaves the
 # names in "names" and the probes of branch files in "probes"; the union's
-# shared state file is removed afterwards. The probe runs from a copy under
+# shared state (segment and link) is removed afterwards. The probe runs from a copy under
 # /var/tmp: a checkout under /tmp is hidden by the union too.
 tmpnam_traced() {
 	_v=$(mktemp -d /var/tmp/aufs-t7002.XXXXXX) || return 1
@@ -339,10 +339,8 @@ tmpnam_traced() {
 	_st=$?
 	cp "$_v/names" names
 	grep -F -e "$_v/top/file" -e "$_v/base/file" "$_v/log" >probes
+	"$AUFS_BUILD/helper/shm-probe" remove "$_v"/top/.wh..wh.aufs.shm.*
 	rm -rf "$_v"
-	for _f in /dev/shm/aufs-"$AUFS_UID"-*; do
-		[ -f "$_f" ] && tr "\\0" "\\n" <"$_f" | grep -q -a -x -F /tmp && rm -f "$_f"
-	done
 	return $_st
 }
 

@@ -359,7 +359,7 @@ START_TEST(test_valid_options)
 	ck_assert_int_eq(u->opts.coo, c->coo);
 	ck_assert_uint_eq(u->opts.dirwh, c->dirwh);
 	ck_assert_pstr_eq(u->opts.xino, c->xino);
-	ck_assert_ptr_null(u->shm);
+	ck_assert_uint_eq(u->shm, 0);
 	aufs_union_free(u);
 }
 END_TEST

@@ -271,7 +271,8 @@ START_TEST(test_seam)
 	char p[PATH_MAX];
 	int fd, fds;
 
-	fx_start("b/f", "br:@/t=rw:@/b=ro");
+	/* the union's shared state is made at its first use, before the counting */
+	ck_assert_ptr_nonnull(aufs_union_shm(fx_start("b/f", "br:@/t=rw:@/b=ro")));
 	fx_fmt(p, sizeof(p), "%s", fx_ex("@/mnt/f"));
 	aufs_fault_clear();
 	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, p, &st, 0), 0);

@@ -8,7 +8,7 @@
  *
  * Each test builds its own tree under a mkdtemp() directory of the test case (an
  * unchecked fixture, removed in the runner's process even when a forked test
- * crashes, together with every /dev/shm file the tests listed there). Layouts are
+ * crashes, together with the shared states of its unions). Layouts are
  * strings of space-separated entries relative to the test's directory: "p/" is a
  * directory, "p->target" a symlink, anything else a regular file whose content is
  * its own entry text; parents are made as needed. In layouts, paths, options and
@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "aufs/core.h"
+#include "fixture.h"	/* fx_remove_states() */
 #include "internal.h"
 
 Suite *lookup_suite(void);
@@ -60,14 +61,6 @@ static void fmt(char *buf, size_t size, const char *f, ...)
 	ck_assert_msg(n >= 0 && (size_t)n < size, "%d bytes do not fit in %zu", n, size);
 }
 
-static const char *shm_list(void)
-{
-	static char p[PATH_MAX];
-
-	fmt(p, sizeof(p), "%s/shm.list", root);
-	return p;
-}
-
 static void case_setup(void)
 {
 	char tmpl[] = "/tmp/aufs-check-lookup-XXXXXX";
@@ -89,26 +82,11 @@ static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ft
 	return type == FTW_DP ? rmdir(p) : unlink(p);
 }
 
-static void unlink_listed_shm(void)
-{
-	char line[PATH_MAX];
-	FILE *f = fopen(shm_list(), "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		if (!strncmp(line, "/dev/shm/aufs-", 14))
-			unlink(line);
-	}
-	fclose(f);
-}
-
 static void case_teardown(void)
 {
 	if (!root[0])
 		return;
-	unlink_listed_shm();
+	fx_remove_states(root);
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	root[0] = 0;
 }
@@ -235,12 +213,8 @@ static void test_setup(void)
 
 static void test_teardown(void)
 {
-	char shm[PATH_MAX];
-
 	aufs_state_publish(NULL);
-	for (int i = 0; i < cfg.nunion; i++)
-		if (aufs_shm_path(cfg.unions[i], shm, sizeof(shm)) > 0)
-			unlink(shm);
+	fx_remove_states(dir);
 	aufs_config_release(&cfg);
 	aufs_cwd_set(NULL);
 	if (chdir("/") < 0)
@@ -252,17 +226,10 @@ static struct aufs_union *add_union(const char *opts, const char *mnt)
 {
 	struct aufs_union *u = NULL;
 	struct aufs_err err;
-	char shm[PATH_MAX];
-	FILE *f;
 	int r;
 
 	r = aufs_union_parse(ex(opts), ex(mnt), &u, &err);
 	ck_assert_msg(r == 0, "parse \"%s\": %d %s", ex(opts), r, err.msg);
-	ck_assert_int_gt(aufs_shm_path(u, shm, sizeof(shm)), 0);
-	f = fopen(shm_list(), "a");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", shm);
-	fclose(f);
 	r = aufs_config_add(&cfg, u, &err);
 	ck_assert_msg(r == 0, "add \"%s\" at %s: %d %s", ex(opts), ex(mnt), r, err.msg);
 	return cfg.unions[cfg.nunion - 1];
@@ -1380,19 +1347,12 @@ START_TEST(test_republish)
 	struct aufs_union *u;
 	struct aufs_err err;
 	struct aufs_loc *loc;
-	char shm[PATH_MAX];
-	FILE *f;
 
 	start("b/f w/f", NULL, NULL);
 	ck_assert_int_eq(resolve_ok("@/mnt/f", 0)->branch, 1);
 	ck_assert_int_eq(resolve_ok("@/mnt/f", 0)->branch, 1);
 	aufs_config_init(&cfg2);
 	ck_assert_int_eq(aufs_union_parse(ex("br:@/t=rw:@/w=ro"), ex(MNT), &u, &err), 0);
-	ck_assert_int_gt(aufs_shm_path(u, shm, sizeof(shm)), 0);
-	f = fopen(shm_list(), "a");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", shm);
-	fclose(f);
 	ck_assert_int_eq(aufs_config_add(&cfg2, u, &err), 0);
 	aufs_state_publish(&cfg2);
 	loc = resolve_ok("@/mnt/f", 0);

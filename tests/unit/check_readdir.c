@@ -7,7 +7,7 @@
  *
  * The fixture is the one of check_lookup.c: a mkdtemp() tree per test case
  * (an unchecked fixture, so it is removed even when a forked test crashes, with
- * every /dev/shm file listed there), a directory per test, layouts of
+ * the shared states of its unions), a directory per test, layouts of
  * space-separated entries ("p/" a directory, "p->target" a symlink, anything else
  * a file), '@' for the test's directory, branches @/t, @/w and @/b.
  */
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "aufs/core.h"
+#include "fixture.h"	/* fx_remove_states() */
 #include "internal.h"
 
 Suite *readdir_suite(void);
@@ -53,14 +54,6 @@ static void fmt(char *buf, size_t size, const char *f, ...)
 	ck_assert_msg(n >= 0 && (size_t)n < size, "%d bytes do not fit in %zu", n, size);
 }
 
-static const char *shm_list(void)
-{
-	static char p[PATH_MAX];
-
-	fmt(p, sizeof(p), "%s/shm.list", root);
-	return p;
-}
-
 static void case_setup(void)
 {
 	char tmpl[] = "/tmp/aufs-check-readdir-XXXXXX";
@@ -83,20 +76,9 @@ static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ft
 
 static void case_teardown(void)
 {
-	char line[PATH_MAX];
-	FILE *f;
-
 	if (!root[0])
 		return;
-	f = fopen(shm_list(), "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = 0;
-			if (!strncmp(line, "/dev/shm/aufs-", 14))
-				unlink(line);
-		}
-		fclose(f);
-	}
+	fx_remove_states(root);
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	root[0] = 0;
 }
@@ -214,12 +196,8 @@ static void test_setup(void)
 
 static void test_teardown(void)
 {
-	char shm[PATH_MAX];
-
 	aufs_state_publish(NULL);
-	for (int i = 0; i < cfg.nunion; i++)
-		if (aufs_shm_path(cfg.unions[i], shm, sizeof(shm)) > 0)
-			unlink(shm);
+	fx_remove_states(dir);
 	aufs_config_release(&cfg);
 }
 
@@ -233,8 +211,6 @@ static void start(const char *layout, const char *opts, const char *mnt)
 {
 	struct aufs_union *u = NULL;
 	struct aufs_err err;
-	char shm[PATH_MAX];
-	FILE *f;
 	int r;
 
 	build(layout);
@@ -242,11 +218,6 @@ static void start(const char *layout, const char *opts, const char *mnt)
 	mnt = ex(mnt ? mnt : MNT);
 	r = aufs_union_parse(opts, mnt, &u, &err);
 	ck_assert_msg(r == 0, "parse \"%s\": %d %s", opts, r, err.msg);
-	ck_assert_int_gt(aufs_shm_path(u, shm, sizeof(shm)), 0);
-	f = fopen(shm_list(), "a");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", shm);
-	fclose(f);
 	r = aufs_config_add(&cfg, u, &err);
 	ck_assert_msg(r == 0, "add: %d %s", r, err.msg);
 	aufs_state_publish(&cfg);

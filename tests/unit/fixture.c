@@ -11,11 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,14 +36,6 @@ void fx_fmt(char *buf, size_t size, const char *f, ...)
 	n = vsnprintf(buf, size, f, ap);
 	va_end(ap);
 	ck_assert_msg(n >= 0 && (size_t)n < size, "%d bytes do not fit in %zu", n, size);
-}
-
-static const char *shm_list(void)
-{
-	static char p[PATH_MAX];
-
-	fx_fmt(p, sizeof(p), "%s/shm.list", fx_root);
-	return p;
 }
 
 void fx_case_setup(void)
@@ -69,40 +61,45 @@ static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ft
 }
 
 /*
- * The shared state's creation temporaries of PATH ("PATH.tmp.PID"), which a
- * test whose fault hit their own removal leaves behind in /dev/shm.
+ * The shared states (System V segments, src/core/state_shm.c) whose mount point
+ * is DIR or below, and every segment this process made (a persistent fault can
+ * fail the removal of one it could not fill): segments outlive their processes,
+ * and a test removes its branches (and the links naming them) without them.
  */
-static void unlink_temporaries(const char *path)
+void fx_remove_states(const char *dir)
 {
-	char pattern[PATH_MAX + 8];
-	glob_t g;
+	size_t len = strlen(dir);
+	struct shm_info info;
+	int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
 
-	fx_fmt(pattern, sizeof(pattern), "%s.tmp.*", path);
-	if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
-		return;
-	for (size_t i = 0; i < g.gl_pathc; i++)
-		unlink(g.gl_pathv[i]);
-	globfree(&g);
+	for (int i = 0; i <= max; i++) {
+		struct shmid_ds ds;
+		int id = shmctl(i, SHM_STAT, &ds);
+		const struct aufs_shm *shm;
+
+		if (id < 0)
+			continue;
+		if (ds.shm_cpid == getpid()) {
+			shmctl(id, IPC_RMID, NULL);
+			continue;
+		}
+		if (ds.shm_segsz != AUFS_SHM_SIZE)
+			continue;
+		shm = shmat(id, NULL, SHM_RDONLY);
+		if (shm == (void *)-1)
+			continue;
+		if (shm->magic == AUFS_SHM_MAGIC && strncmp(shm->mnt, dir, len) == 0 &&
+		    (shm->mnt[len] == '/' || shm->mnt[len] == 0))
+			shmctl(id, IPC_RMID, NULL);
+		shmdt(shm);
+	}
 }
 
 void fx_case_teardown(void)
 {
-	char line[PATH_MAX];
-	FILE *f;
-
 	if (!fx_root[0])
 		return;
-	f = fopen(shm_list(), "r");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = 0;
-			if (strncmp(line, "/dev/shm/aufs-", 14))
-				continue;
-			unlink(line);
-			unlink_temporaries(line);
-		}
-		fclose(f);
-	}
+	fx_remove_states(fx_root);
 	/* a test may have left a directory without write permission */
 	nftw(fx_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	fx_root[0] = 0;
@@ -126,12 +123,9 @@ static void mkdirs(const char *path)
 
 static void unpublish(void)
 {
-	char shm[PATH_MAX];
-
 	aufs_state_publish(NULL);
-	for (int i = 0; i < fx_cfg.nunion; i++)
-		if (aufs_shm_path(fx_cfg.unions[i], shm, sizeof(shm)) > 0)
-			unlink(shm);
+	if (fx_dir[0])
+		fx_remove_states(fx_dir);
 	aufs_config_release(&fx_cfg);
 	aufs_lookup_flush();
 }
@@ -247,17 +241,10 @@ struct aufs_union *fx_add_union(const char *opts, const char *mnt)
 {
 	struct aufs_union *u = NULL;
 	struct aufs_err err;
-	char shm[PATH_MAX];
-	FILE *f;
 	int r;
 
 	r = aufs_union_parse(fx_ex(opts), fx_ex(mnt), &u, &err);
 	ck_assert_msg(r == 0, "parse \"%s\": %d %s", fx_ex(opts), r, err.msg);
-	ck_assert_int_gt(aufs_shm_path(u, shm, sizeof(shm)), 0);
-	f = fopen(shm_list(), "a");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s\n", shm);
-	fclose(f);
 	r = aufs_config_add(&fx_cfg, u, &err);
 	ck_assert_msg(r == 0, "add \"%s\": %d %s", fx_ex(opts), r, err.msg);
 	return fx_cfg.unions[fx_cfg.nunion - 1];
@@ -379,6 +366,8 @@ static void walk_real(const char *base, const char *rel, const char *const *igno
 			continue;
 		for (size_t i = 0; ignore && ignore[i]; i++)
 			skip |= !strcmp(e->d_name, ignore[i]);
+		/* the link to the union's shared state: made when the union is first used */
+		skip |= !strncmp(e->d_name, AUFS_SHM_LINK_PREFIX, sizeof(AUFS_SHM_LINK_PREFIX) - 1);
 		if (skip)
 			continue;
 		fx_fmt(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);

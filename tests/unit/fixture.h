@@ -32,6 +32,8 @@ void fx_test_setup(void);
 void fx_test_teardown(void);
 /* A new test directory and an empty configuration (a sweep's next round). */
 void fx_fresh(void);
+/* Remove the shared states whose mount point is DIR or below. */
+void fx_remove_states(const char *dir);
 
 /* snprintf that fails the test instead of truncating. */
 __attribute__((format(printf, 3, 4))) void fx_fmt(char *buf, size_t size, const char *f, ...);
@@ -51,7 +53,8 @@ int fx_count_fds(void);
 /*
  * The real tree under fx_dir/REL as sorted lines "path type mode uid gid size
  * content" (no times, no link counts, no inode numbers: what a sweep compares).
- * Names listed in IGNORE (NULL-terminated base names) are left out. Allocated.
+ * Names listed in IGNORE (NULL-terminated base names) are left out, and so are the
+ * links to shared states (AUFS_SHM_LINK_PREFIX). Allocated.
  */
 char *fx_snapshot(const char *rel, const char *const *ignore);
 /* The union's view of fx_dir/mnt, read through the core, in the same form. */
