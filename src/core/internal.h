@@ -388,7 +388,10 @@ int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
 /* Mark BRANCH/DIR opaque (.wh..wh..opq). */
 int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dlen);
-/* Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir). */
+/*
+ * Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir), and
+ * the leftover temporaries of earlier rmdirs in it, emptied first.
+ */
 int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen);
 
 /* ---------------------------------------------------------------- mutate_policy.c */
