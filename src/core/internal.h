@@ -246,7 +246,20 @@ enum aufs_loc_flags {
 					 * in the top-most (writable) branch of pmask */
 	AUFS_LOC_DIR_CHANGES = 1 << 7,	/* the op after a copy-up changes the directory
 					 * anyway (rename): its times need no putting back */
+	AUFS_LOC_DOT       = 1 << 10,	/* the last component was "." (the kernel's LAST_DOT) */
+	AUFS_LOC_DOTDOT    = 1 << 11,	/* the last component was ".." (LAST_DOTDOT) */
 };
+
+/*
+ * A resolver flag of the core's own, above the AUFS_RESOLVE_* of core.h: the
+ * final component as the namespace calls (unlink, rmdir, rename, mkdir, link,
+ * symlink, mknod, open O_CREAT) see it, where the kernel looks the parent up
+ * and then the last name in it: a trailing '/' neither follows a final symlink
+ * nor fails on a non-directory (AUFS_LOC_TRAILING says it was there; the
+ * operation decides: ENOTDIR, EISDIR, ENOENT or nothing).
+ */
+#define AUFS_RESOLVE_LAST_AS_IS (1u << 16)
+#define AUFS_LOC_DOTS (AUFS_LOC_DOT | AUFS_LOC_DOTDOT)
 
 /* Where a path landed: in a union (u != NULL) or on a host path (u == NULL). */
 struct aufs_loc {
@@ -274,6 +287,14 @@ struct aufs_loc {
  * it in parent_branch. Reads the fd table and the cwd; writes only its caches.
  */
 int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc);
+
+/*
+ * LOC is a host path (AUFS_PASS_HOST) that the walk reached through a union:
+ * give loc->real back the last component as the caller wrote it, for the
+ * kernel to judge ("." or ".." as "/.": the walk went up already; a trailing
+ * "/"), or rmdir("M/../d/.") would remove d. 0 or -ENAMETOOLONG.
+ */
+int loc_host_tail(struct aufs_loc *loc);
 
 /*
  * The op on a cached LOC failed with ENOENT/ENOTDIR: forget what the cache said
@@ -409,7 +430,10 @@ int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
 /* Mark BRANCH/DIR opaque (.wh..wh..opq). */
 int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dlen);
-/* Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir). */
+/*
+ * Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir), and
+ * the leftover temporaries of earlier rmdirs in it, emptied first.
+ */
 int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen);
 
 /* ---------------------------------------------------------------- mutate_policy.c */

@@ -81,24 +81,28 @@ int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dl
 	return r == -EEXIST ? 0 : r;
 }
 
-int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen)
-{
-	char path[PATH_MAX];
-	char *buf;
-	ssize_t got = 0;
-	int fd, r = 0;
+/*
+ * Levels of leftover directories wh_clear_dir() empties: a temporary of
+ * rmdir_aside() inside another is two; the bound keeps a hostile tree from
+ * exhausting the stack.
+ */
+#define WH_CLEAR_DEPTH 8
 
-	r = branch_path(&u->branch[b], dir, dlen, path);
-	if (r < 0)
-		return r;
-	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	buf = malloc(32768);
-	if (!buf) {
-		sys_close(fd);
+/*
+ * Remove every name with the whiteout prefix in the directory open at FD. Such
+ * a name that is a directory is the temporary of an rmdir whose emptying failed
+ * before (".wh..wh.rmdir.PID.N": a removed directory, out of sight): it is
+ * emptied the same way and removed, or the rmdir of its parent would fail with
+ * EISDIR for good.
+ */
+static int clear_markers(int fd, int depth)
+{
+	char *buf = malloc(32768);
+	ssize_t got = 0;
+	int r = 0;
+
+	if (!buf)
 		return -ENOMEM;
-	}
 	/* unlinking while reading is fine: names already returned are not returned again */
 	while (r == 0 && (got = sys_getdents64(fd, buf, 32768)) > 0) {
 		for (ssize_t off = 0; off < got;) {
@@ -108,6 +112,16 @@ int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen
 			if (strncmp(de->d_name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
 				continue;
 			r = sys_unlinkat(fd, de->d_name, 0);
+			if (r == -EISDIR && depth < WH_CLEAR_DEPTH) {
+				int sub = sys_openat(fd, de->d_name,
+						     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+
+				r = sub < 0 ? sub : clear_markers(sub, depth + 1);
+				if (sub >= 0)
+					sys_close(sub);
+				if (r == 0)
+					r = sys_unlinkat(fd, de->d_name, AT_REMOVEDIR);
+			}
 			if (r == -ENOENT)
 				r = 0;
 			if (r < 0)
@@ -117,6 +131,21 @@ int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen
 	if (r == 0 && got < 0)
 		r = (int)got;	/* a listing that failed did not show every marker */
 	free(buf);
+	return r;
+}
+
+int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	r = branch_path(&u->branch[b], dir, dlen, path);
+	if (r < 0)
+		return r;
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	r = clear_markers(fd, 0);
 	sys_close(fd);
 	return r;
 }

@@ -20,6 +20,24 @@
 #define RENAME_WHITEOUT  (1 << 2)
 #endif
 
+/* The name a namespace call acts on: its parent walked, the last name as written. */
+#define RESOLVE_NAME (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_LAST_AS_IS)
+
+/*
+ * What the kernel's filename_create() answers for the name of LOC before the
+ * create itself: "." and ".." or an existing name are EEXIST (a symlink is not
+ * followed, a trailing '/' asks nothing of what exists); a missing name with a
+ * trailing '/' is ENOENT unless a directory is made.
+ */
+static int create_refused(const struct aufs_loc *loc, bool dir)
+{
+	if (loc->branch >= 0 || (loc->flags & AUFS_LOC_DOTS))
+		return -EEXIST;
+	if ((loc->flags & AUFS_LOC_TRAILING) && !dir)
+		return -ENOENT;
+	return 0;
+}
+
 int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	struct aufs_loc loc;
@@ -27,13 +45,14 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 	size_t dlen;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
 	if (r == AUFS_PASS_HOST)
-		return sys_mkdirat(AT_FDCWD, loc.real, mode);
+		return (r = loc_host_tail(&loc)) ? r : sys_mkdirat(AT_FDCWD, loc.real, mode);
 	if (r)
 		return r;
-	if (loc.branch >= 0)
-		return -EEXIST;
+	r = create_refused(&loc, true);
+	if (r < 0)
+		return r;
 	t = create_prepare(&loc, true);
 	if (t < 0)
 		return t;
@@ -60,13 +79,14 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
 	if (r == AUFS_PASS_HOST)
-		return sys_mknodat(AT_FDCWD, loc.real, mode, dev);
+		return (r = loc_host_tail(&loc)) ? r : sys_mknodat(AT_FDCWD, loc.real, mode, dev);
 	if (r)
 		return r;
-	if (loc.branch >= 0)
-		return -EEXIST;
+	r = create_refused(&loc, false);
+	if (r < 0)
+		return r;
 	t = create_prepare(&loc, false);
 	if (t < 0)
 		return t;
@@ -81,13 +101,14 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
 	if (r == AUFS_PASS_HOST)
-		return sys_symlinkat(target, AT_FDCWD, loc.real);
+		return (r = loc_host_tail(&loc)) ? r : sys_symlinkat(target, AT_FDCWD, loc.real);
 	if (r)
 		return r;
-	if (loc.branch >= 0)
-		return -EEXIST;
+	r = create_refused(&loc, false);
+	if (r < 0)
+		return r;
 	t = create_prepare(&loc, false);
 	if (t < 0)
 		return t;
@@ -110,7 +131,9 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	ro = aufs_resolve(olddirfd, oldpath,
 			  (flags & AT_SYMLINK_FOLLOW ? 0 : AUFS_RESOLVE_NOFOLLOW) |
 			  (flags & AT_EMPTY_PATH ? AUFS_RESOLVE_EMPTY_PATH : 0), o);
-	rn = aufs_resolve(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
+	rn = aufs_resolve(newdirfd, newpath, RESOLVE_NAME, n);
+	if (rn == AUFS_PASS_HOST)
+		rn = loc_host_tail(n) ?: AUFS_PASS_HOST;
 	r = ro < 0 ? ro : rn < 0 && rn != AUFS_PASS_HOST ? rn : 0;
 	if (r < 0)
 		goto out;
@@ -123,10 +146,9 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 		r = ro == AUFS_PASS || ro == AUFS_PASS_HOST ? AUFS_PASS : -EXDEV;
 		goto out;
 	}
-	if (n->branch >= 0) {
-		r = -EEXIST;
+	r = create_refused(n, false);
+	if (r < 0)
 		goto out;
-	}
 	if (ro == AUFS_PASS || ro == AUFS_PASS_HOST) {
 		/* /proc/self/fd/N of an O_TMPFILE file, or a host file: link it in place */
 		t = create_prepare(n, false);
@@ -258,8 +280,13 @@ static int remove_in_branch(struct aufs_loc *loc, int b, aufs_mask pmask, bool r
 {
 	const char *dir, *name;
 	size_t dlen;
-	bool below = rmdir ? (loc->pmask & ~MASK_BIT(b)) != 0
-			   : !(loc->flags & AUFS_LOC_ALONE) && loc_exists_below(loc, b, pmask);
+	/*
+	 * A directory merged with lower copies needs its whiteout; so does one
+	 * that shows alone only because it is opaque, or because a lower copy of
+	 * the name is not a directory: the name is still there below.
+	 */
+	bool below = (rmdir && (loc->pmask & ~MASK_BIT(b))) ||
+		     (!(loc->flags & AUFS_LOC_ALONE) && loc_exists_below(loc, b, pmask));
 	int r;
 
 	loc_split(loc, &dir, &dlen, &name);
@@ -307,17 +334,39 @@ static int hide_below(struct aufs_loc *loc, int b, aufs_mask pmask)
  * A directory only in a writable branch, by a fresh probe or because this
  * process made it: when the kernel finds that copy empty, it is empty in the
  * union, and there is nothing to list (whiteouts in it make it ENOTEMPTY).
- * Returns 0 (removed), 1 (list it after all) or -errno.
+ * Not when the name still exists below (under the opaque copy, or as a
+ * non-directory the merge stopped at): that takes a whiteout. PMASK: the
+ * branches of the parent. Returns 0 (removed), 1 (list it after all) or -errno.
  */
-static int rmdir_alone(const struct aufs_loc *loc, int b)
+static int rmdir_alone(const struct aufs_loc *loc, int b, aufs_mask pmask)
 {
 	int r;
 
 	if (loc->u->branch[b].perm != AUFS_PERM_RW || (loc->pmask & ~MASK_BIT(b)) ||
 	    (loc->flags & (AUFS_LOC_ALONE | AUFS_LOC_CACHED)) == AUFS_LOC_CACHED)
 		return 1;
+	if (!(loc->flags & AUFS_LOC_ALONE) && loc_exists_below(loc, b, pmask))
+		return 1;
 	r = sys_unlinkat(AT_FDCWD, loc->real, AT_REMOVEDIR);
 	return r == -ENOTEMPTY || r == -EEXIST ? 1 : r;
+}
+
+/*
+ * What unlink and rmdir refuse from the name alone, as the kernel's
+ * do_unlinkat()/do_rmdir(): "." and ".." first, then a missing name, then the
+ * type (a trailing '/' on unlink: EISDIR for a directory, ENOTDIR otherwise).
+ */
+static int remove_refused(const struct aufs_loc *loc, bool rmdir)
+{
+	if (loc->flags & AUFS_LOC_DOTS)
+		return !rmdir ? -EISDIR : loc->flags & AUFS_LOC_DOT ? -EINVAL : -ENOTEMPTY;
+	if (loc->branch < 0)
+		return -ENOENT;
+	if (rmdir)
+		return loc->flags & AUFS_LOC_ROOT ? -EBUSY : loc->type != DT_DIR ? -ENOTDIR : 0;
+	if (loc->type == DT_DIR)
+		return -EISDIR;
+	return loc->flags & AUFS_LOC_TRAILING ? -ENOTDIR : 0;
 }
 
 int aufs_unlinkat(int dirfd, const char *path, int flags)
@@ -329,22 +378,22 @@ int aufs_unlinkat(int dirfd, const char *path, int flags)
 	size_t dlen;
 	int r, b;
 
-	r = aufs_resolve(dirfd, path, AUFS_RESOLVE_NOFOLLOW, &loc);
-	if (r == AUFS_PASS_HOST)
-		return sys_unlinkat(AT_FDCWD, loc.real, flags);
+	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
+	if (r == AUFS_PASS_HOST) {
+		r = loc_host_tail(&loc) ?: sys_unlinkat(AT_FDCWD, loc.real, flags);
+		/* "d/.." came back as "P/." (loc_host_tail): rmdir's answer for ".." */
+		return r == -EINVAL && rmdir && (loc.flags & AUFS_LOC_DOTDOT) ? -ENOTEMPTY : r;
+	}
 	if (r)
 		return r;
-	if (loc.branch < 0)
-		return -ENOENT;
-	if (loc.flags & AUFS_LOC_ROOT)
-		return -EBUSY;
-	if (rmdir != (loc.type == DT_DIR))
-		return rmdir ? -ENOTDIR : -EISDIR;
+	r = remove_refused(&loc, rmdir);
+	if (r < 0)
+		return r;
 	r = removal_permitted(&loc, &pmask);
 	if (r < 0)
 		return r;
 	b = loc.branch;
-	r = rmdir ? rmdir_alone(&loc, b) : 1;
+	r = rmdir ? rmdir_alone(&loc, b, pmask) : 1;
 	if (r == 1) {
 		r = rmdir ? logically_empty(&loc) : 0;
 		if (r == 0)
@@ -380,79 +429,192 @@ static int rename_host(int ro, int olddirfd, const char *oldpath, const struct a
 			     flags);
 }
 
-/* What rename(2) refuses before anything is touched: 0, 1 (nothing to do) or -errno. */
+/* Is the virtual path A an ancestor of B? */
+static bool is_ancestor(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return !strncmp(a, b, n) && b[n] == '/';
+}
+
+/*
+ * What rename(2) refuses from the names alone, before anything is touched, in
+ * the kernel's order (do_renameat2, then vfs_rename): 0, 1 (nothing to do) or
+ * -errno. Permissions, a directory that cannot move and a target directory
+ * that is not empty come after (rename_in_union).
+ */
 static int rename_refused(const struct aufs_loc *o, const struct aufs_loc *n, unsigned flags)
 {
+	bool exchange = flags & RENAME_EXCHANGE;
 	const char *ndir, *nname;
 	size_t ndlen;
 
+	if ((flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
+	    (exchange && (flags & RENAME_NOREPLACE)))
+		return -EINVAL;
 	if (o->u != n->u)
 		return -EXDEV;
+	if (o->flags & AUFS_LOC_DOTS)
+		return -EBUSY;
+	if (n->flags & AUFS_LOC_DOTS)
+		return flags & RENAME_NOREPLACE ? -EEXIST : -EBUSY;
 	if (o->branch < 0)
 		return -ENOENT;
-	if ((o->flags | n->flags) & AUFS_LOC_ROOT)
-		return -EBUSY;
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
-		return -EINVAL;
 	if ((flags & RENAME_NOREPLACE) && n->branch >= 0)
 		return -EEXIST;
+	if (exchange && n->branch < 0)
+		return -ENOENT;
+	if (exchange && n->type != DT_DIR && (n->flags & AUFS_LOC_TRAILING))
+		return -ENOTDIR;
+	/* a trailing '/' on either name asks for a directory */
+	if (o->type != DT_DIR &&
+	    ((o->flags & AUFS_LOC_TRAILING) || (!exchange && (n->flags & AUFS_LOC_TRAILING))))
+		return -ENOTDIR;
+	if ((o->flags | n->flags) & AUFS_LOC_ROOT)
+		return -EBUSY;
+	if (is_ancestor(o->virt, n->virt))
+		return -EINVAL;	/* a directory cannot move into itself */
+	if (is_ancestor(n->virt, o->virt))
+		return exchange ? -EINVAL : -ENOTEMPTY;
 	if (!strcmp(o->virt, n->virt))
 		return 1;	/* the same name: nothing to do */
 	loc_split(n, &ndir, &ndlen, &nname);
 	if (!strncmp(nname, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
 		return -EPERM;
-	if (n->branch < 0 || (flags & RENAME_EXCHANGE))
+	if (n->branch < 0 || exchange)
 		return 0;
 	if (n->type == DT_DIR && o->type != DT_DIR)
 		return -EISDIR;
 	if (n->type != DT_DIR && o->type == DT_DIR)
 		return -ENOTDIR;
-	if (n->type == DT_DIR) {
-		int r = logically_empty(n);
-
-		if (r < 0)
-			return r;
-		if (n->pmask & ~MASK_BIT(n->branch))
-			return -EXDEV;	/* the target directory also lives below */
-	}
 	return 0;
 }
 
-/* RENAME_EXCHANGE: possible only when both live in one writable branch and nothing below. */
-static int rename_exchange(const struct aufs_loc *o, const struct aufs_loc *n)
+/* A directory of LOC that cannot move: in a read-only branch, or with content below. */
+static bool dir_pinned(const struct aufs_loc *loc)
 {
-	int r;
+	return loc->type == DT_DIR && (loc->u->branch[loc->branch].perm != AUFS_PERM_RW ||
+				       (loc->pmask & ~MASK_BIT(loc->branch)));
+}
 
-	if (n->branch < 0)
-		return -ENOENT;
-	if (o->branch != n->branch || o->u->branch[o->branch].perm != AUFS_PERM_RW ||
-	    (o->type == DT_DIR && (o->pmask & ~MASK_BIT(o->branch))) ||
-	    (n->type == DT_DIR && (n->pmask & ~MASK_BIT(n->branch))))
-		return -EINVAL;
+/*
+ * Make the directory of LOC (in branch T) opaque unless it is already. *MADE:
+ * the marker is new (take_opaque() removes it again).
+ */
+static int make_opaque(const struct aufs_loc *loc, int t, bool *made)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+	struct stat st;
+	int r = branch_path_name(&loc->u->branch[t], rel, strlen(rel), "", AUFS_WH_OPQ,
+				 strlen(AUFS_WH_OPQ), path);
+
+	if (r < 0)
+		return r;
+	r = sys_lstat(path, &st);
+	if (r != -ENOENT)
+		return r;
+	r = wh_make_opaque(loc->u, t, rel, strlen(rel));
+	*made = r == 0;
+	return r;
+}
+
+static void take_opaque(const struct aufs_loc *loc, int t, bool made)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+
+	if (made && branch_path_name(&loc->u->branch[t], rel, strlen(rel), "", AUFS_WH_OPQ,
+				     strlen(AUFS_WH_OPQ), path) == 0)
+		(void)sys_unlinkat(AT_FDCWD, path, 0);
+}
+
+/*
+ * Would a directory put at the name of LOC (in branch T; PMASK: the branches of
+ * its parent) merge with a lower copy? A probe that fails otherwise than "no
+ * such name" counts as yes: an opaque marker too many hides nothing.
+ */
+static bool dir_below(const struct aufs_loc *loc, int t, aufs_mask pmask)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (int b = t + 1; b < loc->u->nbranch; b++) {
+		int r;
+
+		if (!(pmask & MASK_BIT(b)) ||
+		    branch_path(&loc->u->branch[b], rel, strlen(rel), path) < 0)
+			continue;
+		r = sys_lstat(path, &st);
+		if ((r == 0 && S_ISDIR(st.st_mode)) || (r < 0 && r != -ENOENT && r != -ENOTDIR))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * RENAME_EXCHANGE: both names stay, so no whiteout is needed, but both objects
+ * must end up in one writable branch: a non-directory below is copied up first,
+ * a directory must live there alone (EXDEV otherwise, as for a rename of it). A
+ * directory moving to a name that has a copy below is made opaque first, so
+ * that it does not merge with that copy.
+ */
+static int rename_exchange(struct aufs_loc *o, struct aufs_loc *n)
+{
+	struct aufs_loc *side[2] = { o, n };
+	bool made[2] = { false, false };
+	aufs_mask pmask[2];
+	int r, t, i;
+
+	for (i = 0; i < 2; i++) {
+		r = removal_permitted(side[i], &pmask[i]);
+		if (r < 0)
+			return r;
+	}
+	if (dir_pinned(o) || dir_pinned(n))
+		return -EXDEV;
+	for (i = 0; i < 2; i++) {
+		side[i]->flags |= AUFS_LOC_DIR_CHANGES;	/* the exchange changes both dirs */
+		if (side[i]->type != DT_DIR && (r = cpup_loc(side[i], -1, false)) < 0)
+			return r;
+	}
+	if (o->branch != n->branch)
+		return -EXDEV;	/* copied up to different branches */
+	t = o->branch;
+	for (i = 0; i < 2; i++) {
+		if (side[i]->type == DT_DIR && dir_below(side[1 - i], t, pmask[1 - i]) &&
+		    (r = make_opaque(side[i], t, &made[i])) < 0)
+			goto undo;
+	}
 	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
 	if (r == 0) {
 		loc_changed(o);
 		loc_changed(n);
 		if (o->type == DT_DIR || n->type == DT_DIR)
 			aufs_union_changed(o->u);
+		return 0;
 	}
+undo:
+	take_opaque(o, t, made[0]);
+	take_opaque(n, t, made[1]);
 	return r;
 }
 
 /*
  * May the caller move O to N? Write permission on both directories, the sticky
- * bit of O's, and (a directory) no content below. *RET_OPMASK: the branches of
- * O's directory.
+ * bit of O's (and of N's, when it replaces a name there), and (a directory) no
+ * content below. *RET_OPMASK: the branches of O's directory.
  */
 static int rename_permitted(const struct aufs_loc *o, const struct aufs_loc *n,
 			    aufs_mask *ret_opmask)
 {
+	aufs_mask npmask;
 	int r = removal_permitted(o, ret_opmask);
 
 	if (r == 0)
-		r = perm_check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
-	if (r == 0 && o->type == DT_DIR &&
-	    (o->u->branch[o->branch].perm != AUFS_PERM_RW || (o->pmask & ~MASK_BIT(o->branch))))
+		r = n->branch >= 0 ? removal_permitted(n, &npmask) : perm_check_parent(n, n->pmask);
+	if (r == 0 && dir_pinned(o))
 		r = -EXDEV;	/* a directory with content in a lower branch: EXDEV, as aufs */
 	return r;
 }
@@ -486,6 +648,57 @@ static void rename_settle(struct aufs_loc *o, struct aufs_loc *n, int t)
 }
 
 /*
+ * Directory O (alone in writable branch T) renamed onto N, a directory empty in
+ * the union, as aufs and overlayfs do it: when N has copies below, O is made
+ * opaque first, so that they stay hidden under it. N's own copy in T, if any,
+ * holds the whiteouts that emptied it: it is swapped with O in one
+ * RENAME_EXCHANGE, so that the new name never goes missing, and then leaves the
+ * union's sight under O's old name (rmdir_aside) and is removed.
+ */
+static int rename_dir_over(struct aufs_loc *o, struct aufs_loc *n, int t, aufs_mask opmask)
+{
+	const char *odir, *oname;
+	bool below = (n->pmask & ~MASK_BIT(t)) != 0, in_t = n->branch == t, made = false;
+	bool need_wh;
+	size_t odlen;
+	int r;
+
+	if (n->branch < t)
+		return -EXDEV;	/* its copy above T would hide what is moved into T */
+	r = create_place_in(n, t, in_t);
+	if (r < 0)
+		return r;
+	if (below && (r = make_opaque(o, t, &made)) < 0)
+		return r;
+	loc_split(o, &odir, &odlen, &oname);
+	need_wh = !(o->flags & AUFS_LOC_ALONE) && loc_exists_below(o, t, opmask);
+	if (need_wh && (r = wh_create(o->u, t, odir, odlen, oname)) < 0)
+		goto undo;
+	/* a copy in T that the kernel finds empty is replaced as the kernel does it */
+	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, 0);
+	if (in_t && (r == -ENOTEMPTY || r == -EEXIST)) {
+		r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
+		if (r == 0) {
+			r = rmdir_aside(o, t, odir, odlen);	/* O's name holds N's old copy */
+			if (r < 0)
+				(void)sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real,
+						    RENAME_EXCHANGE);
+		} else if (r == -EINVAL) {
+			r = -EXDEV;	/* no RENAME_EXCHANGE on this file system: mv copes */
+		}
+	}
+	if (r == 0) {
+		rename_settle(o, n, t);
+		return 0;
+	}
+	if (need_wh)
+		(void)wh_remove(o->u, t, odir, odlen, oname);
+undo:
+	take_opaque(o, t, made);
+	return r;
+}
+
+/*
  * The rename itself: the source copied up into a writable branch T, a whiteout
  * hiding what stays below under the old name, then one rename inside T, so that
  * the old name goes and the new one comes at the same instant. The whiteout is
@@ -502,6 +715,10 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 	r = rename_permitted(o, n, &opmask);
 	if (r < 0)
 		return r;
+	if (n->branch >= 0 && n->type == DT_DIR) {
+		r = logically_empty(n);
+		return r < 0 ? r : rename_dir_over(o, n, o->branch, opmask);
+	}
 	if (o->type != DT_DIR) {
 		o->flags |= AUFS_LOC_DIR_CHANGES;	/* the rename changes the source's dir */
 		r = cpup_loc(o, -1, false);
@@ -539,8 +756,12 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 	if (!o)
 		return -ENOMEM;
 	n = o + 1;
-	ro = aufs_resolve(olddirfd, oldpath, AUFS_RESOLVE_NOFOLLOW, o);
-	rn = aufs_resolve(newdirfd, newpath, AUFS_RESOLVE_NOFOLLOW, n);
+	ro = aufs_resolve(olddirfd, oldpath, RESOLVE_NAME, o);
+	rn = aufs_resolve(newdirfd, newpath, RESOLVE_NAME, n);
+	if (ro == AUFS_PASS_HOST)
+		ro = loc_host_tail(o) ?: AUFS_PASS_HOST;
+	if (rn == AUFS_PASS_HOST)
+		rn = loc_host_tail(n) ?: AUFS_PASS_HOST;
 	if (ro < 0 || rn < 0)
 		r = ro < 0 ? ro : rn;
 	else if (ro != 0 || rn != 0)

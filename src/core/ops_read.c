@@ -301,31 +301,75 @@ static bool unprobed_exists(const struct aufs_loc *loc)
 	       sys_lstat(path, &st) == 0;
 }
 
+/*
+ * Does this kernel refuse O_DIRECTORY | O_CREAT (EINVAL, Linux 6.4 on), whatever
+ * the path? Asked once, with a path that can create nothing.
+ */
+static bool kernel_refuses_dir_creat(void)
+{
+	static _Atomic int answer;	/* 0: not asked yet, 1: yes, 2: no */
+	int a = atomic_load_explicit(&answer, memory_order_relaxed);
+
+	if (!a) {
+		int fd = sys_openat(-1, "", O_RDONLY | O_DIRECTORY | O_CREAT | O_CLOEXEC, 0);
+
+		if (fd >= 0)
+			sys_close(fd);
+		a = fd == -EINVAL ? 1 : 2;
+		atomic_store_explicit(&answer, a, memory_order_relaxed);
+	}
+	return a == 1;
+}
+
+/*
+ * What open(2) with O_CREAT refuses on the name of LOC before it creates or
+ * opens anything, as the kernel's open_last_lookups()/do_open(): a trailing '/'
+ * after a name (not "." or "..") is EISDIR whatever exists; an existing name
+ * is EEXIST under O_EXCL, and EISDIR when it is a directory.
+ */
+static int creat_refused(const struct aufs_loc *loc, int flags)
+{
+	if ((loc->flags & AUFS_LOC_TRAILING) && !(loc->flags & AUFS_LOC_DOTS))
+		return -EISDIR;
+	if (loc->branch < 0)
+		return 0;
+	if (flags & O_EXCL)
+		return -EEXIST;
+	return loc->type == DT_DIR ? -EISDIR : 0;
+}
+
 int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
-	bool creat = (flags & O_CREAT) && !tmpfile;
+	bool tmpfile, creat;
 	unsigned rf = 0;
 	struct aufs_loc loc;
 	int r, fd, t, tries = 0;
 
+	if (flags & O_PATH)	/* the kernel ignores every other flag of O_PATH */
+		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+	creat = (flags & O_CREAT) && !tmpfile;
 	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
 		rf |= AUFS_RESOLVE_NOFOLLOW;
 	if (creat && (flags & O_EXCL))
 		rf |= AUFS_RESOLVE_EXCL;	/* the create itself tests the top-most copy */
+	if (creat)
+		rf |= AUFS_RESOLVE_LAST_AS_IS;	/* "name/" is EISDIR, not ENOTDIR */
 	if (wants_write(flags) && reopens_lower(path))
 		return -EROFS;	/* /proc/self/fd/N of a lower file would write the branch */
 again:
 	r = aufs_resolve(dirfd, path, rf, &loc);
-	if (r == AUFS_PASS_HOST)
-		return sys_openat(AT_FDCWD, loc.real, flags, mode);
+	if (r == AUFS_PASS_HOST)	/* "name/" must not create "name" */
+		return (r = loc_host_tail(&loc)) ? r : sys_openat(AT_FDCWD, loc.real, flags, mode);
+	if (r != AUFS_PASS && creat && (flags & O_DIRECTORY) && kernel_refuses_dir_creat())
+		return -EINVAL;	/* before the path, as the kernel checks its flags */
 	if (r)
+		return r;
+	if (creat && (r = creat_refused(&loc, flags)) < 0)
 		return r;
 	if (loc.branch >= 0) {
 		bool lower;
 
-		if (creat && (flags & O_EXCL))
-			return -EEXIST;
 		if (loc.type != DT_DIR && (flags & O_DIRECTORY))
 			return -ENOTDIR;
 		if (loc.type == DT_DIR && wants_write(flags) && !(flags & O_PATH) && !tmpfile)
@@ -357,8 +401,6 @@ again:
 	}
 	if (!creat)
 		return -ENOENT;
-	if (loc.flags & AUFS_LOC_TRAILING)
-		return -EISDIR;
 	t = create_prepare(&loc, false);
 	if ((loc.flags & AUFS_LOC_UNPROBED) && (t < 0 || !loc.pmask || t != mask_lowest_bit(loc.pmask)) &&
 	    unprobed_exists(&loc))

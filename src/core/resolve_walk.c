@@ -480,10 +480,14 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 		if (trailing)
 			loc->flags |= AUFS_LOC_TRAILING;
 		if (clen == 1 && rest[c] == '.') {
+			if (is_last)
+				loc->flags |= AUFS_LOC_DOT;	/* rmdir, rename... refuse it */
 			at_dir(w, n, DT_DIR);
 			continue;
 		}
 		if (clen == 2 && rest[c] == '.' && rest[c + 1] == '.') {
+			if (is_last)
+				loc->flags |= AUFS_LOC_DOTDOT;
 			r = walk_dotdot(w);
 			if (r < 0)
 				return r;
@@ -515,7 +519,9 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 		w->miss_cached = n->cached && n->branch < 0;
 		if (n->branch < 0)
 			return is_last ? 0 : -ENOENT;	/* w->dmask is still the parent's */
-		if (n->type == DT_LNK && (!is_last || trailing || !(flags & AUFS_RESOLVE_NOFOLLOW))) {
+		if (n->type == DT_LNK &&
+		    (!is_last || !(flags & AUFS_RESOLVE_NOFOLLOW) ||
+		     (trailing && !(flags & AUFS_RESOLVE_LAST_AS_IS)))) {
 			r = walk_symlink(w, n->branch, rest, &p, trailing);
 			if (r < 0)
 				return r;
@@ -526,7 +532,7 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 			w->dmask = n->mask;
 			continue;
 		}
-		return is_last && !trailing ? 0 : -ENOTDIR;
+		return is_last && (!trailing || (flags & AUFS_RESOLVE_LAST_AS_IS)) ? 0 : -ENOTDIR;
 	}
 	return 0;
 }
@@ -807,6 +813,19 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 	/* restored before returning: in a vfork child it is the parent's memory */
 	(void)cache_noalloc(outer);
 	return r;
+}
+
+int loc_host_tail(struct aufs_loc *loc)
+{
+	const char *tail = loc->flags & AUFS_LOC_DOTS	  ? "/."
+			   : loc->flags & AUFS_LOC_TRAILING ? "/"
+							    : "";
+	size_t n = strlen(loc->real), tl = strlen(tail);
+
+	if (n + tl + 1 > PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(loc->real + n, tail, tl + 1);
+	return 0;
 }
 
 bool aufs_loc_stale(struct aufs_loc *loc)

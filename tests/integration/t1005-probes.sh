@@ -223,15 +223,17 @@ test_expect_success "$h: RENAME_NOREPLACE: EEXIST over a base name, allowed over
 	test_cmp expect "$U/base/d/gone"
 '
 
-test_expect_success "$h: RENAME_EXCHANGE of two top files; EINVAL with a base file" '
+test_expect_success "$h: RENAME_EXCHANGE of two top files; a base file is copied up first" '
 	in_u $h $P/probe-renameat2 $M/d t1 $M/d t2 exchange &&
 	echo "top t2" >expect && test_cmp expect "$U/top/d/t1" &&
 	echo "top t1" >expect && test_cmp expect "$U/top/d/t2" &&
-	test_must_fail in_u $h $P/probe-renameat2 $M/d t1 $M/d e exchange >actual &&
-	echo "renameat2: EINVAL" >expect &&
-	test_cmp expect actual &&
-	test_path_is_missing "$U/top/d/e" &&
-	echo "top t2" >expect && test_cmp expect "$U/top/d/t1"
+	in_u $h $P/probe-renameat2 $M/d t1 $M/d e exchange &&
+	echo "top t2" >expect && test_cmp expect "$U/top/d/e" &&
+	echo "base e" >expect && test_cmp expect "$U/top/d/t1" &&
+	test_cmp expect "$U/base/d/e" &&
+	in_u $h $P/probe-renameat2 $M/d t1 $M/d e exchange &&
+	echo "top t2" >expect && test_cmp expect "$U/top/d/t1" &&
+	echo "base e" >expect && test_cmp expect "$U/top/d/e"
 '
 
 test_expect_success "$h: renameat2 of a lower or merged dir is EXDEV; missing names ENOENT" '

@@ -4,8 +4,11 @@
  * injected faults (include/aufs/fault.h): rename of a file of the read-only
  * branch (copy-up, then a whiteout of the old name, then the rename, whose
  * failure takes the whiteout back), within a directory, into another one and
- * over a lower file; and rmdir of a directory that is logically empty because
- * whiteouts hide everything its lower copy holds.
+ * over a lower file; rmdir of a directory that is logically empty because
+ * whiteouts hide everything its lower copy holds, of one that hides a lower
+ * copy of its name (opaque, or over a file), and of one holding the temporary
+ * of an earlier rmdir; a directory renamed onto one the union shows empty,
+ * and RENAME_EXCHANGE with a lower file.
  *
  * For N = 1, 2, ... the Nth raw call fails until the operation runs without
  * meeting the fault. After every round the union shows exactly what it showed
@@ -55,6 +58,18 @@ static const struct rcase cases[] = {
 	{ "rmdir of an opaque dir", "b/d/a b/d/b t/d/.wh..wh..opq", "@/mnt/d", NULL, 0 },
 	{ "rmdir of a base-only empty dir", "b/d/ b/e", "@/mnt/d", NULL, 0 },
 	{ "unlink of a base file", "b/d/f b/d/g", "@/mnt/d/f", "", 0 },
+	{ "rmdir of a top dir over a base file", "b/x b/k t/x/", "@/mnt/x", NULL, 0 },
+	{ "rmdir of an opaque dir over an empty base dir", "b/e/ b/k t/e/.wh..wh..opq", "@/mnt/e",
+	  NULL, 0 },
+	{ "rmdir of a dir holding an old rmdir temporary",
+	  "b/d/a t/d/.wh.a t/d/.wh..wh.rmdir.1.0/.wh.x t/d/.wh..wh.rmdir.1.0/.wh..wh..opq",
+	  "@/mnt/d", NULL, 0 },
+	{ "rename a top dir onto an emptied base dir",
+	  "b/d/a b/d/b t/d/.wh.a t/d/.wh.b t/n/x", "@/mnt/n", "@/mnt/d", 0 },
+	{ "rename a top dir onto a base-only empty dir", "b/d/ b/k t/n/x", "@/mnt/n", "@/mnt/d",
+	  0 },
+	{ "exchange a top dir and a base file", "b/f t/n/x", "@/mnt/n", "@/mnt/f",
+	  2 /* EXCHANGE */ },
 };
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
 
@@ -96,14 +111,23 @@ static void assert_copies(const struct rcase *c, unsigned n, const char *extra, 
 	free(bad);
 }
 
+/* Has the snapshot S a line starting with WANT ("\nPATH ...")? */
+static bool has_line(const char *s, const char *want)
+{
+	return !strncmp(s, want + 1, strlen(want + 1)) || strstr(s, want);
+}
+
 /*
  * Is LINE (of the rw branch T) one of the documented leftovers a fault may leave
  * in the new state? A directory an rmdir moved aside but could not empty (its
- * ".wh..wh.rmdir." name is never listed), or the whiteout of a name the same
+ * ".wh..wh.rmdir." name is never listed); the whiteout of a name the same
  * branch holds (its removal failed; it only hides lower copies of that name,
- * which the branch's own entry hides anyway).
+ * which the branch's own entry hides anyway); a marker that hides nothing,
+ * made because a probe of the read-only branch B failed and a failed probe
+ * counts as "it is there": the whiteout of a name B does not hold, the opaque
+ * marker of a directory B does not hold.
  */
-static bool documented_leftover(const char *line, size_t len, const char *t)
+static bool documented_leftover(const char *line, size_t len, const char *t, const char *b)
 {
 	char *l = strndup(line, len), *sp = strchr(l, ' '), *base, want[PATH_MAX + 2];
 	bool ok = false;
@@ -112,17 +136,20 @@ static bool documented_leftover(const char *line, size_t len, const char *t)
 	base = strrchr(l, '/') ? strrchr(l, '/') + 1 : l;
 	if (strstr(l, ".wh..wh.rmdir.")) {
 		ok = true;
+	} else if (!strcmp(base, ".wh..wh..opq")) {
+		fx_fmt(want, sizeof(want), "\n%.*s d ", base > l ? (int)(base - l) - 1 : 0, l);
+		ok = base > l && !has_line(b, want);
 	} else if (!strncmp(base, ".wh.", 4)) {
-		/* a line of T starting with "DIR/NAME " (T starts with a line too) */
+		/* a line of T (or not of B) starting with "DIR/NAME " */
 		fx_fmt(want, sizeof(want), "\n%.*s%s ", (int)(base - l), l, base + 4);
-		ok = !strncmp(t, want + 1, strlen(want + 1)) || strstr(t, want);
+		ok = has_line(t, want) || !has_line(b, want);
 	}
 	free(l);
 	return ok;
 }
 
 /* EXTRA without its documented leftovers, in place. */
-static void drop_leftovers(char *extra, const char *t)
+static void drop_leftovers(char *extra, const char *t, const char *b)
 {
 	char *q = extra;
 
@@ -130,7 +157,7 @@ static void drop_leftovers(char *extra, const char *t)
 		char *nl = strchr(p, '\n');
 		size_t n = (size_t)(nl - p) + 1;
 
-		if (!documented_leftover(p, n - 1, t)) {
+		if (!documented_leftover(p, n - 1, t, b)) {
 			memmove(q, p, n);
 			q += n;
 		}
@@ -188,7 +215,7 @@ static void sweep(const struct rcase *c, const struct fault *f)
 
 			ck_assert_msg(!*gone, "%s, round %u: new view, the rw branch lacks:\n%s",
 				      c->name, n, gone);
-			drop_leftovers(extra, t);
+			drop_leftovers(extra, t, b);
 			assert_copies(c, n, extra, b);
 			free(extra), free(gone);
 		} else {
