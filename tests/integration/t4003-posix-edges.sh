@@ -48,7 +48,8 @@ mkbase() {
 # upper_of DIR: a writable branch as "PATH TYPE TARGET" lines, without the
 # whiteout base every branch holds.
 upper_of() {
-	(cd "$1" && find . -mindepth 1 ! -name .wh..wh.aufs -printf '%P %y %l\n' | sort)
+	# the union's shared state link (.wh..wh.aufs.shm.*) is no entry of the tree
+	(cd "$1" && find . -mindepth 1 ! -name .wh..wh.aufs ! -name '.wh..wh.aufs.shm.*' -printf '%P %y %l\n' | sort)
 }
 
 # -------------------------------------------------------------- the scripts
