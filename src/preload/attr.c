@@ -29,6 +29,8 @@ long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], in
 
 		return r < 0 ? r : AUFS_PASS;
 	}
+	if (ts && aufs_guard_mem(ts, 2 * sizeof(*ts)) < 0)
+		return AUFS_PASS;	/* the kernel copies the times first: EFAULT */
 	return aufs_utimensat(dirfd, path, ts, flags);
 }
 
@@ -48,6 +50,8 @@ long verb_futimesat(int dirfd, const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
+	if (!AUFS_LAUNDER(path))	/* glibc: futimes on the fd */
+		return verb_futimes(dirfd, tv);
 	return aufs_utimensat(dirfd, AUFS_LAUNDER(path), tv2ts(tv, ts), 0);
 }
 
@@ -75,24 +79,41 @@ long verb_truncate(const char *path, off_t len)
 	return aufs_truncate(AUFS_LAUNDER(path), len);
 }
 
+/*
+ * The kernel copies an attribute's name and value before it looks the path up:
+ * one it cannot read is its EFAULT, with no copy-up made first.
+ */
+static bool xattr_readable(const char *name, const void *value, size_t size)
+{
+	return aufs_path_ok(name) && (size > 65536 || aufs_guard_mem(value, size) == 0);
+}
+
 long verb_setxattr(const char *path, const char *name, const void *value, size_t size, int flags)
 {
+	if (!xattr_readable(name, value, size))
+		return AUFS_PASS;
 	return aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, false);
 }
 
 long verb_lsetxattr(const char *path, const char *name, const void *value, size_t size,
 		    int flags)
 {
+	if (!xattr_readable(name, value, size))
+		return AUFS_PASS;
 	return aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, true);
 }
 
 long verb_removexattr(const char *path, const char *name)
 {
+	if (!aufs_path_ok(name))
+		return AUFS_PASS;
 	return aufs_removexattr(AUFS_LAUNDER(path), name, false);
 }
 
 long verb_lremovexattr(const char *path, const char *name)
 {
+	if (!aufs_path_ok(name))
+		return AUFS_PASS;
 	return aufs_removexattr(AUFS_LAUNDER(path), name, true);
 }
 

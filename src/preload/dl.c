@@ -14,10 +14,22 @@
 
 #include "shim.h"
 
+/*
+ * Might FILE name a path in a union? Read before shim_enter() (the tail call
+ * below), so a pointer is probed only once the probes' handler is there; an
+ * unreadable FILE is ld.so's to read, as without us.
+ */
+static inline bool maybe_union_file(const char *file)
+{
+	file = AUFS_LAUNDER(file);
+	return file && atomic_load_explicit(&aufs_guard_installed, memory_order_relaxed) &&
+	       aufs_path_ok(file) && strchr(file, '/');
+}
+
 /* FILE's real path into REAL, or false: load FILE as given. */
 static bool union_file(const char *file, char *real)
 {
-	if (!file || !strchr(file, '/'))
+	if (!maybe_union_file(file))
 		return false;
 	/* a missing or hidden name: ld.so fails on the caller's name, with its own dlerror() */
 	return aufs_real_path(AT_FDCWD, file, 0, real) == 0;
@@ -39,8 +51,7 @@ __attribute__((noinline)) static void *dlopen_union(const char *file, int mode)
 
 AUFS_EXPORT void *dlopen(const char *file, int mode)
 {
-	file = AUFS_LAUNDER(file);
-	if (!file || !strchr(file, '/'))
+	if (!maybe_union_file(file))
 		return REAL(dlopen)(file, mode);
 	return dlopen_union(file, mode);
 }
@@ -61,8 +72,7 @@ __attribute__((noinline)) static void *dlmopen_union(Lmid_t lmid, const char *fi
 
 AUFS_EXPORT void *dlmopen(Lmid_t lmid, const char *file, int mode)
 {
-	file = AUFS_LAUNDER(file);
-	if (!file || !strchr(file, '/'))
+	if (!maybe_union_file(file))
 		return REAL(dlmopen)(lmid, file, mode);
 	return dlmopen_union(lmid, file, mode);
 }
