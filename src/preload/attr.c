@@ -21,6 +21,11 @@ long verb_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 	return aufs_fchownat(dirfd, AUFS_LAUNDER(path), uid, gid, flags);
 }
 
+static bool nsec_valid(long nsec)
+{
+	return (nsec >= 0 && nsec <= 999999999) || nsec == UTIME_NOW || nsec == UTIME_OMIT;
+}
+
 long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
 	path = AUFS_LAUNDER(path);
@@ -29,8 +34,17 @@ long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], in
 
 		return r < 0 ? r : AUFS_PASS;
 	}
+	/* the kernel copies the times before the lookup (EFAULT) */
 	if (ts && aufs_guard_mem(ts, 2 * sizeof(*ts)) < 0)
-		return AUFS_PASS;	/* the kernel copies the times first: EFAULT */
+		return AUFS_PASS;
+	/* and checks them after it, before any permission (EINVAL): its own answer */
+	if (ts && (!nsec_valid(ts[0].tv_nsec) || !nsec_valid(ts[1].tv_nsec))) {
+		char real[PATH_MAX];
+		long r = verb_real_path(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
+					real);
+
+		return r ? r : verb_real(REAL(utimensat)(AT_FDCWD, real, ts, flags & ~AT_EMPTY_PATH));
+	}
 	return aufs_utimensat(dirfd, path, ts, flags);
 }
 

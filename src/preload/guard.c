@@ -221,10 +221,9 @@ void aufs_guard_install(void)
 	sigemptyset(&ours.sa_mask);
 	lock();
 	if (!atomic_load(&aufs_guard_installed)) {
-		for (int i = 0; i < 2; i++) {
-			if (REAL(sigaction)(sigs[i], NULL, &program_action[i]) == 0)
-				REAL(sigaction)(sigs[i], &ours, NULL);
-		}
+		/* one call each: ours in, the program's (or the default) out */
+		for (int i = 0; i < 2; i++)
+			REAL(sigaction)(sigs[i], &ours, &program_action[i]);
 		atomic_store(&aufs_guard_installed, true);
 	}
 	unlock();
