@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <grp.h>
 #include <sys/fsuid.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
@@ -110,6 +111,37 @@ void *aufs_real_lazy(const char *name, void **slot)
 	}
 #define SHIM(kind, ret, name, params, args) BODY_##kind(ret, name, params, args)
 #include "aufs/wrapfuncs.def"
+
+/* Every name the library exports, sorted once (strcmp order) for aufs_exports_has(). */
+static const char *export_names[] = {
+#define SHIM(kind, ret, name, params, args) #name,
+#define ALIAS(ret, name, params, call) #name,
+#define HAND(ret, name, params) #name,
+#include "aufs/wrapfuncs.def"
+};
+#define NEXPORTS (sizeof(export_names) / sizeof(export_names[0]))
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool aufs_exports_has(const char *name)
+{
+	static _Atomic int sorted;	/* 0, 1 sorting, 2 sorted */
+	int expected = 0;
+
+	if (atomic_load(&sorted) != 2) {
+		if (atomic_compare_exchange_strong(&sorted, &expected, 1)) {
+			qsort(export_names, NEXPORTS, sizeof(export_names[0]), cmp_name);
+			atomic_store(&sorted, 2);
+		} else {
+			while (atomic_load(&sorted) != 2)
+				__builtin_ia32_pause();
+		}
+	}
+	return bsearch(&name, export_names, NEXPORTS, sizeof(export_names[0]), cmp_name) != NULL;
+}
 
 /* The exported forwarders. Prototypes first: some names have none in glibc's headers. */
 #define SHIM(kind, ret, name, params, args) AUFS_EXPORT ret name params;

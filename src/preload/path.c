@@ -16,6 +16,8 @@ long verb_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 	char tmp[PATH_MAX];	/* a link's body is shorter (the kernel's own bound) */
 	long n = aufs_readlinkat(dirfd, AUFS_LAUNDER(path), tmp, size < PATH_MAX ? size : PATH_MAX);
 
+	if (n == AUFS_PASS || n == AUFS_PASS_HOST)
+		return n;	/* the real call, into the caller's buffer */
 	if (n > 0 && aufs_guard_copy(buf, tmp, (size_t)n) < 0)
 		return -EFAULT;
 	return n;

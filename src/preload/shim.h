@@ -46,6 +46,9 @@
 /* The canonical open behind the variadic open* exports (open.c). */
 int shim_openat(int dirfd, const char *path, int flags, mode_t mode);
 
+/* Is NAME one of the library's exports (gen.c)? */
+bool aufs_exports_has(const char *name);
+
 /* Resolve one real function on demand (calls that arrive before the constructor). */
 void *aufs_real_lazy(const char *name, void **slot);
 #define REAL(name) \
