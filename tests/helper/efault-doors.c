@@ -106,7 +106,8 @@ static const char *only;	/* $EFAULT_DOOR: this door alone (to look at one) */
  * Door number I with the hostile pointer: names it in door_name and, if CALL,
  * calls it and says the result. False past the last door.
  */
-static bool door(int i, const char *ptr, bool call)
+/* not instrumented by UBSan: passing NULL to a nonnull parameter is the point */
+__attribute__((no_sanitize_undefined)) static bool door(int i, const char *ptr, bool call)
 {
 	const char *p = hp;
 	char *const argv_ok[] = { (char *)"true", NULL };
