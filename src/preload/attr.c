@@ -34,9 +34,13 @@ long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], in
 
 		return r < 0 ? r : AUFS_PASS;
 	}
-	/* the kernel copies the times before the lookup (EFAULT) */
-	if (ts && aufs_guard_mem(ts, 2 * sizeof(*ts)) < 0)
+	/* the kernel copies the times before the lookup (EFAULT); so do we (any alignment) */
+	struct timespec copy[2];
+
+	if (ts && aufs_guard_copy(copy, ts, sizeof(copy)) < 0)
 		return AUFS_PASS;
+	if (ts)
+		ts = copy;
 	/* and checks them after it, before any permission (EINVAL): its own answer */
 	if (ts && (!nsec_valid(ts[0].tv_nsec) || !nsec_valid(ts[1].tv_nsec))) {
 		char real[PATH_MAX];

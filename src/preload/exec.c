@@ -325,12 +325,14 @@ static bool strv_readable(char *const *v)
 	if (!v)
 		return true;
 	for (;; v++) {
-		if (aufs_guard_mem(v, sizeof(*v)) < 0)
+		const char *s;
+
+		if (aufs_guard_copy(&s, v, sizeof(s)) < 0)	/* any alignment, as the kernel */
 			return false;
-		if (!*v)
+		if (!s)
 			return true;
 		/* the kernel's bound for one string (MAX_ARG_STRLEN): E2BIG past it */
-		if (aufs_guard_strnlen(*v, 32 * 4096) == (size_t)-1)
+		if (aufs_guard_strnlen(s, 32 * 4096) == (size_t)-1)
 			return false;
 	}
 }

@@ -126,12 +126,16 @@ static long sendmsg_call(const struct sock_args *a, const struct sockaddr *addr,
 
 long verb_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct sock_args args = { .fd = fd, .flags = flags, .msg = msg };
+	struct sock_args args = { .fd = fd, .flags = flags };
+	struct msghdr copy;
 
+	/* a NULL or hostile msg: EFAULT, from the kernel; read once, at any alignment */
 	msg = AUFS_LAUNDER(msg);
-	if (!msg || !readable(msg, sizeof(*msg)) || !maybe_path(msg->msg_name, msg->msg_namelen))
-		return AUFS_PASS;	/* a NULL or hostile msg: EFAULT, from the kernel */
-	return sock_in_union(&args, false, msg->msg_name, msg->msg_namelen, sendmsg_call);
+	if (!msg || aufs_guard_copy(&copy, msg, sizeof(copy)) < 0 ||
+	    !maybe_path(copy.msg_name, copy.msg_namelen))
+		return AUFS_PASS;
+	args.msg = &copy;
+	return sock_in_union(&args, false, copy.msg_name, copy.msg_namelen, sendmsg_call);
 }
 
 /*

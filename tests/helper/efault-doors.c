@@ -510,6 +510,11 @@ int main(int argc, char **argv)
 	torn = torn_string();
 	bus = bus_string();
 	for (size_t k = 0; k < sizeof(ptrs) / sizeof(ptrs[0]); k++) {
+		/* $EFAULT_PTRS: the pointers to try (names, comma-separated), else all */
+		const char *want = getenv("EFAULT_PTRS");
+
+		if (want && !strstr(want, ptrs[k].name))
+			continue;
 		hp = k == 2 ? torn : k == 3 ? bus : ptrs[k].p;
 		for (int i = 0; run(i, ptrs[k].name); i++)
 			;

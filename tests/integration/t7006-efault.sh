@@ -80,6 +80,10 @@ test_expect_success 'nothing was made or changed by the refused calls' '
 	test_cmp expect actual
 '
 
+# the repeats below try the two pointers of the issue (the run above, all four)
+EFAULT_PTRS=0xdeadc0de,NULL
+export EFAULT_PTRS
+
 test_expect_success 'the fortified, large-file build of the probe (the *64, __*_2 names): the same' '
 	natively "$H/../helper-lfs/efault-doors" "$NATIVE" >expect &&
 	in_union "$H/../helper-lfs/efault-doors" "$M" >actual &&
