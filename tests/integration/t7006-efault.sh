@@ -94,7 +94,10 @@ test_expect_success 'the program keeps its own SIGSEGV and SIGBUS handlers and f
 	natively "$P" "$NATIVE" signals >expect &&
 	in_union "$P" "$M" signals >actual &&
 	test_grep "open -> -1 EFAULT, handler calls 0" actual &&
-	test_grep "case 3: killed by SEGV" actual &&
+	# a sanitized program reports its own faults and exits 1, with or without us
+	if [ "$SANITIZE" != 1 ]; then
+		test_grep "case 3: killed by SEGV" actual
+	fi &&
 	test_cmp expect actual
 '
 
@@ -102,7 +105,9 @@ test_expect_success 'the program keeps its own SIGSEGV and SIGBUS handlers and f
 # newfstatat of the branch file, as natively.
 STAT_PROBE=$H/stat-probe
 [ -x "$STAT_PROBE" ] && test_set_prereq STAT_PROBE
-test_expect_success STRACE,STAT_PROBE 'a warm stat of a union path: one system call, as natively' '
+# (not for a sanitized build: the ASan runtime makes calls and sets handlers of its own)
+[ "$SANITIZE" = 1 ] || test_set_prereq NOSAN
+test_expect_success STRACE,STAT_PROBE,NOSAN 'a warm stat of a union path: one system call, as natively' '
 	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- strace -f -o union.trace \
 		"$STAT_PROBE" -w "$M/d/x" -n 3 "$M/d/x" "$M/f" "$M/d/t" >out &&
 	sed -n "/write(-1, \"round 1/,/write(-1, \"round 2/p" union.trace |
@@ -128,6 +133,7 @@ fi
 prereq_reason() {
 	case $1 in
 	OVERLAY) echo "$OVERLAY_WHY" ;;
+	NOSAN) echo "the sanitized build counts the ASan runtime's calls too" ;;
 	STRACE | STAT_PROBE) echo "$(echo "$1" | tr '[:upper:]' '[:lower:]') is missing" ;;
 	*) echo "missing $1" ;;
 	esac
