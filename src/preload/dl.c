@@ -20,14 +20,15 @@
 
 /*
  * Might FILE name a path in a union? Read before shim_enter() (the tail call
- * below), so a pointer is probed only once the probes' handler is there; an
- * unreadable FILE is ld.so's to read, as without us.
+ * below), so a pointer is probed only once the probes' handler is there (and
+ * read as before otherwise); an unreadable FILE is ld.so's to read, as without us.
  */
 static inline bool maybe_union_file(const char *file)
 {
 	file = AUFS_LAUNDER(file);
-	return file && atomic_load_explicit(&aufs_guard_installed, memory_order_relaxed) &&
-	       aufs_path_ok(file) && strchr(file, '/');
+	return file &&
+	       (!atomic_load_explicit(&aufs_guard_installed, memory_order_relaxed) ||
+		aufs_path_ok(file)) && strchr(file, '/');
 }
 
 /* FILE's real path into REAL, or false: load FILE as given. */

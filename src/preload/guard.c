@@ -136,6 +136,12 @@ extern const char aufs_guard_begin[], aufs_guard_fixup[];
 
 /* SIGSEGV and SIGBUS: the program's actions, as it set them (or found them). */
 static struct sigaction program_action[2];
+/*
+ * The C library's own sigaction for the handler itself: a sanitizer runtime
+ * loaded after us (TSan as our dependency) interposes sigaction too, and would
+ * be called before it has started.
+ */
+static int (*libc_sigaction)(int, const struct sigaction *, struct sigaction *);
 _Atomic bool aufs_guard_installed;
 static atomic_flag action_lock = ATOMIC_FLAG_INIT;
 
@@ -174,7 +180,7 @@ static void deliver(int sig, siginfo_t *si, ucontext_t *uc)
 		 * kills too: the kernel does that for a fault it cannot deliver.
 		 */
 		sigemptyset(&dfl.sa_mask);
-		REAL(sigaction)(sig, &dfl, NULL);
+		libc_sigaction(sig, &dfl, NULL);
 		program_action[i] = dfl;
 		if (!from_kernel)
 			raise(sig);
@@ -222,12 +228,28 @@ void aufs_guard_install(void)
 
 	if (atomic_load(&aufs_guard_installed))
 		return;
+#ifdef __SANITIZE_THREAD__
+	/*
+	 * The ThreadSanitizer build (make tsan, for the thread tests) leaves the
+	 * signal actions to the TSan runtime, which breaks under a handler of ours
+	 * in the programs it did not instrument: there a hostile pointer crashes.
+	 */
+	return;
+#endif
 	sigemptyset(&ours.sa_mask);
 	lock();
 	if (!atomic_load(&aufs_guard_installed)) {
+		void *libc = REAL(dlopen)("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+
+		if (libc) {
+			*(void **)&libc_sigaction = dlsym(libc, "sigaction");
+			dlclose(libc);
+		}
+		if (!libc_sigaction)
+			libc_sigaction = REAL(sigaction);
 		/* one call each: ours in, the program's (or the default) out */
 		for (int i = 0; i < 2; i++)
-			REAL(sigaction)(sigs[i], &ours, &program_action[i]);
+			libc_sigaction(sigs[i], &ours, &program_action[i]);
 		atomic_store(&aufs_guard_installed, true);
 	}
 	unlock();
