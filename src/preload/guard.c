@@ -255,6 +255,7 @@ void aufs_guard_install(void)
 	unlock();
 }
 
+#ifndef __SANITIZE_THREAD__	/* the TSan build: no handler, the runtime's own actions */
 /*
  * The program's view of SIGSEGV and SIGBUS. 1: answered here (the action
  * stored, the old one reported); 0: not ours, make the real call.
@@ -369,3 +370,4 @@ AUFS_EXPORT __sighandler_t sigset(int sig, __sighandler_t h)
 		return SIG_ERR;
 	return sigismember(&was, sig) ? SIG_HOLD : old.sa_handler;
 }
+#endif /* __SANITIZE_THREAD__ */
