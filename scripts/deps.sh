@@ -12,6 +12,9 @@ have_cmd gcc || need="$need gcc"
 have_cmd make || need="$need make"
 have_cmd python3 || need="$need python3"
 have_cmd php || need="$need php-cli"
+# the extensions PHP loads with RTLD_DEEPBIND that t7007 runs on union paths
+have_cmd php && { php -m 2>/dev/null | grep -qx imagick || need="$need php-imagick"; }
+have_cmd php && { php -m 2>/dev/null | grep -qx zip || need="$need php-zip"; }
 have_cmd sqlite3 || need="$need sqlite3"
 have_cmd git || need="$need git"
 have_cmd tar || need="$need tar"

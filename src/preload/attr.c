@@ -21,6 +21,11 @@ long verb_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 	return aufs_fchownat(dirfd, AUFS_LAUNDER(path), uid, gid, flags);
 }
 
+static bool nsec_valid(long nsec)
+{
+	return (nsec >= 0 && nsec <= 999999999) || nsec == UTIME_NOW || nsec == UTIME_OMIT;
+}
+
 long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
 	path = AUFS_LAUNDER(path);
@@ -28,6 +33,21 @@ long verb_utimensat(int dirfd, const char *path, const struct timespec ts[2], in
 		int r = aufs_fd_check_write(dirfd);
 
 		return r < 0 ? r : AUFS_PASS;
+	}
+	/* the kernel copies the times before the lookup (EFAULT); so do we (any alignment) */
+	struct timespec copy[2];
+
+	if (ts && aufs_guard_copy(copy, ts, sizeof(copy)) < 0)
+		return AUFS_PASS;
+	if (ts)
+		ts = copy;
+	/* and checks them after it, before any permission (EINVAL): its own answer */
+	if (ts && (!nsec_valid(ts[0].tv_nsec) || !nsec_valid(ts[1].tv_nsec))) {
+		char real[PATH_MAX];
+		long r = verb_real_path(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH),
+					real);
+
+		return r ? r : verb_real(REAL(utimensat)(AT_FDCWD, real, ts, flags & ~AT_EMPTY_PATH));
 	}
 	return aufs_utimensat(dirfd, path, ts, flags);
 }
@@ -48,6 +68,8 @@ long verb_futimesat(int dirfd, const char *path, const struct timeval tv[2])
 {
 	struct timespec ts[2];
 
+	if (!AUFS_LAUNDER(path))	/* glibc: futimes on the fd */
+		return verb_futimes(dirfd, tv);
 	return aufs_utimensat(dirfd, AUFS_LAUNDER(path), tv2ts(tv, ts), 0);
 }
 
@@ -75,24 +97,41 @@ long verb_truncate(const char *path, off_t len)
 	return aufs_truncate(AUFS_LAUNDER(path), len);
 }
 
+/*
+ * The kernel copies an attribute's name and value before it looks the path up:
+ * one it cannot read is its EFAULT, with no copy-up made first.
+ */
+static bool xattr_readable(const char *name, const void *value, size_t size)
+{
+	return aufs_path_ok(name) && (size > 65536 || aufs_guard_mem(value, size) == 0);
+}
+
 long verb_setxattr(const char *path, const char *name, const void *value, size_t size, int flags)
 {
+	if (!xattr_readable(name, value, size))
+		return AUFS_PASS;
 	return aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, false);
 }
 
 long verb_lsetxattr(const char *path, const char *name, const void *value, size_t size,
 		    int flags)
 {
+	if (!xattr_readable(name, value, size))
+		return AUFS_PASS;
 	return aufs_setxattr(AUFS_LAUNDER(path), name, value, size, flags, true);
 }
 
 long verb_removexattr(const char *path, const char *name)
 {
+	if (!aufs_path_ok(name))
+		return AUFS_PASS;
 	return aufs_removexattr(AUFS_LAUNDER(path), name, false);
 }
 
 long verb_lremovexattr(const char *path, const char *name)
 {
+	if (!aufs_path_ok(name))
+		return AUFS_PASS;
 	return aufs_removexattr(AUFS_LAUNDER(path), name, true);
 }
 

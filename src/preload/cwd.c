@@ -18,11 +18,8 @@ int shim_chdir(const char *path)
 
 	if (!shim_enter(&saved))
 		return REAL(chdir)(path);
-	path = AUFS_LAUNDER(path);
-	if (!path) {
-		errno = EFAULT;
-		return -1;
-	}
+	if (!aufs_path_ok(path))
+		return REAL(chdir)(path);
 	record = !aufs_in_vfork_child();
 	r = aufs_chdir(path, record);
 	if (r == AUFS_PASS) {
@@ -87,7 +84,10 @@ char *shim_getcwd(char *buf, size_t size)
 		errno = ERANGE;
 		return NULL;
 	}
-	memcpy(buf, tmp, (size_t)n + 1);
+	if (aufs_guard_copy(buf, tmp, (size_t)n + 1) < 0) {
+		errno = EFAULT;	/* the kernel's getcwd into a hostile buffer */
+		return NULL;
+	}
 	return buf;
 }
 

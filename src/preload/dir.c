@@ -45,8 +45,7 @@ DIR *shim_opendir(const char *path)
 
 	if (!shim_enter(&saved))
 		return REAL(opendir)(path);
-	path = AUFS_LAUNDER(path);
-	if (!path || !*path)
+	if (!aufs_path_ok(path) || !*path)
 		return REAL(opendir)(path);
 	r = open_merged(AT_FDCWD, path, -1, &d, &pass, host);
 	if (pass) {

@@ -318,6 +318,25 @@ static int xdispatch(struct xrun *w)
 	return -ENOSYS;
 }
 
+/* Can the vector V (NULL allowed, as Linux allows it) and its strings be read? */
+static bool strv_readable(char *const *v)
+{
+	v = AUFS_LAUNDER(v);
+	if (!v)
+		return true;
+	for (;; v++) {
+		const char *s;
+
+		if (aufs_guard_copy(&s, v, sizeof(s)) < 0)	/* any alignment, as the kernel */
+			return false;
+		if (!s)
+			return true;
+		/* the kernel's bound for one string (MAX_ARG_STRLEN): E2BIG past it */
+		if (aufs_guard_strnlen(s, 32 * 4096) == (size_t)-1)
+			return false;
+	}
+}
+
 /*
  * Every door ends here: build the child's environment on this stack, then run.
  * Returns -errno (exec: only on failure) or 0 (spawn).
@@ -331,10 +350,19 @@ int xcall(const struct xreq *q)
 	size_t room, n, argc = 0;
 	struct xbuf b;
 
+	/*
+	 * Hostile argv or envp: the kernel opens the image first, then copies the
+	 * strings (EFAULT). So the image is resolved as usual and given the
+	 * caller's own vectors, unread: no "#!" by hand, no environment of ours.
+	 */
+	bool hostile = !strv_readable(q->argv) || !strv_readable(q->envp);
+
 	if (!x.vfork)
 		env_capture_early();	/* an exec from a constructor that ran before ours */
-	n = env_count(q->envp, &room);
-	while (q->argv && q->argv[argc])
+	n = hostile ? 0 : env_count(q->envp, &room);
+	if (hostile)
+		room = 1;
+	while (!hostile && q->argv && q->argv[argc])
 		argc++;
 	w.b = &b;
 	{
@@ -346,7 +374,10 @@ int xcall(const struct xreq *q)
 
 		b.vname = vname ? vbuf : NULL;
 		xctx_cwd(&x, &b.obj);
-		if (n <= XSTACK_PTRS) {
+		if (hostile) {
+			w.env = q->envp;
+			x.loads = false;
+		} else if (n <= XSTACK_PTRS) {
 			w.env = env_build(&x, q->envp, n, env, pre, room);
 		} else {
 			w.env = q->envp;	/* too big to copy: as the program gave it */
@@ -375,11 +406,9 @@ int shim_execve(const char *path, char *const argv[], char *const envp[])
 {
 	struct xreq q = { .kind = X_EXECVE, .dirfd = AT_FDCWD, .argv = argv, .envp = envp };
 
-	if (!shim_enter(NULL))
+	if (!shim_enter(NULL) || !aufs_path_ok(path))
 		return REAL(execve)(path, argv, envp);
-	q.path = AUFS_LAUNDER(path);
-	if (!q.path)
-		return exec_ret(-EFAULT);
+	q.path = path;
 	return exec_ret(xcall(&q));
 }
 
@@ -388,11 +417,9 @@ int shim_execveat(int dirfd, const char *path, char *const argv[], char *const e
 	struct xreq q = { .kind = X_EXECVEAT, .dirfd = dirfd, .flags = flags, .argv = argv,
 			  .envp = envp };
 
-	if (!shim_enter(NULL))
+	if (!shim_enter(NULL) || !aufs_path_ok(path))
 		return REAL(execveat)(dirfd, path, argv, envp, flags);
-	q.path = AUFS_LAUNDER(path);
-	if (!q.path)
-		return exec_ret(-EFAULT);
+	q.path = path;
 	return exec_ret(xcall(&q));
 }
 
@@ -412,11 +439,9 @@ int shim_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	struct xreq q = { .kind = X_EXECVPE, .dirfd = AT_FDCWD, .argv = argv, .envp = envp };
 
-	if (!shim_enter(NULL))
+	if (!shim_enter(NULL) || !aufs_path_ok(file))
 		return REAL(execvpe)(file, argv, envp);
-	q.path = AUFS_LAUNDER(file);
-	if (!q.path)
-		return exec_ret(-EFAULT);
+	q.path = file;
 	return exec_ret(xcall(&q));
 }
 

@@ -505,9 +505,14 @@ static bool fts_ours_open(char *const *argv)
 	argv = AUFS_LAUNDER(argv);
 	if (!shim_enter(NULL) || !argv)
 		return false;
-	for (; *argv; argv++)
-		if (**argv && walk_ours(*argv))
+	for (; aufs_guard_mem(argv, sizeof(*argv)) == 0 && *argv; argv++) {
+		size_t n = aufs_guard_strnlen(*argv, PATH_MAX);
+
+		if (n == (size_t)-1)
+			return false;	/* glibc's fts_open reads it: as without us */
+		if (n && n < PATH_MAX && walk_ours(*argv))
 			return true;
+	}
 	return false;
 }
 

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <grp.h>
 #include <sys/fsuid.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
@@ -54,6 +55,24 @@ void *aufs_real_lazy(const char *name, void **slot)
 #define KIND_FD(args) IS_INT_(ARG1_ args)
 
 /*
+ * The path a row's kind names must be readable before the verb reads it
+ * (aufs_path_ok): else the real call answers with the caller's pointer. A row
+ * whose path may be NULL with a meaning of its own (utimensat and futimesat: the
+ * fd itself; mount: a source-less file system) is listed here, and its verb
+ * handles NULL; any other NULL goes to the real call (EFAULT).
+ */
+#define NULL_PATH_OK_utimensat ~, 1
+#define NULL_PATH_OK_futimesat ~, 1
+#define NULL_PATH_OK_mount ~, 1
+#define SECOND_(a, b, ...) b
+#define SECOND(...) SECOND_(__VA_ARGS__)
+#define NULL_OK_(name) SECOND(NULL_PATH_OK_##name, 0, ~)
+#define PATH_READY_(p, null_ok) ((null_ok) && !AUFS_LAUNDER(p) ? true : aufs_path_ok(p))
+#define READY_PATH(name, args) PATH_READY_(ARG1_ args, NULL_OK_(name))
+#define READY_PATHAT(name, args) PATH_READY_(ARG2_ args, NULL_OK_(name))
+#define READY_FD(name, args) true
+
+/*
  * The prologue (shim.h, "The verbs"): the real function when the library is
  * inactive or the verb says AUFS_PASS, else the verb's answer with errno set on
  * failure and the caller's errno kept on success.
@@ -65,7 +84,7 @@ void *aufs_real_lazy(const char *name, void **slot)
 		long r_;                                                                \
                                                                                         \
 		_Static_assert(KIND_##kind(args), #name ": not of kind " #kind);          \
-		if (!shim_enter(&saved_))                                               \
+		if (!shim_enter(&saved_) || !READY_##kind(name, args))                  \
 			return REAL(name) args;                                         \
 		r_ = verb_##name args;                                                  \
 		if (r_ == AUFS_PASS)                                                    \
@@ -92,6 +111,37 @@ void *aufs_real_lazy(const char *name, void **slot)
 	}
 #define SHIM(kind, ret, name, params, args) BODY_##kind(ret, name, params, args)
 #include "aufs/wrapfuncs.def"
+
+/* Every name the library exports, sorted once (strcmp order) for aufs_exports_has(). */
+static const char *export_names[] = {
+#define SHIM(kind, ret, name, params, args) #name,
+#define ALIAS(ret, name, params, call) #name,
+#define HAND(ret, name, params) #name,
+#include "aufs/wrapfuncs.def"
+};
+#define NEXPORTS (sizeof(export_names) / sizeof(export_names[0]))
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool aufs_exports_has(const char *name)
+{
+	static _Atomic int sorted;	/* 0, 1 sorting, 2 sorted */
+	int expected = 0;
+
+	if (atomic_load(&sorted) != 2) {
+		if (atomic_compare_exchange_strong(&sorted, &expected, 1)) {
+			qsort(export_names, NEXPORTS, sizeof(export_names[0]), cmp_name);
+			atomic_store(&sorted, 2);
+		} else {
+			while (atomic_load(&sorted) != 2)
+				__builtin_ia32_pause();
+		}
+	}
+	return bsearch(&name, export_names, NEXPORTS, sizeof(export_names[0]), cmp_name) != NULL;
+}
 
 /* The exported forwarders. Prototypes first: some names have none in glibc's headers. */
 #define SHIM(kind, ret, name, params, args) AUFS_EXPORT ret name params;

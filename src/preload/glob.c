@@ -91,9 +91,8 @@ static int walk_glob(glob_fn real, const char *pattern, int flags,
 	/* a caller's own GLOB_ALTDIRFUNC callbacks reach our wrappers through the PLT */
 	if (!shim_enter(NULL) || (flags & GLOB_ALTDIRFUNC))
 		return real(pattern, flags, errfunc, g);
-	pattern = AUFS_LAUNDER(pattern);
 	g = AUFS_LAUNDER(g);
-	if (!pattern || !g)
+	if (!aufs_path_ok(pattern) || !g)
 		return real(pattern, flags, errfunc, g);
 	if (glob_fixed_dir(pattern, flags, dir) && !walk_ours(dir))
 		return real(pattern, flags, errfunc, g);

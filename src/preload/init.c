@@ -68,6 +68,7 @@ static void load_config(void)
 		aufs_state_publish(NULL);
 		return;
 	}
+	aufs_guard_install();	/* before any thread can see a union and probe */
 	aufs_state_publish(cfg);
 }
 

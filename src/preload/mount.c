@@ -30,6 +30,8 @@ long verb_mount(const char *source, const char *target, const char *fstype, unsi
 	char src[PATH_MAX], real[PATH_MAX];
 	long r;
 
+	if (!aufs_path_ok(target))
+		return AUFS_PASS;	/* the kernel copies every name first: EFAULT */
 	source = AUFS_LAUNDER(source);
 	if (source && aufs_real_path(AT_FDCWD, source, 0, src) == 0)
 		source = src;

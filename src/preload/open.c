@@ -21,13 +21,8 @@ int shim_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	int saved, fd;
 
-	if (!shim_enter(&saved))
+	if (!shim_enter(&saved) || !aufs_path_ok(path))
 		return REAL(openat)(dirfd, path, flags, mode);
-	path = AUFS_LAUNDER(path);
-	if (!path) {
-		errno = EFAULT;
-		return -1;
-	}
 	fd = aufs_openat(dirfd, path, flags, mode);
 	if (fd == AUFS_PASS) {
 		fd = REAL(openat)(dirfd, path, flags, mode);
@@ -134,8 +129,7 @@ FILE *shim_fopen(const char *path, const char *mode)
 
 	if (!shim_enter(&saved))
 		return REAL(fopen)(path, mode);
-	path = AUFS_LAUNDER(path);
-	if (!path || !mode || (flags = mode_flags(mode)) < 0)
+	if (!aufs_path_ok(path) || !mode || (flags = mode_flags(mode)) < 0)
 		return REAL(fopen)(path, mode);
 	fd = aufs_openat(AT_FDCWD, path, flags, 0666);
 	if (fd == AUFS_PASS)
@@ -164,8 +158,8 @@ FILE *shim_freopen(const char *path, const char *mode, FILE *stream)
 
 	if (!shim_enter(&saved))
 		return REAL(freopen)(path, mode, stream);
-	path = AUFS_LAUNDER(path);
-	if (!path || !mode || (flags = mode_flags(mode)) < 0)
+	/* a NULL path changes the stream's mode: glibc's own */
+	if (!aufs_path_ok(path) || !mode || (flags = mode_flags(mode)) < 0)
 		return REAL(freopen)(path, mode, stream);
 	/* O_EXCL/O_CREAT/O_TRUNC were applied by our open; the reopen must not redo them */
 	fd = aufs_openat(AT_FDCWD, path, flags, 0666);

@@ -10,9 +10,17 @@
 
 #include "shim.h"
 
+/* The link into the caller's buffer through a guarded copy, as verb_fstatat. */
 long verb_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	return aufs_readlinkat(dirfd, AUFS_LAUNDER(path), buf, size);
+	char tmp[PATH_MAX];	/* a link's body is shorter (the kernel's own bound) */
+	long n = aufs_readlinkat(dirfd, AUFS_LAUNDER(path), tmp, size < PATH_MAX ? size : PATH_MAX);
+
+	if (n == AUFS_PASS || n == AUFS_PASS_HOST)
+		return n;	/* the real call, into the caller's buffer */
+	if (n > 0 && aufs_guard_copy(buf, tmp, (size_t)n) < 0)
+		return -EFAULT;
+	return n;
 }
 
 char *shim_realpath(const char *path, char *resolved)
@@ -28,6 +36,8 @@ char *shim_realpath(const char *path, char *resolved)
 		errno = EINVAL;
 		return NULL;
 	}
+	if (!aufs_path_ok(path))	/* glibc reads it (and crashes) or says ENAMETOOLONG */
+		return REAL(realpath)(path, resolved);
 	r = aufs_realpath(path, buf);
 	if (r == AUFS_PASS)
 		return REAL(realpath)(path, resolved);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,6 +45,9 @@
 
 /* The canonical open behind the variadic open* exports (open.c). */
 int shim_openat(int dirfd, const char *path, int flags, mode_t mode);
+
+/* Is NAME one of the library's exports (gen.c)? */
+bool aufs_exports_has(const char *name);
 
 /* Resolve one real function on demand (calls that arrive before the constructor). */
 void *aufs_real_lazy(const char *name, void **slot);
@@ -84,6 +88,30 @@ static inline long aufs_ret(long r, int saved_errno)
 #define AUFS_LAUNDER(p) ({ __typeof__(p) _p = (p); __asm__("" : "+r"(_p)); _p; })
 
 /*
+ * guard.c: reading a caller's pointer without crashing on a hostile one (the
+ * probes resume at a fixup when the kernel reports a fault; guard.c says why
+ * this costs no system call). aufs_guard_install() runs before the first union
+ * is published, so every shim that consults a union can probe.
+ */
+void aufs_guard_install(void);
+extern _Atomic bool aufs_guard_installed;	/* for a door that reads before shim_enter() */
+size_t aufs_guard_strnlen(const char *s, size_t max);	/* (size_t)-1: unreadable */
+long aufs_guard_mem(const void *p, size_t n);		/* 0 or -1: unreadable */
+long aufs_guard_copy(void *dst, const void *src, size_t n);	/* 0 or -1: unwritable */
+
+/*
+ * May the union read the path P? True for a readable C string shorter than
+ * PATH_MAX. False for NULL, for a pointer that cannot be read and for a string
+ * the kernel refuses unread (ENAMETOOLONG): the door then makes the real call
+ * with the caller's pointer, so the answer is the kernel's (EFAULT) or glibc's.
+ */
+static inline bool aufs_path_ok(const char *p)
+{
+	p = AUFS_LAUNDER(p);
+	return p && aufs_guard_strnlen(p, PATH_MAX) < PATH_MAX;
+}
+
+/*
  * The one prologue of a hand-written shim (kind HAND in wrapfuncs.def): saves
  * the caller's errno in *SAVED_ERRNO (unless NULL) before anything can change it
  * (the first call initialises the library), and says whether the union must be
@@ -117,13 +145,12 @@ static inline long verb_real(long r)
  * For a verb that acts on an existing object named by PATH (relative to DIRFD;
  * AT_FLAGS: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH): 0 with the real path of its
  * top-most copy in REAL (PATH_MAX bytes), AUFS_PASS (outside every union, or a
- * NULL path: the real function's own answer) or -errno (-ENOENT for a name the
- * union does not have).
+ * NULL or unreadable path: the real function's own answer) or -errno (-ENOENT
+ * for a name the union does not have).
  */
 static inline long verb_real_path(int dirfd, const char *path, int at_flags, char *real)
 {
-	path = AUFS_LAUNDER(path);
-	if (!path)
+	if (!aufs_path_ok(path))
 		return AUFS_PASS;
 	return aufs_real_path(dirfd, path, at_flags, real);
 }

@@ -13,11 +13,22 @@
 
 #include "shim.h"
 
-/* Could ADDR be a pathname address? Only then is the core asked (cheap test first). */
+/* Can the N bytes at P be read? A hostile pointer goes to the kernel: EFAULT. */
+static inline bool readable(const void *p, size_t n)
+{
+	return aufs_guard_mem(AUFS_LAUNDER(p), n) == 0;
+}
+
+/*
+ * Could ADDR be a pathname address? Only then is the core asked (cheap test
+ * first). An address the kernel would refuse unread (too long: EINVAL) or
+ * cannot read (EFAULT) is the kernel's to answer.
+ */
 static inline bool maybe_path(const struct sockaddr *addr, socklen_t len)
 {
 	addr = AUFS_LAUNDER(addr);
 	return addr && len > offsetof(struct sockaddr_un, sun_path) &&
+	       len <= sizeof(struct sockaddr_storage) && readable(addr, len) &&
 	       addr->sa_family == AF_UNIX && ((const struct sockaddr_un *)addr)->sun_path[0];
 }
 
@@ -115,12 +126,16 @@ static long sendmsg_call(const struct sock_args *a, const struct sockaddr *addr,
 
 long verb_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct sock_args args = { .fd = fd, .flags = flags, .msg = msg };
+	struct sock_args args = { .fd = fd, .flags = flags };
+	struct msghdr copy;
 
+	/* a NULL or hostile msg: EFAULT, from the kernel; read once, at any alignment */
 	msg = AUFS_LAUNDER(msg);
-	if (!msg || !maybe_path(msg->msg_name, msg->msg_namelen))
-		return AUFS_PASS;	/* a NULL msg: EFAULT, from the kernel */
-	return sock_in_union(&args, false, msg->msg_name, msg->msg_namelen, sendmsg_call);
+	if (!msg || aufs_guard_copy(&copy, msg, sizeof(copy)) < 0 ||
+	    !maybe_path(copy.msg_name, copy.msg_namelen))
+		return AUFS_PASS;
+	args.msg = &copy;
+	return sock_in_union(&args, false, copy.msg_name, copy.msg_namelen, sendmsg_call);
 }
 
 /*
@@ -158,7 +173,7 @@ static void unname(int fd, struct sockaddr *addr, socklen_t cap, socklen_t *len,
 static long named(int (*call)(int, __SOCKADDR_ARG, socklen_t *), int fd, __SOCKADDR_ARG a,
 		  socklen_t *len, bool own)
 {
-	socklen_t cap = len ? *len : 0;
+	socklen_t cap = len && readable(len, sizeof(*len)) ? *len : 0;
 	int r = call(fd, a, len);
 
 	if (r == 0)
@@ -178,7 +193,7 @@ long verb_getpeername(int fd, __SOCKADDR_ARG a, socklen_t *len)
 
 long verb_accept4(int fd, __SOCKADDR_ARG a, socklen_t *len, int flags)
 {
-	socklen_t cap = a.__sockaddr__ && len ? *len : 0;
+	socklen_t cap = a.__sockaddr__ && len && readable(len, sizeof(*len)) ? *len : 0;
 	int r = REAL(accept4)(fd, a, len, flags);
 
 	if (r >= 0 && cap)
@@ -188,7 +203,7 @@ long verb_accept4(int fd, __SOCKADDR_ARG a, socklen_t *len, int flags)
 
 long verb_accept(int fd, __SOCKADDR_ARG a, socklen_t *len)
 {
-	socklen_t cap = a.__sockaddr__ && len ? *len : 0;
+	socklen_t cap = a.__sockaddr__ && len && readable(len, sizeof(*len)) ? *len : 0;
 	int r = REAL(accept)(fd, a, len);
 
 	if (r >= 0 && cap)
@@ -198,7 +213,7 @@ long verb_accept(int fd, __SOCKADDR_ARG a, socklen_t *len)
 
 long verb_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG a, socklen_t *len)
 {
-	socklen_t cap = a.__sockaddr__ && len ? *len : 0;
+	socklen_t cap = a.__sockaddr__ && len && readable(len, sizeof(*len)) ? *len : 0;
 	ssize_t r = REAL(recvfrom)(fd, buf, n, flags, a, len);
 
 	if (r >= 0 && cap)
@@ -212,7 +227,7 @@ long verb_recvmsg(int fd, struct msghdr *msg, int flags)
 	ssize_t r;
 
 	msg = AUFS_LAUNDER(msg);
-	if (!msg)
+	if (!msg || !readable(msg, sizeof(*msg)))
 		return AUFS_PASS;	/* EFAULT, from the kernel */
 	cap = msg->msg_name ? msg->msg_namelen : 0;
 	r = REAL(recvmsg)(fd, msg, flags);

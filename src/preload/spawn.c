@@ -145,9 +145,7 @@ static int spawn_through_union(struct xreq *q, const char *path, int saved)
 	char cdir[PATH_MAX];
 	int r;
 
-	q->path = AUFS_LAUNDER(path);
-	if (!q->path)
-		return EFAULT;
+	q->path = path;
 	q->cdir = fa_dir(q->fa, cdir);
 	r = xcall(q);
 	errno = saved;
@@ -161,7 +159,7 @@ AUFS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 			  .pid = pid, .fa = fa, .attr = attr };
 	int saved;
 
-	if (!shim_enter(&saved))
+	if (!shim_enter(&saved) || !aufs_path_ok(path))
 		return REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
 	return spawn_through_union(&q, path, saved);
 }
@@ -173,7 +171,7 @@ AUFS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_fil
 			  .pid = pid, .fa = fa, .attr = attr };
 	int saved;
 
-	if (!shim_enter(&saved))
+	if (!shim_enter(&saved) || !aufs_path_ok(file))
 		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
 	return spawn_through_union(&q, file, saved);
 }
@@ -208,11 +206,9 @@ AUFS_EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa,
 	char full[PATH_MAX], real[PATH_MAX];
 	int saved, r;
 
-	if (!shim_enter(&saved))
+	/* glibc copies the path: an unreadable one is its own to read */
+	if (!shim_enter(&saved) || !aufs_path_ok(path))
 		return REAL(posix_spawn_file_actions_addopen)(fa, fd, path, oflag, mode);
-	path = AUFS_LAUNDER(path);
-	if (!path)
-		return EFAULT;
 	/* the child opens it with glibc's internal open, which no shim sees: resolve now */
 	r = aufs_spawn_open(fa_path(fa, path, full), &oflag, mode, real);
 	errno = saved;
@@ -229,11 +225,8 @@ AUFS_EXPORT int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t 
 	const char *name;
 	int saved, r;
 
-	if (!shim_enter(&saved))
+	if (!shim_enter(&saved) || !aufs_path_ok(path))
 		return REAL(posix_spawn_file_actions_addchdir_np)(fa, path);
-	path = AUFS_LAUNDER(path);
-	if (!path)
-		return EFAULT;
 	name = fa_path(fa, path, full);
 	if (name[0] != '/') {
 		/* relative to the caller's cwd: its union name, or the kernel's */

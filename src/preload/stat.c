@@ -7,9 +7,19 @@
  */
 #include "shim.h"
 
+/*
+ * The union's answer is written to the caller's buffer last, through a guarded
+ * copy: a buffer the kernel could not write is its EFAULT, after the lookup's
+ * own errors, as the kernel orders them.
+ */
 long verb_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-	return aufs_fstatat(dirfd, AUFS_LAUNDER(path), st, flags);
+	struct stat tmp;
+	long r = aufs_fstatat(dirfd, AUFS_LAUNDER(path), &tmp, flags);
+
+	if (r == 0 && aufs_guard_copy(st, &tmp, sizeof(tmp)) < 0)
+		return -EFAULT;
+	return r;
 }
 
 long verb_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *stx)
@@ -17,5 +27,12 @@ long verb_statx(int dirfd, const char *path, int flags, unsigned int mask, struc
 	path = AUFS_LAUNDER(path);
 	if (!path)	/* statx(fd, NULL, AT_EMPTY_PATH): the kernel's own */
 		return AUFS_PASS;
-	return aufs_statx(dirfd, path, flags, mask, stx);
+	{
+		struct statx tmp;
+		long r = aufs_statx(dirfd, path, flags, mask, &tmp);
+
+		if (r == 0 && aufs_guard_copy(stx, &tmp, sizeof(tmp)) < 0)
+			return -EFAULT;
+		return r;
+	}
 }

@@ -16,8 +16,7 @@
  */
 static long statfs_root(const char *path, char *real)
 {
-	path = AUFS_LAUNDER(path);
-	if (!path)
+	if (!aufs_path_ok(path))
 		return AUFS_PASS;
 	return aufs_statfs_path(path, real);
 }

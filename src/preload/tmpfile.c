@@ -78,7 +78,7 @@ char *shim_mkdtemp(char *tmpl)
 {
 	char *x;
 
-	if (!shim_enter(NULL) || !tmpl || !in_union(tmpl))
+	if (!shim_enter(NULL) || !aufs_path_ok(tmpl) || !in_union(tmpl))
 		return REAL(mkdtemp)(tmpl);
 	x = placeholder(tmpl, 0);
 	if (!x) {
@@ -120,7 +120,7 @@ char *shim_mktemp(char *tmpl)
 	int saved, r;
 	char *x;
 
-	if (!shim_enter(&saved) || !tmpl || !in_union(tmpl))
+	if (!shim_enter(&saved) || !aufs_path_ok(tmpl) || !in_union(tmpl))
 		return REAL(mktemp)(tmpl);
 	x = placeholder(tmpl, 0);
 	if (!x) {
@@ -203,7 +203,10 @@ char *shim_tempnam(const char *dir, const char *pfx)
 	char *out;
 
 	dir = AUFS_LAUNDER(dir);
-	if (!shim_enter(&saved) || search_outside(dir, true))
+	pfx = AUFS_LAUNDER(pfx);
+	/* unreadable names are glibc's to read (and crash on) */
+	if (!shim_enter(&saved) || (dir && !aufs_path_ok(dir)) ||
+	    (pfx && aufs_guard_strnlen(pfx, 1) == (size_t)-1) || search_outside(dir, true))
 		return REAL(tempnam)(dir, pfx);
 	r = path_search(buf, sizeof(buf), dir, pfx, true);
 	if (r == 0)
