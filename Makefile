@@ -96,6 +96,8 @@ $(FAULT_LIB): $(FAULT_OBJ)
 	$(Q)ar rcs $@ $^
 
 $(CORE_OBJ) $(PRELOAD_OBJ) $(LIB): ALL_CFLAGS += $(LTOFLAGS)
+# guard.c defines its probes in top-level asm, which LTO partitions do not keep.
+$(B)/src/preload/guard.o: ALL_CFLAGS += -fno-lto
 
 $(LIB): $(PRELOAD_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)
