@@ -21,15 +21,7 @@
 
 bool may_write(const struct stat *st)
 {
-	uid_t uid = creds_get()->euid;
-
-	if (uid == 0)
-		return true;
-	if (st->st_uid == uid)
-		return st->st_mode & S_IWUSR;
-	if (creds_in_group(st->st_gid))
-		return st->st_mode & S_IWGRP;
-	return st->st_mode & S_IWOTH;
+	return creds_mode_allows(st, W_OK, false);
 }
 
 static void copy_times(int dirfd, const char *path, const struct stat *st, int flags)

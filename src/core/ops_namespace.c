@@ -447,10 +447,13 @@ static int rename_exchange(const struct aufs_loc *o, const struct aufs_loc *n)
 static int rename_permitted(const struct aufs_loc *o, const struct aufs_loc *n,
 			    aufs_mask *ret_opmask)
 {
+	aufs_mask npmask;
 	int r = removal_permitted(o, ret_opmask);
 
 	if (r == 0)
-		r = perm_check_parent(n, n->branch >= 0 ? MASK_BIT(n->branch) : n->pmask);
+		r = loc_parent_mask(n, &npmask);
+	if (r == 0)
+		r = perm_check_parent(n, npmask);
 	if (r == 0 && o->type == DT_DIR &&
 	    (o->u->branch[o->branch].perm != AUFS_PERM_RW || (o->pmask & ~MASK_BIT(o->branch))))
 		r = -EXDEV;	/* a directory with content in a lower branch: EXDEV, as aufs */

@@ -542,6 +542,8 @@ static const struct flag_opt flag_opts[] = {
 	{ "noshwh",      0,                    AUFS_OPT_SHWH },
 	{ "warn_perm",   AUFS_OPT_WARN_PERM,   0 },
 	{ "nowarn_perm", 0,                    AUFS_OPT_WARN_PERM },
+	{ "dirperm1",    AUFS_OPT_DIRPERM1,    0 },
+	{ "nodirperm1",  0,                    AUFS_OPT_DIRPERM1 },
 	{ "verbose",     AUFS_OPT_VERBOSE,     AUFS_OPT_QUIET },
 	{ "v",           AUFS_OPT_VERBOSE,     AUFS_OPT_QUIET },
 	{ "noverbose",   AUFS_OPT_QUIET,       AUFS_OPT_VERBOSE },
@@ -828,6 +830,8 @@ int aufs_union_format(const struct aufs_union *u, char *buf, size_t size)
 		puts_(&out, ",shwh");
 	if (!(o->flags & AUFS_OPT_WARN_PERM))
 		puts_(&out, ",nowarn_perm");
+	if (o->flags & AUFS_OPT_DIRPERM1)
+		puts_(&out, ",dirperm1");
 	if (o->flags & AUFS_OPT_VERBOSE)
 		puts_(&out, ",verbose");
 	if (o->flags & AUFS_OPT_QUIET)
