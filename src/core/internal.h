@@ -419,6 +419,14 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 /* May the caller write an object with these attributes, as on a real file system? */
 bool may_write(const struct stat *st);
 /*
+ * A change of LOC copies it up when its top-most copy is read-only: is there a
+ * writable branch for it (-EROFS), and may the caller create in the deepest
+ * directory of its path that branch has (-EACCES)? aufs and the kernel overlay
+ * copy up with their own privileges; a process has only the caller's. 0 when
+ * LOC is changed in place.
+ */
+int perm_check_copyup(const struct aufs_loc *loc);
+/*
  * LOC (an existing object) is about to be changed: when it lives in a read-only
  * branch, check that the caller could write it (-EACCES otherwise, nothing
  * copied; CHECK_WRITE false for chmod/chown/utimes, which the kernel checks by
@@ -473,8 +481,8 @@ int perm_check_dir(const struct aufs_loc *loc, int mask, int at_flags);
 /*
  * faccessat(2) of LOC (an existing object) as the union decides it: the top-most
  * copy for everything but reading and searching a directory (perm_check_dir()),
- * the mode bits for W_OK on a read-only mount, EROFS when no writable branch
- * could take the change. 0 or -errno.
+ * the mode bits for W_OK on a read-only mount, and for W_OK of a read-only copy
+ * whether its copy-up could be made (perm_check_copyup()). 0 or -errno.
  */
 int perm_check_access(const struct aufs_loc *loc, int mode, int at_flags);
 /* The sticky bit of LOC's directory: 0, or -EPERM when the caller may not remove LOC. */

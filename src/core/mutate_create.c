@@ -124,15 +124,6 @@ int perm_check_dir(const struct aufs_loc *loc, int mask, int at_flags)
 	return 0;
 }
 
-/* Is there a writable branch at or above branch B, where a change of its object goes? */
-static bool writable_at_or_above(const struct aufs_union *u, int b)
-{
-	for (int i = 0; i <= b; i++)
-		if (u->branch[i].perm == AUFS_PERM_RW)
-			return true;
-	return false;
-}
-
 int perm_check_access(const struct aufs_loc *loc, int mode, int at_flags)
 {
 	int kflags = (at_flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW;
@@ -152,8 +143,8 @@ int perm_check_access(const struct aufs_loc *loc, int mode, int at_flags)
 		    !creds_mode_allows(&st, W_OK, !(at_flags & AT_EACCESS)))
 			r = -EACCES;
 	}
-	if (r == 0 && (mode & W_OK) && !writable_at_or_above(loc->u, loc->branch))
-		r = -EROFS;	/* nowhere to write it, as aufs says */
+	if (r == 0 && (mode & W_OK))
+		r = perm_check_copyup(loc);	/* where the change would go */
 	if (r == 0)
 		r = perm_check_dir(loc, mode, at_flags);
 	return r;

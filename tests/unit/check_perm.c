@@ -252,6 +252,25 @@ START_TEST(test_no_writable_branch)
 }
 END_TEST
 
+/*
+ * W_OK of an object whose top-most copy is read-only: the change needs a copy in
+ * the writable branch, made with the caller's rights. The top branch's root may
+ * not be written: only what already has a directory there can be copied up.
+ */
+START_TEST(test_write_needs_a_copy_up)
+{
+	start("br:@/t=rw:@/b=ro");
+	mode_of("b/open/f", 0666);
+	mode_of("t", 0555);
+	ck_assert_int_eq(access_check("open/f", W_OK), -EACCES);	/* t/open cannot be made */
+	ck_assert_int_eq(access_check("open", W_OK), -EACCES);
+	ck_assert_int_eq(access_check("d/f", W_OK), 0);	/* t/d is there, writable */
+	ck_assert_int_eq(access_check("d", W_OK), 0);	/* changed in place */
+	mode_of("t", 0755);
+	ck_assert_int_eq(access_check("open/f", W_OK), 0);
+}
+END_TEST
+
 /* creds_mode_allows(): the class that applies, and root's exceptions. */
 START_TEST(test_mode_bits)
 {
@@ -287,6 +306,7 @@ Suite *perm_suite(void)
 	tcase_add_test(tc, test_chmod_renews_search_state);
 	tcase_add_test(tc, test_read_only_mount_mode_bits);
 	tcase_add_test(tc, test_no_writable_branch);
+	tcase_add_test(tc, test_write_needs_a_copy_up);
 	tcase_add_test(tc, test_mode_bits);
 	suite_add_tcase(s, tc);
 	return s;
