@@ -96,9 +96,13 @@ AUFS_UID=$(id -u)
 export TRASH
 
 # The shared state files (/dev/shm/aufs-UID-HASH) of the unions whose mount point is
-# in this file's trash directory: they would pile up from run to run.
+# in this file's trash directory: they would pile up from run to run. As root, also
+# those of the users the tests ran unions as (as_user, user_aufs_run).
 remove_shm_files() {
-	for f in /dev/shm/aufs-"$AUFS_UID"-*; do
+	_shm_glob="/dev/shm/aufs-$AUFS_UID-*"
+	[ "$AUFS_UID" = 0 ] && _shm_glob='/dev/shm/aufs-*'
+	# shellcheck disable=SC2086
+	for f in $_shm_glob; do
 		[ -f "$f" ] || continue
 		if grep -q -a -F -e "$TEST_TMP/" "$f" 2>/dev/null; then
 			rm -f "$f"
