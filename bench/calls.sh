@@ -59,7 +59,7 @@ run() { # TARGET OP COUNT OUT
 	if [ "$1" = native ]; then
 		strace -f -c -o "$4" "$B/bench/calls" "$2" "$3" "$W/run/native/d"
 	else
-		strace -f -c -o "$4" "${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro" "$W/mnt" -- \
+		strace -f -c -o "$4" "${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro,nowarn_perm" "$W/mnt" -- \
 			"$B/bench/calls" "$2" "$3" "$W/mnt/d"
 	fi
 }
@@ -79,7 +79,7 @@ per_op() { # A B -> "total detail"
 
 # a first run makes the union's shared state file, so that both counted runs find it
 fresh
-"${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro" "$W/mnt" -- "$B/bench/calls" stat 1 "$W/mnt/d"
+"${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro,nowarn_perm" "$W/mnt" -- "$B/bench/calls" stat 1 "$W/mnt/d"
 
 printf '%-8s %8s %8s\n' op native union
 for op in $ops; do
