@@ -60,7 +60,7 @@ run() { # TARGET OP COUNT OUT
 	if [ "$1" = native ]; then
 		strace -f -c -o "$4" "$B/bench/calls" "$2" "$3" "$W/run/native/d"
 	else
-		strace -f -c -o "$4" "${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro" "$W/mnt" -- \
+		strace -f -c -o "$4" "${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro,nowarn_perm" "$W/mnt" -- \
 			"$B/bench/calls" "$2" "$3" "$W/mnt/d"
 	fi
 }

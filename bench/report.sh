@@ -310,7 +310,7 @@ fi
 	echo "- The mutating operations (copy-up, append, create, rename, mkdir) run on fresh copies of the"
 	echo "  writable layer (or of the native tree) in every run; the base is shared and read-only."
 	echo "- unionfs-fuse runs with -o cow,hide_meta_files; fuse-overlayfs and the kernel overlay with their"
-	echo "  defaults; aufs-preload through bin/aufs-run -o br:TOP=rw:BASE=ro,udba=MODE."
+	echo "  defaults; aufs-preload through bin/aufs-run -o br:TOP=rw:BASE=ro,udba=MODE,nowarn_perm."
 	echo
 	echo "Charts: ratios.png (operations), workloads.png, scale-files.png, scale-branches.png. Raw data in"
 	echo "raw/ (not committed)."

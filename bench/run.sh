@@ -233,7 +233,7 @@ prep() {
 		[ "$fresh" = 1 ] && { cp -a "$top" "$d/top"; top=$d/top; }
 		br="br:$top=rw"
 		for b in "${LAY_LOWERS[@]}"; do br="$br:$b=ro"; done
-		PFX=("$AUFS_RUN" -o "$br,udba=${t#aufs-}" "$ROOT" --) ;;
+		PFX=("$AUFS_RUN" -o "$br,udba=${t#aufs-},nowarn_perm" "$ROOT" --) ;;
 	overlay|fuse-overlayfs)
 		top=$LAY_TOP_OVL
 		[ "$fresh" = 1 ] && { cp -a "$top/." "$d/top"; top=$d/top; }

@@ -61,9 +61,11 @@ void aufs_config_init(struct aufs_config *cfg);
 
 /*
  * Add U to CFG (CFG owns it afterwards, also on failure). Refuses a mount point
- * already used by another union, and a branch that is at or under the mount point
+ * already used by another union, a branch that is at or under the mount point
  * of any union of CFG (other than a union mounted on its own top branch, as in
- * "br:/br1=rw:/base=rr none /br1"). Rebuilds CFG's index (aufs_config_index()).
+ * "br:/br1=rw:/base=rr none /br1"), and a writable branch that is, contains or
+ * lies in a writable branch of another union (aufs(5): not to be shared).
+ * Rebuilds CFG's index (aufs_config_index()).
  * Returns 0, -EINVAL with err->msg set, or -ENOMEM.
  */
 int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_err *err);
@@ -82,6 +84,17 @@ int aufs_config_load_fstab(struct aufs_config *cfg, const char *file, struct auf
 
 /* Free everything CFG owns; CFG is then as after aufs_config_init(). NULL-safe. */
 void aufs_config_release(struct aufs_config *cfg);
+
+/*
+ * warn_perm (the default; aufs(5) DIAGNOSTICS): what aufs would warn about U's
+ * branch directories, one line each (no newline) given to EMIT, at most one per
+ * branch: a writable branch every user may write; else a writable branch owned by
+ * neither CALLER nor root; else a branch whose owner, group or mode differ from
+ * the first branch's. Nothing under nowarn_perm. Returns the number of lines.
+ * Only aufs-run calls it, once per start: the library is loaded in every process.
+ */
+int aufs_union_warn_perm(const struct aufs_union *u, uid_t caller,
+			 void (*emit)(void *arg, const char *line), void *arg);
 
 /* ------------------------------------------------------------------ state_mount.c */
 

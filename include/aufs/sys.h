@@ -174,6 +174,16 @@ static inline uid_t sys_geteuid(void)
 	return (uid_t)AUFS_SYS(SYS_geteuid, 0, 0, 0, 0, 0, 0);
 }
 
+static inline uid_t sys_getuid(void)
+{
+	return (uid_t)AUFS_SYS(SYS_getuid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline gid_t sys_getgid(void)
+{
+	return (gid_t)AUFS_SYS(SYS_getgid, 0, 0, 0, 0, 0, 0);
+}
+
 static inline pid_t sys_getpid(void)
 {
 	return (pid_t)AUFS_SYS(SYS_getpid, 0, 0, 0, 0, 0, 0);

@@ -85,6 +85,7 @@ enum aufs_opt_flags {
 	AUFS_OPT_WARN_PERM   = 1 << 6,	/* default on */
 	AUFS_OPT_VERBOSE     = 1 << 7,
 	AUFS_OPT_QUIET       = 1 << 8,
+	AUFS_OPT_DIRPERM1    = 1 << 9,	/* read/search of a dir: top-most copy only */
 };
 
 struct aufs_opts {

@@ -189,6 +189,13 @@ struct aufs_creds {
 const struct aufs_creds *creds_get(void);
 /* Is GID the effective or a supplementary group of the caller? */
 bool creds_in_group(gid_t gid);
+/*
+ * Do ST's mode bits grant MASK (R_OK|W_OK|X_OK) to the caller's effective ids
+ * (REAL: its real ids, as access(2) without AT_EACCESS)? The kernel's verdict
+ * where the kernel cannot give it: a copy on a read-only mount, which the union
+ * writes by copying it up. Ignores ACLs.
+ */
+bool creds_mode_allows(const struct stat *st, int mask, bool real);
 /* getpid(), once per process. */
 pid_t creds_pid(void);
 
@@ -246,6 +253,9 @@ enum aufs_loc_flags {
 					 * in the top-most (writable) branch of pmask */
 	AUFS_LOC_DIR_CHANGES = 1 << 7,	/* the op after a copy-up changes the directory
 					 * anyway (rename): its times need no putting back */
+	AUFS_LOC_DIRPERM   = 1 << 8,	/* a directory with copies in several branches, not
+					 * all granting r and x to everyone: nodirperm1
+					 * asks each copy (perm_check_dir()) */
 	AUFS_LOC_DOT       = 1 << 10,	/* the last component was "." (the kernel's LAST_DOT) */
 	AUFS_LOC_DOTDOT    = 1 << 11,	/* the last component was ".." (LAST_DOTDOT) */
 };
@@ -342,6 +352,8 @@ struct node {
 	bool have_stat;
 	bool alone;			/* known: no copy of the name below branch */
 	bool unprobed;			/* the first branch's copy was not looked for */
+	bool restricted;		/* a directory whose copies (two or more) do not all
+					 * grant search and read to everyone */
 	struct stat st;
 };
 
@@ -473,6 +485,14 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 /* May the caller write an object with these attributes, as on a real file system? */
 bool may_write(const struct stat *st);
 /*
+ * A change of LOC copies it up when its top-most copy is read-only: is there a
+ * writable branch for it (-EROFS), and may the caller create in the deepest
+ * directory of its path that branch has (-EACCES)? aufs and the kernel overlay
+ * copy up with their own privileges; a process has only the caller's. 0 when
+ * LOC is changed in place.
+ */
+int perm_check_copyup(const struct aufs_loc *loc);
+/*
  * LOC (an existing object) is about to be changed: when it lives in a read-only
  * branch, check that the caller could write it (-EACCES otherwise, nothing
  * copied; CHECK_WRITE false for chmod/chown/utimes, which the kernel checks by
@@ -510,9 +530,27 @@ bool loc_exists_below(const struct aufs_loc *loc, int b, aufs_mask pmask);
 void loc_changed(const struct aufs_loc *loc);
 /*
  * May the caller add or remove names in the directory holding LOC, whose copies
- * are in the branches of PMASK? 0 or -EACCES.
+ * are in the branches of PMASK? Write permission on the top-most copy, search
+ * permission on every copy (nodirperm1) or the top-most (dirperm1). 0 or -EACCES.
  */
 int perm_check_parent(const struct aufs_loc *loc, aufs_mask pmask);
+/* The branches holding the directory of LOC (for a directory LOC: of its parent). */
+int loc_parent_mask(const struct aufs_loc *loc, aufs_mask *ret);
+/*
+ * nodirperm1 (the default): do the copies of directory LOC below its top-most
+ * one grant MASK's R_OK and X_OK (the operation's own call checks the top-most)?
+ * With AT_EACCESS in AT_FLAGS the effective ids ask, else the real ones. 0 or
+ * -EACCES; nothing to ask for a non-directory, under dirperm1, or when every
+ * copy grants both to everyone.
+ */
+int perm_check_dir(const struct aufs_loc *loc, int mask, int at_flags);
+/*
+ * faccessat(2) of LOC (an existing object) as the union decides it: the top-most
+ * copy for everything but reading and searching a directory (perm_check_dir()),
+ * the mode bits for W_OK on a read-only mount, and for W_OK of a read-only copy
+ * whether its copy-up could be made (perm_check_copyup()). 0 or -errno.
+ */
+int perm_check_access(const struct aufs_loc *loc, int mode, int at_flags);
 /* The sticky bit of LOC's directory: 0, or -EPERM when the caller may not remove LOC. */
 int perm_check_sticky(const struct aufs_loc *loc, aufs_mask pmask);
 

@@ -21,15 +21,7 @@
 
 bool may_write(const struct stat *st)
 {
-	uid_t uid = creds_get()->euid;
-
-	if (uid == 0)
-		return true;
-	if (st->st_uid == uid)
-		return st->st_mode & S_IWUSR;
-	if (creds_in_group(st->st_gid))
-		return st->st_mode & S_IWGRP;
-	return st->st_mode & S_IWOTH;
+	return creds_mode_allows(st, W_OK, false);
 }
 
 static void copy_times(int dirfd, const char *path, const struct stat *st, int flags)
@@ -531,6 +523,41 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 		off_t len)
 {
 	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL, false);
+}
+
+int perm_check_copyup(const struct aufs_loc *loc)
+{
+	struct aufs_union *u = loc->u;
+	const char *rel = loc->virt + loc->rel, *name;
+	char dir[PATH_MAX], path[PATH_MAX];
+	size_t rlen = strlen(rel), dlen;
+	aufs_mask pmask;
+	int t, r;
+
+	if (u->branch[loc->branch].perm == AUFS_PERM_RW || !rlen)
+		return 0;	/* changed in place */
+	split(rel, rlen, &dlen, &name);
+	memcpy(dir, rel, dlen);
+	dir[dlen] = 0;
+	r = lookup_dirmask(u, dir, &pmask);
+	if (r < 0)
+		return r;
+	t = policy_copyup(u, pmask, loc->branch);
+	if (t < 0 || creds_get()->euid == 0)
+		return t < 0 ? t : 0;
+	/* the copy starts in the deepest directory of the path that branch T has */
+	for (;;) {
+		if (branch_path(&u->branch[t], dir, dlen, path) < 0)
+			return 0;	/* the copy-up will tell */
+		r = sys_faccessat2(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS);
+		if ((r != -ENOENT && r != -ENOTDIR) || dlen == 0)
+			break;
+		while (dlen > 0 && dir[dlen - 1] != '/')
+			dlen--;
+		dlen = dlen ? dlen - 1 : 0;
+		dir[dlen] = 0;
+	}
+	return r == -EACCES ? -EACCES : 0;
 }
 
 int cpup_loc(struct aufs_loc *loc, off_t len, bool check_write)

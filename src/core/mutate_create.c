@@ -64,54 +64,112 @@ void loc_changed(const struct aufs_loc *loc)
 	lookup_name_changed(loc->u, rel, strlen(rel));
 }
 
-/* Search permission on a directory by its mode bits, with the cached credentials. */
-static bool may_search(const struct stat *st)
-{
-	const struct aufs_creds *c = creds_get();
-
-	if (st->st_uid == c->euid)
-		return st->st_mode & S_IXUSR;
-	if (creds_in_group(st->st_gid))
-		return st->st_mode & S_IXGRP;
-	return st->st_mode & S_IXOTH;
-}
-
 /*
- * Could the caller add or remove names in the directory holding LOC? As aufs
- * does by default, every branch's copy of a directory is checked, not only the
- * one written into (whose check the kernel makes anyway). Search permission is
- * the kernel's verdict (ACLs) on the top-most copy, the mode bits on the others.
+ * May the caller add or remove names in the directory holding LOC? As aufs
+ * decides (aufs_permission(), and the kernel overlay with its upper inode): write
+ * permission on the directory's top-most copy only - the one a tenant owns in
+ * its branch, whatever the base's copy says - and search permission on every
+ * copy (nodirperm1) or on the top-most one (dirperm1). The kernel's verdict
+ * (ACLs included), except for write permission on a read-only mount, where the
+ * mode bits say what a real file system would: the union writes a copy.
  */
 int perm_check_parent(const struct aufs_loc *loc, aufs_mask pmask)
 {
 	const char *dir, *name;
 	char path[PATH_MAX];
 	struct stat st;
-	bool top = true;
 	size_t dlen;
+	int top, r;
 
-	if (creds_get()->euid == 0)
+	if (creds_get()->euid == 0 || !pmask)
 		return 0;
 	loc_split(loc, &dir, &dlen, &name);
-	for (int b = 0; b < loc->u->nbranch; b++) {
-		if (!(pmask & MASK_BIT(b)))
+	top = mask_lowest_bit(pmask);
+	if (branch_path(&loc->u->branch[top], dir, dlen, path) == 0) {
+		r = sys_faccessat2(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS);
+		if (r == -EROFS && sys_lstat(path, &st) == 0 &&
+		    !creds_mode_allows(&st, W_OK | X_OK, false))
+			r = -EACCES;
+		if (r == -EACCES)
+			return r;	/* other errors: the operation itself will tell */
+	}
+	if (loc->u->opts.flags & AUFS_OPT_DIRPERM1)
+		return 0;
+	for (int b = top + 1; b < loc->u->nbranch; b++) {
+		if (!(pmask & MASK_BIT(b)) ||
+		    branch_path(&loc->u->branch[b], dir, dlen, path) < 0)
 			continue;
-		if (branch_path(&loc->u->branch[b], dir, dlen, path) < 0 ||
-		    sys_lstat(path, &st) < 0)
-			continue;	/* the kernel will tell */
-		if (!may_write(&st))
+		if (sys_faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS) == -EACCES)
 			return -EACCES;
-		if (top ? sys_faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS) == -EACCES
-			: !may_search(&st))
-			return -EACCES;
-		top = false;
 	}
 	return 0;
 }
 
+int perm_check_dir(const struct aufs_loc *loc, int mask, int at_flags)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+
+	if (loc->type != DT_DIR || !(loc->flags & AUFS_LOC_DIRPERM) ||
+	    (loc->u->opts.flags & AUFS_OPT_DIRPERM1) || !(mask & (R_OK | X_OK)))
+		return 0;
+	for (int b = loc->branch + 1; b < loc->u->nbranch; b++) {
+		if (!(loc->pmask & MASK_BIT(b)) ||
+		    branch_path(&loc->u->branch[b], rel, strlen(rel), path) < 0)
+			continue;
+		if (sys_faccessat2(AT_FDCWD, path, mask & (R_OK | X_OK),
+				   (at_flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW) == -EACCES)
+			return -EACCES;
+	}
+	return 0;
+}
+
+int perm_check_access(const struct aufs_loc *loc, int mode, int at_flags)
+{
+	int kflags = (at_flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW;
+	struct stat st;
+	int r;
+
+	/*
+	 * The top-most copy decides, as on a real file system, and as aufs decides
+	 * everything but reading and searching a directory. A read-only branch's
+	 * mount flag must not (the union would copy the object up): there the mode
+	 * bits answer for write permission.
+	 */
+	r = sys_faccessat2(AT_FDCWD, loc->real, mode, kflags);
+	if (r == -EROFS && loc->u->branch[loc->branch].perm != AUFS_PERM_RW) {
+		r = sys_faccessat2(AT_FDCWD, loc->real, mode & ~W_OK, kflags);
+		if (r == 0 && sys_lstat(loc->real, &st) == 0 &&
+		    !creds_mode_allows(&st, W_OK, !(at_flags & AT_EACCESS)))
+			r = -EACCES;
+	}
+	if (r == 0 && (mode & W_OK))
+		r = perm_check_copyup(loc);	/* where the change would go */
+	if (r == 0)
+		r = perm_check_dir(loc, mode, at_flags);
+	return r;
+}
+
+int loc_parent_mask(const struct aufs_loc *loc, aufs_mask *ret)
+{
+	const char *dir, *name;
+	char pdir[PATH_MAX];
+	size_t dlen;
+
+	if (loc->type != DT_DIR) {
+		*ret = loc->pmask;	/* a missing name or a non-directory: its directory's */
+		return 0;
+	}
+	loc_split(loc, &dir, &dlen, &name);
+	memcpy(pdir, dir, dlen);
+	pdir[dlen] = 0;
+	return lookup_dirmask(loc->u, pdir, ret);
+}
+
 /*
  * The sticky bit of the union's directory: only the owner of the entry or of the
- * directory (or root) may remove or rename an entry of it.
+ * directory (or root) may remove or rename an entry of it. The directory's
+ * top-most copy and the entry's say, as for write permission.
  */
 int perm_check_sticky(const struct aufs_loc *loc, aufs_mask pmask)
 {

@@ -56,7 +56,10 @@ int aufs_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 		return r;
 	if (loc.type == DT_LNK)
 		return -EOPNOTSUPP;	/* Linux cannot chmod a symlink */
-	return sys_fchmodat(AT_FDCWD, loc.real, mode);
+	r = sys_fchmodat(AT_FDCWD, loc.real, mode);
+	if (r == 0 && loc.type == DT_DIR)
+		loc_changed(&loc);	/* who may search it is cached with it (nodirperm1) */
+	return r;
 }
 
 int aufs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)

@@ -613,7 +613,10 @@ static int rename_permitted(const struct aufs_loc *o, const struct aufs_loc *n,
 	int r = removal_permitted(o, ret_opmask);
 
 	if (r == 0)
-		r = n->branch >= 0 ? removal_permitted(n, &npmask) : perm_check_parent(n, n->pmask);
+		r = n->branch >= 0 ? removal_permitted(n, &npmask)
+				   : loc_parent_mask(n, &npmask);
+	if (r == 0 && n->branch < 0)
+		r = perm_check_parent(n, npmask);
 	if (r == 0 && dir_pinned(o))
 		r = -EXDEV;	/* a directory with content in a lower branch: EXDEV, as aufs */
 	return r;

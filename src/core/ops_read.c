@@ -127,17 +127,10 @@ again:
 		return r;
 	if (loc.branch < 0)
 		return -ENOENT;
-	/*
-	 * The permission bits of the top-most copy decide, as on a real file
-	 * system; a read-only branch's mount flag must not (the union would copy
-	 * the file up), so EROFS from a lower branch is not the answer.
-	 */
-	r = sys_faccessat2(AT_FDCWD, loc.real, mode, (flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW);
+	/* as the operations decide it afterwards (mutate_create.c) */
+	r = perm_check_access(&loc, mode, flags);
 	if (retry_stale(r, &loc, &tries))
 		goto again;
-	if (r == -EROFS && loc.u->branch[loc.branch].perm != AUFS_PERM_RW)
-		r = sys_faccessat2(AT_FDCWD, loc.real, mode & ~W_OK,
-				   (flags & AT_EACCESS) | AT_SYMLINK_NOFOLLOW);
 	return r;
 }
 
@@ -374,6 +367,8 @@ again:
 			return -ENOTDIR;
 		if (loc.type == DT_DIR && wants_write(flags) && !(flags & O_PATH) && !tmpfile)
 			return -EISDIR;
+		if (loc.type == DT_DIR && !(flags & O_PATH) && perm_check_dir(&loc, R_OK, AT_EACCESS))
+			return -EACCES;	/* a lower copy refuses reading it: nodirperm1 */
 		fd = -1;
 		if ((wants_write(flags) || tmpfile) && !(flags & O_PATH)) {
 			/* a lower file is copied up first (only its first LEN bytes for O_TRUNC) */
@@ -470,7 +465,9 @@ again:
 		return -ENOENT;
 	if (loc.type != DT_DIR)
 		return -ENOTDIR;
-	r = sys_chdir(loc.real);
+	r = perm_check_dir(&loc, X_OK, AT_EACCESS);	/* the lower copies: nodirperm1 */
+	if (r == 0)
+		r = sys_chdir(loc.real);
 	if (retry_stale(r, &loc, &tries))
 		goto again;
 	if (r == 0 && record)

@@ -380,6 +380,15 @@ static int fill(struct aufs_dir *d)
 		if (!(pmask & MASK_BIT(b)))
 			continue;
 		r = open_copy(d, b, rl, (pmask >> (b + 1)) != 0, &fd, &stop, real);
+		if (r == -EACCES && !first && (d->u->opts.flags & AUFS_OPT_DIRPERM1)) {
+			/*
+			 * dirperm1: the top-most copy decides, and aufs reads the others
+			 * with its own rights. A process has only the caller's: a lower copy
+			 * it may not read adds no names (nodirperm1 refuses the listing).
+			 */
+			r = 0;
+			continue;
+		}
 		if (r < 0)
 			break;
 		if (r == 0) {

@@ -47,6 +47,7 @@ struct lent {
 	int16_t cut;			/* negative: branch whose whiteout hides it, or -1 */
 	uint8_t type;			/* DT_* */
 	bool alone;			/* no copy below branch (made there by this process) */
+	bool restricted;		/* struct node's: search needs asking every copy */
 	uint32_t stamp;			/* lcache.stamps at the last fill */
 	aufs_mask mask;			/* directories: branches that hold it */
 	uint32_t len;
@@ -336,6 +337,7 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 	e->cut = (int16_t)n->cut;
 	e->type = (uint8_t)n->type;
 	e->alone = n->alone;
+	e->restricted = n->restricted;
 	e->mask = n->mask;
 	e->stamp = ++c->stamps;
 	record(e);
@@ -356,6 +358,7 @@ bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_unio
 	n->cached = true;
 	n->have_stat = false;
 	n->alone = e->alone;
+	n->restricted = e->restricted;
 	n->unprobed = false;
 	return true;
 }

@@ -64,6 +64,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 {
 	const char *name = rel + name_off;
 	size_t nlen = len - name_off, plen = name_off ? name_off - 1 : 0;
+	bool strict = false;	/* a copy of the directory withholds r or x from someone */
 	struct stat st;
 	int r;
 
@@ -98,6 +99,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 			if (!dir)
 				break;
 			n->mask |= MASK_BIT(b);
+			strict |= (st.st_mode & 0555) != 0555;
 			if (branch_has_whiteouts(br) && has_lower(pmask, b)) {
 				r = branch_path_name(br, rel, len, "", AUFS_WH_OPQ,
 						 strlen(AUFS_WH_OPQ), buf);
@@ -115,8 +117,13 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 		 * EACCES, ELOOP...: as the kernel would say. Below a directory already
 		 * found, only EACCES leaves it alone (a lower copy the caller cannot reach
 		 * adds nothing); any other error would make a merged directory look
-		 * unmerged, and a rename or rmdir then skip the whiteout it needs.
+		 * unmerged, and a rename or rmdir then skip the whiteout it needs. Under
+		 * dirperm1 the top-most copy of the parent alone decides who may search
+		 * it: a lower copy the caller cannot search holds nothing for it.
 		 */
+		if (r == -EACCES && (u->opts.flags & AUFS_OPT_DIRPERM1) &&
+		    (pmask & (MASK_BIT(b) - 1)))
+			r = -ENOENT;
 		if (r != -ENOENT && r != -ENOTDIR && (n->branch < 0 || r != -EACCES))
 			return r;
 		if (branch_has_whiteouts(br) && has_lower(pmask, b)) {
@@ -135,6 +142,30 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	}
 	if (n->branch >= 0 && n->type != DT_DIR)
 		n->mask = 0;
+	n->restricted = strict && (n->mask & (n->mask - 1));
+	return 0;
+}
+
+/*
+ * nodirperm1 (the default): going through a directory needs search permission
+ * on every branch's copy, as aufs_permission() decides, where the kernel checks
+ * only the copy a branch path goes through. When N's copies all let everyone
+ * search (the common 0755), that costs nothing; otherwise each copy is asked
+ * with the caller's credentials, on every walk: no whole-path answer may rest on
+ * such a directory. dirperm1: the top-most copy only, which the kernel checks.
+ */
+static int search_check(const struct aufs_union *u, const char *rel, size_t len,
+			const struct node *n, char *buf)
+{
+	if (!n->restricted || (u->opts.flags & AUFS_OPT_DIRPERM1))
+		return 0;
+	cache_uncacheable();
+	for (int b = 0; b < u->nbranch; b++) {
+		if (!(n->mask & MASK_BIT(b)) || branch_path(&u->branch[b], rel, len, buf) < 0)
+			continue;
+		if (sys_faccessat2(AT_FDCWD, buf, X_OK, AT_EACCESS) == -EACCES)
+			return -EACCES;
+	}
 	return 0;
 }
 
@@ -199,9 +230,12 @@ void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, 
 /*
  * Walk the canonical union-relative directory REL (no symlinks in it) to its mask.
  * FRESH bypasses the cache for every component, FRESH_LAST for the last one only.
+ * Search permission (search_check()) is asked of every component the walk goes
+ * through, and of REL itself when SEARCH_LAST (the caller looks inside it).
  */
-static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fresh,
-		      bool fresh_last, aufs_mask *ret, bool *used_cache, char *buf)
+static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fresh,
+		      bool fresh_last, bool search_last, aufs_mask *ret, bool *used_cache,
+		      char *buf)
 {
 	aufs_mask m = root_mask(u);
 	struct node n;
@@ -223,11 +257,22 @@ static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fr
 			return -ENOENT;
 		if (n.type != DT_DIR)
 			return -ENOTDIR;
+		if (end < len || search_last) {
+			r = search_check(u, rel, end, &n, buf);
+			if (r < 0)
+				return r;
+		}
 		m = n.mask;
 		i = end + 1;
 	}
 	*ret = m;
 	return 0;
+}
+
+static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fresh,
+		      bool fresh_last, aufs_mask *ret, bool *used_cache, char *buf)
+{
+	return dir_state3(u, rel, len, fresh, fresh_last, false, ret, used_cache, buf);
 }
 
 static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fresh,
@@ -329,8 +374,9 @@ static int walk_enter(struct walk *w)
 		return 0;
 	w->touched = true;
 	loc->rel = rel_offset(w->u);
-	return dir_state(w->u, relp(loc, w->vlen), rell(loc, w->vlen), w->fresh, &w->dmask,
-			 &w->used_cache, loc->real);
+	/* the walk goes on inside it (a name, or "." and ".." of the cwd) */
+	return dir_state3(w->u, relp(loc, w->vlen), rell(loc, w->vlen), w->fresh, false, true,
+			  &w->dmask, &w->used_cache, loc->real);
 }
 
 static void pop(struct walk *w)
@@ -529,6 +575,12 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 			continue;
 		}
 		if (n->type == DT_DIR) {
+			if (!is_last) {
+				r = search_check(w->u, relp(loc, w->vlen), rell(loc, w->vlen), n,
+						 loc->real);
+				if (r < 0)
+					return r;
+			}
 			w->dmask = n->mask;
 			continue;
 		}
@@ -719,6 +771,8 @@ static int fill_loc(const struct walk *w, const struct node *n, struct aufs_loc 
 		loc->flags |= AUFS_LOC_ALONE;
 	if (n->unprobed && n->branch < 0)
 		loc->flags |= AUFS_LOC_UNPROBED;
+	if (n->restricted && n->type == DT_DIR)
+		loc->flags |= AUFS_LOC_DIRPERM;
 	if (n->have_stat) {
 		loc->st = n->st;
 		loc->flags |= AUFS_LOC_HAVE_STAT;

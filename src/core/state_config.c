@@ -542,6 +542,8 @@ static const struct flag_opt flag_opts[] = {
 	{ "noshwh",      0,                    AUFS_OPT_SHWH },
 	{ "warn_perm",   AUFS_OPT_WARN_PERM,   0 },
 	{ "nowarn_perm", 0,                    AUFS_OPT_WARN_PERM },
+	{ "dirperm1",    AUFS_OPT_DIRPERM1,    0 },
+	{ "nodirperm1",  0,                    AUFS_OPT_DIRPERM1 },
 	{ "verbose",     AUFS_OPT_VERBOSE,     AUFS_OPT_QUIET },
 	{ "v",           AUFS_OPT_VERBOSE,     AUFS_OPT_QUIET },
 	{ "noverbose",   AUFS_OPT_QUIET,       AUFS_OPT_VERBOSE },
@@ -828,6 +830,8 @@ int aufs_union_format(const struct aufs_union *u, char *buf, size_t size)
 		puts_(&out, ",shwh");
 	if (!(o->flags & AUFS_OPT_WARN_PERM))
 		puts_(&out, ",nowarn_perm");
+	if (o->flags & AUFS_OPT_DIRPERM1)
+		puts_(&out, ",dirperm1");
 	if (o->flags & AUFS_OPT_VERBOSE)
 		puts_(&out, ",verbose");
 	if (o->flags & AUFS_OPT_QUIET)
@@ -874,6 +878,44 @@ static int check_branch(const struct aufs_union *owner, const struct aufs_branch
 		    br->path, v->mnt);
 }
 
+/*
+ * aufs(5): "A branch should not be shared as the writable branch between
+ * multiple aufs. A readonly branch can be shared." Two unions writing one
+ * directory would change each other's view behind its back (a whiteout, a copy,
+ * a removal of one is a direct branch change for the other). The same directory
+ * under two names (a bind mount: the same dev/ino) and a writable branch inside
+ * another union's writable branch are sharing too.
+ */
+static int check_shared_rw(const struct aufs_union *u, const struct aufs_union *v,
+			   struct aufs_err *err)
+{
+	for (int i = 0; i < u->nbranch; i++) {
+		const struct aufs_branch *a = &u->branch[i];
+
+		if (a->perm != AUFS_PERM_RW)
+			continue;
+		for (int j = 0; j < v->nbranch; j++) {
+			const struct aufs_branch *b = &v->branch[j];
+
+			if (b->perm != AUFS_PERM_RW)
+				continue;
+			if ((a->dev == b->dev && a->ino == b->ino) ||
+			    (a->len == b->len && strcmp(a->path, b->path) == 0))
+				return fail(err, -EINVAL,
+					    "writable branch %s of %s is also a writable branch of %s "
+					    "(a writable branch must not be shared between unions)",
+					    a->path, u->mnt, v->mnt);
+			if (path_within(a->path, a->len, b->path, b->len) ||
+			    path_within(b->path, b->len, a->path, a->len))
+				return fail(err, -EINVAL,
+					    "writable branch %s of %s and writable branch %s of %s "
+					    "overlap (a writable branch must not be shared between "
+					    "unions)", a->path, u->mnt, b->path, v->mnt);
+		}
+	}
+	return 0;
+}
+
 int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_err *err)
 {
 	struct aufs_union **unions;
@@ -910,6 +952,11 @@ int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_e
 				goto out_free;
 		}
 	}
+	for (int i = 0; i < cfg->nunion; i++) {
+		r = check_shared_rw(u, cfg->unions[i], err);
+		if (r < 0)
+			goto out_free;
+	}
 	if (cfg->nunion >= INT_MAX) {
 		r = fail(err, -EINVAL, "too many unions");
 		goto out_free;
@@ -939,6 +986,70 @@ int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_e
 out_free:
 	aufs_union_free(u);
 	return r;
+}
+
+/* ---------------------------------------------------------------- warn_perm */
+
+/* One warning line, control characters replaced as in fail(), to EMIT. */
+static void warn_line(void (*emit)(void *arg, const char *line), void *arg, const char *fmt,
+		      ...) __attribute__((format(printf, 3, 4)));
+
+static void warn_line(void (*emit)(void *arg, const char *line), void *arg, const char *fmt,
+		      ...)
+{
+	char line[3 * PATH_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	emit(arg, line);
+}
+
+#define MODE_BITS 07777	/* aufs compares S_IALLUGO: permissions, set-id, sticky */
+
+int aufs_union_warn_perm(const struct aufs_union *u, uid_t caller,
+			 void (*emit)(void *arg, const char *line), void *arg)
+{
+	struct stat first, st;
+	int n = 0;
+
+	if (!(u->opts.flags & AUFS_OPT_WARN_PERM) || u->nbranch < 1 ||
+	    sys_stat(u->branch[0].path, &first) < 0)
+		return 0;
+	for (int i = 0; i < u->nbranch; i++) {
+		const struct aufs_branch *br = &u->branch[i];
+
+		if (sys_stat(br->path, &st) < 0)
+			continue;	/* gone since it was opened: the union will say */
+		/* DIAGNOSTICS: anyone may change a world-writable writable branch directly */
+		if (br->perm == AUFS_PERM_RW && (st.st_mode & S_IWOTH)) {
+			warn_line(emit, arg, "warning: %s: writable branch %s is writable by every "
+				  "user (mode %04o): anyone can change what the union shows",
+				  u->mnt, br->path, (unsigned)(st.st_mode & MODE_BITS));
+			n++;
+		} else if (br->perm == AUFS_PERM_RW && st.st_uid != caller && st.st_uid != 0) {
+			warn_line(emit, arg, "warning: %s: writable branch %s belongs to uid %u, "
+				  "neither you (uid %u) nor root: that user can change what the "
+				  "union shows", u->mnt, br->path, (unsigned)st.st_uid,
+				  (unsigned)caller);
+			n++;
+		} else if (i > 0 && (st.st_uid != first.st_uid || st.st_gid != first.st_gid ||
+				     (st.st_mode & MODE_BITS) != (first.st_mode & MODE_BITS))) {
+			/* warn_perm: an added branch's uid/gid/permission differ from the first's */
+			warn_line(emit, arg, "warning: %s: branch %s has uid/gid/mode %u/%u/%04o, "
+				  "the first branch %s %u/%u/%04o", u->mnt, br->path,
+				  (unsigned)st.st_uid, (unsigned)st.st_gid,
+				  (unsigned)(st.st_mode & MODE_BITS), u->branch[0].path,
+				  (unsigned)first.st_uid, (unsigned)first.st_gid,
+				  (unsigned)(first.st_mode & MODE_BITS));
+			n++;
+		}
+	}
+	return n;
 }
 
 static bool is_blank(char c)

@@ -10,6 +10,11 @@
  * (the CREDS rows of include/aufs/wrapfuncs.def wrap the set*id family). A
  * thread whose copy is older asks the kernel again. A fork child inherits correct
  * credentials with the memory; its process id is refreshed by an atfork handler.
+ *
+ * A credential change also empties every cached lookup of the process: what a
+ * lookup found depends on who looked (a directory the old user could search and
+ * the new one cannot), and a php-fpm worker drops root after fork with the
+ * master's caches in its memory.
  */
 #include <pthread.h>
 
@@ -24,6 +29,7 @@ static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
 void aufs_creds_changed(void)
 {
 	atomic_fetch_add_explicit(&creds_gen, 1, memory_order_acq_rel);
+	aufs_state_local_change();
 }
 
 const struct aufs_creds *creds_get(void)
@@ -62,6 +68,26 @@ bool creds_in_group(gid_t gid)
 		if (big[i] == gid)
 			return true;
 	return false;
+}
+
+bool creds_mode_allows(const struct stat *st, int mask, bool real)
+{
+	const struct aufs_creds *c = creds_get();
+	uid_t uid = real ? sys_getuid() : c->euid;
+	gid_t gid = real ? sys_getgid() : c->egid;
+	unsigned bits;
+
+	if (uid == 0) {
+		/* CAP_DAC_OVERRIDE: everything but running a file that nobody may run */
+		return !(mask & X_OK) || S_ISDIR(st->st_mode) || (st->st_mode & 0111);
+	}
+	if (st->st_uid == uid)
+		bits = (st->st_mode >> 6) & 7;
+	else if (st->st_gid == gid || creds_in_group(st->st_gid))
+		bits = (st->st_mode >> 3) & 7;
+	else
+		bits = st->st_mode & 7;
+	return ((unsigned)mask & 7 & ~bits) == 0;
 }
 
 static void pid_forget(void)

@@ -108,6 +108,12 @@ static void note_ignored(const char *options, const char *mnt)
 	}
 }
 
+static void print_warning(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "aufs-run: %s\n", line);
+}
+
 static char *append(char *s, const char *line)
 {
 	size_t a = s ? strlen(s) : 0, b = strlen(line);
@@ -128,7 +134,7 @@ int main(int argc, char **argv)
 	char lib[PATH_MAX], line[3 * PATH_MAX * 2], fstab_abs[PATH_MAX];
 	const char *fstab = NULL, *old_mounts = getenv("AUFS_MOUNTS");
 	char *mounts = NULL, *preload;
-	int i, r;
+	int i, r, inherited;
 
 	aufs_config_init(&cfg);
 	/* unions inherited from an enclosing aufs-run stay, and are checked with ours */
@@ -139,6 +145,7 @@ int main(int argc, char **argv)
 	}
 	if (old_mounts && *old_mounts)
 		mounts = append(mounts, old_mounts);
+	inherited = cfg.nunion;	/* the enclosing aufs-run warned about those */
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -197,6 +204,12 @@ int main(int argc, char **argv)
 	r = aufs_config_index(&cfg);
 	if (r < 0)
 		die(EXIT_INTERNAL, "%s%s", strerror(-r), "");
+	/*
+	 * warn_perm: here, once per start of aufs-run, and never in the library,
+	 * which every process of a host loads (and would print in each of them).
+	 */
+	for (int k = inherited; k < cfg.nunion; k++)
+		aufs_union_warn_perm(cfg.unions[k], geteuid(), print_warning, NULL);
 	for (int k = 0; k < cfg.nunion; k++) {
 		struct aufs_union *u = cfg.unions[k];
 

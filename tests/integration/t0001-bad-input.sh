@@ -115,6 +115,50 @@ test_expect_success 'the same mount point twice' '
 		-o "br:$TRASH/c" "$TRASH/mnt" -o "br:$TRASH/d" "$TRASH/mnt"
 '
 
+# aufs(5): "A branch should not be shared as the writable branch between multiple
+# aufs. A readonly branch can be shared." Refused with exactly this line.
+test_expect_success 'two unions sharing one writable branch are refused (exit 2, one line)' '
+	rm -f marker &&
+	aufs_run -o "br:$TRASH/c=rw:$TRASH/base=ro" "$TRASH/mnt" \
+		-o "br:$TRASH/c=rw:$TRASH/base=ro" "$TRASH/mnt2" -- sh -c ": >\"$TRASH/marker\"" \
+		>out 2>err
+	test $? = 2 &&
+	test_path_is_missing marker &&
+	test_must_be_empty out &&
+	echo "aufs-run: writable branch $TRASH/c of $TRASH/mnt2 is also a writable branch of $TRASH/mnt (a writable branch must not be shared between unions)" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'the same writable directory under another name, or one inside another, is shared too' '
+	ln -s c clink &&
+	refuse "writable branch $TRASH/c of $TRASH/mnt2 is also a writable branch of $TRASH/mnt" \
+		-o "br:$TRASH/c" "$TRASH/mnt" -o "br:$TRASH/clink" "$TRASH/mnt2" &&
+	refuse "writable branch $TRASH/a/b of $TRASH/mnt2 and writable branch $TRASH/a of $TRASH/mnt overlap (a writable branch must not be shared between unions)" \
+		-o "br:$TRASH/a" "$TRASH/mnt" -o "br:$TRASH/a/b" "$TRASH/mnt2" &&
+	printf "%s\n" "none $TRASH/m1 aufs br:$TRASH/d=rw 0 0" "none $TRASH/m2 aufs br:$TRASH/top=rw:$TRASH/d=rw 0 0" >shared.fstab &&
+	refuse "shared.fstab:2: writable branch $TRASH/d of $TRASH/m2 is also a writable branch of $TRASH/m1" \
+		--fstab shared.fstab
+'
+
+test_expect_success 'an inner aufs-run may not write an inherited union'"'"'s writable branch' '
+	rm -f marker &&
+	aufs_run -o "br:$TRASH/c=rw:$TRASH/base=ro" "$TRASH/mnt" -- \
+		"$AUFS_BUILD/aufs-run" -o "br:$TRASH/c" "$TRASH/mnt2" -- sh -c ": >\"$TRASH/marker\"" \
+		2>err
+	test $? = 2 &&
+	test_path_is_missing marker &&
+	test_line_count = 1 err &&
+	test_grep "^aufs-run: writable branch $TRASH/c of $TRASH/mnt2 is also a writable branch of $TRASH/mnt " err
+'
+
+test_expect_success 'a writable branch of one union may be a read-only branch of another' '
+	aufs_run -o "br:$TRASH/c=rw:$TRASH/base=ro" "$TRASH/mnt" \
+		-o "br:$TRASH/d=rw:$TRASH/c=ro" "$TRASH/mnt2" -- cat "$TRASH/mnt/file" >out 2>err &&
+	echo data >expect &&
+	test_cmp expect out &&
+	test_must_be_empty err
+'
+
 test_expect_success 'missing mount point after -o' '
 	refuse "-o needs OPTIONS and a MOUNTPOINT" -o "br:$TRASH/c"
 '

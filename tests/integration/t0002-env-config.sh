@@ -23,7 +23,7 @@ test_expect_success 'every documented mount option is accepted' '
 		cpup=tdp cpup=top-down-parent cpup=bup cpup=bottom-up-parent cpup=bu cpup=bottom-up \
 		udba=none udba=reval udba=inotify plink noplink clean_plink dirwh=5 \
 		diropq=w diropq=whiteouted diropq=a diropq=always coo=none coo=leaf coo=all \
-		shwh noshwh warn_perm nowarn_perm verbose v quiet q silent dlgt nodlgt \
+		shwh noshwh warn_perm nowarn_perm dirperm1 nodirperm1 verbose v quiet q silent dlgt nodlgt \
 		"udba=none,noplink,dirwh=3"; do
 		aufs_run -o "br:$TRASH/top=rw:$TRASH/base=ro,$o" "$M" -- cat "$M/f" >out 2>err ||
 			{ echo "option $o refused:"; cat err; return 1; }
@@ -168,6 +168,76 @@ print(os.path.exists(\"$M/f\"), os.path.exists(\"$M2/h\"))
 " >out &&
 	printf "%s\n" "True False" "False True" "True False" >expect &&
 	test_cmp expect out
+'
+
+# ---------------------------------------------------------------- warn_perm
+# aufs(5) DIAGNOSTICS and warn_perm (the default): aufs-run warns, on stderr, once
+# per start, about a writable branch anyone may write, a writable branch owned by
+# neither the caller nor root, and a branch whose owner, group or mode differ from
+# the first branch's. The command still runs. The library itself never warns: it
+# is loaded in every process.
+setup_branches ww lo hi
+chmod 0777 ww
+chmod 0755 hi
+chmod 0750 lo
+M3=$TRASH/mnt3
+me=$(id -u) mygid=$(id -g)
+
+test_expect_success 'a world-writable writable branch: exactly one warning line, and the command runs' '
+	aufs_run -o "br:$TRASH/ww=rw" "$M3" -- sh -c "echo ran" >out 2>err &&
+	echo ran >expect &&
+	test_cmp expect out &&
+	echo "aufs-run: warning: $M3: writable branch $TRASH/ww is writable by every user (mode 0777): anyone can change what the union shows" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'a branch whose owner, group or mode differ from the first branch'"'"'s: one line' '
+	aufs_run -o "br:$TRASH/hi=rw:$TRASH/lo=ro" "$M3" -- true 2>err &&
+	echo "aufs-run: warning: $M3: branch $TRASH/lo has uid/gid/mode $me/$mygid/0750, the first branch $TRASH/hi $me/$mygid/0755" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'nowarn_perm silences them; a world-writable read-only branch is no warning' '
+	aufs_run -o "br:$TRASH/ww=rw,nowarn_perm" "$M3" -- true 2>err &&
+	test_must_be_empty err &&
+	aufs_run -o "br:$TRASH/hi=rw:$TRASH/lo=ro,nowarn_perm" "$M3" -- true 2>err &&
+	test_must_be_empty err &&
+	aufs_run -o "br:$TRASH/ww=ro" "$M3" -- true 2>err &&
+	test_must_be_empty err
+'
+
+test_expect_success ROOT 'a writable branch owned by another user than the caller and root' '
+	chown 4242 hi &&
+	aufs_run -o "br:$TRASH/hi=rw" "$M3" -- true 2>err;
+	st=$?
+	chown 0 hi &&
+	test $st = 0 &&
+	echo "aufs-run: warning: $M3: writable branch $TRASH/hi belongs to uid 4242, neither you (uid 0) nor root: that user can change what the union shows" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'once: not again in the processes of the command, nor by an inner aufs-run' '
+	aufs_run -o "br:$TRASH/ww=rw" "$M3" -- sh -c "
+		ls \"$M3\" >/dev/null; sh -c \"ls $M3 >/dev/null\";
+		\"$AUFS_BUILD/aufs-run\" -o \"br:$TRASH/t2=rw:$TRASH/b2=ro\" \"$M2\" -- cat \"$M2/h\"" >out 2>err &&
+	echo b2-h >expect &&
+	test_cmp expect out &&
+	test_line_count = 1 err &&
+	test_grep "^aufs-run: warning: $M3: writable branch $TRASH/ww is writable by every user" err
+'
+
+test_expect_success 'the library alone (AUFS_MOUNTS without aufs-run) does not warn' '
+	aufs_env "none $M3 aufs br:$TRASH/ww=rw 0 0" sh -c "ls -a \"$M3\"" >out 2>err &&
+	test_must_be_empty err
+'
+
+test_expect_success 'the library refuses two unions sharing a writable branch: one line, no union, the command runs' '
+	aufs_env "none $M aufs br:$TRASH/top=rw:$TRASH/base=ro 0 0
+none $M2 aufs br:$TRASH/top=rw:$TRASH/b2=ro 0 0" sh -c "test -e \"$M/f\" || echo no union" >out 2>err &&
+	echo "no union" >expect &&
+	test_cmp expect out &&
+	echo "aufs-preload: AUFS_MOUNTS: AUFS_MOUNTS:2: writable branch $TRASH/top of $M2 is also a writable branch of $M (a writable branch must not be shared between unions); no union is active" >expect &&
+	test_cmp expect err
 '
 
 test_expect_success 'the ro branches are untouched' '

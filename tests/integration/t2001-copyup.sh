@@ -432,9 +432,10 @@ mkdir -p "$UB/d" "$UB/open" "$UT"
 chmod 0777 "$UB/open"
 echo "root owned" >"$UB/d/f"
 echo "root file" >"$UB/rootfile"
-mkdir "$UB/sticky"
+mkdir "$UB/sticky" "$UB/sticky2"
 echo "root file" >"$UB/sticky/rootfile"
-chmod 1777 "$UB/sticky"
+echo "root file" >"$UB/sticky2/rootfile"
+chmod 1777 "$UB/sticky" "$UB/sticky2"
 chmod 0644 "$UB/d/f"
 if test_have_prereq ROOT; then
 	if have_cmd runuser && id -u aufs-test >/dev/null 2>&1; then
@@ -508,8 +509,8 @@ pid = os.fork()
 if pid == 0:
     os.setgroups([]); os.setresgid($gid, $gid, $gid); os.setresuid($uid, $uid, $uid)
     for what, call in ((\"append\", lambda: open(\"d/f\", \"a\")),
-                       (\"unlink\", lambda: os.unlink(\"rootfile\")),
-                       (\"mkdir\", lambda: os.mkdir(\"newdir2\"))):
+                       (\"unlink\", lambda: os.unlink(\"d/f\")),
+                       (\"mkdir\", lambda: os.mkdir(\"d/newdir2\"))):
         try:
             call()
             print(what, \"allowed\")
@@ -524,33 +525,44 @@ os.waitpid(pid, 0)
 	printf "%s\n" "append EACCES" "unlink EACCES" "mkdir EACCES" "owner True" >expect &&
 	test_cmp expect actual &&
 	test_path_is_missing "$UT/d" &&
-	test_path_is_missing "$UT/.wh.rootfile" &&
-	test_path_is_missing "$UT/newdir2" &&
 	rm -f "$UT/open/mine2" &&
 	branch_untouched "$UB"
 '
 
-# aufs(5): "aufs checks the permission bits of all existing
-# directories ... you need the correct privilege for the directories including
-# the lower branches". The union root is aufs-test's own top branch, but its base
-# copy is root's 0755: creating and removing names there must be refused.
-test_expect_success ROOT,AUFS_TEST_USER 'a directory is checked on every branch: no create in a dir whose base copy refuses it' '
-	in_uu "echo x >newfile" >out 2>&1; st=$?
+# The old aufs(5) of the seed says "aufs checks the permission bits of all
+# existing directories ... including the lower branches", which the union used to
+# do for write permission too: aufs-test could create nothing in the union root,
+# its own top branch, because the base's copy is root's 0755. The later aufs
+# (aufs_permission(), and the kernel overlay with its upper inode) decide write
+# permission on a directory by its top-most copy alone, and only read and search
+# permission on every copy (nodirperm1; t2003-tenant-perms.sh has the rest).
+test_expect_success ROOT,AUFS_TEST_USER 'write permission on a dir follows its top-most copy: aufs-test may create and remove in its own top copy' '
+	in_uu "echo x >newfile && mkdir newdir && rm rootfile && ls -a" >actual &&
+	printf "%s\n" . .. d newdir newfile open sticky sticky2 >expect &&
+	test_cmp expect actual &&
+	test_path_is_file "$UT/newfile" &&
+	test_path_is_dir "$UT/newdir" &&
+	test_path_is_file "$UT/.wh.rootfile" &&
+	rm -r "$UT/newfile" "$UT/newdir" "$UT/.wh.rootfile" &&
+	branch_untouched "$UB"
+'
+
+test_expect_success ROOT,AUFS_TEST_USER 'but not in a dir whose top-most copy is the base copy, root 0755: EACCES, nothing copied up' '
+	in_uu "echo x >d/newfile" >out 2>&1; st=$?
 	cat out &&
 	test "$st" != 0 &&
 	test_grep "Permission denied" out &&
-	test_path_is_missing "$UT/newfile" &&
-	in_uu "rm -f rootfile" >out 2>&1; st=$?
+	in_uu "rm -f d/f" >out 2>&1; st=$?
 	cat out &&
 	test "$st" != 0 &&
 	test_grep "Permission denied" out &&
-	test_path_is_missing "$UT/.wh.rootfile" &&
-	in_uu "mkdir newdir" >out 2>&1; st=$?
+	in_uu "mkdir d/newdir" >out 2>&1; st=$?
 	cat out &&
 	test "$st" != 0 &&
-	test_path_is_missing "$UT/newdir" &&
-	in_uu "cat rootfile" >actual &&
-	echo "root file" >expect &&
+	test_grep "Permission denied" out &&
+	test_path_is_missing "$UT/d" &&
+	in_uu "cat d/f" >actual &&
+	echo "root owned" >expect &&
 	test_cmp expect actual &&
 	branch_untouched "$UB"
 '
@@ -564,20 +576,37 @@ test_expect_success ROOT,AUFS_TEST_USER 'aufs-test may create and remove its own
 
 # unlink(2), rename(2): "The directory containing pathname has the sticky bit
 # (S_ISVTX) set and the process's effective UID is neither the UID of the file
-# to be deleted nor that of the directory containing it": EPERM.
-test_expect_failure ROOT,AUFS_TEST_USER 'a sticky (1777) base dir: aufs-test cannot remove or rename roots file (EPERM)' '
-	in_uu "rm -f sticky/rootfile" >out 2>&1; st=$?
+# to be deleted nor that of the directory containing it": EPERM. The directory's
+# top-most copy says, as for write permission: sticky2 is only the base's.
+test_expect_success ROOT,AUFS_TEST_USER 'a sticky (1777) base dir: aufs-test cannot remove or rename roots file (EPERM)' '
+	in_uu "rm -f sticky2/rootfile" >out 2>&1; st=$?
 	cat out &&
 	test "$st" != 0 &&
 	test_grep "Operation not permitted" out &&
-	in_uu "mv sticky/rootfile sticky/moved" >out 2>&1; st=$?
+	in_uu "mv sticky2/rootfile sticky2/moved" >out 2>&1; st=$?
 	cat out &&
 	test "$st" != 0 &&
 	test_grep "Operation not permitted" out &&
-	test_path_is_missing "$UT/sticky/.wh.rootfile" &&
-	in_uu "cat sticky/rootfile" >actual &&
+	test_path_is_missing "$UT/sticky2" &&
+	in_uu "cat sticky2/rootfile" >actual &&
 	echo "root file" >expect &&
 	test_cmp expect actual &&
+	branch_untouched "$UB"
+'
+
+# aufs-test made its own copy of sticky above (creating sticky/mine copied it up).
+# aufs copies a directory up as root, keeping its owner; a process cannot give a
+# copy away, so that copy is aufs-test'"'"'s: the top-most copy, whose owner the
+# sticky rule asks for. It is aufs-test'"'"'s own branch, which it could change
+# directly anyway.
+test_expect_success ROOT,AUFS_TEST_USER 'once aufs-test owns the top-most copy of the sticky dir, it may remove what the dir shows' '
+	stat -c "%U %a" "$UT/sticky" >actual &&
+	echo "aufs-test 1777" >expect &&
+	test_cmp expect actual &&
+	in_uu "rm sticky/rootfile && ls sticky" >actual &&
+	test_must_be_empty actual &&
+	test_path_is_file "$UT/sticky/.wh.rootfile" &&
+	rm "$UT/sticky/.wh.rootfile" &&
 	branch_untouched "$UB"
 '
 

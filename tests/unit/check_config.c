@@ -286,6 +286,9 @@ static const struct valid_case valid_cases[] = {
 	FL("br:@a,shwh,noshwh", D),
 	FL("br:@a,nowarn_perm", AUFS_OPT_PLINK),
 	FL("br:@a,nowarn_perm,warn_perm", D),
+	FL("br:@a,dirperm1", D | AUFS_OPT_DIRPERM1),
+	FL("br:@a,dirperm1,nodirperm1", D),
+	FL("br:@a,nodirperm1", D),
 	FL("br:@a,verbose", D | AUFS_OPT_VERBOSE),
 	FL("br:@a,v", D | AUFS_OPT_VERBOSE),
 	FL("br:@a,verbose,quiet", D | AUFS_OPT_QUIET),
@@ -304,10 +307,11 @@ static const struct valid_case valid_cases[] = {
 	XI("br:@a,noxino,xino=/x", D, "/x"),
 	/* everything at once, options on both sides of the branch list */
 	V("udba=none,create=mfsrr:1k:10,br:@a=rw:@b=ro+wh:@c,cpup=bu,noplink,dirwh=7,"
-	  "diropq=a,coo=all,shwh,nowarn_perm,verbose,xino=/dev/shm/x,trunc_xib,clean_plink",
+	  "diropq=a,coo=all,shwh,nowarn_perm,verbose,xino=/dev/shm/x,trunc_xib,clean_plink,"
+	  "dirperm1",
 	  "rw,ro+wh,ro",
 	  AUFS_OPT_DIROPQ_A | AUFS_OPT_SHWH | AUFS_OPT_VERBOSE | AUFS_OPT_TRUNC_XIB |
-		  AUFS_OPT_CLEAN_PLINK,
+		  AUFS_OPT_CLEAN_PLINK | AUFS_OPT_DIRPERM1,
 	  AUFS_UDBA_NONE, AUFS_CREATE_MFSRR, 10, 1024, AUFS_CPUP_BU, AUFS_COO_ALL, 7,
 	  "/dev/shm/x"),
 };
@@ -979,7 +983,8 @@ START_TEST(test_add_many)
 	aufs_config_init(&cfg);
 	for (int i = 0; i < 300; i++) {
 		snprintf(mnt, sizeof(mnt), "/srv/www/t%d", i);
-		add_ok(&cfg, i % 2 ? "br:@a:@c" : "br:@b:@c", mnt);
+		/* read-only: a writable branch may not be shared (test_add_shared_rw) */
+		add_ok(&cfg, i % 2 ? "br:@a=ro:@c" : "br:@b=ro:@c", mnt);
 	}
 	ck_assert_int_eq(cfg.nunion, 300);
 	for (int i = 0; i < 300; i++)
@@ -987,6 +992,121 @@ START_TEST(test_add_many)
 	ck_assert_ptr_eq(aufs_config_match(&cfg, "/srv/www/t299/index.php", 23, NULL),
 			 cfg.unions[299]);
 	aufs_config_release(&cfg);
+}
+END_TEST
+
+/* aufs(5): a branch must not be the writable branch of two unions; read-only is fine. */
+START_TEST(test_add_shared_rw)
+{
+	struct aufs_config cfg;
+
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a=rw:@c=ro", "/u1");
+	add_fails(&cfg, "br:@a=rw:@b=ro", "/u2",
+		  "writable branch @a of /u2 is also a writable branch of /u1 (a writable "
+		  "branch must not be shared between unions)");
+	/* the same directory under another name (a symlink) */
+	add_fails(&cfg, "br:@link", "/u2", "writable branch @a of /u2 is also a writable branch");
+	/* a writable branch inside another's, and around another's */
+	add_fails(&cfg, "br:@a/sub", "/u2",
+		  "writable branch @a/sub of /u2 and writable branch @a of /u1 overlap");
+	add_ok(&cfg, "br:@b=rw:@c=ro", "/u2");	/* the shared base is read-only */
+	add_ok(&cfg, "br:@m=rw:@a=ro", "/u3");	/* another's writable branch, read here */
+	add_ok(&cfg, "br:@m/x=ro", "/u4");	/* inside it: only read */
+	ck_assert_int_eq(cfg.nunion, 4);
+	aufs_config_release(&cfg);
+
+	/* the order does not matter: the outer branch second */
+	aufs_config_init(&cfg);
+	add_ok(&cfg, "br:@a/sub=rw", "/u1");
+	add_fails(&cfg, "br:@a=rw", "/u2",
+		  "writable branch @a of /u2 and writable branch @a/sub of /u1 overlap");
+	aufs_config_release(&cfg);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- warn_perm */
+
+struct lines {
+	int n;
+	char line[8][1024];
+};
+
+static void collect(void *arg, const char *line)
+{
+	struct lines *l = arg;
+
+	ck_assert_int_lt(l->n, 8);
+	snprintf(l->line[l->n++], sizeof(l->line[0]), "%s", line);
+}
+
+static void chmod_at(const char *rel, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	ck_assert_int_eq(chmod(p, mode), 0);
+}
+
+START_TEST(test_warn_perm)
+{
+	struct aufs_union *u;
+	struct lines l = { 0 };
+	char want[1024];
+	uid_t me = geteuid();
+	struct stat st;
+
+	/* the same owner, group and mode: silent */
+	chmod_at("a", 0755);
+	chmod_at("b", 0755);
+	u = parse_ok("br:@a=rw:@b=ro", "/u");
+	ck_assert_int_eq(aufs_union_warn_perm(u, me, collect, &l), 0);
+	aufs_union_free(u);
+
+	/* a lower branch that differs from the first: aufs's warn_perm line */
+	chmod_at("b", 0750);
+	ck_assert_int_eq(stat(ex("@b"), &st), 0);
+	u = parse_ok("br:@a=rw:@b=ro", "/u");
+	ck_assert_int_eq(aufs_union_warn_perm(u, me, collect, &l), 1);
+	snprintf(want, sizeof(want),
+		 "warning: /u: branch %s/b has uid/gid/mode %u/%u/0750, the first branch %s/a "
+		 "%u/%u/0755", root, (unsigned)st.st_uid, (unsigned)st.st_gid, root,
+		 (unsigned)st.st_uid, (unsigned)st.st_gid);
+	ck_assert_str_eq(l.line[0], want);
+	aufs_union_free(u);
+
+	/* nowarn_perm silences it */
+	u = parse_ok("br:@a=rw:@b=ro,nowarn_perm", "/u");
+	ck_assert_int_eq(aufs_union_warn_perm(u, me, collect, &l), 0);
+	aufs_union_free(u);
+
+	/* a world-writable writable branch (aufs(5) DIAGNOSTICS) */
+	chmod_at("c", 01777);
+	u = parse_ok("br:@c=rw", "/u");
+	l.n = 0;
+	ck_assert_int_eq(aufs_union_warn_perm(u, me, collect, &l), 1);
+	snprintf(want, sizeof(want), "warning: /u: writable branch %s/c is writable by every user "
+		 "(mode 1777): anyone can change what the union shows", root);
+	ck_assert_str_eq(l.line[0], want);
+	aufs_union_free(u);
+	/* ...and not when it is read-only here */
+	u = parse_ok("br:@a=rw:@c=ro,nowarn_perm", "/u");
+	ck_assert_int_eq(aufs_union_warn_perm(u, me, collect, &l), 0);
+	aufs_union_free(u);
+
+	/* a writable branch owned by someone else than the caller and root */
+	u = parse_ok("br:@a=rw", "/u");
+	l.n = 0;
+	ck_assert_int_eq(aufs_union_warn_perm(u, 4242, collect, &l), me == 0 ? 0 : 1);
+	if (me != 0) {
+		snprintf(want, sizeof(want), "warning: /u: writable branch %s/a belongs to uid %u, "
+			 "neither you (uid 4242) nor root: that user can change what the union "
+			 "shows", root, (unsigned)me);
+		ck_assert_str_eq(l.line[0], want);
+	}
+	aufs_union_free(u);
+	chmod_at("b", 0755);
+	chmod_at("c", 0755);
 }
 END_TEST
 
@@ -1196,6 +1316,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_add_mount_point_in_branch);
 	tcase_add_test(tc, test_add_null);
 	tcase_add_test(tc, test_add_many);
+	tcase_add_test(tc, test_add_shared_rw);
+	tcase_add_test(tc, test_warn_perm);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fstab");

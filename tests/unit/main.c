@@ -20,6 +20,7 @@ Suite *shm_suite(void);
 Suite *shebang_suite(void);
 Suite *fdtable_suite(void);
 Suite *namespace_suite(void);
+Suite *perm_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -34,6 +35,7 @@ static Suite *(*const suites[])(void) = {
 	shebang_suite,
 	fdtable_suite,
 	namespace_suite,
+	perm_suite,
 	NULL,
 };
 
