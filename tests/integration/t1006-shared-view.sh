@@ -27,8 +27,9 @@ BASE=$TRASH/base T1=$TRASH/t1 T2=$TRASH/t2
 M1=$TRASH/m1 M2=$TRASH/m2
 W1=$M1/w W2=$M2/w
 mkdir "$M1" "$M2" "$BASE/w" "$BASE/w/d"
-U1="br:$T1=rw:$BASE=ro"
-U2="br:$T2=rw:$BASE=ro"
+# (nowarn_perm: tenant-owned branches over a root base are this host's layout, checked)
+U1="br:$T1=rw:$BASE=ro,nowarn_perm"
+U2="br:$T2=rw:$BASE=ro,nowarn_perm"
 for f in a b c d/x; do echo "base-$f" >"$BASE/w/$f"; done
 chmod -R a+rX,go-w "$BASE"
 if test_have_prereq HOST_USERS; then
