@@ -197,6 +197,7 @@ prereq_reason() {
 	CC) echo "no C compiler (${CC:-cc})" ;;
 	LIBC_PROBE) echo "libc-probe.c did not compile" ;;
 	HOST_USERS) echo "needs root and the users $AUFS_HOST_USERS (made by run.sh)" ;;
+	OVERLAY) echo "$OVERLAY_WHY" ;;
 	PYTHON | PHP | SQLITE | STRACE | BASH | TAR)
 		echo "$(echo "$1" | tr '[:upper:]' '[:lower:]') is not installed" ;;
 	*) echo "missing $1" ;;
@@ -524,6 +525,26 @@ aufs_run() {
 	else
 		"$AUFS_ROOT/bin/aufs-run" "$@"
 	fi
+}
+
+# ---------------------------------------------------------------- the kernel overlay
+# overlay_ready [PREREQ]: when PREREQ (default ROOT) holds, try a kernel overlay mount
+# in a private mount namespace and set the prerequisite OVERLAY when it works, so that
+# a test can compare the union with overlay on the same layers; OVERLAY_WHY says why not.
+OVERLAY_WHY="not tried without root"
+overlay_ready() {
+	test_have_prereq "${1:-ROOT}" || return 0
+	if ! have_cmd unshare; then
+		OVERLAY_WHY="unshare(1) is missing"
+	elif mkdir -p probe/l probe/u probe/w probe/m &&
+		unshare -m --propagation private sh -c \
+			'mount -t overlay overlay -o lowerdir=probe/l,upperdir=probe/u,workdir=probe/w probe/m' \
+			>probe.err 2>&1; then
+		test_set_prereq OVERLAY
+	else
+		OVERLAY_WHY="mount -t overlay failed: $(head -n 1 probe.err)"
+	fi
+	rm -rf probe probe.err
 }
 
 # ---------------------------------------------------------------- the host's users

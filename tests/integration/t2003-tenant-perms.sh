@@ -311,20 +311,7 @@ test_expect_success HOST_USERS 'stat shows the top-most copy'"'"'s owner and mod
 # inode, the upper copy's attributes for a merged dir, as aufs does. (Reading and
 # searching differ on purpose: overlay reads the lower layers with the mounter's
 # rights, which a process cannot, so priv is not compared.)
-OVERLAY_WHY="not tried without root"
-if test_have_prereq HOST_USERS; then
-	if ! have_cmd unshare; then
-		OVERLAY_WHY="unshare(1) is missing"
-	elif mkdir -p probe/l probe/u probe/w probe/m &&
-		unshare -m --propagation private sh -c \
-			'mount -t overlay overlay -o lowerdir=probe/l,upperdir=probe/u,workdir=probe/w probe/m' \
-			>probe.err 2>&1; then
-		test_set_prereq OVERLAY
-	else
-		OVERLAY_WHY="mount -t overlay failed: $(head -n 1 probe.err)"
-	fi
-	rm -rf probe probe.err
-fi
+overlay_ready HOST_USERS
 prereq_reason() {
 	case $1 in
 	OVERLAY) echo "${OVERLAY_WHY:-no overlay}" ;;

@@ -112,20 +112,7 @@ except OSError:
 	)
 }
 
-OVERLAY_WHY="not tried without root"
-if test_have_prereq ROOT; then
-	if ! have_cmd unshare; then
-		OVERLAY_WHY="unshare(1) is missing"
-	elif mkdir -p probe/l probe/u probe/w probe/m &&
-		unshare -m --propagation private sh -c \
-			'mount -t overlay overlay -o lowerdir=probe/l,upperdir=probe/u,workdir=probe/w probe/m' \
-			>probe.err 2>&1; then
-		test_set_prereq OVERLAY
-	else
-		OVERLAY_WHY="mount -t overlay failed: $(head -n 1 probe.err)"
-	fi
-	rm -rf probe probe.err
-fi
+overlay_ready
 have_cmd python3 && test_set_prereq PYTHON
 if ! test_have_prereq ROOT; then
 	skip_all "needs root to mount the kernel overlay (running as uid $AUFS_UID)"

@@ -118,18 +118,7 @@ test_expect_success STRACE,STAT_PROBE,NOSAN 'a warm stat of a union path: one sy
 '
 
 # As root: the kernel's overlay of the same layers answers as the plain tree.
-OVERLAY_WHY="needs root to mount the kernel overlay (running as uid $AUFS_UID)"
-if test_have_prereq ROOT && have_cmd unshare; then
-	mkdir -p probe/l probe/u probe/w probe/m
-	if unshare -m --propagation private sh -c \
-		'mount -t overlay overlay -o lowerdir=probe/l,upperdir=probe/u,workdir=probe/w probe/m' \
-		>probe.err 2>&1; then
-		test_set_prereq OVERLAY
-	else
-		OVERLAY_WHY="mount -t overlay failed: $(head -n 1 probe.err)"
-	fi
-	rm -rf probe probe.err
-fi
+overlay_ready
 prereq_reason() {
 	case $1 in
 	OVERLAY) echo "$OVERLAY_WHY" ;;
