@@ -525,24 +525,33 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
 	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL, false);
 }
 
+/*
+ * The branch LOC's object would be copied up to, by the copy-up policy over the
+ * branches of its directory; DIR gets that directory (*DLEN bytes). Or -errno.
+ */
+static int copyup_target(const struct aufs_loc *loc, char *dir, size_t *dlen)
+{
+	const char *rel = loc->virt + loc->rel, *name;
+	aufs_mask pmask;
+	int r;
+
+	split(rel, strlen(rel), dlen, &name);
+	memcpy(dir, rel, *dlen);
+	dir[*dlen] = 0;
+	r = lookup_dirmask(loc->u, dir, &pmask);
+	return r < 0 ? r : policy_copyup(loc->u, pmask, loc->branch);
+}
+
 int perm_check_copyup(const struct aufs_loc *loc)
 {
 	struct aufs_union *u = loc->u;
-	const char *rel = loc->virt + loc->rel, *name;
 	char dir[PATH_MAX], path[PATH_MAX];
-	size_t rlen = strlen(rel), dlen;
-	aufs_mask pmask;
+	size_t dlen;
 	int t, r;
 
-	if (u->branch[loc->branch].perm == AUFS_PERM_RW || !rlen)
+	if (u->branch[loc->branch].perm == AUFS_PERM_RW || !loc->virt[loc->rel])
 		return 0;	/* changed in place */
-	split(rel, rlen, &dlen, &name);
-	memcpy(dir, rel, dlen);
-	dir[dlen] = 0;
-	r = lookup_dirmask(u, dir, &pmask);
-	if (r < 0)
-		return r;
-	t = policy_copyup(u, pmask, loc->branch);
+	t = copyup_target(loc, dir, &dlen);
 	if (t < 0 || creds_get()->euid == 0)
 		return t < 0 ? t : 0;
 	/* the copy starts in the deepest directory of the path that branch T has */
@@ -569,9 +578,7 @@ int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, i
 {
 	struct aufs_union *u = loc->u;
 	const char *rel = loc->virt + loc->rel;
-	size_t rlen = strlen(rel), dlen;
-	const char *name;
-	aufs_mask pmask;
+	size_t rlen = strlen(rel);
 	struct stat st;
 	int t, r;
 
@@ -583,19 +590,14 @@ int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, i
 		return r;
 	if (check_write && !S_ISDIR(st.st_mode) && !may_write(&st))
 		return -EACCES;
-	split(rel, rlen, &dlen, &name);
 	{
 		char dir[PATH_MAX];
+		size_t dlen;
 
-		memcpy(dir, rel, dlen);
-		dir[dlen] = 0;
-		r = lookup_dirmask(u, dir, &pmask);
-		if (r < 0)
-			return r;
+		t = copyup_target(loc, dir, &dlen);
+		if (t < 0)
+			return t;
 	}
-	t = policy_copyup(u, pmask, loc->branch);
-	if (t < 0)
-		return t;
 	r = cpup_object_fd(u, rel, loc->branch, t, &st, len, oflags, ret_fd,
 			   loc->flags & AUFS_LOC_DIR_CHANGES);
 	if (r < 0)
