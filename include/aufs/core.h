@@ -33,6 +33,23 @@
 #define AUFS_PASS      0x7ffffffe
 #define AUFS_PASS_HOST 0x7fffffff
 
+/* ------------------------------------------------------------------ util_long.c */
+
+/*
+ * The scope of one call. A real path longer than PATH_MAX (a branch whose path
+ * is longer than the mount point's) is named through an O_PATH descriptor of a
+ * branch directory, "/proc/self/fd/N/REST"; such descriptors live until the end
+ * of the scope they were made in, so that a real path a verb hands back stays
+ * valid until the shim's real call is done. The generated shim prologue wraps
+ * every verb in one; a verb that the hand-written shims call and that finishes
+ * its work itself opens its own. Outside every scope a real path that does not
+ * fit is -ENAMETOOLONG. Scopes nest (a signal handler's call, a verb calling a
+ * verb); nothing is allocated (vfork children).
+ */
+unsigned aufs_call_begin(void);
+/* Close what was opened since aufs_call_begin() returned MARK. */
+void aufs_call_end(unsigned mark);
+
 /* ------------------------------------------------------------------ state_config.c */
 
 /*

@@ -559,6 +559,7 @@ int aufs_name_unused(const char *path)
 	struct stat st;
 	size_t dlen;
 	int r;
+	LONG_SCOPE();	/* mktemp and the like are hand-written */
 
 	r = aufs_resolve(AT_FDCWD, path, AUFS_RESOLVE_NOFOLLOW, &loc);
 	if (r == AUFS_PASS_HOST) {
@@ -577,16 +578,9 @@ int aufs_name_unused(const char *path)
 
 		if (branch_path(br, rel, strlen(rel), p) == 0 && sys_lstat(p, &st) != -ENOENT)
 			return -EEXIST;
-		if (branch_path(br, dir, dlen, p) == 0 &&
-		    strlen(p) + 1 + AUFS_WH_PREFIX_LEN + strlen(name) < sizeof(p)) {
-			size_t n = strlen(p);
-
-			p[n++] = '/';
-			memcpy(p + n, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN);
-			memcpy(p + n + AUFS_WH_PREFIX_LEN, name, strlen(name) + 1);
-			if (sys_lstat(p, &st) != -ENOENT)
-				return -EEXIST;
-		}
+		if (branch_path_name(br, dir, dlen, AUFS_WH_PREFIX, name, strlen(name), p) == 0 &&
+		    sys_lstat(p, &st) != -ENOENT)
+			return -EEXIST;
 	}
 	return 0;
 }

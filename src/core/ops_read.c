@@ -52,11 +52,8 @@ static nlink_t merged_nlink(const struct aufs_loc *loc, nlink_t top)
 		const struct aufs_branch *br = &loc->u->branch[b];
 		struct stat st;
 
-		if (!(m & MASK_BIT(b)) || br->len + 2 + rl > PATH_MAX)
+		if (!(m & MASK_BIT(b)) || branch_path(br, rel, rl, path) < 0)
 			continue;
-		memcpy(path, br->path, br->len);
-		path[br->len] = '/';
-		memcpy(path + br->len + 1, rel, rl + 1);
 		if (sys_lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink >= 2)
 			n += st.st_nlink - 2;
 	}
@@ -308,6 +305,7 @@ int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 	unsigned rf = 0;
 	struct aufs_loc loc;
 	int r, fd, t, tries = 0;
+	LONG_SCOPE();	/* open is hand-written: no prologue's scope */
 
 	if ((flags & O_NOFOLLOW) || (creat && (flags & O_EXCL)))
 		rf |= AUFS_RESOLVE_NOFOLLOW;
@@ -413,6 +411,7 @@ int aufs_chdir(const char *path, bool record)
 {
 	struct aufs_loc loc;
 	int r, tries = 0;
+	LONG_SCOPE();
 
 again:
 	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
@@ -476,6 +475,7 @@ int aufs_realpath(const char *path, char *buf)
 {
 	struct aufs_loc loc;
 	int r;
+	LONG_SCOPE();	/* BUF gets the union's name, or a host path */
 
 	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
 	if (r == AUFS_PASS_HOST)
@@ -511,6 +511,7 @@ int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object 
 const void *aufs_union_of(const char *path, bool follow)
 {
 	struct aufs_loc loc;
+	LONG_SCOPE();
 
 	if (aufs_resolve(AT_FDCWD, path, follow ? 0 : AUFS_RESOLVE_NOFOLLOW, &loc) == 0)
 		return loc.u;
@@ -549,6 +550,7 @@ bool aufs_walk_touches_union(const char *path)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	struct aufs_loc loc;
+	LONG_SCOPE();
 
 	if (!cfg || !cfg->nunion)
 		return false;
