@@ -348,6 +348,13 @@ struct aufs_object {
 int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object *ret);
 
 /*
+ * Is the directory DIR (its stat) the one PATH names: the host directory itself,
+ * or any branch's copy of a union directory? A vfork child asks it of its
+ * kernel cwd, which a copy-up may have left on a lower copy. No allocation.
+ */
+bool aufs_dir_is_copy(const char *path, const struct stat *dir);
+
+/*
  * The union PATH lies in, for the walkers' FTW_MOUNT and FTS_XDEV (aufs gives a
  * union one device, whatever branch holds the object), or NULL outside.
  */

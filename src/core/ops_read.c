@@ -508,6 +508,33 @@ int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object 
 	return r;
 }
 
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+bool aufs_dir_is_copy(const char *path, const struct stat *dir)
+{
+	struct aufs_loc loc;
+	struct stat st;
+	const char *rel;
+	int r;
+	LONG_SCOPE();
+
+	r = aufs_resolve(AT_FDCWD, path, AUFS_RESOLVE_NOALLOC, &loc);
+	if (r == AUFS_PASS || r == AUFS_PASS_HOST)
+		return sys_stat(r == AUFS_PASS ? path : loc.real, &st) == 0 && same_inode(&st, dir);
+	if (r || loc.branch < 0 || loc.type != DT_DIR)
+		return false;
+	rel = loc.virt + loc.rel;
+	for (int b = 0; b < loc.u->nbranch; b++)
+		if (((loc.pmask | MASK_BIT(loc.branch)) & MASK_BIT(b)) &&
+		    branch_path(&loc.u->branch[b], rel, strlen(rel), loc.real) == 0 &&
+		    sys_stat(loc.real, &st) == 0 && same_inode(&st, dir))
+			return true;
+	return false;
+}
+
 const void *aufs_union_of(const char *path, bool follow)
 {
 	struct aufs_loc loc;

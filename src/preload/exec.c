@@ -345,7 +345,7 @@ int xcall(const struct xreq *q)
 		int r;
 
 		b.vname = vname ? vbuf : NULL;
-		xctx_cwd(&x, &b.obj);
+		xctx_cwd(&x);
 		if (n <= XSTACK_PTRS) {
 			w.env = env_build(&x, q->envp, n, env, pre, room);
 		} else {
