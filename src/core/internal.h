@@ -43,6 +43,12 @@ static inline bool branch_has_whiteouts(const struct aufs_branch *br)
 	return br->perm == AUFS_PERM_RW || (br->attr & AUFS_BRATTR_WH);
 }
 
+/*
+ * The longest name the union creates: its whiteout (the prefix and the name)
+ * must fit in a branch's NAME_MAX. statfs and pathconf report it (aufs_name_max).
+ */
+#define AUFS_NAME_MAX (NAME_MAX - AUFS_WH_PREFIX_LEN)
+
 /* Is NAME a name the union never shows (the whiteout prefix), given U's options? */
 static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
 {
