@@ -19,6 +19,7 @@ Suite *policy_suite(void);
 Suite *shm_suite(void);
 Suite *shebang_suite(void);
 Suite *fdtable_suite(void);
+Suite *longpath_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -32,6 +33,7 @@ static Suite *(*const suites[])(void) = {
 	shm_suite,
 	shebang_suite,
 	fdtable_suite,
+	longpath_suite,
 	NULL,
 };
 
