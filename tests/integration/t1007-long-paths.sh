@@ -143,8 +143,16 @@ os.unlink(d + "/p/h")
 expect(errno.ENOENT, os.unlink, d + "/p/h")
 os.rmdir(d + "/p")
 expect(errno.ENOENT, os.rmdir, d + "/p")
+assert os.pathconf(d, "PC_NAME_MAX") == 251
+assert os.statvfs(d).f_namemax == 251
 # one level more is more than the kernel takes: its own ENAMETOOLONG
 expect(errno.ENAMETOOLONG, os.stat, d + "/" + "x" * 100)
+# relative names from the deep cwd: up to a union path of PATH_MAX - 1 bytes
+os.chdir(d)
+k = 4095 - len(d) - 1
+os.mkdir("x" * k)
+expect(errno.ENAMETOOLONG, os.mkdir, "y" * (k + 1))
+os.rmdir("x" * k)
 print("ok")
 EOF
 
