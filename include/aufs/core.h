@@ -38,17 +38,32 @@
 /*
  * The scope of one call. A real path longer than PATH_MAX (a branch whose path
  * is longer than the mount point's) is named through an O_PATH descriptor of a
- * branch directory, "/proc/self/fd/N/REST"; such descriptors live until the end
- * of the scope they were made in, so that a real path a verb hands back stays
- * valid until the shim's real call is done. The generated shim prologue wraps
- * every verb in one; a verb that the hand-written shims call and that finishes
- * its work itself opens its own. Outside every scope a real path that does not
- * fit is -ENAMETOOLONG. Scopes nest (a signal handler's call, a verb calling a
- * verb); nothing is allocated (vfork children).
+ * branch directory, "/proc/self/fd/N/REST"; such descriptors live until the
+ * outermost scope of the thread ends, so that a real path a verb hands back
+ * stays valid until the shim's real call is done. The generated shim prologue
+ * wraps every verb in one; a verb that the hand-written shims call and that
+ * finishes its work itself opens its own. Outside every scope a real path that
+ * does not fit is -ENAMETOOLONG. Scopes nest (a verb calling a verb, a signal
+ * handler's call: what they open is closed with the outermost); nothing is
+ * allocated (vfork children).
  */
-unsigned aufs_call_begin(void);
-/* Close what was opened since aufs_call_begin() returned MARK. */
-void aufs_call_end(unsigned mark);
+extern __thread unsigned aufs_call_word;	/* scopes open (low 16 bits), descriptors << 16 */
+#define AUFS_CALL_DEPTH 0xffffu
+#define AUFS_CALL_HELD  0x10000u
+/* A scope ended and the word is not back to 0: a nested one, or descriptors to close. */
+void aufs_call_end_slow(void);
+
+/* Inline: every call passes here, and the common one holds nothing (two instructions). */
+static inline void aufs_call_begin(void)
+{
+	aufs_call_word++;
+}
+
+static inline void aufs_call_end(void)
+{
+	if (__builtin_expect(--aufs_call_word != 0, 0))
+		aufs_call_end_slow();
+}
 
 /* ------------------------------------------------------------------ state_config.c */
 

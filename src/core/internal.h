@@ -91,14 +91,19 @@ int long_path(const struct aufs_branch *br, const char *a, size_t alen, const ch
 	      const char *name, size_t nlen, char *buf);
 /* Descriptors the running scopes of this thread hold (tests). */
 unsigned long_open_count(void);
-void long_scope_end(unsigned *mark);
+
+static inline void long_scope_end(char *scope)
+{
+	(void)scope;
+	aufs_call_end();
+}
 /*
  * A verb that finishes its work itself (what it returns names no real path) and
  * may be called without the generated prologue's scope: its long real paths are
  * released when it returns, whichever return it takes.
  */
 #define LONG_SCOPE() \
-	__attribute__((cleanup(long_scope_end))) unsigned long_scope_ = aufs_call_begin()
+	__attribute__((cleanup(long_scope_end))) char long_scope_ = (aufs_call_begin(), 0)
 
 /* ---------------------------------------------------------------- state_shm.c */
 

@@ -13,14 +13,15 @@
  *
  * The descriptors belong to the call that made them: a call opens a scope
  * (aufs_call_begin(), in the generated shim prologue or in a verb that finishes
- * its work itself) and its end closes what was opened inside it. No descriptor
- * outlives the call, so nothing the program does between calls (closefrom,
- * dup2 over a number, fork, exec) can meet one, and a descriptor never points
- * at a directory renamed since: within one call it names what the path named.
- * Outside a scope a path that does not fit is -ENAMETOOLONG, as before. The
- * pool is a fixed per-thread array: no allocation (vfork children), nested
- * scopes release only their own slots (a signal handler's call, a verb that
- * calls a verb).
+ * its work itself) and the end of the outermost one closes what was opened.
+ * No descriptor outlives the call, so nothing the program does between calls
+ * (closefrom, dup2 over a number, fork, exec) can meet one, and a descriptor
+ * never points at a directory renamed since: within one call it names what the
+ * path named. Outside a scope a path that does not fit is -ENAMETOOLONG, as
+ * before. The pool is a fixed per-thread array: no allocation (vfork children);
+ * a nested scope (a verb calling a verb, a signal handler's call) leaves its
+ * slots to the outermost, so a handler's call never closes what the call it
+ * interrupted still uses.
  */
 #include "internal.h"
 
@@ -39,9 +40,10 @@ struct long_slot {
 	uint32_t doff;		/* those bytes in arena[], or NO_ARENA (not reused) */
 };
 
+__thread unsigned aufs_call_word;
+
+/* The slots of the open scopes: held() of them are in use. */
 static __thread struct long_pool {
-	unsigned depth;		/* open scopes */
-	unsigned n;		/* slots in use */
 	uint32_t arena_used;
 	struct long_slot slot[LONG_SLOTS];
 	char arena[LONG_ARENA];
@@ -50,39 +52,38 @@ static __thread struct long_pool {
 /* 1 once /proc/self/fd/N was seen to work in this process. */
 static _Atomic int proc_works;
 
-unsigned aufs_call_begin(void)
+static unsigned held(void)
 {
-	pool.depth++;
-	return pool.n;
+	return aufs_call_word / AUFS_CALL_HELD;
 }
 
-static void release(unsigned mark)
+void aufs_call_end_slow(void)
 {
-	while (pool.n > mark) {
-		struct long_slot *s = &pool.slot[--pool.n];
+	if (aufs_call_word & AUFS_CALL_DEPTH)
+		return;	/* a nested scope: the outermost closes */
+	/*
+	 * The outermost scope ended holding descriptors. Open a scope again while
+	 * closing them, so that a signal handler's call meanwhile is a nested one,
+	 * and read each slot before giving it back, so that such a call takes only
+	 * slots this loop is done with (and leaves its own to it).
+	 */
+	aufs_call_word++;
+	while (held() > 0) {
+		struct long_slot *s = &pool.slot[held() - 1];
+		int fd = s->fd;
 
-		if (s->fd >= 0)
-			(void)sys_close(s->fd);
-		if (s->doff != NO_ARENA)
-			pool.arena_used = s->doff;
+		s->fd = -1;	/* a slot taken again is never found with a closed number */
+		aufs_call_word -= AUFS_CALL_HELD;
+		if (fd >= 0)
+			(void)sys_close(fd);
 	}
-}
-
-void aufs_call_end(unsigned mark)
-{
-	pool.depth--;
-	if (__builtin_expect(pool.n > mark, 0))
-		release(mark);
-}
-
-void long_scope_end(unsigned *mark)
-{
-	aufs_call_end(*mark);
+	pool.arena_used = 0;
+	aufs_call_word--;
 }
 
 unsigned long_open_count(void)
 {
-	return pool.n;
+	return held();
 }
 
 /* The name of a path: what follows the descriptor's "/proc/self/fd/N/". */
@@ -176,7 +177,7 @@ static struct long_slot *slot_find(const struct aufs_branch *br, const char *a, 
 				   const char *pfx, size_t plen, const char *name, size_t nlen,
 				   bool with_name)
 {
-	for (unsigned i = pool.n; i-- > 0;) {
+	for (unsigned i = held(); i-- > 0;) {
 		struct long_slot *s = &pool.slot[i];
 		struct rest r;
 
@@ -199,14 +200,16 @@ static struct long_slot *slot_reserve(const struct aufs_branch *br, const char *
 {
 	struct long_slot *s;
 
-	if (pool.n >= LONG_SLOTS)
+	if (held() >= LONG_SLOTS)
 		return NULL;
-	s = &pool.slot[pool.n++];
+	s = &pool.slot[held()];
+	aufs_call_word += AUFS_CALL_HELD;
 	*s = (struct long_slot){ .br = br, .fd = -1, .dlen = (uint32_t)dlen, .doff = NO_ARENA };
 	if (dlen && pool.arena_used + dlen <= LONG_ARENA) {
+		/* taken before it is written: a nested call copies elsewhere */
 		s->doff = pool.arena_used;
-		memcpy(pool.arena + s->doff, d, dlen);
 		pool.arena_used += (uint32_t)dlen;
+		memcpy(pool.arena + s->doff, d, dlen);
 	}
 	return s;
 }
@@ -214,8 +217,8 @@ static struct long_slot *slot_reserve(const struct aufs_branch *br, const char *
 /* Give back the last slot, reserved for an open that failed. */
 static void slot_unreserve(struct long_slot *s)
 {
-	if (s == &pool.slot[pool.n - 1]) {
-		pool.n--;
+	if (held() > 0 && s == &pool.slot[held() - 1]) {
+		aufs_call_word -= AUFS_CALL_HELD;
 		if (s->doff != NO_ARENA)
 			pool.arena_used = s->doff;
 	}
@@ -250,7 +253,7 @@ static int root_fd(const struct aufs_branch *br)
 	struct long_slot *s;
 	int fd;
 
-	for (unsigned i = pool.n; i-- > 0;)
+	for (unsigned i = held(); i-- > 0;)
 		if (pool.slot[i].br == br && pool.slot[i].dlen == 0 && pool.slot[i].fd >= 0)
 			return pool.slot[i].fd;
 	s = slot_reserve(br, NULL, 0);
@@ -278,7 +281,7 @@ int long_path(const struct aufs_branch *br, const char *a, size_t alen, const ch
 	struct rest r;
 	int fd, dfd;
 
-	if (!pool.depth || alen >= PATH_MAX)
+	if (!(aufs_call_word & AUFS_CALL_DEPTH) || alen >= PATH_MAX)
 		return -ENAMETOOLONG;	/* nobody would close a descriptor */
 	s = slot_find(br, a, alen, pfx, plen, name, nlen, with_name);
 	if (s) {

@@ -64,15 +64,14 @@ void *aufs_real_lazy(const char *name, void **slot)
 	ret shim_##name params                                                          \
 	{                                                                               \
 		int saved_;                                                             \
-		unsigned scope_;                                                        \
 		long r_;                                                                \
                                                                                         \
 		_Static_assert(KIND_##kind(args), #name ": not of kind " #kind);          \
 		if (!shim_enter(&saved_))                                               \
 			return REAL(name) args;                                         \
-		scope_ = aufs_call_begin();                                             \
+		aufs_call_begin();                                                      \
 		r_ = verb_##name args;                                                  \
-		aufs_call_end(scope_);                                                  \
+		aufs_call_end();                                                        \
 		if (r_ == AUFS_PASS)                                                    \
 			return REAL(name) args;                                         \
 		return (ret)aufs_ret(r_, saved_);                                       \

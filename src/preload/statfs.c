@@ -57,20 +57,19 @@ long verb_statvfs(const char *path, struct statvfs *buf)
 long shim_pathconf(const char *path, int name)
 {
 	char real[PATH_MAX];
-	unsigned scope;
 	int saved;
 	long v;
 
 	if (!shim_enter(&saved))
 		return REAL(pathconf)(path, name);
-	scope = aufs_call_begin();	/* REAL may name a descriptor (core.h) */
+	aufs_call_begin();	/* REAL may name a descriptor (core.h) */
 	v = verb_real_path(AT_FDCWD, path, 0, real);
 	if (v == AUFS_PASS || v < 0) {
-		aufs_call_end(scope);
+		aufs_call_end();
 		return v == AUFS_PASS ? REAL(pathconf)(path, name) : aufs_ret(v, saved);
 	}
 	v = REAL(pathconf)(real, name);
-	aufs_call_end(scope);
+	aufs_call_end();
 	if (name == _PC_NAME_MAX && v > 0)	/* as statfs */
 		v = aufs_name_max(v);
 	return v;

@@ -234,13 +234,14 @@ START_TEST(test_fits_opens_nothing)
 {
 	struct aufs_union *u = start();
 	char buf[PATH_MAX], want[PATH_MAX];
-	unsigned scope = aufs_call_begin();
+
+	aufs_call_begin();
 
 	ck_assert_int_eq(branch_path(&u->branch[1], "x/y", 3, buf), 0);
 	fx_fmt(want, sizeof(want), "%s/x/y", fx_at(branch_rel("b")));
 	ck_assert_str_eq(buf, want);
 	ck_assert_uint_eq(long_open_count(), 0);
-	aufs_call_end(scope);
+	aufs_call_end();
 }
 END_TEST
 
@@ -265,10 +266,9 @@ START_TEST(test_root_descriptor)
 	char buf[PATH_MAX], buf2[PATH_MAX];
 	struct stat a, b;
 	int fds = fx_count_fds(), d;
-	unsigned scope;
 
 	deep_put("b", "f", "base");
-	scope = aufs_call_begin();
+	aufs_call_begin();
 	ck_assert_int_eq(branch_path(&u->branch[1], rel, strlen(rel), buf), 0);
 	ck_assert_int_eq(strncmp(buf, "/proc/self/fd/", 14), 0);
 	ck_assert_int_eq(lstat(buf, &a), 0);
@@ -289,7 +289,7 @@ START_TEST(test_root_descriptor)
 	/* the other branch: its own */
 	ck_assert_int_eq(branch_path(&u->branch[0], rel, strlen(rel), buf2), 0);
 	ck_assert_uint_eq(long_open_count(), 2);
-	aufs_call_end(scope);
+	aufs_call_end();
 	ck_assert_uint_eq(long_open_count(), 0);
 	ck_assert_int_eq(fx_count_fds(), fds);
 }
@@ -305,7 +305,6 @@ START_TEST(test_deeper_descriptor)
 	char rel[PATH_MAX], tail[128], buf[PATH_MAX];
 	struct stat a, b;
 	int fds = fx_count_fds(), d;
-	unsigned scope;
 
 	memset(tail, 'z', 60);
 	tail[60] = 0;
@@ -313,7 +312,7 @@ START_TEST(test_deeper_descriptor)
 	ck_assert_int_eq(mkdirat(d, tail, 0755), 0);
 	fx_fmt(rel, sizeof(rel), "%s/%s/f", deep_rel(NULL), tail);
 	ck_assert_uint_gt(strlen(rel) + 26, PATH_MAX);
-	scope = aufs_call_begin();
+	aufs_call_begin();
 	ck_assert_int_eq(branch_path(&u->branch[1], rel, strlen(rel), buf), 0);
 	ck_assert_uint_eq(long_open_count(), 2);	/* the root, and the first level */
 	ck_assert_int_eq(strncmp(buf, "/proc/self/fd/", 14), 0);
@@ -334,7 +333,7 @@ START_TEST(test_deeper_descriptor)
 	ck_assert_int_eq(branch_path_name(&u->branch[1], rel, strlen(rel) - 2, AUFS_WH_PREFIX,
 					  "g", 1, buf), 0);
 	ck_assert_uint_eq(long_open_count(), 2);
-	aufs_call_end(scope);
+	aufs_call_end();
 	close(d);
 	ck_assert_int_eq(fx_count_fds(), fds);
 }
@@ -350,12 +349,11 @@ START_TEST(test_deeper_missing)
 	char rel[PATH_MAX], tail[128], buf[PATH_MAX];
 	struct stat st;
 	int fds = fx_count_fds();
-	unsigned scope;
 
 	memset(tail, 'z', 60);
 	tail[60] = 0;
 	fx_fmt(rel, sizeof(rel), "%s/%s/f", deep_rel(NULL), tail);
-	scope = aufs_call_begin();
+	aufs_call_begin();
 	/* the top branch has none of the levels */
 	ck_assert_int_eq(branch_path(&u->branch[0], rel, strlen(rel), buf), 0);
 	ck_assert_int_eq(lstat(buf, &st), -1);
@@ -364,35 +362,43 @@ START_TEST(test_deeper_missing)
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_int_eq(open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	aufs_call_end(scope);
+	aufs_call_end();
 	ck_assert_int_eq(fx_count_fds(), fds);
 	ck_assert_int_eq(deep_dir("t", 1), -1);
 }
 END_TEST
 
+/*
+ * A nested scope (a verb calling a verb, a signal handler's call) leaves what it
+ * opened to the outermost one, which closes everything: the outer call's paths
+ * stay valid whatever the inner one does.
+ */
 START_TEST(test_nested_scopes)
 {
 	struct aufs_union *u = start();
 	const char *rel = deep_rel("f");
 	char buf[PATH_MAX], buf2[PATH_MAX];
 	int fds = fx_count_fds();
-	unsigned outer, inner;
 	struct stat st;
 
-	outer = aufs_call_begin();
-	ck_assert_int_eq(branch_path(&u->branch[1], rel, strlen(rel), buf), 0);
-	inner = aufs_call_begin();	/* a signal handler's call, a verb calling a verb */
-	ck_assert_int_eq(branch_path(&u->branch[0], rel, strlen(rel), buf2), 0);
-	ck_assert_uint_eq(long_open_count(), 2);
-	aufs_call_end(inner);
-	ck_assert_uint_eq(long_open_count(), 1);
-	/* the outer call's descriptor still names the branch */
+	aufs_call_begin();
 	ck_assert_int_eq(branch_path(&u->branch[1], deep_rel(NULL), strlen(deep_rel(NULL)), buf),
 			 0);
+	aufs_call_begin();
+	ck_assert_int_eq(branch_path(&u->branch[0], rel, strlen(rel), buf2), 0);
+	ck_assert_uint_eq(long_open_count(), 2);
+	aufs_call_end();
+	ck_assert_uint_eq(long_open_count(), 2);
 	ck_assert_int_eq(stat(buf, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
-	aufs_call_end(outer);
+	aufs_call_end();
 	ck_assert_uint_eq(long_open_count(), 0);
+	ck_assert_int_eq(fx_count_fds(), fds);
+	/* and a new outermost scope starts from an empty pool */
+	aufs_call_begin();
+	ck_assert_int_eq(branch_path(&u->branch[1], rel, strlen(rel), buf), 0);
+	ck_assert_uint_eq(long_open_count(), 1);
+	aufs_call_end();
 	ck_assert_int_eq(fx_count_fds(), fds);
 }
 END_TEST
@@ -400,8 +406,7 @@ END_TEST
 /* ---------------------------------------------------------------- the operations */
 
 /* A call of the union as a shim makes it: inside a scope, which closes everything. */
-#define IN_SCOPE(expr) ({ unsigned s_ = aufs_call_begin(); long r_ = (expr); \
-			  aufs_call_end(s_); r_; })
+#define IN_SCOPE(expr) ({ aufs_call_begin(); long r_ = (expr); aufs_call_end(); r_; })
 
 START_TEST(test_operations_at_the_bottom)
 {
@@ -457,7 +462,6 @@ START_TEST(test_base_entries_at_the_bottom)
 	struct aufs_loc *loc = malloc(sizeof(*loc));
 	char *t, *b, names[512] = "";
 	int fds, fd;
-	unsigned scope;
 
 	ck_assert_ptr_nonnull(loc);
 	start();
@@ -479,13 +483,13 @@ START_TEST(test_base_entries_at_the_bottom)
 	t = deep_list("t");
 	ck_assert_str_eq(t, ".wh.gone .wh.mv cp=base+ moved=m ");
 	free(t);
-	scope = aufs_call_begin();
+	aufs_call_begin();
 	ck_assert_int_eq(aufs_resolve(AT_FDCWD, deep_virt(NULL), 0, loc), 0);
 	ck_assert_int_eq(aufs_dir_open(loc, -1, &d), 0);
 	while ((e = aufs_dir_read(d)))
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s ", e->d_name);
 	aufs_dir_close(d);
-	aufs_call_end(scope);
+	aufs_call_end();
 	/* merged order: the top's, then the base's (every name once) */
 	ck_assert_ptr_nonnull(strstr(names, "cp "));
 	ck_assert_ptr_nonnull(strstr(names, "moved "));
