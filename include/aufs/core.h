@@ -38,7 +38,7 @@
 /*
  * The scope of one call. A real path longer than PATH_MAX (a branch whose path
  * is longer than the mount point's) is named through an O_PATH descriptor of a
- * branch directory, "/proc/self/fd/N/REST"; such descriptors live until the
+ * branch directory, "/proc/thread-self/fd/N/REST"; such descriptors live until the
  * outermost scope of the thread ends, so that a real path a verb hands back
  * stays valid until the shim's real call is done. The generated shim prologue
  * wraps every verb in one; a verb that the hand-written shims call and that

@@ -82,7 +82,7 @@ int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
 
 /*
  * BRANCH/A[0..ALEN) (then "/" PFX NAME, NLEN bytes, when NAME is not NULL), too
- * long for PATH_MAX, as "/proc/self/fd/N/REST" into BUF: N an O_PATH descriptor
+ * long for PATH_MAX, as "/proc/thread-self/fd/N/REST" into BUF: N an O_PATH descriptor
  * of the branch root or of a directory below it, open until the scope of the
  * call ends. -ENAMETOOLONG outside a scope, without /proc, or when REST cannot
  * fit; the -errno of an open that failed for want of resources.

@@ -6,10 +6,11 @@
  * path in a branch that is longer: the branch directory's own path is longer
  * than the mount point's. Such a path is never concatenated. It is named
  * relative to an O_PATH descriptor of a branch directory, through that
- * descriptor's /proc entry: "/proc/self/fd/N/REST", where N is the branch root
- * (or, when even REST would not fit, the shallowest directory below it that
- * leaves a REST that fits). Every caller keeps handling strings, so the builders
- * in util_path.c are the only ones to know.
+ * descriptor's /proc entry: "/proc/thread-self/fd/N/REST" (the thread's own
+ * table: a thread may have unshared it), where N is the branch root (or, when
+ * even REST would not fit, the shallowest directory below it that leaves a REST
+ * that fits). Every caller keeps handling strings, so the builders in
+ * util_path.c are the only ones to know.
  *
  * The descriptors belong to the call that made them: a call opens a scope
  * (aufs_call_begin(), in the generated shim prologue or in a verb that finishes
@@ -25,9 +26,9 @@
  */
 #include "internal.h"
 
-#define PROC_FD     "/proc/self/fd/"
+#define PROC_FD     "/proc/thread-self/fd/"
 #define PROC_FD_LEN (sizeof(PROC_FD) - 1)
-/* "/proc/self/fd/" + the largest descriptor number + "/" */
+/* "/proc/thread-self/fd/" + the largest descriptor number + "/" */
 #define PROC_MAX    (PROC_FD_LEN + 10 + 1)
 #define LONG_SLOTS  16
 #define LONG_ARENA  2048
@@ -49,7 +50,7 @@ static __thread struct long_pool {
 	char arena[LONG_ARENA];
 } pool;
 
-/* 1 once /proc/self/fd/N was seen to work in this process. */
+/* 1 once /proc/thread-self/fd/N was seen to work in this process. */
 static _Atomic int proc_works;
 
 static unsigned held(void)
@@ -86,7 +87,7 @@ unsigned long_open_count(void)
 	return held();
 }
 
-/* The name of a path: what follows the descriptor's "/proc/self/fd/N/". */
+/* The name of a path: what follows the descriptor's "/proc/thread-self/fd/N/". */
 struct rest {
 	const char *a;		/* a directory part below the cut, or NULL */
 	size_t alen;
@@ -139,7 +140,7 @@ static size_t put_fd(char *buf, int fd)
 	return k;
 }
 
-/* "/proc/self/fd/FD/" REST into BUF, or -ENAMETOOLONG. */
+/* "/proc/thread-self/fd/FD/" REST into BUF, or -ENAMETOOLONG. */
 static int put_path(char *buf, int fd, const struct rest *r)
 {
 	char head[PROC_MAX + 1];
@@ -229,7 +230,7 @@ static int open_dir(int at, const char *path)
 	return sys_openat(at, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 }
 
-/* /proc/self/fd/N names FD here (a /proc is mounted): once per process. */
+/* /proc/thread-self/fd/N names FD here (a /proc is mounted): once per process. */
 static bool proc_ok(int fd)
 {
 	char buf[PROC_MAX + 1];

@@ -4,7 +4,7 @@
  * operations on real paths longer than PATH_MAX: a branch directory of about
  * 290 bytes under a mount point of about 40, and 16 levels of 250-byte names.
  *
- * The builders name such a path "/proc/self/fd/N/REST" through an O_PATH
+ * The builders name such a path "/proc/thread-self/fd/N/REST" through an O_PATH
  * descriptor of the branch root (or of the shallowest directory below it that
  * leaves a REST that fits) only inside a call's scope (aufs_call_begin/end),
  * whose end closes every descriptor it opened; outside one the path is
@@ -270,7 +270,7 @@ START_TEST(test_root_descriptor)
 	deep_put("b", "f", "base");
 	aufs_call_begin();
 	ck_assert_int_eq(branch_path(&u->branch[1], rel, strlen(rel), buf), 0);
-	ck_assert_int_eq(strncmp(buf, "/proc/self/fd/", 14), 0);
+	ck_assert_int_eq(strncmp(buf, "/proc/thread-self/fd/", 21), 0);
 	ck_assert_int_eq(lstat(buf, &a), 0);
 	d = deep_dir("b", LEVELS);
 	ck_assert_int_eq(fstatat(d, "f", &b, AT_SYMLINK_NOFOLLOW), 0);
@@ -281,7 +281,7 @@ START_TEST(test_root_descriptor)
 	/* a second path of the branch, a whiteout name: the same descriptor */
 	ck_assert_int_eq(branch_path_name(&u->branch[1], deep_rel(NULL), strlen(deep_rel(NULL)),
 					  AUFS_WH_PREFIX, "f", 1, buf2), 0);
-	ck_assert_int_eq(strncmp(buf, buf2, strchr(buf + 14, '/') - buf), 0);
+	ck_assert_int_eq(strncmp(buf, buf2, strchr(buf + 21, '/') - buf), 0);
 	ck_assert_ptr_nonnull(strstr(buf2, "/.wh.f"));
 	ck_assert_int_eq(lstat(buf2, &a), -1);
 	ck_assert_int_eq(errno, ENOENT);
@@ -315,7 +315,7 @@ START_TEST(test_deeper_descriptor)
 	aufs_call_begin();
 	ck_assert_int_eq(branch_path(&u->branch[1], rel, strlen(rel), buf), 0);
 	ck_assert_uint_eq(long_open_count(), 2);	/* the root, and the first level */
-	ck_assert_int_eq(strncmp(buf, "/proc/self/fd/", 14), 0);
+	ck_assert_int_eq(strncmp(buf, "/proc/thread-self/fd/", 21), 0);
 	ck_assert_uint_lt(strlen(buf), PATH_MAX);
 	ck_assert_int_eq(lstat(buf, &a), -1);
 	ck_assert_int_eq(errno, ENOENT);
