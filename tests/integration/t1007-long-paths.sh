@@ -109,6 +109,7 @@ cat >errno.py <<\EOF
 import errno, os, sys
 
 d = sys.argv[1]
+fds = sorted(os.listdir("/proc/self/fd"))
 
 
 def expect(err, f, *args):
@@ -153,11 +154,58 @@ k = 4095 - len(d) - 1
 os.mkdir("x" * k)
 expect(errno.ENAMETOOLONG, os.mkdir, "y" * (k + 1))
 os.rmdir("x" * k)
+os.chdir("/")
+# no descriptor of the library is left between calls
+now = sorted(os.listdir("/proc/self/fd"))
+assert now == fds, (fds, now)
+print("ok")
+EOF
+
+cat >threads.py <<\EOF
+import os, sys, threading
+
+d = sys.argv[1]
+fds = sorted(os.listdir("/proc/self/fd"))
+errors = []
+
+
+def work(t):
+    try:
+        for i in range(100):
+            p = "%s/t%d.%d" % (d, t, i)
+            os.mkdir(p)
+            fd = os.open(p + "/f", os.O_WRONLY | os.O_CREAT, 0o644)
+            os.write(fd, b"%d" % i)
+            os.close(fd)
+            assert os.stat(p + "/f").st_size == len(b"%d" % i)
+            os.rename(p + "/f", p + "/g")
+            os.unlink(p + "/g")
+            os.rmdir(p)
+    except Exception as e:
+        errors.append(repr(e))
+
+
+threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+assert not errors, errors
+now = sorted(os.listdir("/proc/self/fd"))
+assert now == fds, (fds, now)
+assert not [n for n in os.listdir(d) if n.startswith("t")]
 print("ok")
 EOF
 
 test_expect_success PYTHON 'the same calls and their errno at the bottom (python3)' '
 	aufs_run -o "br:$T=rw:$B=ro" "$M" -- "$PY" errno.py "$M/$FRESH" >out &&
+	echo ok >expect &&
+	test_cmp expect out &&
+	branch_untouched "$B"
+'
+
+test_expect_success PYTHON 'eight threads at the bottom at once, no descriptor left behind' '
+	aufs_run -o "br:$T=rw:$B=ro" "$M" -- "$PY" threads.py "$M/$FRESH" >out &&
 	echo ok >expect &&
 	test_cmp expect out &&
 	branch_untouched "$B"
