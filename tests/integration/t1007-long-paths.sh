@@ -139,6 +139,24 @@ os.link(d + "/p/g", d + "/p/h")
 expect(errno.EEXIST, os.link, d + "/p/g", d + "/p/h")
 assert os.stat(d + "/p/h").st_nlink == 2
 assert sorted(os.listdir(d + "/p")) == ["g", "h"]
+# attributes, size, links and extended attributes of a deep name
+os.chmod(d + "/p/h", 0o600)
+assert os.stat(d + "/p/g").st_mode & 0o777 == 0o600
+os.utime(d + "/p/h", (1000000000, 1000000000))
+assert os.stat(d + "/p/g").st_mtime == 1000000000
+os.truncate(d + "/p/h", 1)
+assert os.stat(d + "/p/g").st_size == 1
+os.symlink("g", d + "/p/s")
+assert os.readlink(d + "/p/s") == "g"
+assert open(d + "/p/s").read() == "a"
+try:
+    os.setxattr(d + "/p/g", "user.t", b"v")
+    assert os.getxattr(d + "/p/h", "user.t") == b"v"
+    assert "user.t" in os.listxattr(d + "/p/g")
+except OSError as e:
+    if e.errno != errno.ENOTSUP:
+        raise
+os.unlink(d + "/p/s")
 os.unlink(d + "/p/g")
 os.unlink(d + "/p/h")
 expect(errno.ENOENT, os.unlink, d + "/p/h")
