@@ -273,6 +273,49 @@ static int root_fd(const struct aufs_branch *br)
 	return fd;
 }
 
+/* The first component of S = A ["/" PFX NAME]: in A, or the name itself. */
+static struct rest first_component(const char *a, size_t alen, const char *pfx, size_t plen,
+				   const char *name, size_t nlen, bool with_name)
+{
+	size_t n = 0;
+
+	while (n < alen && a[n] != '/')
+		n++;
+	return (struct rest){ .a = a, .alen = n, .pfx = pfx, .plen = plen, .name = name,
+			      .nlen = nlen, .with_name = with_name && n == alen };
+}
+
+/*
+ * The branch root could not be opened (ERR): the path fails the same way in the
+ * walk of the root, whatever follows, so name the root and the first component
+ * (never one that exists: the root's walk fails before it).
+ */
+static int unreachable_root(const struct aufs_branch *br, const char *a, size_t alen,
+			    const char *pfx, size_t plen, const char *name, size_t nlen,
+			    bool with_name, int err, char *buf)
+{
+	struct rest r = first_component(a, alen, pfx, plen, name, nlen, with_name);
+	size_t n = br->len;
+
+	if (err != -ENOENT && err != -ENOTDIR && err != -EACCES && err != -ELOOP)
+		return err;
+	if (n + 1 + rest_len(&r) + 1 > PATH_MAX)
+		return err;
+	memcpy(buf, br->path, n);
+	buf[n++] = '/';
+	memcpy(buf + n, r.a, r.alen);
+	n += r.alen;
+	if (r.with_name) {
+		if (r.alen)
+			buf[n++] = '/';
+		memcpy(buf + n, r.pfx, r.plen);
+		memcpy(buf + n + r.plen, r.name, r.nlen);
+		n += r.plen + r.nlen;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
 int long_path(const struct aufs_branch *br, const char *a, size_t alen, const char *pfx,
 	      const char *name, size_t nlen, char *buf)
 {
@@ -300,8 +343,10 @@ int long_path(const struct aufs_branch *br, const char *a, size_t alen, const ch
 			break;
 	}
 	fd = root_fd(br);
-	if (fd < 0 || dlen == 0)
-		return fd < 0 ? fd : put_path(buf, fd, &r);
+	if (fd < 0)
+		return unreachable_root(br, a, alen, pfx, plen, name, nlen, with_name, fd, buf);
+	if (dlen == 0)
+		return put_path(buf, fd, &r);
 	s = slot_reserve(br, a, dlen);
 	if (!s)
 		return -ENAMETOOLONG;
@@ -326,18 +371,9 @@ int long_path(const struct aufs_branch *br, const char *a, size_t alen, const ch
 	 * that exists: D's walk fails before it).
 	 */
 	r = rest_below(a, alen, pfx, plen, name, nlen, with_name, dlen);
-	{
-		size_t next = r.alen;
-
-		for (size_t i = 0; i < r.alen; i++)
-			if (r.a[i] == '/') {
-				next = i;
-				break;
-			}
-		/* D's next component lies in A, or is the name that follows A itself */
-		r = (struct rest){ .a = a, .alen = dlen + (r.alen ? 1 + next : 0), .pfx = pfx,
-				   .plen = plen, .name = name, .nlen = nlen,
-				   .with_name = with_name && !r.alen };
-	}
+	r = first_component(r.a, r.alen, pfx, plen, name, nlen, with_name);
+	/* D, then its next component: in A, or the name that follows A itself */
+	r.alen = dlen + (r.alen ? 1 + r.alen : 0);
+	r.a = a;
 	return put_path(buf, fd, &r);
 }

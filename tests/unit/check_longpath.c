@@ -373,6 +373,30 @@ END_TEST
  * opened to the outermost one, which closes everything: the outer call's paths
  * stay valid whatever the inner one does.
  */
+/* The branch root itself is gone (removed behind the union's back): its ENOENT. */
+START_TEST(test_root_missing)
+{
+	struct aufs_union *u = start();
+	const char *rel = deep_rel("f");
+	char buf[PATH_MAX], moved[PATH_MAX];
+	struct stat st;
+	int fds = fx_count_fds();
+
+	fx_fmt(moved, sizeof(moved), "%s.gone", fx_at(branch_rel("b")));
+	ck_assert_int_eq(rename(fx_at(branch_rel("b")), moved), 0);
+	aufs_call_begin();
+	ck_assert_int_eq(branch_path(&u->branch[1], rel, strlen(rel), buf), 0);
+	ck_assert_uint_eq(long_open_count(), 0);
+	ck_assert_int_eq(lstat(buf, &st), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(mkdir(buf, 0755), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	aufs_call_end();
+	ck_assert_int_eq(fx_count_fds(), fds);
+	ck_assert_int_eq(rename(moved, fx_at(branch_rel("b"))), 0);
+}
+END_TEST
+
 START_TEST(test_nested_scopes)
 {
 	struct aufs_union *u = start();
@@ -651,6 +675,7 @@ Suite *longpath_suite(void)
 	tcase_add_test(tc, test_root_descriptor);
 	tcase_add_test(tc, test_deeper_descriptor);
 	tcase_add_test(tc, test_deeper_missing);
+	tcase_add_test(tc, test_root_missing);
 	tcase_add_test(tc, test_nested_scopes);
 	tcase_add_test(tc, test_operations_at_the_bottom);
 	tcase_add_test(tc, test_base_entries_at_the_bottom);
