@@ -19,11 +19,14 @@
  * (closefrom, dup2 over a number, fork, exec) can meet one, and a descriptor
  * never points at a directory renamed since: within one call it names what the
  * path named. Outside a scope a path that does not fit is -ENAMETOOLONG, as
- * before. The pool is a fixed per-thread array: no allocation (vfork children);
- * a nested scope (a verb calling a verb, a signal handler's call) leaves its
- * slots to the outermost, so a handler's call never closes what the call it
- * interrupted still uses.
+ * before. The pool is a page of the thread's, mapped with a raw mmap for the
+ * call that needs it (never malloc: vfork children); a nested scope (a verb
+ * calling a verb, a signal handler's call) leaves its slots to the outermost,
+ * so a handler's call never closes what the call it interrupted still uses.
  */
+#include <signal.h>
+#include <sys/mman.h>
+
 #include "internal.h"
 
 #define PROC_FD     "/proc/thread-self/fd/"
@@ -43,12 +46,18 @@ struct long_slot {
 
 __thread unsigned aufs_call_word;
 
-/* The slots of the open scopes: held() of them are in use. */
-static __thread struct long_pool {
+/*
+ * The slots of the open scopes: held() of them are in use. Mapped when a scope
+ * first needs one and unmapped when the outermost ends, so that the library's
+ * static TLS stays small (aufs-run dlopen()s it) and a thread keeps nothing.
+ */
+struct long_pool {
 	uint32_t arena_used;
 	struct long_slot slot[LONG_SLOTS];
 	char arena[LONG_ARENA];
-} pool;
+};
+#define POOL_SIZE ((sizeof(struct long_pool) + 4095) & ~(size_t)4095)
+static __thread struct long_pool *pool;
 
 /* 1 once /proc/thread-self/fd/N was seen to work in this process. */
 static _Atomic int proc_works;
@@ -58,28 +67,53 @@ static unsigned held(void)
 	return aufs_call_word / AUFS_CALL_HELD;
 }
 
+/* This thread's pool, mapped on first use (a raw mmap: vfork children too). */
+static struct long_pool *pool_get(void)
+{
+	void *p;
+
+	if (pool)
+		return pool;
+	p = sys_mmap(NULL, POOL_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sys_mmap_failed(p))
+		return NULL;
+	pool = p;
+	return pool;
+}
+
+static long set_sigmask(int how, const uint64_t *set, uint64_t *old)
+{
+	return AUFS_SYS(SYS_rt_sigprocmask, how, set, old, sizeof(*set), 0, 0);
+}
+
 void aufs_call_end_slow(void)
 {
+	uint64_t all = ~(uint64_t)0, old;
+	struct long_pool *p;
+	bool masked;
+
 	if (aufs_call_word & AUFS_CALL_DEPTH)
 		return;	/* a nested scope: the outermost closes */
 	/*
-	 * The outermost scope ended holding descriptors. Open a scope again while
-	 * closing them, so that a signal handler's call meanwhile is a nested one,
-	 * and read each slot before giving it back, so that such a call takes only
-	 * slots this loop is done with (and leaves its own to it).
+	 * The outermost scope ended holding descriptors. No signal handler may run
+	 * while they are closed and the pool unmapped (its call would find the
+	 * slots half given back): this is the long case, which may pay two calls.
 	 */
-	aufs_call_word++;
-	while (held() > 0) {
-		struct long_slot *s = &pool.slot[held() - 1];
-		int fd = s->fd;
+	masked = set_sigmask(SIG_BLOCK, &all, &old) == 0;
+	p = pool;
+	while (p && held() > 0) {
+		int fd = p->slot[held() - 1].fd;
 
-		s->fd = -1;	/* a slot taken again is never found with a closed number */
 		aufs_call_word -= AUFS_CALL_HELD;
 		if (fd >= 0)
 			(void)sys_close(fd);
 	}
-	pool.arena_used = 0;
-	aufs_call_word--;
+	if (p && sys_munmap(p, POOL_SIZE) == 0)
+		pool = NULL;
+	else if (p)
+		p->arena_used = 0;
+	if (masked)
+		(void)set_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 unsigned long_open_count(void)
@@ -178,13 +212,13 @@ static struct long_slot *slot_find(const struct aufs_branch *br, const char *a, 
 				   const char *pfx, size_t plen, const char *name, size_t nlen,
 				   bool with_name)
 {
-	for (unsigned i = held(); i-- > 0;) {
-		struct long_slot *s = &pool.slot[i];
+	for (unsigned i = pool ? held() : 0; i-- > 0;) {
+		struct long_slot *s = &pool->slot[i];
 		struct rest r;
 
 		if (s->br != br || s->fd < 0 || s->dlen > alen ||
 		    (s->dlen && s->doff == NO_ARENA) || !is_cut(a, alen, s->dlen, with_name) ||
-		    memcmp(pool.arena + (s->dlen ? s->doff : 0), a, s->dlen))
+		    memcmp(pool->arena + (s->dlen ? s->doff : 0), a, s->dlen))
 			continue;
 		r = rest_below(a, alen, pfx, plen, name, nlen, with_name, s->dlen);
 		if (PROC_FD_LEN + (size_t)digits_of(s->fd) + 1 + rest_len(&r) + 1 <= PATH_MAX)
@@ -201,16 +235,16 @@ static struct long_slot *slot_reserve(const struct aufs_branch *br, const char *
 {
 	struct long_slot *s;
 
-	if (held() >= LONG_SLOTS)
+	if (held() >= LONG_SLOTS || !pool_get())
 		return NULL;
-	s = &pool.slot[held()];
+	s = &pool->slot[held()];
 	aufs_call_word += AUFS_CALL_HELD;
 	*s = (struct long_slot){ .br = br, .fd = -1, .dlen = (uint32_t)dlen, .doff = NO_ARENA };
-	if (dlen && pool.arena_used + dlen <= LONG_ARENA) {
+	if (dlen && pool->arena_used + dlen <= LONG_ARENA) {
 		/* taken before it is written: a nested call copies elsewhere */
-		s->doff = pool.arena_used;
-		pool.arena_used += (uint32_t)dlen;
-		memcpy(pool.arena + s->doff, d, dlen);
+		s->doff = pool->arena_used;
+		pool->arena_used += (uint32_t)dlen;
+		memcpy(pool->arena + s->doff, d, dlen);
 	}
 	return s;
 }
@@ -218,10 +252,10 @@ static struct long_slot *slot_reserve(const struct aufs_branch *br, const char *
 /* Give back the last slot, reserved for an open that failed. */
 static void slot_unreserve(struct long_slot *s)
 {
-	if (held() > 0 && s == &pool.slot[held() - 1]) {
+	if (held() > 0 && s == &pool->slot[held() - 1]) {
 		aufs_call_word -= AUFS_CALL_HELD;
 		if (s->doff != NO_ARENA)
-			pool.arena_used = s->doff;
+			pool->arena_used = s->doff;
 	}
 }
 
@@ -254,9 +288,9 @@ static int root_fd(const struct aufs_branch *br)
 	struct long_slot *s;
 	int fd;
 
-	for (unsigned i = held(); i-- > 0;)
-		if (pool.slot[i].br == br && pool.slot[i].dlen == 0 && pool.slot[i].fd >= 0)
-			return pool.slot[i].fd;
+	for (unsigned i = pool ? held() : 0; i-- > 0;)
+		if (pool->slot[i].br == br && pool->slot[i].dlen == 0 && pool->slot[i].fd >= 0)
+			return pool->slot[i].fd;
 	s = slot_reserve(br, NULL, 0);
 	if (!s)
 		return -ENAMETOOLONG;
