@@ -33,6 +33,38 @@
 #define AUFS_PASS      0x7ffffffe
 #define AUFS_PASS_HOST 0x7fffffff
 
+/* ------------------------------------------------------------------ util_long.c */
+
+/*
+ * The scope of one call. A real path longer than PATH_MAX (a branch whose path
+ * is longer than the mount point's) is named through an O_PATH descriptor of a
+ * branch directory, "/proc/thread-self/fd/N/REST"; such descriptors live until the
+ * outermost scope of the thread ends, so that a real path a verb hands back
+ * stays valid until the shim's real call is done. The generated shim prologue
+ * wraps every verb in one; a verb that the hand-written shims call and that
+ * finishes its work itself opens its own. Outside every scope a real path that
+ * does not fit is -ENAMETOOLONG. Scopes nest (a verb calling a verb, a signal
+ * handler's call: what they open is closed with the outermost); nothing is
+ * allocated (vfork children).
+ */
+extern __thread unsigned aufs_call_word;	/* scopes open (low 16 bits), descriptors << 16 */
+#define AUFS_CALL_DEPTH 0xffffu
+#define AUFS_CALL_HELD  0x10000u
+/* A scope ended and the word is not back to 0: a nested one, or descriptors to close. */
+void aufs_call_end_slow(void);
+
+/* Inline: every call passes here, and the common one holds nothing (two instructions). */
+static inline void aufs_call_begin(void)
+{
+	aufs_call_word++;
+}
+
+static inline void aufs_call_end(void)
+{
+	if (__builtin_expect(--aufs_call_word != 0, 0))
+		aufs_call_end_slow();
+}
+
 /* ------------------------------------------------------------------ state_config.c */
 
 /*
@@ -350,6 +382,13 @@ struct aufs_object {
  * untouched), or -errno (-ENOENT for a name the union does not have).
  */
 int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object *ret);
+
+/*
+ * Is the directory DIR (its stat) the one PATH names: the host directory itself,
+ * or any branch's copy of a union directory? A vfork child asks it of its
+ * kernel cwd, which a copy-up may have left on a lower copy. No allocation.
+ */
+bool aufs_dir_is_copy(const char *path, const struct stat *dir);
 
 /*
  * The union PATH lies in, for the walkers' FTW_MOUNT and FTS_XDEV (aufs gives a

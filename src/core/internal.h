@@ -43,6 +43,12 @@ static inline bool branch_has_whiteouts(const struct aufs_branch *br)
 	return br->perm == AUFS_PERM_RW || (br->attr & AUFS_BRATTR_WH);
 }
 
+/*
+ * The longest name the union creates: its whiteout (the prefix and the name)
+ * must fit in a branch's NAME_MAX. statfs and pathconf report it (aufs_name_max).
+ */
+#define AUFS_NAME_MAX (NAME_MAX - AUFS_WH_PREFIX_LEN)
+
 /* Is NAME a name the union never shows (the whiteout prefix), given U's options? */
 static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
 {
@@ -59,14 +65,45 @@ static inline bool name_is_hidden(const struct aufs_union *u, const char *name)
 int path_append_lexical(char *buf, size_t *len, size_t size, const char *src);
 bool path_has_dotdot(const char *p);
 
-/* Build BRANCH/REL (REL may be empty) into BUF (PATH_MAX); -ENAMETOOLONG. */
+/*
+ * Build BRANCH/REL (REL may be empty) into BUF (PATH_MAX). A path that does not
+ * fit is named through a branch directory's descriptor (util_long.c) inside a
+ * call's scope, and is -ENAMETOOLONG outside one.
+ */
 int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char *buf);
 /*
  * Build BRANCH/DIR/PFX NAME (NLEN bytes of NAME) into BUF (PATH_MAX): a whiteout
- * ".wh.NAME", the opaque marker or a copy-up temporary. -ENAMETOOLONG.
+ * ".wh.NAME", the opaque marker or a copy-up temporary. As branch_path().
  */
 int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
 		     const char *pfx, const char *name, size_t nlen, char *buf);
+
+/* ---------------------------------------------------------------- util_long.c */
+
+/*
+ * BRANCH/A[0..ALEN) (then "/" PFX NAME, NLEN bytes, when NAME is not NULL), too
+ * long for PATH_MAX, as "/proc/thread-self/fd/N/REST" into BUF: N an O_PATH descriptor
+ * of the branch root or of a directory below it, open until the scope of the
+ * call ends. -ENAMETOOLONG outside a scope, without /proc, or when REST cannot
+ * fit; the -errno of an open that failed for want of resources.
+ */
+int long_path(const struct aufs_branch *br, const char *a, size_t alen, const char *pfx,
+	      const char *name, size_t nlen, char *buf);
+/* Descriptors the running scopes of this thread hold (tests). */
+unsigned long_open_count(void);
+
+static inline void long_scope_end(char *scope)
+{
+	(void)scope;
+	aufs_call_end();
+}
+/*
+ * A verb that finishes its work itself (what it returns names no real path) and
+ * may be called without the generated prologue's scope: its long real paths are
+ * released when it returns, whichever return it takes.
+ */
+#define LONG_SCOPE() \
+	__attribute__((cleanup(long_scope_end))) char long_scope_ = (aufs_call_begin(), 0)
 
 /* ---------------------------------------------------------------- state_shm.c */
 

@@ -338,6 +338,7 @@ struct cpup_job {
 static int job_paths(struct cpup_job *j, int src)
 {
 	static _Atomic unsigned long seq;
+	char name[64];
 	int r;
 
 	/*
@@ -348,14 +349,13 @@ static int job_paths(struct cpup_job *j, int src)
 		return r;
 	if (!j->have_dtime)
 		j->have_dtime = sys_lstat(j->to, &j->dst) == 0;
+	snprintf(name, sizeof(name), AUFS_WH_PREFIX "cpup.%d.%lu", (int)creds_pid(),
+		 atomic_fetch_add(&seq, 1));
 	if ((r = branch_path(&j->u->branch[src], j->rel, j->rlen, j->from)) < 0 ||
 	    (r = branch_path(&j->u->branch[j->t], j->rel, j->rlen, j->to)) < 0 ||
-	    (r = branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->tmp)) < 0)
+	    (r = branch_path_name(&j->u->branch[j->t], j->rel, j->dlen, AUFS_WH_PREFIX, name,
+				  strlen(name), j->tmp)) < 0)
 		return r;
-	if (strlen(j->tmp) + 64 > PATH_MAX)
-		return -ENAMETOOLONG;
-	snprintf(j->tmp + strlen(j->tmp), 64, "/" AUFS_WH_PREFIX AUFS_WH_PREFIX "cpup.%d.%lu",
-		 (int)creds_pid(), atomic_fetch_add(&seq, 1));
 	return 0;
 }
 

@@ -227,6 +227,8 @@ int create_prepare(struct aufs_loc *loc, bool dir_create)
 	loc_split(loc, &dir, &dlen, &name);
 	if (!strncmp(name, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
 		return -EPERM;	/* the whiteout prefix is reserved */
+	if (strlen(name) > AUFS_NAME_MAX)
+		return -ENAMETOOLONG;	/* it could never be whited out */
 	if (loc->cut >= 0 && loc->cut < limit)
 		limit = loc->cut;
 	t = policy_create(loc->u, loc->pmask, limit, dir_create);

@@ -180,6 +180,10 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 		r = -EPERM;	/* before anything is copied */
 		goto out;
 	}
+	if (strlen(name) > AUFS_NAME_MAX) {
+		r = -ENAMETOOLONG;	/* as create_prepare() */
+		goto out;
+	}
 	r = perm_check_parent(n, n->pmask);
 	if (r < 0)
 		goto out;
@@ -249,9 +253,21 @@ static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_
 	return 0;
 }
 
+/* Does removing LOC (in branch B) leave a whiteout, as remove_in_branch() or hide_below()? */
+static bool removal_whiteout(const struct aufs_loc *loc, int b, aufs_mask pmask)
+{
+	if (loc->u->branch[b].perm != AUFS_PERM_RW)
+		return true;
+	if (loc->type == DT_DIR)
+		return (loc->pmask & ~MASK_BIT(b)) != 0;
+	return !(loc->flags & AUFS_LOC_ALONE) && loc_exists_below(loc, b, pmask);
+}
+
 /*
  * May the caller remove LOC's name from its directory? Write permission and the
- * sticky bit, as aufs decides them. *RET_PMASK: the branches of the directory.
+ * sticky bit, as aufs decides them; a name longer than the union's NAME_MAX (a
+ * lower branch's own) only when no whiteout is needed, which could not be made:
+ * -ENAMETOOLONG, nothing changed. *RET_PMASK: the branches of the directory.
  */
 static int removal_permitted(const struct aufs_loc *loc, aufs_mask *ret_pmask)
 {
@@ -268,6 +284,8 @@ static int removal_permitted(const struct aufs_loc *loc, aufs_mask *ret_pmask)
 		r = perm_check_parent(loc, *ret_pmask);
 	if (r == 0)
 		r = perm_check_sticky(loc, *ret_pmask);
+	if (r == 0 && strlen(name) > AUFS_NAME_MAX && removal_whiteout(loc, loc->branch, *ret_pmask))
+		r = -ENAMETOOLONG;
 	return r;
 }
 
@@ -481,6 +499,8 @@ static int rename_refused(const struct aufs_loc *o, const struct aufs_loc *n, un
 	loc_split(n, &ndir, &ndlen, &nname);
 	if (!strncmp(nname, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN))
 		return -EPERM;
+	if (strlen(nname) > AUFS_NAME_MAX)
+		return -ENAMETOOLONG;	/* as create_prepare() */
 	if (n->branch < 0 || exchange)
 		return 0;
 	if (n->type == DT_DIR && o->type != DT_DIR)
@@ -783,6 +803,7 @@ int aufs_name_unused(const char *path)
 	struct stat st;
 	size_t dlen;
 	int r;
+	LONG_SCOPE();	/* mktemp and the like are hand-written */
 
 	r = aufs_resolve(AT_FDCWD, path, AUFS_RESOLVE_NOFOLLOW, &loc);
 	if (r == AUFS_PASS_HOST) {
@@ -801,16 +822,9 @@ int aufs_name_unused(const char *path)
 
 		if (branch_path(br, rel, strlen(rel), p) == 0 && sys_lstat(p, &st) != -ENOENT)
 			return -EEXIST;
-		if (branch_path(br, dir, dlen, p) == 0 &&
-		    strlen(p) + 1 + AUFS_WH_PREFIX_LEN + strlen(name) < sizeof(p)) {
-			size_t n = strlen(p);
-
-			p[n++] = '/';
-			memcpy(p + n, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN);
-			memcpy(p + n + AUFS_WH_PREFIX_LEN, name, strlen(name) + 1);
-			if (sys_lstat(p, &st) != -ENOENT)
-				return -EEXIST;
-		}
+		if (branch_path_name(br, dir, dlen, AUFS_WH_PREFIX, name, strlen(name), p) == 0 &&
+		    sys_lstat(p, &st) != -ENOENT)
+			return -EEXIST;
 	}
 	return 0;
 }

@@ -52,11 +52,8 @@ static nlink_t merged_nlink(const struct aufs_loc *loc, nlink_t top)
 		const struct aufs_branch *br = &loc->u->branch[b];
 		struct stat st;
 
-		if (!(m & MASK_BIT(b)) || br->len + 2 + rl > PATH_MAX)
+		if (!(m & MASK_BIT(b)) || branch_path(br, rel, rl, path) < 0)
 			continue;
-		memcpy(path, br->path, br->len);
-		path[br->len] = '/';
-		memcpy(path + br->len + 1, rel, rl + 1);
 		if (sys_lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink >= 2)
 			n += st.st_nlink - 2;
 	}
@@ -337,6 +334,7 @@ int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 	unsigned rf = 0;
 	struct aufs_loc loc;
 	int r, fd, t, tries = 0;
+	LONG_SCOPE();	/* open is hand-written: no prologue's scope */
 
 	if (flags & O_PATH)	/* the kernel ignores every other flag of O_PATH */
 		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
@@ -450,6 +448,7 @@ int aufs_chdir(const char *path, bool record)
 {
 	struct aufs_loc loc;
 	int r, tries = 0;
+	LONG_SCOPE();
 
 again:
 	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
@@ -515,6 +514,7 @@ int aufs_realpath(const char *path, char *buf)
 {
 	struct aufs_loc loc;
 	int r;
+	LONG_SCOPE();	/* BUF gets the union's name, or a host path */
 
 	r = aufs_resolve(AT_FDCWD, path, 0, &loc);
 	if (r == AUFS_PASS_HOST)
@@ -547,9 +547,37 @@ int aufs_lookup(int dirfd, const char *path, unsigned flags, struct aufs_object 
 	return r;
 }
 
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+bool aufs_dir_is_copy(const char *path, const struct stat *dir)
+{
+	struct aufs_loc loc;
+	struct stat st;
+	const char *rel;
+	int r;
+	LONG_SCOPE();
+
+	r = aufs_resolve(AT_FDCWD, path, AUFS_RESOLVE_NOALLOC, &loc);
+	if (r == AUFS_PASS || r == AUFS_PASS_HOST)
+		return sys_stat(r == AUFS_PASS ? path : loc.real, &st) == 0 && same_inode(&st, dir);
+	if (r || loc.branch < 0 || loc.type != DT_DIR)
+		return false;
+	rel = loc.virt + loc.rel;
+	for (int b = 0; b < loc.u->nbranch; b++)
+		if (((loc.pmask | MASK_BIT(loc.branch)) & MASK_BIT(b)) &&
+		    branch_path(&loc.u->branch[b], rel, strlen(rel), loc.real) == 0 &&
+		    sys_stat(loc.real, &st) == 0 && same_inode(&st, dir))
+			return true;
+	return false;
+}
+
 const void *aufs_union_of(const char *path, bool follow)
 {
 	struct aufs_loc loc;
+	LONG_SCOPE();
 
 	if (aufs_resolve(AT_FDCWD, path, follow ? 0 : AUFS_RESOLVE_NOFOLLOW, &loc) == 0)
 		return loc.u;
@@ -588,6 +616,7 @@ bool aufs_walk_touches_union(const char *path)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	struct aufs_loc loc;
+	LONG_SCOPE();
 
 	if (!cfg || !cfg->nunion)
 		return false;

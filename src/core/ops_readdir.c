@@ -317,19 +317,13 @@ static int open_copy(struct aufs_dir *d, int b, size_t rl, bool lower, int *ret_
 	/* not here: is it whited out here, for the branches below? */
 	while (dl > 0 && d->rel[dl - 1] != '/')
 		dl--;
-	r = branch_path(br, d->rel, dl ? dl - 1 : 0, real);
+	r = branch_path_name(br, d->rel, dl ? dl - 1 : 0, AUFS_WH_PREFIX, d->rel + dl, rl - dl,
+			     real);
 	if (r < 0)
 		return r;
 	{
-		size_t n = strlen(real), nl = rl - dl;
 		struct stat st;
 
-		if (n + 1 + AUFS_WH_PREFIX_LEN + nl + 1 > PATH_MAX)
-			return -ENAMETOOLONG;
-		real[n++] = '/';
-		memcpy(real + n, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN);
-		memcpy(real + n + AUFS_WH_PREFIX_LEN, d->rel + dl, nl);
-		real[n + AUFS_WH_PREFIX_LEN + nl] = 0;
 		*ret_stop = sys_lstat(real, &st) == 0;
 	}
 	return 0;
@@ -475,6 +469,7 @@ int aufs_opendir(int dirfd, const char *path, int fd, struct aufs_dir **ret, cha
 {
 	struct aufs_loc loc;
 	int r, tries = 0;
+	LONG_SCOPE();	/* opendir is hand-written; HOST is never a branch path */
 
 again:
 	r = aufs_resolve(dirfd, path, fd >= 0 ? AUFS_RESOLVE_EMPTY_PATH : 0, &loc);
@@ -521,6 +516,8 @@ void aufs_dir_seek(struct aufs_dir *d, long pos)
 
 void aufs_dir_rewind(struct aufs_dir *d)
 {
+	LONG_SCOPE();
+
 	/* POSIX: rewinddir also refreshes the listing. On failure keep the old one. */
 	if (fill(d) < 0)
 		d->pos = 0;

@@ -32,7 +32,9 @@ static unsigned mode_to_dt(mode_t m)
 
 /*
  * 1, 0 (no such name, or out of the caller's reach as in probe()) or -errno: a
- * marker whose probe failed otherwise (EIO...) is not a missing one.
+ * marker whose probe failed otherwise (EIO...) is not a missing one. A marker
+ * too long for the branch (the whiteout of a lower name longer than the union's
+ * NAME_MAX) cannot exist.
  */
 static int exists(const char *path)
 {
@@ -41,7 +43,7 @@ static int exists(const char *path)
 
 	if (r == 0)
 		return 1;
-	return r == -ENOENT || r == -ENOTDIR || r == -EACCES ? 0 : r;
+	return r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -ENAMETOOLONG ? 0 : r;
 }
 
 /* N says: no such name (yet: probing fills it in). */

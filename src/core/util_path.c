@@ -2,7 +2,8 @@
 /*
  * util_path.c - lexical path helpers and the one builder of branch paths and
  * whiteout names. The bottom layer of the core: pure string work, no system
- * call, no state; every other layer may call it.
+ * call, no state; every other layer may call it. A real path longer than
+ * PATH_MAX is named by util_long.c instead (through a branch directory's fd).
  */
 #include "internal.h"
 
@@ -59,8 +60,8 @@ int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char 
 {
 	size_t n = br->len;
 
-	if (n + 1 + len + 1 > PATH_MAX)
-		return -ENAMETOOLONG;
+	if (__builtin_expect(n + 1 + len + 1 > PATH_MAX, 0))
+		return long_path(br, rel, len, NULL, NULL, 0, buf);
 	memcpy(buf, br->path, n);
 	if (len) {
 		buf[n++] = '/';
@@ -76,12 +77,10 @@ int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
 {
 	size_t plen = strlen(pfx);
 	size_t n = br->len + (dlen ? 1 + dlen : 0);
-	int r = branch_path(br, dir, dlen, buf);
 
-	if (r < 0)
-		return r;
-	if (n + 1 + plen + nlen + 1 > PATH_MAX)
-		return -ENAMETOOLONG;
+	if (__builtin_expect(n + 1 + plen + nlen + 1 > PATH_MAX, 0))
+		return long_path(br, dir, dlen, pfx, name, nlen, buf);
+	(void)branch_path(br, dir, dlen, buf);
 	buf[n++] = '/';
 	memcpy(buf + n, pfx, plen);
 	memcpy(buf + n + plen, name, nlen);

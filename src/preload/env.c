@@ -171,9 +171,9 @@ static bool preload_compose(char *out, size_t size, const char *value)
 	return n > 0 && (size_t)n < size;
 }
 
-void xctx_cwd(struct xctx *x, struct aufs_object *scratch)
+void xctx_cwd(struct xctx *x)
 {
-	struct stat dot, st;
+	struct stat dot;
 	size_t room;
 	bool virt;
 	int p, n;
@@ -196,17 +196,9 @@ void xctx_cwd(struct xctx *x, struct aufs_object *scratch)
 	 * cwd=) without the parent's table knowing (cwd.c): trust the parent's
 	 * virtual cwd only while "." is still its directory.
 	 */
-	if (n >= 0) {
-		int r = aufs_lookup(AT_FDCWD, x->vcwd, AUFS_RESOLVE_NOALLOC, scratch);
-		const char *real = r == AUFS_PASS ? x->vcwd
-				 : r == 0 || r == AUFS_PASS_HOST ? scratch->real
-				 : NULL;
-
-		if (real && sys_stat(real, &st) == 0 && st.st_dev == dot.st_dev &&
-		    st.st_ino == dot.st_ino) {
-			x->cwd_env = x->cwd_known = true;
-			return;
-		}
+	if (n >= 0 && aufs_dir_is_copy(x->vcwd, &dot)) {
+		x->cwd_env = x->cwd_known = true;
+		return;
 	}
 	n = aufs_exec_kernel_cwd(x->vcwd, room, &virt);
 	if (n < 0)

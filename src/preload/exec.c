@@ -373,7 +373,7 @@ int xcall(const struct xreq *q)
 		int r;
 
 		b.vname = vname ? vbuf : NULL;
-		xctx_cwd(&x, &b.obj);
+		xctx_cwd(&x);
 		if (hostile) {
 			w.env = q->envp;
 			x.loads = false;

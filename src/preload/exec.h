@@ -33,8 +33,8 @@ struct xctx {
 	char cwdenv[PATH_MAX + 64];
 };
 
-/* Fill X's cwd fields (SCRATCH: a lookup's room, on the caller's stack). */
-void xctx_cwd(struct xctx *x, struct aufs_object *scratch);
+/* Fill X's cwd fields. */
+void xctx_cwd(struct xctx *x);
 /* An exec from a constructor that ran before env.c's: capture the start-up state now. */
 void env_capture_early(void);
 /* Entries of ENVP, and the room a rewritten LD_PRELOAD entry needs (at least 1). */

@@ -75,7 +75,9 @@ void *aufs_real_lazy(const char *name, void **slot)
 /*
  * The prologue (shim.h, "The verbs"): the real function when the library is
  * inactive or the verb says AUFS_PASS, else the verb's answer with errno set on
- * failure and the caller's errno kept on success.
+ * failure and the caller's errno kept on success. The verb runs in a call scope
+ * (core.h): a real path it named through a descriptor is released after it, and
+ * after the real call it made with that path.
  */
 #define PROLOGUE_(kind, ret, name, params, args)                                        \
 	ret shim_##name params                                                          \
@@ -86,7 +88,9 @@ void *aufs_real_lazy(const char *name, void **slot)
 		_Static_assert(KIND_##kind(args), #name ": not of kind " #kind);          \
 		if (!shim_enter(&saved_) || !READY_##kind(name, args))                  \
 			return REAL(name) args;                                         \
+		aufs_call_begin();                                                      \
 		r_ = verb_##name args;                                                  \
+		aufs_call_end();                                                        \
 		if (r_ == AUFS_PASS)                                                    \
 			return REAL(name) args;                                         \
 		return (ret)aufs_ret(r_, saved_);                                       \

@@ -61,12 +61,14 @@ long shim_pathconf(const char *path, int name)
 
 	if (!shim_enter(&saved))
 		return REAL(pathconf)(path, name);
+	aufs_call_begin();	/* REAL may name a descriptor (core.h) */
 	v = verb_real_path(AT_FDCWD, path, 0, real);
-	if (v == AUFS_PASS)
-		return REAL(pathconf)(path, name);
-	if (v < 0)
-		return aufs_ret(v, saved);
+	if (v == AUFS_PASS || v < 0) {
+		aufs_call_end();
+		return v == AUFS_PASS ? REAL(pathconf)(path, name) : aufs_ret(v, saved);
+	}
 	v = REAL(pathconf)(real, name);
+	aufs_call_end();
 	if (name == _PC_NAME_MAX && v > 0)	/* as statfs */
 		v = aufs_name_max(v);
 	return v;

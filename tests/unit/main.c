@@ -21,6 +21,7 @@ Suite *shebang_suite(void);
 Suite *fdtable_suite(void);
 Suite *namespace_suite(void);
 Suite *perm_suite(void);
+Suite *longpath_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -36,6 +37,7 @@ static Suite *(*const suites[])(void) = {
 	fdtable_suite,
 	namespace_suite,
 	perm_suite,
+	longpath_suite,
 	NULL,
 };
 
