@@ -430,20 +430,7 @@ test_expect_success 'names: a long name only in the writable branch is removed (
 '
 
 # ---------------------------------------------------------------- the kernel overlay
-OVERLAY_WHY="not tried without root"
-if test_have_prereq ROOT; then
-	if ! have_cmd unshare; then
-		OVERLAY_WHY="unshare(1) is missing"
-	elif mkdir -p probe/l probe/u probe/w probe/m &&
-		unshare -m --propagation private sh -c \
-			'mount -t overlay overlay -o lowerdir=probe/l,upperdir=probe/u,workdir=probe/w probe/m' \
-			>probe.err 2>&1; then
-		test_set_prereq OVERLAY
-	else
-		OVERLAY_WHY="mount -t overlay failed: $(head -n 1 probe.err)"
-	fi
-	rm -rf probe probe.err
-fi
+overlay_ready
 
 prereq_reason() {
 	case $1 in
