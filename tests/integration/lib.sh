@@ -375,6 +375,18 @@ test_must_fail() {
 	return 0
 }
 
+# test_expect_code N CMD...: CMD exits with status N.
+test_expect_code() {
+	_want=$1
+	shift
+	"$@"
+	_st=$?
+	if [ "$_st" != "$_want" ]; then
+		echo "test_expect_code: exit status $_st, expected $_want: $*"
+		return 1
+	fi
+}
+
 # test_path_is_missing PATH: neither exists nor is a dangling symlink.
 test_path_is_missing() {
 	if [ -e "$1" ] || [ -L "$1" ]; then
@@ -620,5 +632,27 @@ build_libc_probe() {
 	else
 		comment <"$TEST_TMP/cc.log"
 		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- the host table
+# aufsctl ARGS...: the host table's tool (bin/aufsctl for the default build, the
+# program of $B itself for the others, as aufs_run does); user_aufsctl USER ARGS...
+# runs it as USER.
+aufsctl() {
+	if [ "$AUFS_BUILD" != "$AUFS_ROOT/build" ]; then
+		"$AUFS_BUILD/aufsctl" "$@"
+	else
+		"$AUFS_ROOT/bin/aufsctl" "$@"
+	fi
+}
+
+user_aufsctl() {
+	_user=$1
+	shift
+	if [ "$AUFS_BUILD" != "$AUFS_ROOT/build" ]; then
+		runuser -u "$_user" -- "$AUFS_BUILD/aufsctl" "$@"
+	else
+		runuser -u "$_user" -- "$AUFS_ROOT/bin/aufsctl" "$@"
 	fi
 }
