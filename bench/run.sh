@@ -8,7 +8,8 @@
 #   BENCH_SCALE_MAX=N    largest tree of the scale runs, 10^N files (6; quick 4)
 #   BENCH_SCALE_MIN=N    smallest tree of the scale runs, 10^N files (3)
 #   BENCH_TARGETS="..."  only these of: native aufs-reval aufs-none overlay fuse-overlayfs unionfs-fuse
-#   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale
+#   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale tenants
+#   BENCH_TENANTS="..."  the host table sizes of the tenants phase (10 1000 10000 100000; quick: to 10000)
 #   BENCH_TMP=DIR        scratch directory (default /dev/shm/aufs-bench.PID, tmpfs); no spaces
 #   BENCH_OUT=DIR        where the results go (bench/results, quick: bench/results/quick)
 #   BENCH_KEEP=1         keep the scratch directory
@@ -43,7 +44,7 @@ else
 	OUT=${BENCH_OUT:-$here/results}
 fi
 SC_OPS="stat_top stat_base stat_missing stat_whiteout stat_cold stat_d1 stat_d4 stat_d8 open_read readdir copyup append create_unlink rename mkdir_rmdir"
-PHASES=${BENCH_PHASES:-micro workloads syscalls callgrind scale}
+PHASES=${BENCH_PHASES:-micro workloads syscalls callgrind scale tenants}
 SCALE_MIN=${BENCH_SCALE_MIN:-3}
 W=${BENCH_TMP:-/dev/shm/aufs-bench.$$}
 RAW=$OUT/raw
@@ -106,6 +107,39 @@ if [ ${#want_pkgs[@]} -gt 0 ]; then
 	else
 		note "not root: not installing ${want_pkgs[*]} (apt-get install ${want_pkgs[*]})"
 	fi
+fi
+
+# ------------------------------------------------------------------ report (at the end)
+finish() {
+	log "report"
+	REPORT_ARGS=(--out "$OUT" --raw "$RAW" --elapsed "$SECONDS" --quick "$QUICK" --rounds "$ROUNDS"
+		--targets "${TARGETS[*]}" --tree "$TREE_DESC" --php "$PHP_FILES")
+	{
+		for t in "${TARGETS[@]}"; do echo "view $t ${VIEW[$t]:-?}"; done
+		for n in "${NOTES[@]}"; do echo "note $n"; done
+		echo "manifest $(cat "$RAW/manifest.txt" 2>/dev/null)"
+		echo "counts sc $SC_C1 $SC_C2 cg $CG_C1 $CG_C2 mult $MULT cap $CAP scale_rounds $SCALE_ROUNDS branch_files $BRANCH_FILES"
+	} >"$RAW/meta.txt"
+	printf '%s\0' "${REPORT_ARGS[@]}" >"$RAW/report.args"
+	"$here/report.sh" "${REPORT_ARGS[@]}"
+	log "bench: done in $((SECONDS / 60))m$((SECONDS % 60))s; results in $OUT"
+}
+
+# ------------------------------------------------------------------ host tables (bench/tenants.sh)
+# Before the tree, which it does not use: BENCH_PHASES=tenants makes no tree at all.
+if phase_on tenants; then
+	[ "$QUICK" = 1 ] && export BENCH_TENANTS=${BENCH_TENANTS:-10 1000 10000} BENCH_TENANTS_SPAWNS=${BENCH_TENANTS_SPAWNS:-200}
+	log "tenants: host tables of ${BENCH_TENANTS:-10 1000 10000 100000} lines (bench/tenants.sh)"
+	B=$B BENCH_TMP=$W/tenants BENCH_OUT=$OUT "$here/tenants.sh" 2>&1 | tee "$RAW/tenants.log" >&2
+	[ "${PIPESTATUS[0]}" = 0 ] || note "tenants: bench/tenants.sh failed (raw/tenants.log)"
+fi
+TARGETS=()
+TREE_DESC="none (no phase used it)"
+tree_phase=0
+for p in micro workloads syscalls callgrind scale; do phase_on $p && tree_phase=1; done
+if [ $tree_phase = 0 ]; then
+	finish
+	exit 0
 fi
 
 # ------------------------------------------------------------------ the tree
@@ -529,15 +563,4 @@ if phase_on scale; then
 fi
 
 # ------------------------------------------------------------------ report
-log "report"
-REPORT_ARGS=(--out "$OUT" --raw "$RAW" --elapsed "$SECONDS" --quick "$QUICK" --rounds "$ROUNDS"
-	--targets "${TARGETS[*]}" --tree "$TREE_DESC" --php "$PHP_FILES")
-{
-	for t in "${TARGETS[@]}"; do echo "view $t ${VIEW[$t]:-?}"; done
-	for n in "${NOTES[@]}"; do echo "note $n"; done
-	echo "manifest $(cat "$RAW/manifest.txt")"
-	echo "counts sc $SC_C1 $SC_C2 cg $CG_C1 $CG_C2 mult $MULT cap $CAP scale_rounds $SCALE_ROUNDS branch_files $BRANCH_FILES"
-} >"$RAW/meta.txt"
-printf '%s\0' "${REPORT_ARGS[@]}" >"$RAW/report.args"
-"$here/report.sh" "${REPORT_ARGS[@]}"
-log "bench: done in $((SECONDS / 60))m$((SECONDS % 60))s; results in $OUT"
+finish
