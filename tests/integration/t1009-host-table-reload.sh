@@ -105,13 +105,16 @@ test_expect_success 'aufsctl load, then 20 processes of three users under one ta
 	for k in $(seq 1 $READERS); do
 		mode=loop
 		[ "$k" -ge 19 ] && mode=hold
-		if test_have_prereq HOST_USERS; then
-			user_aufs_run "$(reader_user $k)" --fstab "$TRASH/fstab" --image "$IMG" -- \
-				"$READER" "$CTL" "$k" "$WWW" $mode 80 >"$TRASH/out.$k" 2>"$TRASH/err.$k" &
-		else
-			aufs_run --fstab "$TRASH/fstab" --image "$IMG" -- \
-				"$READER" "$CTL" "$k" "$WWW" $mode 80 >"$TRASH/out.$k" 2>"$TRASH/err.$k" &
-		fi
+		# exec: no copy of the test'"'"'s output stays open in the background (-v pipes it)
+		(
+			exec >"$TRASH/out.$k" 2>"$TRASH/err.$k"
+			if test_have_prereq HOST_USERS; then
+				user_aufs_run "$(reader_user $k)" --fstab "$TRASH/fstab" --image "$IMG" -- \
+					"$READER" "$CTL" "$k" "$WWW" $mode 80
+			else
+				aufs_run --fstab "$TRASH/fstab" --image "$IMG" -- "$READER" "$CTL" "$k" "$WWW" $mode 80
+			fi
+		) &
 	done &&
 	wait_ctl $READERS "^ready\.[0-9]+\$"
 '
