@@ -71,9 +71,10 @@ CORE_LIB := $(B)/libaufs-core.a
 FAULT_OBJ := $(CORE_SRC:%.c=$(B)/fault/%.o) $(FAULT_SRC:%.c=$(B)/fault/%.o)
 FAULT_LIB := $(B)/libaufs-core-fault.a
 RUN_BIN  := $(B)/aufs-run
+CTL_BIN  := $(B)/aufsctl
 UNIT_BIN := $(B)/check-unit
 
-all: $(LIB) $(RUN_BIN) $(HELPERS) $(HELPERS_LFS)
+all: $(LIB) $(RUN_BIN) $(CTL_BIN) $(HELPERS) $(HELPERS_LFS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -105,6 +106,10 @@ $(LIB): $(PRELOAD_OBJ) $(CORE_LIB)
 		-ldl -lpthread $(SANFLAGS)
 
 $(RUN_BIN): $(B)/src/tools/aufs-run.o $(CORE_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)
+
+$(CTL_BIN): $(B)/src/tools/aufsctl.o $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)
 
@@ -166,23 +171,31 @@ tsan:
 		build-tsan/helper/stress-threads build-tsan/helper/stress-dirfd
 
 # ---------------------------------------------------------------- install
-install: $(LIB) $(RUN_BIN)
+install: $(LIB) $(RUN_BIN) $(CTL_BIN)
 	install -d $(DESTDIR)$(PREFIX)/lib/aufs $(DESTDIR)$(PREFIX)/bin \
-		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/aufs/libaufs-preload.so
 	install -m 0755 $(RUN_BIN) $(DESTDIR)$(PREFIX)/lib/aufs/aufs-run
 	sed 's|^AUFS_LIBDIR=.*|AUFS_LIBDIR=$(PREFIX)/lib/aufs|' bin/aufs-run \
 		> $(DESTDIR)$(PREFIX)/bin/aufs-run
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/aufs-run
+	install -m 0755 $(CTL_BIN) $(DESTDIR)$(PREFIX)/lib/aufs/aufsctl
+	sed 's|^AUFS_LIBDIR=.*|AUFS_LIBDIR=$(PREFIX)/lib/aufs|' bin/aufsctl \
+		> $(DESTDIR)$(PREFIX)/bin/aufsctl
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/aufsctl
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.7; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
+	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/aufs/libaufs-preload.so $(DESTDIR)$(PREFIX)/lib/aufs/aufs-run \
-		$(DESTDIR)$(PREFIX)/bin/aufs-run
+		$(DESTDIR)$(PREFIX)/bin/aufs-run $(DESTDIR)$(PREFIX)/lib/aufs/aufsctl \
+		$(DESTDIR)$(PREFIX)/bin/aufsctl
 	-rmdir $(DESTDIR)$(PREFIX)/lib/aufs
 	for m in man/*.1; do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$${m#man/}; done
 	for m in man/*.7; do rm -f $(DESTDIR)$(PREFIX)/share/man/man7/$${m#man/}; done
+	for m in man/*.8; do rm -f $(DESTDIR)$(PREFIX)/share/man/man8/$${m#man/}; done
 
 demo: all
 	@scripts/demo.sh

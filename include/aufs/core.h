@@ -128,9 +128,83 @@ void aufs_config_release(struct aufs_config *cfg);
 int aufs_union_warn_perm(const struct aufs_union *u, uid_t caller,
 			 void (*emit)(void *arg, const char *line), void *arg);
 
+/* ------------------------------------------------------------------ state_table.c */
+
+/* Where a configuration's compiled table lives (aufs_config.table_kind). */
+enum aufs_table_kind {
+	AUFS_TABLE_NONE = 0,	/* not compiled yet */
+	AUFS_TABLE_PRIVATE,	/* compiled in this process's memory */
+	AUFS_TABLE_MAPPED,	/* a host table's image, mapped read-only and shared */
+};
+
+enum aufs_table_flags {
+	AUFS_TABLE_MAY_WRITE = 1 << 0,	/* (re)write the image when root or the fstab's owner */
+	AUFS_TABLE_FORCE     = 1 << 1,	/* compile even if the image matches (aufsctl, a corrupt one) */
+	AUFS_TABLE_MUST_WRITE = 1 << 2,	/* fail unless the image could be written (aufsctl) */
+};
+
+/* What an image records about the fstab it was compiled from. */
+struct aufs_table_source {
+	const char *fstab;		/* absolute path */
+	struct stat st;			/* its identity when read */
+	uint64_t text_hash;		/* aufs_table_text_hash() of its text */
+	uint64_t serial;
+	const unsigned *lines;		/* fstab line of each union, or NULL */
+};
+
+/*
+ * The host table of FSTAB (AUFS_FSTAB): map its image (IMAGE, or the default
+ * aufs_table_default_image()) when the image is trusted and describes the file as
+ * it is; otherwise compile the file and, with AUFS_TABLE_MAY_WRITE and when the
+ * process runs as root or as the fstab's owner, write the image and map it, else
+ * keep the table in this process. *RET is a new configuration (not to be freed:
+ * a mapped one lives as long as the process). A bad line: -EINVAL with err->msg
+ * "FILE:LINE: ...". NOTICE gets one line (code -EUCLEAN) when an image was
+ * refused: "IMAGE: REASON; rebuilt" or "...; compiled privately".
+ */
+int aufs_table_open(const char *fstab, const char *image, unsigned flags,
+		    struct aufs_config **ret, struct aufs_err *err, struct aufs_err *notice);
+/* Compile UNIONS[0..N) into one malloc'd image *RET of *RET_SIZE bytes. -errno. */
+int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
+		     const struct aufs_table_source *src, void **ret, size_t *ret_size);
+/* Replace IMAGE by IMG atomically and mark the image it replaces superseded. */
+int aufs_table_write(const char *image, const void *img, size_t size, struct aufs_err *err);
+/*
+ * Check an image's header and layout, and with FULL its whole checksum (the
+ * library checks each record as it reads it instead): 0, or -EBADMSG with *WHY.
+ */
+int aufs_table_verify(const void *img, size_t size, bool full, const char **why);
+/* "/dev/shm/aufs-table.OWNER.HASH": the default image of FSTAB (absolute path). */
+int aufs_table_default_image(const char *fstab, uid_t owner, char *buf, size_t size);
+/* FSTAB as the image names it: absolute, lexically normalised (not realpath). */
+int aufs_table_fstab_path(const char *given, char *buf, size_t size);
+/* The hash of an fstab's text an image records (to tell a touched file from a changed one). */
+uint64_t aufs_table_text_hash(const char *text, size_t len);
+/* The 8-byte magic string an image starts with. */
+const char *aufs_table_magic_string(void);
+/* Read FILE whole (at most 16 MiB of text) into *RET (malloc'd, NUL-terminated). */
+int aufs_fstab_read(const char *file, char **ret, size_t *ret_len, struct stat *ret_st,
+		    struct aufs_err *err);
+/*
+ * Is the image of FSTAB (IMAGE, or the default; its path into IMAGE_OUT) trusted,
+ * whole (every checksum) and a description of FSTAB as it is? 0 with the number of
+ * unions; -ENOENT none; -EPERM foreign or writable by others; -EBADMSG truncated,
+ * of another version or corrupt; -ESTALE stale or superseded; -ENODEV FSTAB itself
+ * is missing; err->msg says which.
+ */
+int aufs_table_check(const char *fstab, const char *image, char *image_out, size_t isize,
+		     unsigned *ret_nunion, struct aufs_err *err);
+/* A number no other configuration of this process has. */
+uint64_t aufs_config_next_serial(void);
+/* Union I of CFG, made from its image on first use; NULL if I is out of range. */
+struct aufs_union *aufs_config_union(const struct aufs_config *cfg, int i);
+
 /* ------------------------------------------------------------------ state_mount.c */
 
-/* Build CFG's lookup index of mount points and their ancestors. -ENOMEM. */
+/*
+ * Compile CFG's unions into its private table (the lookup index of mount points,
+ * their ancestors and the branch directories). -ENOMEM.
+ */
 int aufs_config_index(struct aufs_config *cfg);
 
 /*
@@ -182,6 +256,12 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
  */
 const struct aufs_config *aufs_state_config(void);
 void aufs_state_publish(struct aufs_config *cfg);
+/*
+ * FN tells the core whether this thread may call malloc now (false in a vfork
+ * child): compiling a host table again after its image was found corrupt
+ * allocates, following a replaced image does not. Without FN: always.
+ */
+void aufs_state_set_alloc_check(bool (*fn)(void));
 
 /* ------------------------------------------------------------------ state_creds.c */
 

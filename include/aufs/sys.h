@@ -118,6 +118,21 @@ static inline ssize_t sys_write(int fd, const void *buf, size_t size)
 	return AUFS_SYS(SYS_write, fd, buf, size, 0, 0, 0);
 }
 
+static inline ssize_t sys_pread(int fd, void *buf, size_t size, off_t off)
+{
+	return AUFS_SYS(SYS_pread64, fd, buf, size, off, 0, 0);
+}
+
+static inline ssize_t sys_pwrite(int fd, const void *buf, size_t size, off_t off)
+{
+	return AUFS_SYS(SYS_pwrite64, fd, buf, size, off, 0, 0);
+}
+
+static inline int sys_fsync(int fd)
+{
+	return (int)AUFS_SYS(SYS_fsync, fd, 0, 0, 0, 0, 0);
+}
+
 static inline off_t sys_lseek(int fd, off_t off, int whence)
 {
 	return AUFS_SYS(SYS_lseek, fd, off, whence, 0, 0, 0);

@@ -10,6 +10,7 @@
 #ifndef AUFS_TYPES_H
 #define AUFS_TYPES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -109,8 +110,6 @@ struct aufs_union {
 	char *mnt;			/* absolute, lexically normalised mount point */
 	size_t mnt_len;			/* strlen(mnt); 1 for "/" */
 	struct aufs_opts opts;
-	int nbranch;
-	struct aufs_branch branch[AUFS_BRANCH_MAX];
 	/*
 	 * Shared state, attached on first use (aufs_union_shm()): the mapping's address
 	 * with AUFS_SHM_RDONLY set when this process maps it read-only; 0 while none.
@@ -120,14 +119,37 @@ struct aufs_union {
 	_Atomic int shm_state;		/* 0 untried, 1 attached, -errno failed; threads race to set it */
 	_Atomic unsigned shm_tries;	/* calls since the last failed attach (tried again now and then) */
 	unsigned index;			/* position in its configuration */
+	/*
+	 * Made from a compiled host table (state_table.c): its strings live in the
+	 * table's mapping and the union is never freed.
+	 */
+	bool from_table;
+	int nbranch;
+	/* exactly nbranch of them (at most AUFS_BRANCH_MAX): 10,000 unions stay small */
+	struct aufs_branch branch[];
 };
 
+/*
+ * A configuration: its unions and the compiled table that finds a path's union
+ * (state_table.c). A configuration loaded from a host table's image holds the
+ * image's mapping and makes each union the first time a path lands in it; one
+ * built in the process (aufs_config_add(), aufs_config_parse_fstab()) holds every
+ * union and a private table compiled from them.
+ */
 struct aufs_config {
 	int nunion;
-	struct aufs_union **unions;
-	/* Lexical index of mount points and their ancestors (state_mount.c). */
-	void *index;
+	/* [nunion]; for a mapped table, filled on first use (aufs_config_union()) */
+	struct aufs_union *_Atomic *unions;
+	void *table;			/* the compiled table (state_table.c), NULL until built */
+	size_t table_size;
 	uint64_t serial;		/* distinct for every published configuration */
+	unsigned table_kind;		/* enum aufs_table_kind (state_table.c) */
+	uid_t fstab_owner;		/* a mapped table: whose images it may trust on reload */
+	/* a mapped table: the image's word that says a newer image replaced it */
+	const _Atomic uint32_t *_Atomic superseded;
+	_Atomic int corrupt;		/* a check of the mapped image failed (state_table.c) */
+	char *image;			/* a mapped table: the image's path, for reload */
+	char *fstab;			/* a mapped table: the host table's fstab file */
 };
 
 /* A precise, single-line message for a refused configuration. */

@@ -267,6 +267,33 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
  */
 void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len);
 
+/* ---------------------------------------------------------------- state_table.c */
+
+/*
+ * The union of CFG's table whose mount point is P[0..LEN) (HASH: its FNV-1a,
+ * extended by component): its index, -1 when P is only an ancestor of mount points
+ * (or names no valid union), -2 when P is neither. *ANCESTOR: P is a strict
+ * ancestor of some mount point.
+ */
+int aufs_table_find(const struct aufs_config *cfg, uint64_t hash, const char *p, size_t len,
+		    bool *ancestor);
+bool aufs_table_nested(const struct aufs_config *cfg);
+/* Make union ID of CFG's image (once, whichever thread wins). NULL if corrupt. */
+struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned id);
+/*
+ * The one union whose branch directory holds real path REAL (LEN bytes), with
+ * *RET_BRLEN the branch's length; -ENOENT when none or several.
+ */
+int aufs_table_real_to_union(const struct aufs_config *cfg, const char *real, size_t len,
+			     size_t *ret_brlen);
+/* Never-freed memory from raw mappings: safe in a vfork child. */
+void *aufs_table_alloc(size_t n);
+/* The word a newer image's writer sets in CFG's image, or NULL (not mapped). */
+const _Atomic uint32_t *aufs_table_superseded(const struct aufs_config *cfg);
+/* A configuration of the image now at OLD's path, or NULL (kept: try again later). */
+struct aufs_config *aufs_table_follow(const struct aufs_config *old);
+void aufs_table_unmap(struct aufs_config *cfg);
+
 /* ---------------------------------------------------------------- state_fd.c */
 
 /*

@@ -646,7 +646,7 @@ int aufs_union_parse(const char *options, const char *mnt, struct aufs_union **r
 	if (r < 0)
 		return fail(err, r, "mount point %.64s...: %s", mnt, errstr(r));
 
-	u = calloc(1, sizeof(*u));
+	u = calloc(1, sizeof(*u) + AUFS_BRANCH_MAX * sizeof(u->branch[0]));
 	copy = strdup(options);
 	if (!u || !copy) {
 		r = fail(err, -ENOMEM, "out of memory");
@@ -681,6 +681,14 @@ int aufs_union_parse(const char *options, const char *mnt, struct aufs_union **r
 	if (r < 0)
 		goto out_free;
 	free(copy);
+	/* a host table holds thousands of unions: keep only the branches given */
+	{
+		struct aufs_union *small = realloc(u, sizeof(*u) +
+						   (size_t)u->nbranch * sizeof(u->branch[0]));
+
+		if (small)
+			u = small;
+	}
 	*ret = u;
 	return 0;
 
@@ -692,7 +700,7 @@ out_free:
 
 void aufs_union_free(struct aufs_union *u)
 {
-	if (!u)
+	if (!u || u->from_table)
 		return;
 	/*
 	 * NEEDSWORK: u->shm is not detached: state_shm.c has no detach, and a union is only
@@ -850,8 +858,6 @@ void aufs_config_init(struct aufs_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/* Every configuration gets its own serial, also across threads building them. */
-static _Atomic uint64_t serial_counter;
 
 /*
  * Is branch BR of union OWNER at or under the mount point of V? Inside the
@@ -916,9 +922,62 @@ static int check_shared_rw(const struct aufs_union *u, const struct aufs_union *
 	return 0;
 }
 
+/*
+ * Check U against the N unions before it (and its branches against its own mount
+ * point): what adding U after them would refuse. 0 or -EINVAL with ERR set.
+ */
+static int check_union(struct aufs_union *_Atomic const *unions, int n, const struct aufs_union *u,
+		       struct aufs_err *err)
+{
+	int r;
+
+	for (int i = 0; i < n; i++) {
+		const struct aufs_union *v = unions[i];
+
+		if (v->mnt_len == u->mnt_len && strcmp(v->mnt, u->mnt) == 0)
+			return fail(err, -EINVAL, "mount point %s is used twice", u->mnt);
+	}
+	for (int b = 0; b < u->nbranch; b++) {
+		r = check_branch(u, &u->branch[b], u, err);
+		for (int i = 0; r == 0 && i < n; i++)
+			r = check_branch(u, &u->branch[b], unions[i], err);
+		if (r < 0)
+			return r;
+	}
+	/* And the branches already there against the new mount point. */
+	for (int i = 0; i < n; i++) {
+		const struct aufs_union *v = unions[i];
+
+		for (int b = 0; b < v->nbranch; b++) {
+			r = check_branch(v, &v->branch[b], u, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		r = check_shared_rw(u, unions[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Room for N more unions in CFG. */
+static int config_reserve(struct aufs_config *cfg, size_t n)
+{
+	struct aufs_union *_Atomic *unions;
+
+	if ((size_t)cfg->nunion + n > INT_MAX / 2)
+		return -EINVAL;
+	unions = realloc(cfg->unions, sizeof(*unions) * ((size_t)cfg->nunion + n));
+	if (!unions)
+		return -ENOMEM;
+	cfg->unions = unions;
+	return 0;
+}
+
 int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_err *err)
 {
-	struct aufs_union **unions;
 	struct aufs_err dummy;
 	int r;
 
@@ -927,51 +986,23 @@ int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_e
 	err_clear(err);
 	if (!u)
 		return fail(err, -EINVAL, "no union given");
-	for (int i = 0; i < cfg->nunion; i++) {
-		const struct aufs_union *v = cfg->unions[i];
-
-		if (v->mnt_len == u->mnt_len && strcmp(v->mnt, u->mnt) == 0) {
-			r = fail(err, -EINVAL, "mount point %s is used twice", u->mnt);
-			goto out_free;
-		}
-	}
-	for (int b = 0; b < u->nbranch; b++) {
-		r = check_branch(u, &u->branch[b], u, err);
-		for (int i = 0; r == 0 && i < cfg->nunion; i++)
-			r = check_branch(u, &u->branch[b], cfg->unions[i], err);
-		if (r < 0)
-			goto out_free;
-	}
-	/* And the branches already there against the new mount point. */
-	for (int i = 0; i < cfg->nunion; i++) {
-		const struct aufs_union *v = cfg->unions[i];
-
-		for (int b = 0; b < v->nbranch; b++) {
-			r = check_branch(v, &v->branch[b], u, err);
-			if (r < 0)
-				goto out_free;
-		}
-	}
-	for (int i = 0; i < cfg->nunion; i++) {
-		r = check_shared_rw(u, cfg->unions[i], err);
-		if (r < 0)
-			goto out_free;
-	}
-	if (cfg->nunion >= INT_MAX) {
-		r = fail(err, -EINVAL, "too many unions");
+	if (cfg->table_kind == AUFS_TABLE_MAPPED) {
+		r = fail(err, -EINVAL, "a configuration mapped from a host table is not extended");
 		goto out_free;
 	}
-	unions = realloc(cfg->unions, sizeof(*unions) * (size_t)(cfg->nunion + 1));
-	if (!unions) {
-		r = fail(err, -ENOMEM, "out of memory");
+	r = check_union(cfg->unions, cfg->nunion, u, err);
+	if (r < 0)
+		goto out_free;
+	r = config_reserve(cfg, 1);
+	if (r < 0) {
+		fail(err, r, r == -ENOMEM ? "out of memory" : "too many unions");
 		goto out_free;
 	}
-	cfg->unions = unions;
 	u->index = (unsigned)cfg->nunion;
 	cfg->unions[cfg->nunion++] = u;
 	/*
-	 * Keep the lookup index in step, so that any configuration built here can be
-	 * published as it is. On failure the old index still describes the old
+	 * Keep the compiled table in step, so that any configuration built here can be
+	 * published as it is. On failure the old table still describes the old
 	 * unions, which are untouched.
 	 */
 	r = aufs_config_index(cfg);
@@ -980,7 +1011,7 @@ int aufs_config_add(struct aufs_config *cfg, struct aufs_union *u, struct aufs_e
 		fail(err, r, "out of memory");
 		goto out_free;
 	}
-	cfg->serial = atomic_fetch_add(&serial_counter, 1) + 1;
+	cfg->serial = aufs_config_next_serial();
 	return 0;
 
 out_free:
@@ -1057,12 +1088,14 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* One fstab line (modified in place). Returns 0, 1 for a comment or blank line, -errno. */
-static int parse_line(struct aufs_config *cfg, char *line, struct aufs_err *err)
+/*
+ * One fstab line (modified in place) into *RET. Returns 0, 1 for a comment or
+ * blank line, -errno.
+ */
+static int parse_line(char *line, struct aufs_union **ret, struct aufs_err *err)
 {
 	char *field[7];
-	struct aufs_union *u = NULL;	/* set by aufs_union_parse; LTO cannot see that */
-	int n = 0, r;
+	int n = 0;
 
 	while (*line) {
 		while (is_blank(*line))
@@ -1088,66 +1121,252 @@ static int parse_line(struct aufs_config *cfg, char *line, struct aufs_err *err)
 	if (strcmp(field[2], "aufs") != 0)
 		return fail(err, -EINVAL, "file system type \"%s\" is not aufs", field[2]);
 	/* Escapes in MOUNTPOINT and in the branch paths are decoded by the option parser. */
-	r = aufs_union_parse(field[3], field[1], &u, err);
-	if (r < 0)
-		return r;
-	return aufs_config_add(cfg, u, err);
+	return aufs_union_parse(field[3], field[1], ret, err);
+}
+
+/*
+ * A map from a string (or a dev/ino pair) to the first union that has it, for
+ * checking thousands of unions against each other in one pass.
+ */
+struct first_map {
+	uint32_t mask;
+	struct first_slot {
+		uint64_t hash;
+		const char *s;		/* NULL: empty slot; for a dev/ino key, not a string */
+		size_t len;
+		int index;
+	} *slot;
+};
+
+static int first_map_init(struct first_map *m, size_t keys)
+{
+	size_t cap = 16;
+
+	while (cap < keys * 2)
+		cap <<= 1;
+	m->slot = calloc(cap, sizeof(*m->slot));
+	m->mask = (uint32_t)cap - 1;
+	return m->slot ? 0 : -ENOMEM;
+}
+
+/* The first union with key (H, S, LEN); INDEX is recorded when the key is new. */
+static int first_map_put(struct first_map *m, uint64_t h, const char *s, size_t len, int index)
+{
+	for (uint32_t i = (uint32_t)h & m->mask;; i = (i + 1) & m->mask) {
+		struct first_slot *e = &m->slot[i];
+
+		if (!e->s) {
+			if (index < 0)
+				return -1;
+			*e = (struct first_slot){ h, s, len, index };
+			return index;
+		}
+		if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0)
+			return e->index;
+	}
+}
+
+static int first_map_get(struct first_map *m, uint64_t h, const char *s, size_t len)
+{
+	return first_map_put(m, h, s, len, -1);
+}
+
+/* A branch's dev and ino, side by side: one key. */
+#define DEV_INO_LEN (sizeof(dev_t) + sizeof(ino_t))
+_Static_assert(offsetof(struct aufs_branch, ino) == offsetof(struct aufs_branch, dev) +
+	       sizeof(dev_t), "dev and ino are one key");
+
+/* The later of two unions, or the one already found if it is earlier. */
+static int earliest(int found, int a, int b)
+{
+	int later = a > b ? a : b;
+
+	return found < 0 || later < found ? later : found;
+}
+
+/*
+ * The first of UNIONS[0..N) that check_union() would refuse against the ones before
+ * it, or -1: the checks of N additions in O(N) hash probes instead of N^2 pairs.
+ * Each conflict found is real and involves the union it names, and every conflict
+ * of a pair is found from one side or the other, so the earliest is exact.
+ */
+static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
+{
+	struct first_map mnts = { 0 }, rws = { 0 }, devs = { 0 };
+	size_t nbr = 0;
+	int found = -1;
+
+	for (int i = 0; i < n; i++)
+		nbr += (size_t)unions[i]->nbranch;
+	if (first_map_init(&mnts, (size_t)n) < 0 || first_map_init(&rws, nbr) < 0 ||
+	    first_map_init(&devs, nbr) < 0) {
+		found = -2;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct aufs_union *u = unions[i];
+		int f = first_map_put(&mnts, fnv1a(FNV_INIT, u->mnt, u->mnt_len), u->mnt,
+				      u->mnt_len, i);
+
+		if (f != i)
+			found = earliest(found, f, i);
+	}
+	for (int i = 0; i < n; i++) {
+		const struct aufs_union *u = unions[i];
+
+		for (int b = 0; b < u->nbranch; b++) {
+			const struct aufs_branch *br = &u->branch[b];
+			uint64_t h = fnv1a(FNV_INIT, br->path, 1), hr;
+			int f;
+
+			/* every mount point the branch lies at or under: "/" first */
+			f = first_map_get(&mnts, h, br->path, 1);
+			if (f >= 0 && (f != i || br->len != 1))
+				found = earliest(found, f, i);
+			hr = h;
+			for (size_t k = 2, last = 1; k <= br->len; k++) {
+				if (k < br->len && br->path[k] != '/')
+					continue;
+				h = fnv1a(h, br->path + last, k - last);
+				last = k;
+				f = first_map_get(&mnts, h, br->path, k);
+				if (f >= 0 && (f != i || k != br->len))
+					found = earliest(found, f, i);
+			}
+			if (br->perm != AUFS_PERM_RW)
+				continue;
+			/* writable branches: the same path or directory, or one inside another */
+			f = first_map_put(&devs, fnv1a(FNV_INIT, &br->dev, DEV_INO_LEN),
+					  (const char *)&br->dev, DEV_INO_LEN, i);
+			if (f != i)
+				found = earliest(found, f, i);
+			h = hr;
+			for (size_t k = 2, last = 1; k <= br->len; k++) {
+				if (k < br->len && br->path[k] != '/')
+					continue;
+				h = fnv1a(h, br->path + last, k - last);
+				last = k;
+				f = first_map_get(&rws, h, br->path, k);
+				if (f >= 0 && f != i)
+					found = earliest(found, f, i);
+			}
+			f = first_map_put(&rws, h, br->path, br->len, i);
+			if (f != i)
+				found = earliest(found, f, i);
+		}
+	}
+out:
+	free(mnts.slot);
+	free(rws.slot);
+	free(devs.slot);
+	return found;
 }
 
 int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const char *origin,
 			    struct aufs_err *err)
 {
 	struct aufs_err dummy, e;
-	unsigned lineno = 0;
+	unsigned lineno = 0, *lines = NULL;
+	int first = cfg->nunion, r = 0, bad;
+	size_t cap = 0;
 	char *copy, *line;
-	int r = 0;
 
 	if (!err)
 		err = &dummy;
 	err_clear(err);
 	if (!origin)
 		origin = "fstab";
+	if (cfg->table_kind == AUFS_TABLE_MAPPED)
+		return fail(err, -EINVAL, "a configuration mapped from a host table is not extended");
 	copy = strdup(text ? text : "");
 	if (!copy)
 		return fail(err, -ENOMEM, "%s: out of memory", origin);
+	/* Parse every line first; the unions are checked against each other at once. */
 	for (line = copy; line; ) {
 		char *next = strchr(line, '\n');
+		struct aufs_union *u = NULL;
 
 		if (next)
 			*next++ = 0;
 		lineno++;
 		err_clear(&e);
-		r = parse_line(cfg, line, &e);
+		r = parse_line(line, &u, &e);
 		if (r < 0) {
 			fail(err, r, "%s:%u: %s", origin, lineno, e.msg);
-			goto out_free;
+			break;
 		}
 		line = next;
+		if (r == 1) {
+			r = 0;
+			continue;
+		}
+		if ((size_t)(cfg->nunion - first) == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			unsigned *nl = realloc(lines, ncap * sizeof(*lines));
+			int rr = nl ? config_reserve(cfg, ncap - cap) : -ENOMEM;
+
+			if (nl)
+				lines = nl;
+			if (rr < 0) {
+				aufs_union_free(u);
+				r = fail(err, rr, "%s:%u: %s", origin, lineno,
+					 rr == -ENOMEM ? "out of memory" : "too many unions");
+				break;
+			}
+			cap = ncap;
+		}
+		lines[cfg->nunion - first] = lineno;
+		u->index = (unsigned)cfg->nunion;
+		cfg->unions[cfg->nunion++] = u;
 	}
-	r = 0;
-out_free:
 	free(copy);
+	/* a refused union leaves the ones before it, as adding them one by one would */
+	bad = first_conflict(cfg->unions, cfg->nunion);
+	if (bad == -2) {
+		r = fail(err, -ENOMEM, "%s: out of memory", origin);
+		bad = first;
+	} else if (bad >= 0) {
+		err_clear(&e);
+		if (check_union(cfg->unions, bad, cfg->unions[bad], &e) == 0)
+			fail(&e, -EINVAL, "conflicts with an earlier union");
+		r = fail(err, -EINVAL, "%s:%u: %s", origin, lines[bad - first], e.msg);
+	}
+	if (bad >= first) {
+		for (int i = bad; i < cfg->nunion; i++)
+			aufs_union_free(cfg->unions[i]);
+		cfg->nunion = bad;
+	}
+	free(lines);
+	if (cfg->nunion > first || r == 0) {
+		int ri = aufs_config_index(cfg);
+
+		if (ri < 0 && r == 0)
+			r = fail(err, ri, "%s: out of memory", origin);
+		cfg->serial = aufs_config_next_serial();
+	}
 	return r;
 }
 
-int aufs_config_load_fstab(struct aufs_config *cfg, const char *file, struct aufs_err *err)
+int aufs_fstab_read(const char *file, char **ret, size_t *ret_len, struct stat *ret_st,
+		    struct aufs_err *err)
 {
-	struct aufs_err dummy;
 	size_t len = 0, cap = 4096;
 	char *buf, *bigger;
 	struct stat st;
 	ssize_t n;
 	int fd, r;
 
-	if (!err)
-		err = &dummy;
-	err_clear(err);
 	if (!file)
 		return fail(err, -EINVAL, "no fstab file given");
 	fd = sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fail(err, fd, "%s: %s", file, errstr(fd));
-	if (sys_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	r = sys_fstat(fd, &st);
+	if (r < 0) {
+		r = fail(err, r, "%s: %s", file, errstr(r));
+		goto out_close;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (unsigned long long)st.st_size < FSTAB_MAX)
 		cap = (size_t)st.st_size + 1;
 	buf = malloc(cap);
@@ -1190,7 +1409,12 @@ int aufs_config_load_fstab(struct aufs_config *cfg, const char *file, struct auf
 		r = fail(err, -EINVAL, "%s: not a text file (it holds a NUL byte)", file);
 		goto out_free;
 	}
-	r = aufs_config_parse_fstab(cfg, buf, file, err);
+	*ret = buf;
+	*ret_len = len;
+	if (ret_st)
+		*ret_st = st;
+	r = 0;
+	goto out_close;
 out_free:
 	free(buf);
 out_close:
@@ -1198,14 +1422,57 @@ out_close:
 	return r;
 }
 
+int aufs_config_load_fstab(struct aufs_config *cfg, const char *file, struct aufs_err *err)
+{
+	struct aufs_err dummy;
+	size_t len = 0;
+	char *buf = NULL;
+	int r;
+
+	if (!err)
+		err = &dummy;
+	err_clear(err);
+	r = aufs_fstab_read(file, &buf, &len, NULL, err);
+	if (r < 0)
+		return r;
+	r = aufs_config_parse_fstab(cfg, buf, file, err);
+	free(buf);
+	return r;
+}
+
+int aufs_config_index(struct aufs_config *cfg)
+{
+	void *img = NULL;
+	size_t size = 0;
+	int r;
+
+	if (cfg->table_kind == AUFS_TABLE_MAPPED)
+		return 0;
+	r = aufs_table_build(cfg->unions, cfg->nunion, NULL, &img, &size);
+	if (r < 0)
+		return r;
+	free(cfg->table);
+	cfg->table = img;
+	cfg->table_size = size;
+	cfg->table_kind = AUFS_TABLE_PRIVATE;
+	if (!cfg->serial)
+		cfg->serial = aufs_config_next_serial();
+	return 0;
+}
+
 void aufs_config_release(struct aufs_config *cfg)
 {
 	if (!cfg)
 		return;
+	if (cfg->table_kind == AUFS_TABLE_MAPPED) {
+		/* its unions and arrays live in the never-freed arena: only the mapping goes */
+		aufs_table_unmap(cfg);
+		aufs_config_init(cfg);
+		return;
+	}
 	for (int i = 0; i < cfg->nunion; i++)
 		aufs_union_free(cfg->unions[i]);
 	free(cfg->unions);
-	/* state_mount.c's index is one malloc'd block holding only borrowed pointers. */
-	free(cfg->index);
+	free(cfg->table);	/* a private table: one malloc'd block */
 	aufs_config_init(cfg);
 }

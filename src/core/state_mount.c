@@ -14,60 +14,16 @@
 
 #include "internal.h"
 
-struct index_slot {
-	uint64_t hash;
-	const char *path;		/* borrowed from a union's mnt */
-	uint32_t len;
-	struct aufs_union *u;		/* the union mounted here, or NULL */
-	bool ancestor;			/* a strict ancestor of some mount point */
-};
-
-struct index {
-	uint64_t serial;		/* unique per index built: names it for the hint */
-	uint32_t mask;
-	bool nested;			/* a mount point lies inside another union */
-	struct index_slot slot[];
-};
-
 /*
  * The union the last path of this thread landed in, when no mount point lies
  * below its own: a path under that mount point belongs to it, whatever follows,
  * so the next call (mostly in the same union) costs one memcmp instead of a hash
- * and a probe of the index per component. Tied to the index by its serial, never
- * by address (an index freed and another allocated there must not match).
+ * and a probe of the index per component. Tied to the configuration by its
+ * serial, never by address (a configuration freed and another allocated there
+ * must not match).
  */
-static _Atomic uint64_t index_serials;
 static __thread uint64_t hint_serial;
 static __thread struct aufs_union *hint_union;
-
-static struct index_slot *index_find(const struct index *ix, uint64_t h, const char *p,
-				     size_t len)
-{
-	for (uint32_t i = (uint32_t)h & ix->mask;; i = (i + 1) & ix->mask) {
-		const struct index_slot *s = &ix->slot[i];
-
-		if (!s->path)
-			return NULL;
-		if (s->hash == h && s->len == len && memcmp(s->path, p, len) == 0)
-			return (struct index_slot *)s;
-	}
-}
-
-static struct index_slot *index_add(struct index *ix, uint64_t h, const char *p, size_t len)
-{
-	struct index_slot *s = index_find(ix, h, p, len);
-	uint32_t i;
-
-	if (s)
-		return s;
-	for (i = (uint32_t)h & ix->mask; ix->slot[i].path; i = (i + 1) & ix->mask)
-		;
-	s = &ix->slot[i];
-	s->hash = h;
-	s->path = p;
-	s->len = (uint32_t)len;
-	return s;
-}
 
 /* Hash of a prefix, extended component by component: "/a" then "/a/b". */
 static uint64_t prefix_hash(const char *p, size_t len)
@@ -75,67 +31,28 @@ static uint64_t prefix_hash(const char *p, size_t len)
 	return fnv1a(FNV_INIT, p, len);
 }
 
-int aufs_config_index(struct aufs_config *cfg)
+struct aufs_union *aufs_config_union(const struct aufs_config *cfg, int i)
 {
-	size_t entries = 1, cap = 16;
-	struct index *ix;
+	struct aufs_union *u;
 
-	for (int i = 0; i < cfg->nunion; i++) {
-		const char *m = cfg->unions[i]->mnt;
-
-		for (; *m; m++)
-			entries += *m == '/';
-	}
-	while (cap < entries * 2)
-		cap <<= 1;
-	ix = calloc(1, sizeof(*ix) + cap * sizeof(ix->slot[0]));
-	if (!ix)
-		return -ENOMEM;
-	ix->mask = (uint32_t)cap - 1;
-	ix->serial = atomic_fetch_add(&index_serials, 1) + 1;
-	for (int i = 0; i < cfg->nunion; i++) {
-		struct aufs_union *u = cfg->unions[i];
-		const char *m = u->mnt;
-
-		/* The root "/" is an ancestor of everything but itself. */
-		if (u->mnt_len > 1)
-			index_add(ix, prefix_hash(m, 1), m, 1)->ancestor = true;
-		for (size_t k = 1; k < u->mnt_len; k++)
-			if (m[k] == '/')
-				index_add(ix, prefix_hash(m, k), m, k)->ancestor = true;
-		index_add(ix, prefix_hash(m, u->mnt_len), m, u->mnt_len)->u = u;
-	}
-	for (int i = 0; i < cfg->nunion; i++) {
-		const struct aufs_union *u = cfg->unions[i];
-		const char *m = u->mnt;
-
-		for (size_t k = 1; k < u->mnt_len && !ix->nested; k++) {
-			const struct index_slot *s;
-
-			if (m[k] != '/')
-				continue;
-			s = index_find(ix, prefix_hash(m, k), m, k);
-			ix->nested = s && s->u;
-		}
-	}
-	free(cfg->index);
-	cfg->index = ix;
-	return 0;
+	if (!cfg || i < 0 || i >= cfg->nunion)
+		return NULL;
+	u = atomic_load_explicit(&cfg->unions[i], memory_order_acquire);
+	return u ? u : aufs_table_make_union(cfg, (unsigned)i);
 }
 
 struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
 				     size_t len, size_t *ret_rel)
 {
-	const struct index *ix = cfg->index;
 	struct aufs_union *best = NULL;
 	size_t best_len = 0, hashed;
-	struct index_slot *s;
-	bool leaf = false;
+	bool leaf = false, ancestor;
 	uint64_t h;
+	int id;
 
-	if (!ix || len == 0 || path[0] != '/')
+	if (!cfg->table || len == 0 || path[0] != '/')
 		return NULL;
-	if (hint_serial == ix->serial) {
+	if (hint_serial == cfg->serial) {
 		const struct aufs_union *u = hint_union;
 
 		if (len >= u->mnt_len && (len == u->mnt_len || path[u->mnt_len] == '/') &&
@@ -147,35 +64,35 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 	}
 	/* "/" itself may be a mount point. */
 	h = prefix_hash(path, 1);
-	s = index_find(ix, h, path, 1);
-	if (!s)
+	id = aufs_table_find(cfg, h, path, 1, &ancestor);
+	if (id == -2)
 		return NULL;
-	if (s->u) {
-		best = s->u;
+	if (id >= 0 && (best = aufs_config_union(cfg, id)))
 		best_len = 1;
-	}
 	/* FNV-1a extends: the hash of each longer prefix continues the last one. */
 	hashed = 1;
 	for (size_t k = 1; k <= len; k++) {
+		struct aufs_union *u;
+
 		if (k < len && path[k] != '/')
 			continue;
 		if (k == 1)
 			continue;	/* "/" again: a path with a leading "//" */
 		h = fnv1a(h, path + hashed, k - hashed);
 		hashed = k;
-		s = index_find(ix, h, path, k);
-		if (!s)
+		id = aufs_table_find(cfg, h, path, k, &ancestor);
+		if (id == -2)
 			break;
-		if (s->u) {
-			best = s->u;
+		if (id >= 0 && (u = aufs_config_union(cfg, id))) {
+			best = u;
 			best_len = k;
-			leaf = !s->ancestor;
+			leaf = !ancestor;
 			if (leaf)
 				break;	/* no mount point lies deeper */
 		}
 	}
 	if (leaf && best_len > 1) {
-		hint_serial = ix->serial;
+		hint_serial = cfg->serial;
 		hint_union = best;
 	}
 found:
@@ -191,19 +108,17 @@ found:
 
 bool aufs_config_has_nested(const struct aufs_config *cfg)
 {
-	const struct index *ix = cfg->index;
-
-	return ix && ix->nested;
+	return aufs_table_nested(cfg);
 }
 
 bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, size_t len)
 {
-	const struct index_slot *s;
+	bool ancestor = false;
 
-	if (!cfg->index || len == 0)
+	if (!cfg->table || len == 0)
 		return false;
-	s = index_find(cfg->index, prefix_hash(path, len), path, len);
-	return s && s->ancestor;
+	(void)aufs_table_find(cfg, prefix_hash(path, len), path, len, &ancestor);
+	return ancestor;
 }
 
 /* ---------------------------------------------------------------- branch to union */
@@ -214,27 +129,15 @@ bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, si
  */
 int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *out)
 {
-	const struct aufs_union *hit = NULL;
-	const char *tail = NULL;
-	int n;
+	const struct aufs_union *hit;
+	const char *tail;
+	size_t brlen;
+	int n, id;
 
-	for (int i = 0; i < cfg->nunion; i++) {
-		const struct aufs_union *u = cfg->unions[i];
-
-		for (int b = 0; b < u->nbranch; b++) {
-			const struct aufs_branch *br = &u->branch[b];
-
-			if (strncmp(real, br->path, br->len) ||
-			    (real[br->len] && real[br->len] != '/'))
-				continue;
-			if (hit)
-				return -ENOENT;
-			hit = u;
-			tail = real + br->len;
-		}
-	}
-	if (!hit)
+	id = aufs_table_real_to_union(cfg, real, strlen(real), &brlen);
+	if (id < 0 || !(hit = aufs_config_union(cfg, id)))
 		return -ENOENT;
+	tail = real + brlen;
 	if (hit->mnt_len > 1)
 		n = snprintf(out, PATH_MAX, "%s%s", hit->mnt, tail);
 	else
@@ -257,9 +160,63 @@ void aufs_state_local_change(void)
 	atomic_fetch_add_explicit(&epoch, 1, memory_order_acq_rel);
 }
 
+static bool (*may_allocate)(void);
+
+void aufs_state_set_alloc_check(bool (*fn)(void))
+{
+	may_allocate = fn;
+}
+
+/* Calls until a failed adoption of a newer image is tried again (a power of two). */
+#define ADOPT_RETRY 256
+static _Atomic int adopting;
+static _Atomic unsigned adopt_wait;
+
+/*
+ * The image in force was replaced (aufsctl reload, or a process that found the
+ * fstab changed): map the new one and publish it. One thread does it while the
+ * others go on with the old table, which stays valid; a failure is tried again
+ * ADOPT_RETRY calls later. No malloc: this may run in a vfork child.
+ */
+static const struct aufs_config *adopt(const struct aufs_config *old)
+{
+	struct aufs_config *cfg = NULL;
+	int expected = 0;
+
+	if (atomic_fetch_add_explicit(&adopt_wait, 1, memory_order_relaxed) % ADOPT_RETRY)
+		return old;
+	if (!atomic_compare_exchange_strong(&adopting, &expected, 1))
+		return old;
+	if (!old->corrupt) {
+		cfg = aufs_table_follow(old);
+	} else if (!may_allocate || may_allocate()) {
+		struct aufs_err err = { 0 }, notice = { 0 };
+
+		/* compiled again: written when this process may, kept private otherwise */
+		if (aufs_table_open(old->fstab, old->image, AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE,
+				    &cfg, &err, &notice) < 0)
+			cfg = NULL;
+	} else {
+		cfg = NULL;	/* a vfork child: its parent, or the program it runs, will */
+	}
+	if (cfg && atomic_compare_exchange_strong(&published, (struct aufs_config **)&old, cfg)) {
+		aufs_state_local_change();
+		atomic_store_explicit(&adopt_wait, 0, memory_order_relaxed);
+	}
+	atomic_store(&adopting, 0);
+	return atomic_load_explicit(&published, memory_order_acquire);
+}
+
 const struct aufs_config *aufs_state_config(void)
 {
-	return atomic_load_explicit(&published, memory_order_acquire);
+	const struct aufs_config *cfg = atomic_load_explicit(&published, memory_order_acquire);
+
+	const _Atomic uint32_t *superseded;
+
+	if (__builtin_expect(cfg && (superseded = cfg->superseded) &&
+			     atomic_load_explicit(superseded, memory_order_relaxed), 0))
+		return adopt(cfg);
+	return cfg;
 }
 
 void aufs_state_publish(struct aufs_config *cfg)

@@ -34,27 +34,51 @@ static void warn(const char *what, const char *msg)
 		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* Build and publish the configuration the environment describes (NULL if none). */
+static void say(const char *msg)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "aufs-preload: %s\n", msg);
+
+	if (n > 0)
+		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/*
+ * Build and publish the configuration the environment describes (NULL if none).
+ * AUFS_FSTAB alone is a host table: its compiled image is mapped, shared by every
+ * process of the host, and followed when it is replaced. With AUFS_MOUNTS as well
+ * both are compiled together in this process.
+ */
 static void load_config(void)
 {
 	const char *mounts = getenv("AUFS_MOUNTS"), *fstab = getenv("AUFS_FSTAB");
-	struct aufs_config *cfg;
-	struct aufs_err err = { 0 };
+	struct aufs_config *cfg = NULL;
+	struct aufs_err err = { 0 }, notice = { 0 };
 	int r = 0;
 
 	if ((!mounts || !*mounts) && (!fstab || !*fstab)) {
 		aufs_state_publish(NULL);
 		return;
 	}
+	if (!mounts || !*mounts) {
+		r = aufs_table_open(fstab, getenv("AUFS_TABLE"), AUFS_TABLE_MAY_WRITE, &cfg, &err,
+				    &notice);
+		if (r < 0) {
+			warn("AUFS_FSTAB", err.msg);
+			aufs_state_publish(NULL);
+			return;
+		}
+		if (notice.code)
+			say(notice.msg);
+		goto publish;
+	}
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
 		return;
 	aufs_config_init(cfg);
-	if (mounts && *mounts) {
-		r = aufs_config_parse_fstab(cfg, mounts, "AUFS_MOUNTS", &err);
-		if (r < 0)
-			warn("AUFS_MOUNTS", err.msg);
-	}
+	r = aufs_config_parse_fstab(cfg, mounts, "AUFS_MOUNTS", &err);
+	if (r < 0)
+		warn("AUFS_MOUNTS", err.msg);
 	if (r == 0 && fstab && *fstab) {
 		r = aufs_config_load_fstab(cfg, fstab, &err);
 		if (r < 0)
@@ -62,14 +86,24 @@ static void load_config(void)
 	}
 	if (r == 0)
 		r = aufs_config_index(cfg);
-	if (r < 0 || !cfg->nunion) {
+	if (r < 0) {
 		aufs_config_release(cfg);
 		free(cfg);
 		aufs_state_publish(NULL);
 		return;
 	}
+publish:
+	if (!cfg->nunion) {
+		aufs_state_publish(NULL);
+		return;
+	}
 	aufs_guard_install();	/* before any thread can see a union and probe */
 	aufs_state_publish(cfg);
+}
+
+static bool may_allocate(void)
+{
+	return !aufs_in_vfork_child();
 }
 
 static void after_fork_child(void)
@@ -93,6 +127,7 @@ void aufs_preload_init(void)
 	initialising = true;
 	aufs_pid = (pid_t)sys_getpid();
 	aufs_resolve_reals();
+	aufs_state_set_alloc_check(may_allocate);
 	load_config();
 	aufs_cwd_init(getenv("AUFS_CWD"));
 	(void)pthread_atfork(NULL, NULL, after_fork_child);

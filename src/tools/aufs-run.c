@@ -2,12 +2,14 @@
 /*
  * aufs-run - run a command with unions mounted inside it.
  *
- *   aufs-run [-o OPTIONS MOUNTPOINT]... [--fstab FILE] -- COMMAND [ARG...]
+ *   aufs-run [-o OPTIONS MOUNTPOINT]... [--fstab FILE [--image PATH]] -- COMMAND [ARG...]
  *
  * Everything is validated before the command runs (exit 2 with one precise line
  * on bad input); then the configuration goes to the library through the
- * environment (AUFS_MOUNTS: one fstab line per union; AUFS_FSTAB: the file) and
- * LD_PRELOAD, and the command is executed in place, so its exit status is ours.
+ * environment (AUFS_MOUNTS: one fstab line per union; AUFS_FSTAB: the file, whose
+ * compiled image is made or refreshed here; AUFS_TABLE: that image's path when
+ * given) and LD_PRELOAD, and the command is executed in place, so its exit status
+ * is ours.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,12 +32,15 @@ enum {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: aufs-run [-o OPTIONS MOUNTPOINT]... [--fstab FILE] -- COMMAND [ARG...]\n"
+		"usage: aufs-run [-o OPTIONS MOUNTPOINT]... [--fstab FILE [--image PATH]] --\n"
+		"                COMMAND [ARG...]\n"
 		"Run COMMAND with aufs unions mounted inside the process (LD_PRELOAD).\n"
 		"\n"
 		"  -o OPTIONS MOUNTPOINT  an aufs mount option string, e.g.\n"
 		"                         br:/srv/t1=rw:/srv/cms=ro,udba=reval\n"
-		"  --fstab FILE           unions in fstab form: none MNT aufs OPTIONS 0 0\n"
+		"  --fstab FILE           unions in fstab form: none MNT aufs OPTIONS 0 0,\n"
+		"                         a host table compiled into a shared image\n"
+		"  --image PATH           where FILE's image is (default /dev/shm/aufs-table.*)\n"
 		"  --help, --version\n"
 		"\n"
 		"Exit status: the command's; 2 bad usage or configuration, 125 internal\n"
@@ -114,6 +119,39 @@ static void print_warning(void *arg, const char *line)
 	fprintf(stderr, "aufs-run: %s\n", line);
 }
 
+/*
+ * warn_perm for a host table: a host's thousands of tenant branches, each owned by
+ * its tenant, would give a line each; the first few are said, then how many more.
+ */
+#define TABLE_WARN_MAX 5
+
+struct warn_count {
+	int lines;
+};
+
+static void count_warning(void *arg, const char *line)
+{
+	struct warn_count *c = arg;
+
+	if (c->lines++ < TABLE_WARN_MAX)
+		fprintf(stderr, "aufs-run: %s\n", line);
+}
+
+static void warn_table(const struct aufs_config *table)
+{
+	struct warn_count c = { 0 };
+
+	for (int k = 0; k < table->nunion; k++) {
+		const struct aufs_union *u = aufs_config_union(table, k);
+
+		if (u)
+			aufs_union_warn_perm(u, geteuid(), count_warning, &c);
+	}
+	if (c.lines > TABLE_WARN_MAX)
+		fprintf(stderr, "aufs-run: ... and %d more warnings of the same kind (nowarn_perm "
+			"in a line silences its own)\n", c.lines - TABLE_WARN_MAX);
+}
+
 static char *append(char *s, const char *line)
 {
 	size_t a = s ? strlen(s) : 0, b = strlen(line);
@@ -132,9 +170,10 @@ int main(int argc, char **argv)
 	struct aufs_config cfg;
 	struct aufs_err err = { 0 };
 	char lib[PATH_MAX], line[3 * PATH_MAX * 2], fstab_abs[PATH_MAX];
-	const char *fstab = NULL, *old_mounts = getenv("AUFS_MOUNTS");
+	const char *fstab = NULL, *image = NULL, *old_mounts = getenv("AUFS_MOUNTS");
+	struct aufs_config *table = NULL;
 	char *mounts = NULL, *preload;
-	int i, r, inherited;
+	int i, r, inherited, count_o = 0;
 
 	aufs_config_init(&cfg);
 	/* unions inherited from an enclosing aufs-run stay, and are checked with ours */
@@ -176,6 +215,7 @@ int main(int argc, char **argv)
 			r = aufs_config_add(&cfg, u, &err);
 			if (r < 0)
 				die(EXIT_USAGE, "%s%s", err.msg, "");
+			count_o++;
 			i += 2;
 			continue;
 		}
@@ -186,12 +226,18 @@ int main(int argc, char **argv)
 				die(EXIT_USAGE, "--fstab needs a FILE%s%s", "", "");
 			if (fstab)
 				die(EXIT_USAGE, "only one --fstab may be given (%s, %s)", fstab, f);
-			if (!realpath(f, fstab_abs))
-				die(EXIT_USAGE, "fstab %s: %s", f, strerror(errno));
+			/* lexically absolute, as the library and aufsctl name its image */
+			if (aufs_table_fstab_path(f, fstab_abs, sizeof(fstab_abs)) < 0)
+				die(EXIT_USAGE, "fstab %s: %s", f, strerror(ENAMETOOLONG));
 			fstab = fstab_abs;
-			r = aufs_config_load_fstab(&cfg, fstab, &err);
-			if (r < 0)
-				die(EXIT_USAGE, "%s%s", err.msg, "");
+			continue;
+		}
+		if (!strcmp(a, "--image") || !strncmp(a, "--image=", 8)) {
+			const char *f = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!f || !*f || !strcmp(f, "--"))
+				die(EXIT_USAGE, "--image needs a PATH%s%s", "", "");
+			image = f;
 			continue;
 		}
 		if (a[0] == '-')
@@ -201,6 +247,24 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		die(EXIT_USAGE, "no command given (try --help)%s%s", "", "");
 
+	if (image && !fstab)
+		die(EXIT_USAGE, "--image needs --fstab%s%s", "", "");
+	if (fstab) {
+		struct aufs_err notice = { 0 };
+
+		r = aufs_table_open(fstab, image, AUFS_TABLE_MAY_WRITE, &table, &err, &notice);
+		if (r < 0)
+			die(r == -EINVAL || r == -ENOENT || r == -EACCES ? EXIT_USAGE : EXIT_INTERNAL,
+			    "%s%s", err.msg, "");
+		if (notice.code)
+			fprintf(stderr, "aufs-run: %s\n", notice.msg);
+		/* unions of -o (and inherited) with the table: checked together, once */
+		if (cfg.nunion) {
+			r = aufs_config_load_fstab(&cfg, fstab, &err);
+			if (r < 0)
+				die(EXIT_USAGE, "%s%s", err.msg, "");
+		}
+	}
 	r = aufs_config_index(&cfg);
 	if (r < 0)
 		die(EXIT_INTERNAL, "%s%s", strerror(-r), "");
@@ -209,15 +273,19 @@ int main(int argc, char **argv)
 	 * which every process of a host loads (and would print in each of them).
 	 */
 	for (int k = inherited; k < cfg.nunion; k++)
-		aufs_union_warn_perm(cfg.unions[k], geteuid(), print_warning, NULL);
-	for (int k = 0; k < cfg.nunion; k++) {
+		if (!table || k < inherited + count_o)
+			aufs_union_warn_perm(cfg.unions[k], geteuid(), print_warning, NULL);
+	if (table)
+		warn_table(table);
+	for (int k = inherited; k < inherited + count_o; k++) {
 		struct aufs_union *u = cfg.unions[k];
 
 		/*
 		 * Make the union's shared state if this user may (root or the branch owner),
 		 * so that processes of other users find it. A bad one is not fatal: it is
 		 * never trusted, the union runs uncached, and the command's processes say
-		 * so; what is said here is that this run replaced it.
+		 * so; what is said here is that this run replaced it. The unions of a host
+		 * table make theirs at first use, never all up front.
 		 */
 		err.code = 0;
 		r = aufs_shm_attach(u, &err);
@@ -244,7 +312,8 @@ int main(int argc, char **argv)
 	}
 	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
 	    (mounts ? setenv("AUFS_MOUNTS", mounts, 1) : unsetenv("AUFS_MOUNTS")) < 0 ||
-	    (fstab && setenv("AUFS_FSTAB", fstab, 1) < 0))
+	    (fstab && setenv("AUFS_FSTAB", fstab, 1) < 0) ||
+	    (image && setenv("AUFS_TABLE", image, 1) < 0))
 		die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
 	exec_command(lib, argv + i);
 	r = errno;

@@ -851,7 +851,7 @@ START_TEST(test_add_basic)
 	aufs_config_init(&cfg);
 	ck_assert_int_eq(cfg.nunion, 0);
 	ck_assert_ptr_null(cfg.unions);
-	ck_assert_ptr_null(cfg.index);
+	ck_assert_ptr_null(cfg.table);
 	add_ok(&cfg, "br:@a:@b", "/srv/www/t1");
 	s1 = cfg.serial;
 	ck_assert_uint_ne(s1, 0);
@@ -863,7 +863,7 @@ START_TEST(test_add_basic)
 	ck_assert_uint_eq(cfg.unions[1]->index, 1);
 	ck_assert_str_eq(cfg.unions[1]->mnt, "/srv/www/t2");
 	/* the index is kept in step, so the table can be published as it is */
-	ck_assert_ptr_nonnull(cfg.index);
+	ck_assert_ptr_nonnull(cfg.table);
 	ck_assert_ptr_eq(aufs_config_match(&cfg, "/srv/www/t2/x", 13, &rel), cfg.unions[1]);
 	ck_assert_uint_eq(rel, 12);
 	ck_assert_ptr_eq(aufs_config_match(&cfg, "/srv/www/t1", 11, &rel), cfg.unions[0]);
@@ -871,7 +871,7 @@ START_TEST(test_add_basic)
 	aufs_config_release(&cfg);
 	ck_assert_int_eq(cfg.nunion, 0);
 	ck_assert_ptr_null(cfg.unions);
-	ck_assert_ptr_null(cfg.index);
+	ck_assert_ptr_null(cfg.table);
 	ck_assert_uint_eq(cfg.serial, 0);
 	aufs_config_release(&cfg);	/* twice is fine */
 	aufs_config_release(NULL);
@@ -1141,7 +1141,7 @@ START_TEST(test_fstab_ok)
 	ck_assert_str_eq(cfg.unions[3]->branch[0].path, under("co,mma"));
 	ck_assert_uint_eq(cfg.unions[3]->branch[0].attr, AUFS_BRATTR_WH);
 	ck_assert_int_eq(cfg.unions[3]->opts.create, AUFS_CREATE_MFS);
-	ck_assert_ptr_nonnull(cfg.index);
+	ck_assert_ptr_nonnull(cfg.table);
 	aufs_config_release(&cfg);
 
 	/* empty text, only comments: an empty configuration */

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state_host.c - a host table's image file: where it is, whether it describes the
+ * fstab as the file is now, compiling and writing it, and checking it whole.
+ *
+ * A host's fstab holds a union per tenant; every process started with
+ * AUFS_FSTAB=FILE maps FILE's image (state_table.c) instead of parsing FILE. The
+ * image is named from FILE's absolute, lexically normalised path and its owner,
+ * so that aufs-run, aufsctl and every process find the same one. A process that
+ * finds it missing, stale or refused compiles FILE and writes the image when it
+ * runs as root or as FILE's owner; any other process keeps its compiled table to
+ * itself. Writing an image replaces the old file by rename and marks the old one
+ * superseded: its processes follow at their next call (state_mount.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "state_table.h"
+
+static char *why_line(struct aufs_err *err, const char *image, const char *why, const char *then)
+{
+	snprintf(err->msg, sizeof(err->msg), "%s: %s; %s", image, why, then);
+	return err->msg;
+}
+
+/* ---------------------------------------------------------------- the host table's image */
+
+int aufs_table_default_image(const char *fstab, uid_t owner, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "/dev/shm/aufs-table.%u.%016llx", (unsigned)owner,
+			 (unsigned long long)fnv1a(FNV_INIT, fstab, strlen(fstab)));
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
+int aufs_table_fstab_path(const char *given, char *buf, size_t size)
+{
+	size_t n = 1;
+	int r;
+
+	if (!given || !*given)
+		return -EINVAL;
+	if (size < 2)
+		return -ENAMETOOLONG;
+	buf[0] = '/';
+	buf[1] = 0;
+	if (given[0] != '/') {
+		long c = sys_getcwd(buf, size);
+
+		if (c < 0)
+			return (int)c;
+		n = strlen(buf);
+	}
+	r = path_append_lexical(buf, &n, size, given);
+	return r < 0 ? r : (int)n;
+}
+
+/* Does the image describe FSTAB as it is now (its identity, else its text)? */
+static bool image_matches(const struct tbl_hdr *h, const struct stat *st, const char *text,
+			  size_t len)
+{
+	if (h->src_dev == (uint64_t)st->st_dev && h->src_ino == (uint64_t)st->st_ino &&
+	    h->src_size == (uint64_t)st->st_size && h->src_mtime == st->st_mtim.tv_sec &&
+	    h->src_mtime_ns == st->st_mtim.tv_nsec && h->src_ctime == st->st_ctim.tv_sec &&
+	    h->src_ctime_ns == st->st_ctim.tv_nsec)
+		return true;
+	return text && h->src_size == len && h->src_hash == tbl_sum(text, len);
+}
+
+/*
+ * Write IMG to IMAGE: a temporary beside it, then a rename over it, so that a
+ * reader maps either the old image or the new one, whole. The image replaced is
+ * told (superseded) so that its processes follow.
+ */
+int aufs_table_write(const char *image, const void *img, size_t size, struct aufs_err *err)
+{
+	char tmp[PATH_MAX];
+	size_t done = 0;
+	int fd, old, r;
+	uint32_t one = 1;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", image, (int)sys_getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot create %s: %s", tmp, strerror(-fd));
+		return fd;
+	}
+	while (done < size) {
+		ssize_t n = sys_write(fd, (const char *)img + done, size - done);
+
+		if (n == -EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? (int)n : -EIO;
+			snprintf(err->msg, sizeof(err->msg), "cannot write %s: %s", tmp, strerror(-r));
+			goto out_unlink;
+		}
+		done += (size_t)n;
+	}
+	/* mode 0644 whatever the umask: other users' processes must read it */
+	r = sys_fchmod(fd, 0644);
+	if (r == 0)
+		r = sys_fsync(fd);
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot write %s: %s", tmp, strerror(-r));
+		goto out_unlink;
+	}
+	old = sys_openat(AT_FDCWD, image, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	r = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, image, 0);
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "cannot rename %s to %s: %s", tmp, image,
+			 strerror(-r));
+		if (old >= 0)
+			(void)sys_close(old);
+		goto out_unlink;
+	}
+	if (old >= 0) {
+		struct tbl_hdr oh;
+
+		/* only an image of ours is marked: a stray file there is left as it was */
+		if (sys_pread(old, &oh, sizeof(oh), 0) == (ssize_t)sizeof(oh) &&
+		    !memcmp(oh.magic, TBL_MAGIC, sizeof(oh.magic)))
+			(void)sys_pwrite(old, &one, sizeof(one), offsetof(struct tbl_hdr, superseded));
+		(void)sys_close(old);
+	}
+	(void)sys_close(fd);
+	return 0;
+out_unlink:
+	(void)sys_close(fd);
+	(void)sys_unlinkat(AT_FDCWD, tmp, 0);
+	return r;
+}
+
+int aufs_table_open(const char *fstab_given, const char *image_given, unsigned flags,
+		    struct aufs_config **ret, struct aufs_err *err, struct aufs_err *notice)
+{
+	char fstab[PATH_MAX], image[PATH_MAX];
+	struct aufs_table_source src = { 0 };
+	struct aufs_config builder, *cfg;
+	const struct tbl_hdr *h = NULL;
+	const char *why = NULL;
+	char *text = NULL;
+	size_t len = 0, size = 0;
+	void *img = NULL;
+	uid_t euid;
+	int r;
+
+	notice->code = 0;
+	notice->msg[0] = 0;
+	r = aufs_table_fstab_path(fstab_given, fstab, sizeof(fstab));
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "fstab %s: %s", fstab_given ? fstab_given : "",
+			 strerror(-r));
+		return err->code = r;
+	}
+	/* the identity first: a matching image spares reading the text */
+	r = sys_stat(fstab, &src.st);
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "fstab %s: %s", fstab, strerror(-r));
+		return err->code = r;
+	}
+	if (image_given && *image_given)
+		r = snprintf(image, sizeof(image), "%s", image_given) >= (int)sizeof(image) ?
+			-ENAMETOOLONG : 0;
+	else
+		r = aufs_table_default_image(fstab, src.st.st_uid, image, sizeof(image));
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "image of %s: %s", fstab, strerror(-r));
+		goto out;
+	}
+	if (!(flags & AUFS_TABLE_FORCE)) {
+		r = table_map_image(image, src.st.st_uid, &h, &size, &why);
+		if (r == 0 && !image_matches(h, &src.st, NULL, 0)) {
+			/* touched or replaced: the same text still matches */
+			r = aufs_fstab_read(fstab, &text, &len, &src.st, err);
+			if (r < 0) {
+				(void)sys_munmap((void *)h, size);
+				goto out;
+			}
+		}
+		if (r == 0 && image_matches(h, &src.st, text, len)) {
+			cfg = table_config_of_image(h, size, image, fstab, src.st.st_uid);
+			if (!cfg) {
+				r = -ENOMEM;
+				snprintf(err->msg, sizeof(err->msg), "out of memory");
+				(void)sys_munmap((void *)h, size);
+				goto out;
+			}
+			*ret = cfg;
+			goto out;
+		}
+		if (r == 0) {
+			(void)sys_munmap((void *)h, size);
+			why = "stale (the fstab changed)";
+		}
+	}
+	/* compile: the checks of every line against the others, then the image */
+	if (!text) {
+		r = aufs_fstab_read(fstab, &text, &len, &src.st, err);
+		if (r < 0)
+			goto out;
+	}
+	aufs_config_init(&builder);
+	r = aufs_config_parse_fstab(&builder, text, fstab, err);
+	if (r < 0) {
+		aufs_config_release(&builder);
+		goto out;
+	}
+	src.fstab = fstab;
+	src.text_hash = tbl_sum(text, len);
+	src.serial = aufs_config_next_serial() ^ ((uint64_t)sys_getpid() << 40);
+	r = aufs_table_build(builder.unions, builder.nunion, &src, &img, &size);
+	if (r < 0) {
+		aufs_config_release(&builder);
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot compile: %s", fstab, strerror(-r));
+		goto out;
+	}
+	euid = sys_geteuid();
+	if ((flags & AUFS_TABLE_MAY_WRITE) && (euid == 0 || euid == src.st.st_uid)) {
+		struct aufs_err werr = { 0 };
+
+		r = aufs_table_write(image, img, size, &werr);
+		if (r == 0)
+			r = table_map_image(image, src.st.st_uid, &h, &size, &why);
+		if (r == 0 && (cfg = table_config_of_image(h, size, image, fstab, src.st.st_uid))) {
+			aufs_config_release(&builder);
+			*ret = cfg;
+			goto out_notice_rebuilt;
+		}
+		if (flags & AUFS_TABLE_MUST_WRITE) {
+			snprintf(err->msg, sizeof(err->msg), "%s", werr.msg[0] ? werr.msg :
+				 "cannot map the image written");
+			aufs_config_release(&builder);
+			r = r < 0 ? r : -EIO;
+			goto out;
+		}
+		why = werr.msg[0] ? werr.msg : why;
+	} else if (flags & AUFS_TABLE_MUST_WRITE) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "%s: only root or the fstab's owner (uid %u) may write its image",
+			 image, (unsigned)src.st.st_uid);
+		aufs_config_release(&builder);
+		r = -EPERM;
+		goto out;
+	}
+	/* private: the builder's unions and the image in this process's memory */
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg) {
+		aufs_config_release(&builder);
+		r = -ENOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		goto out;
+	}
+	free(builder.table);
+	builder.table = img;
+	builder.table_size = size;
+	builder.table_kind = AUFS_TABLE_PRIVATE;
+	img = NULL;
+	*cfg = builder;
+	*ret = cfg;
+	why_line(notice, image, why ? why : "missing", "compiled privately");
+	notice->code = -EUCLEAN;
+	r = 0;
+	goto out;
+out_notice_rebuilt:
+	/* a missing or stale image is simply made; a bad one is said to be replaced */
+	r = 0;
+	if (why && strcmp(why, "missing") && strncmp(why, "stale", 5)) {
+		why_line(notice, image, why, "rebuilt");
+		notice->code = -EUCLEAN;
+	}
+out:
+	free(img);
+	free(text);
+	if (r < 0 && !err->code)
+		err->code = r;
+	return r;
+}
+
+int aufs_table_check(const char *fstab_given, const char *image_given, char *image, size_t isize,
+		     unsigned *ret_nunion, struct aufs_err *err)
+{
+	char fstab[PATH_MAX];
+	const struct tbl_hdr *h;
+	const char *why = NULL;
+	struct stat st;
+	char *text = NULL;
+	size_t size, len = 0;
+	int r;
+
+	r = aufs_table_fstab_path(fstab_given, fstab, sizeof(fstab));
+	if (r >= 0)
+		r = sys_stat(fstab, &st);
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", fstab_given, strerror(-r));
+		return err->code = r == -ENOENT ? -ENODEV : r;	/* the fstab, not the image */
+	}
+	if (image_given && *image_given)
+		r = snprintf(image, isize, "%s", image_given) >= (int)isize ? -ENAMETOOLONG : 0;
+	else
+		r = aufs_table_default_image(fstab, st.st_uid, image, isize);
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "image of %s: %s", fstab, strerror(-r));
+		return err->code = r;
+	}
+	r = table_map_image(image, st.st_uid, &h, &size, &why);
+	if (r == 0 && aufs_table_verify(h, size, true, &why) < 0)
+		r = -EBADMSG;
+	if (r == 0 && !image_matches(h, &st, NULL, 0)) {
+		r = aufs_fstab_read(fstab, &text, &len, &st, err);
+		if (r == 0 && !image_matches(h, &st, text, len)) {
+			why = "stale (the fstab changed since it was compiled)";
+			r = -ESTALE;
+		}
+		free(text);
+	}
+	if (r == 0 && atomic_load(&h->superseded)) {
+		why = "superseded by a newer image (its processes follow it)";
+		r = -ESTALE;
+	}
+	if (r == 0)
+		*ret_nunion = h->nunion;
+	if (r == 0 || r == -ESTALE || r == -EBADMSG)
+		(void)sys_munmap((void *)h, size);
+	if (r < 0 && why)
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", image, why);
+	return r < 0 ? (err->code = r) : 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state_table.h - the image format, for state_table.c (building, reading) and
+ * state_host.c (a host table's image file: finding, writing, checking it).
+ */
+#ifndef AUFS_STATE_TABLE_H
+#define AUFS_STATE_TABLE_H
+
+#include "internal.h"
+
+#define TBL_MAGIC   "AUFSTBL"		/* with its NUL: 8 bytes */
+#define TBL_VERSION 1
+#define TBL_HDR     256
+#define TBL_NONE    UINT32_MAX		/* a branch directory of several unions */
+#define TBL_ANCESTOR 1u			/* slot flag: a strict ancestor of a mount point */
+#define TBL_NESTED   1u			/* header flag: a mount point inside another union */
+
+/* Little-endian, as the machines that map it; documented in aufs-preload(7). */
+struct tbl_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t hdr_size;		/* TBL_HDR */
+	uint64_t size;			/* the whole image */
+	uint64_t hdr_sum;		/* of the header, with hdr_sum and superseded as 0 */
+	uint64_t body_sum;		/* of [hdr_size, size) */
+	_Atomic uint32_t superseded;	/* set once a newer image replaced this one */
+	uint32_t nunion;
+	uint32_t nbranch;		/* branch records in all */
+	uint32_t mask;			/* mount index: mask + 1 slots */
+	uint32_t brmask;		/* branch index: brmask + 1 slots */
+	uint32_t flags;			/* TBL_NESTED */
+	uint64_t off_union, off_branch, off_index, off_brindex, off_str, len_str;
+	/* the fstab compiled: its identity when compiled, and a hash of its text */
+	uint64_t src_dev, src_ino, src_size;
+	int64_t src_mtime, src_mtime_ns, src_ctime, src_ctime_ns;
+	uint64_t src_hash;
+	uint64_t serial;		/* this compilation's number, for the process caches */
+	uint32_t src_uid;
+	uint32_t fstab, fstab_len;	/* the fstab's path, in the strings */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct tbl_hdr) <= TBL_HDR, "header fits");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "images are little-endian");
+
+
+/* The whole-image checksum (four lanes of hash_mix). */
+uint64_t tbl_sum(const void *p, size_t n);
+/*
+ * Map IMAGE read-only when it is trusted: a regular file of root or OWNER that no
+ * one else may write, whose header and layout hold. 0 with *RET and *RET_SIZE, or
+ * -errno with *WHY (static text).
+ */
+int table_map_image(const char *image, uid_t owner, const struct tbl_hdr **ret,
+		    size_t *ret_size, const char **why);
+/* A configuration over a mapped image; from the arena, so that reload needs no malloc. */
+struct aufs_config *table_config_of_image(const struct tbl_hdr *h, size_t size,
+					  const char *image, const char *fstab, uid_t owner);
+
+#endif /* AUFS_STATE_TABLE_H */
