@@ -305,9 +305,9 @@ fi
 if [ -s "$RAW/tenants.md" ]; then
 	cat "$RAW/tenants.md" >>"$MD"
 	awk -F, 'NR > 1 {
-		split("compile_ms startup_added_us private_added_kb dirty_added_kb stat_ns stat_instructions", name, " ")
-		split("2 7 11 12 13 15", col, " ")
-		for (i = 1; i <= 6; i++) if ($col[i] != "") print "tenants_" $1 ",aufs," name[i] "," $col[i] ",,,1,0,"
+		split("compile_ms startup_added_us private_added_kb dirty_added_kb stat_ns stat_instructions anonymous_added_kb", name, " ")
+		split("2 7 11 12 13 15 16", col, " ")
+		for (i = 1; i <= 7; i++) if ($col[i] != "") print "tenants_" $1 ",aufs," name[i] "," $col[i] ",,,1,0,"
 	}' "$RAW/tenants.csv" >>"$SUM"
 fi
 

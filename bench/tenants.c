@@ -9,8 +9,9 @@
  *       "native_median_us native_mean_us lib_median_us lib_mean_us". Run it without
  *       the library: it measures its children, not itself.
  *   tenants mem PATH
- *       stat(PATH), then prints "private_kb private_dirty_kb" of this process from
- *       /proc/self/smaps_rollup (Private_Clean + Private_Dirty, and the latter alone).
+ *       stat(PATH), then prints "private_kb private_dirty_kb anonymous_kb" of this
+ *       process from /proc/self/smaps_rollup (Private_Clean + Private_Dirty, the
+ *       latter alone, and Anonymous: the memory the process itself allocated).
  *   tenants stat COUNT PATH
  *       COUNT stats of PATH after one untimed stat; prints "ns_per_stat". Under
  *       callgrind two COUNTs give the instructions of one stat by difference.
@@ -134,7 +135,7 @@ static int cmd_mem(int argc, char **argv)
 {
 	struct stat st;
 	char line[256];
-	long clean = -1, dirty = -1, v;
+	long clean = -1, dirty = -1, anon = -1, v;
 	FILE *f;
 
 	if (argc != 3) {
@@ -155,13 +156,15 @@ static int cmd_mem(int argc, char **argv)
 			clean = v;
 		else if (sscanf(line, "Private_Dirty: %ld kB", &v) == 1)
 			dirty = v;
+		else if (sscanf(line, "Anonymous: %ld kB", &v) == 1)
+			anon = v;
 	}
 	fclose(f);
-	if (clean < 0 || dirty < 0) {
-		fprintf(stderr, "tenants: no Private_Clean/Private_Dirty in /proc/self/smaps_rollup\n");
+	if (clean < 0 || dirty < 0 || anon < 0) {
+		fprintf(stderr, "tenants: no Private_Clean, Private_Dirty or Anonymous in /proc/self/smaps_rollup\n");
 		return 1;
 	}
-	printf("%ld %ld\n", clean + dirty, dirty);
+	printf("%ld %ld %ld\n", clean + dirty, dirty, anon);
 	return 0;
 }
 
