@@ -57,7 +57,8 @@ static void put_file(const char *name, const char *text)
 	}
 }
 
-/* first_line PATH BUF: its first line, or the errno's name. 0 when read. */
+/* first_line FD PATH BUF: the first line of FD (from offset 0), or of PATH when FD
+ * is -1, or the errno's name. 0 when read. */
 static int first_line(int fd, const char *path, char *buf, size_t size)
 {
 	ssize_t n;
@@ -133,8 +134,11 @@ static void answer(int round, int rfd, int wfd)
 			list_dir(line + 3, got, sizeof(got));
 			fprintf(ans, "%s: %s\n", line, got);
 		} else if (!strcmp(line, "fdread")) {
-			first_line(rfd, NULL, got, sizeof(got));
-			fprintf(ans, "fdread: %s\n", rfd < 0 ? "no descriptor" : got);
+			if (rfd < 0)
+				snprintf(got, sizeof(got), "no descriptor");
+			else
+				first_line(rfd, NULL, got, sizeof(got));
+			fprintf(ans, "fdread: %s\n", got);
 		} else if (!strncmp(line, "fdwrite ", 8)) {
 			size_t n = strlen(line + 8);
 
