@@ -1216,14 +1216,13 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 
 		for (int b = 0; b < u->nbranch; b++) {
 			const struct aufs_branch *br = &u->branch[b];
-			uint64_t h = fnv1a(FNV_INIT, br->path, 1), hr;
+			uint64_t h = fnv1a(FNV_INIT, br->path, 1);
 			int f;
 
 			/* every mount point the branch lies at or under: "/" first */
 			f = first_map_get(&mnts, h, br->path, 1);
 			if (f >= 0 && (f != i || br->len != 1))
 				found = earliest(found, f, i);
-			hr = h;
 			for (size_t k = 2, last = 1; k <= br->len; k++) {
 				if (k < br->len && br->path[k] != '/')
 					continue;
@@ -1240,9 +1239,25 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 					  (const char *)&br->dev, DEV_INO_LEN, i);
 			if (f != i)
 				found = earliest(found, f, i);
-			h = hr;
-			for (size_t k = 2, last = 1; k <= br->len; k++) {
-				if (k < br->len && br->path[k] != '/')
+			f = first_map_put(&rws, fnv1a(FNV_INIT, br->path, br->len), br->path, br->len, i);
+			if (f != i)
+				found = earliest(found, f, i);
+		}
+	}
+	/* with every writable branch known: one that lies inside another union's */
+	for (int i = 0; i < n; i++) {
+		const struct aufs_union *u = unions[i];
+
+		for (int b = 0; b < u->nbranch; b++) {
+			const struct aufs_branch *br = &u->branch[b];
+			uint64_t h = fnv1a(FNV_INIT, br->path, 1);
+
+			if (br->perm != AUFS_PERM_RW)
+				continue;
+			for (size_t k = 2, last = 1; k < br->len; k++) {
+				int f;
+
+				if (br->path[k] != '/')
 					continue;
 				h = fnv1a(h, br->path + last, k - last);
 				last = k;
@@ -1250,9 +1265,6 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 				if (f >= 0 && f != i)
 					found = earliest(found, f, i);
 			}
-			f = first_map_put(&rws, h, br->path, br->len, i);
-			if (f != i)
-				found = earliest(found, f, i);
 		}
 	}
 out:
