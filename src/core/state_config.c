@@ -266,6 +266,97 @@ out_close:
 	return r;
 }
 
+/*
+ * A host table names its base in every line: while one fstab is parsed, a branch
+ * directory given again is not opened again (5 system calls each).
+ */
+struct branch_memo {
+	uint32_t mask, count;
+	struct memo_entry {
+		char *given;		/* NULL: empty */
+		struct aufs_branch br;	/* path owned by the memo */
+		bool rr;
+	} *slot;
+};
+
+static __thread struct branch_memo *memo;
+
+static struct memo_entry *memo_slot(const char *given)
+{
+	uint64_t h = fnv1a(FNV_INIT, given, strlen(given));
+
+	for (uint32_t i = (uint32_t)h & memo->mask;; i = (i + 1) & memo->mask)
+		if (!memo->slot[i].given || !strcmp(memo->slot[i].given, given))
+			return &memo->slot[i];
+}
+
+static bool memo_grow(void)
+{
+	struct branch_memo old = *memo;
+	uint32_t n = old.mask ? (old.mask + 1) * 2 : 256;
+
+	memo->slot = calloc(n, sizeof(*memo->slot));
+	if (!memo->slot) {
+		*memo = old;
+		return false;
+	}
+	memo->mask = n - 1;
+	for (uint32_t i = 0; old.slot && i <= old.mask; i++)
+		if (old.slot[i].given)
+			*memo_slot(old.slot[i].given) = old.slot[i];
+	free(old.slot);
+	return true;
+}
+
+static void memo_release(struct branch_memo *m)
+{
+	for (uint32_t i = 0; m->slot && i <= m->mask; i++) {
+		free(m->slot[i].given);
+		free(m->slot[i].br.path);
+	}
+	free(m->slot);
+}
+
+static int branch_open_memo(struct aufs_branch *br, const char *given, bool *ret_rr,
+			    struct aufs_err *err)
+{
+	struct memo_entry *e;
+	char *path;
+	int r;
+
+	if (!memo || given[0] != '/')
+		return branch_open(br, given, ret_rr, err);
+	if ((memo->count + 1) * 2 > memo->mask && !memo_grow())
+		return branch_open(br, given, ret_rr, err);
+	e = memo_slot(given);
+	if (e->given) {
+		path = strdup(e->br.path);
+		if (!path)
+			return fail(err, -ENOMEM, "out of memory");
+		br->path = path;
+		br->len = e->br.len;
+		br->dev = e->br.dev;
+		br->ino = e->br.ino;
+		*ret_rr = e->rr;
+		return 0;
+	}
+	r = branch_open(br, given, ret_rr, err);
+	if (r < 0)
+		return r;
+	e->given = strdup(given);
+	e->br = *br;
+	e->br.path = strdup(br->path);
+	e->rr = *ret_rr;
+	if (!e->given || !e->br.path) {
+		free(e->given);
+		free(e->br.path);
+		e->given = NULL;	/* remembered or not, the branch itself is fine */
+	} else {
+		memo->count++;
+	}
+	return 0;
+}
+
 /* One "DIR[=PERM[+ATTR]]" entry (modified in place) becomes branch IDX of U. */
 static int parse_branch(struct aufs_union *u, int idx, char *entry, const char *options,
 			struct aufs_err *err)
@@ -319,7 +410,7 @@ static int parse_branch(struct aufs_union *u, int idx, char *entry, const char *
 				    path);
 		}
 	}
-	r = branch_open(br, path, &rr, err);
+	r = branch_open_memo(br, path, &rr, err);
 	if (r < 0)
 		return r;
 	/* aufs(5): the first branch defaults to rw, the others to ro; rr on read-only fs. */
@@ -1216,14 +1307,13 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 
 		for (int b = 0; b < u->nbranch; b++) {
 			const struct aufs_branch *br = &u->branch[b];
-			uint64_t h = fnv1a(FNV_INIT, br->path, 1), hr;
+			uint64_t h = fnv1a(FNV_INIT, br->path, 1);
 			int f;
 
 			/* every mount point the branch lies at or under: "/" first */
 			f = first_map_get(&mnts, h, br->path, 1);
 			if (f >= 0 && (f != i || br->len != 1))
 				found = earliest(found, f, i);
-			hr = h;
 			for (size_t k = 2, last = 1; k <= br->len; k++) {
 				if (k < br->len && br->path[k] != '/')
 					continue;
@@ -1240,9 +1330,25 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 					  (const char *)&br->dev, DEV_INO_LEN, i);
 			if (f != i)
 				found = earliest(found, f, i);
-			h = hr;
-			for (size_t k = 2, last = 1; k <= br->len; k++) {
-				if (k < br->len && br->path[k] != '/')
+			f = first_map_put(&rws, fnv1a(FNV_INIT, br->path, br->len), br->path, br->len, i);
+			if (f != i)
+				found = earliest(found, f, i);
+		}
+	}
+	/* with every writable branch known: one that lies inside another union's */
+	for (int i = 0; i < n; i++) {
+		const struct aufs_union *u = unions[i];
+
+		for (int b = 0; b < u->nbranch; b++) {
+			const struct aufs_branch *br = &u->branch[b];
+			uint64_t h = fnv1a(FNV_INIT, br->path, 1);
+
+			if (br->perm != AUFS_PERM_RW)
+				continue;
+			for (size_t k = 2, last = 1; k < br->len; k++) {
+				int f;
+
+				if (br->path[k] != '/')
 					continue;
 				h = fnv1a(h, br->path + last, k - last);
 				last = k;
@@ -1250,9 +1356,6 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 				if (f >= 0 && f != i)
 					found = earliest(found, f, i);
 			}
-			f = first_map_put(&rws, h, br->path, br->len, i);
-			if (f != i)
-				found = earliest(found, f, i);
 		}
 	}
 out:
@@ -1282,6 +1385,7 @@ int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const cha
 	if (!copy)
 		return fail(err, -ENOMEM, "%s: out of memory", origin);
 	/* Parse every line first; the unions are checked against each other at once. */
+	memo = &(struct branch_memo){ 0 };
 	for (line = copy; line; ) {
 		char *next = strchr(line, '\n');
 		struct aufs_union *u = NULL;
@@ -1319,6 +1423,8 @@ int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const cha
 		u->index = (unsigned)cfg->nunion;
 		cfg->unions[cfg->nunion++] = u;
 	}
+	memo_release(memo);
+	memo = NULL;
 	free(copy);
 	/* a refused union leaves the ones before it, as adding them one by one would */
 	bad = first_conflict(cfg->unions, cfg->nunion);

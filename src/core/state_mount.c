@@ -199,7 +199,10 @@ static const struct aufs_config *adopt(const struct aufs_config *old)
 	} else {
 		cfg = NULL;	/* a vfork child: its parent, or the program it runs, will */
 	}
+	if (cfg)
+		cfg->prev = old;	/* its unions hand their shared states over */
 	if (cfg && atomic_compare_exchange_strong(&published, (struct aufs_config **)&old, cfg)) {
+		aufs_table_retire(old);
 		aufs_state_local_change();
 		atomic_store_explicit(&adopt_wait, 0, memory_order_relaxed);
 	}

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "internal.h"
 #include "state_table.h"
@@ -603,7 +604,7 @@ static void table_corrupt(const struct aufs_config *cfg, const char *what)
 	struct aufs_config *c = (struct aufs_config *)cfg;	/* its flags are ours to set */
 	int expected = 0;
 
-	if (cfg->table_kind != AUFS_TABLE_MAPPED ||
+	if (cfg->table_kind != AUFS_TABLE_MAPPED || atomic_load(&c->retired) ||
 	    !atomic_compare_exchange_strong(&c->corrupt, &expected, 1))
 		return;
 	c->superseded = &always_superseded;
@@ -693,13 +694,13 @@ void *aufs_table_alloc(size_t n)
 }
 
 /* The string at OFF of length LEN, NUL-terminated inside the strings, or NULL. */
-static char *image_string(const struct tbl_hdr *h, uint64_t off, uint64_t len)
+static const char *image_string(const struct tbl_hdr *h, uint64_t off, uint64_t len)
 {
 	const char *strs = (const char *)h + h->off_str;
 
 	if (len == 0 || off >= h->len_str || len >= h->len_str - off || strs[off + len] != 0)
 		return NULL;
-	return (char *)strs + off;	/* never written: union strings are read-only */
+	return strs + off;
 }
 
 /* Every string a union record names lies inside the strings, NUL-terminated. */
@@ -723,6 +724,62 @@ static bool union_strings_inside(const struct tbl_hdr *h, const struct tbl_union
 	return true;
 }
 
+/*
+ * After a reload, the same union (same mount point, same top branch) keeps the
+ * shared state it had attached in the configuration it replaces: attaching again
+ * at every reload would add a mapping per union each time (a server of thousands
+ * of tenants would soon reach the kernel's limit of mappings per process).
+ */
+static void inherit_shared_state(const struct aufs_config *cfg, struct aufs_union *u)
+{
+	uint64_t h = fnv1a(FNV_INIT, u->mnt, u->mnt_len);
+	int depth = 0;
+
+	for (const struct aufs_config *p = cfg->prev; p && depth < 16; p = p->prev, depth++) {
+		const struct aufs_union *v;
+		bool ancestor;
+		int id;
+
+		if (!p->table || p->nunion <= 0)
+			continue;
+		/* the whole mount point hashed at once equals the index's extended hash */
+		id = aufs_table_find(p, h, u->mnt, u->mnt_len, &ancestor);
+		if (id < 0)
+			continue;
+		v = atomic_load_explicit(&p->unions[id], memory_order_acquire);
+		if (!v)
+			continue;	/* not used there: maybe in an older one */
+		if (v->nbranch > 0 && v->branch[0].len == u->branch[0].len &&
+		    !strcmp(v->branch[0].path, u->branch[0].path) &&
+		    v->branch[0].dev == u->branch[0].dev && v->branch[0].ino == u->branch[0].ino &&
+		    v->branch[0].perm == u->branch[0].perm &&
+		    atomic_load_explicit(&v->shm_state, memory_order_relaxed) == 1) {
+			atomic_store_explicit(&u->shm, atomic_load(&v->shm), memory_order_relaxed);
+			atomic_store_explicit(&u->shm_state, 1, memory_order_relaxed);
+		}
+		return;
+	}
+}
+
+/*
+ * A copy of S in the arena: a union outlives the image it was made from (an open
+ * directory stream, a cached lookup hold it), and an image is unmapped some time
+ * after a newer one replaced it (aufs_table_retire()).
+ */
+static char *arena_string(const char *s, size_t len)
+{
+	char *c;
+
+	if (!s)
+		return NULL;
+	c = aufs_table_alloc(len + 1);
+	if (c) {
+		memcpy(c, s, len);
+		c[len] = 0;
+	}
+	return c;
+}
+
 struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned id)
 {
 	const struct tbl_hdr *h = hdr_of(cfg);
@@ -742,7 +799,7 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 	u = aufs_table_alloc(sizeof(*u) + t->nbranch * sizeof(u->branch[0]));
 	if (!u)
 		return NULL;
-	u->mnt = image_string(h, t->mnt, t->mnt_len);
+	u->mnt = arena_string(image_string(h, t->mnt, t->mnt_len), t->mnt_len);
 	u->mnt_len = t->mnt_len;
 	if (!u->mnt || u->mnt[0] != '/')
 		return NULL;	/* the arena keeps the few bytes: a corrupt image is rare */
@@ -758,7 +815,9 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 		uint64_t off = (uint64_t)t->xino - 1;
 		const char *x = off < h->len_str ? (const char *)h + h->off_str + off : NULL;
 
-		u->opts.xino = x ? image_string(h, off, strnlen(x, h->len_str - off)) : NULL;
+		size_t xl = x ? strnlen(x, h->len_str - off) : 0;
+
+		u->opts.xino = x ? arena_string(image_string(h, off, xl), xl) : NULL;
 	}
 	u->index = id;
 	u->from_table = true;
@@ -768,7 +827,7 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 			(const struct tbl_branch *)((const char *)h + h->off_branch) + t->branch + b;
 		struct aufs_branch *br = &u->branch[b];
 
-		br->path = image_string(h, tb->path, tb->len);
+		br->path = arena_string(image_string(h, tb->path, tb->len), tb->len);
 		br->len = tb->len;
 		br->perm = (enum aufs_perm)tb->perm;
 		br->attr = tb->attr;
@@ -777,6 +836,7 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 		if (!br->path || br->path[0] != '/' || tb->perm > AUFS_PERM_RR)
 			return NULL;
 	}
+	inherit_shared_state(cfg, u);
 	if (!atomic_compare_exchange_strong(&cfg->unions[id], &expected, u))
 		return expected;	/* another thread made it first: one object per union */
 	return u;
@@ -917,6 +977,67 @@ void aufs_table_unmap(struct aufs_config *cfg)
 	if (cfg->table_kind == AUFS_TABLE_MAPPED && cfg->table)
 		(void)sys_munmap(cfg->table, cfg->table_size);
 	cfg->table = NULL;
+}
+
+/*
+ * Images replaced in this process, unmapped some time later. A replaced image's
+ * file is already unlinked; its memory is freed only when the last process maps
+ * it no more, and a host reloads at every new tenant. A thread may still be in a
+ * call that loaded the old configuration: its image is not unmapped but replaced
+ * by zero pages, in which every lookup finds nothing (that call, at worst, sees
+ * no union), and only after RETIRE_GRACE seconds.
+ */
+#define RETIRE_GRACE 10
+#define RETIRE_MAX   64
+
+static struct retired {
+	struct aufs_config *cfg;
+	int64_t since;
+} retired[RETIRE_MAX];
+static _Atomic int retiring;	/* one thread at a time: adoptions are serialised anyway */
+
+static int64_t now_seconds(void)
+{
+	struct timespec ts = { 0 };
+
+	(void)AUFS_SYS(SYS_clock_gettime, CLOCK_MONOTONIC, &ts, 0, 0, 0, 0);
+	return ts.tv_sec;
+}
+
+static void zap(struct aufs_config *cfg)
+{
+	/* the same addresses, anonymous zero pages: the file's memory can go */
+	(void)sys_mmap(cfg->table, cfg->table_size, PROT_READ,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+void aufs_table_retire(const struct aufs_config *old)
+{
+	struct aufs_config *cfg = (struct aufs_config *)old;	/* its flags are ours */
+	int64_t now = now_seconds();
+	int expected = 0, free_slot = -1, oldest = 0;
+
+	if (old->table_kind != AUFS_TABLE_MAPPED || !old->table)
+		return;
+	if (!atomic_compare_exchange_strong(&retiring, &expected, 1))
+		return;	/* kept mapped: a leak of one image, never a fault */
+	atomic_store(&cfg->retired, 1);
+	for (int i = 0; i < RETIRE_MAX; i++) {
+		if (retired[i].cfg && now - retired[i].since >= RETIRE_GRACE) {
+			zap(retired[i].cfg);
+			retired[i].cfg = NULL;
+		}
+		if (!retired[i].cfg && free_slot < 0)
+			free_slot = i;
+		if (retired[i].cfg && retired[i].since < retired[oldest].since)
+			oldest = i;
+	}
+	if (free_slot < 0) {
+		zap(retired[oldest].cfg);	/* a reload every few seconds: the oldest goes */
+		free_slot = oldest;
+	}
+	retired[free_slot] = (struct retired){ cfg, now };
+	atomic_store(&retiring, 0);
 }
 
 struct aufs_config *aufs_table_follow(const struct aufs_config *old)

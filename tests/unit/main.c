@@ -22,6 +22,7 @@ Suite *fdtable_suite(void);
 Suite *namespace_suite(void);
 Suite *perm_suite(void);
 Suite *longpath_suite(void);
+Suite *table_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -38,6 +39,7 @@ static Suite *(*const suites[])(void) = {
 	namespace_suite,
 	perm_suite,
 	longpath_suite,
+	table_suite,
 	NULL,
 };
 
