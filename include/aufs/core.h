@@ -88,6 +88,18 @@ void aufs_union_free(struct aufs_union *u);
  */
 int aufs_union_format(const struct aufs_union *u, char *buf, size_t size);
 
+/*
+ * A union's option string OPTIONS (as an fstab line holds it) after the remount
+ * items ACTIONS, applied left to right as aufs(5) does: add:INDEX:BR, ins:INDEX:BR,
+ * append:BR, prepend:BR, del:BR, mod:BR=PERM, imod:BR=PERM, a new br: list, and
+ * any other option (kept after the earlier ones, which it overrides). A branch
+ * added without a permission is rw at index 0 and ro elsewhere. *RET: malloc'd,
+ * to be checked by aufs_union_parse(). -EINVAL (a bad item, an index out of
+ * range, a del of no branch, no writable branch left), -ENOENT, with err->msg.
+ */
+int aufs_remount_apply(const char *options, const char *actions, char **ret,
+		       struct aufs_err *err);
+
 /* An empty configuration; nothing allocated until something is added. */
 void aufs_config_init(struct aufs_config *cfg);
 
