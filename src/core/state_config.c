@@ -1203,6 +1203,15 @@ out:
 	return r;
 }
 
+/* ERR's message prefixed with the item it is about (a copy: fail() writes err->msg). */
+static int prefix_fail(struct aufs_err *err, int code, const char *tok)
+{
+	char msg[sizeof(err->msg)];
+
+	memcpy(msg, err->msg, sizeof(msg));
+	return fail(err, code, "\"%s\": %s", tok, msg);
+}
+
 /* One remount item: a change of the branch list, or an option that replaces its kind. */
 static int rm_action(struct rm_list *l, char *tok, struct tok_list *other,
 		     struct aufs_err *err)
@@ -1217,18 +1226,18 @@ static int rm_action(struct rm_list *l, char *tok, struct tok_list *other,
 		if (end == tok + 4 || *end != ':' || at < 0 || at > INT_MAX)
 			return fail(err, -EINVAL, "\"%s\": expected %.3s:INDEX:BRANCH", tok, tok);
 		r = rm_insert(l, (int)at, end + 1, err);
-		return r < 0 ? fail(err, r, "\"%s\": %s", tok, err->msg) : 0;
+		return r < 0 ? prefix_fail(err, r, tok) : 0;
 	}
 	if (!strncmp(tok, "append:", 7) || !strncmp(tok, "prepend:", 8)) {
 		bool pre = tok[0] == 'p';
 
 		r = rm_insert(l, pre ? 0 : l->n, tok + (pre ? 8 : 7), err);
-		return r < 0 ? fail(err, r, "\"%s\": %s", tok, err->msg) : 0;
+		return r < 0 ? prefix_fail(err, r, tok) : 0;
 	}
 	if (!strncmp(tok, "del:", 4)) {
 		i = rm_find(l, tok + 4, err);
 		if (i < 0)
-			return fail(err, i, "\"%s\": %s", tok, err->msg);
+			return prefix_fail(err, i, tok);
 		free(l->br[i]);
 		memmove(&l->br[i], &l->br[i + 1], (size_t)(l->n - i - 1) * sizeof(l->br[0]));
 		memmove(&l->implicit[i], &l->implicit[i + 1], (size_t)(l->n - i - 1));
@@ -1244,7 +1253,7 @@ static int rm_action(struct rm_list *l, char *tok, struct tok_list *other,
 		*arg++ = 0;
 		i = rm_find(l, dir, err);
 		if (i < 0)
-			return fail(err, i, "\"%s=%s\": %s", tok, arg, err->msg);
+			return arg[-1] = '=', prefix_fail(err, i, tok);
 		{
 			const char *eq = strrchr(l->br[i], '=');
 			size_t plen = eq ? (size_t)(eq - l->br[i]) : strlen(l->br[i]);
@@ -1271,7 +1280,7 @@ static int rm_action(struct rm_list *l, char *tok, struct tok_list *other,
 			if (colon)
 				*colon++ = 0;
 			if (*e && rm_insert(l, l->n, e, err) < 0)
-				return fail(err, -EINVAL, "\"%s\": %s", tok, err->msg);
+				return prefix_fail(err, -EINVAL, tok);
 		}
 		return 0;
 	}
