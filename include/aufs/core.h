@@ -153,6 +153,7 @@ enum aufs_table_flags {
 	AUFS_TABLE_MAY_WRITE = 1 << 0,	/* (re)write the image when root or the fstab's owner */
 	AUFS_TABLE_FORCE     = 1 << 1,	/* compile even if the image matches (aufsctl, a corrupt one) */
 	AUFS_TABLE_MUST_WRITE = 1 << 2,	/* fail unless the image could be written (aufsctl) */
+	AUFS_TABLE_VERIFY    = 1 << 3,	/* check an existing image's every byte (aufs-run) */
 };
 
 /* What an image records about the fstab it was compiled from. */
