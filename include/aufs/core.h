@@ -173,7 +173,9 @@ struct aufs_table_source {
  * keep the table in this process. *RET is a new configuration (not to be freed:
  * a mapped one lives as long as the process). A bad line: -EINVAL with err->msg
  * "FILE:LINE: ...". NOTICE gets one line (code -EUCLEAN) when an image was
- * refused: "IMAGE: REASON; rebuilt" or "...; compiled privately".
+ * refused: "IMAGE: REASON; rebuilt" or "...; compiled privately". A failure to
+ * write the image under AUFS_TABLE_MUST_WRITE sets notice->code to -EROFS, so
+ * that a tool tells it from a fault of the fstab.
  */
 int aufs_table_open(const char *fstab, const char *image, unsigned flags,
 		    struct aufs_config **ret, struct aufs_err *err, struct aufs_err *notice);

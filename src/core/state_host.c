@@ -239,6 +239,7 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 				 "cannot map the image written");
 			aufs_config_release(&builder);
 			r = r < 0 ? r : -EIO;
+			notice->code = -EROFS;	/* the image's fault, not the fstab's */
 			goto out;
 		}
 		why = werr.msg[0] ? werr.msg : why;
@@ -248,6 +249,7 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 			 image, (unsigned)src.st.st_uid);
 		aufs_config_release(&builder);
 		r = -EPERM;
+		notice->code = -EROFS;
 		goto out;
 	}
 	/* private: the builder's unions and the image in this process's memory */

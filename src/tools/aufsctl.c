@@ -92,9 +92,10 @@ static int do_load(const char *fstab, const char *image, bool reload)
 			    AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE | AUFS_TABLE_MUST_WRITE, &cfg,
 			    &err, &notice);
 	if (r < 0)
-		/* the file's own faults (a bad line, no such file) are the user's to fix */
-		return fail(r == -EINVAL || r == -ENOENT || r == -ENOTDIR || r == -EFBIG ||
-			    r == -EISDIR ? EXIT_USAGE : EXIT_FAILED, "%s%s", err.msg, "");
+		/* the fstab's own faults (a bad line, no such file) are the user's to fix */
+		return fail(notice.code != -EROFS && (r == -EINVAL || r == -ENOENT ||
+						      r == -ENOTDIR || r == -EFBIG || r == -EISDIR) ?
+			    EXIT_USAGE : EXIT_FAILED, "%s%s", err.msg, "");
 	printf("%s: %d union%s, image %s, %zu bytes, %.0f ms\n", cfg->fstab, cfg->nunion,
 	       cfg->nunion == 1 ? "" : "s", cfg->image, cfg->table_size, ms_since(&t0));
 	if (reload)
