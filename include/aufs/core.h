@@ -88,6 +88,18 @@ void aufs_union_free(struct aufs_union *u);
  */
 int aufs_union_format(const struct aufs_union *u, char *buf, size_t size);
 
+/*
+ * A union's option string OPTIONS (as an fstab line holds it) after the remount
+ * items ACTIONS, applied left to right as aufs(5) does: add:INDEX:BR, ins:INDEX:BR,
+ * append:BR, prepend:BR, del:BR, mod:BR=PERM, imod:BR=PERM, a new br: list, and
+ * any other option (kept after the earlier ones, which it overrides). A branch
+ * added without a permission is rw at index 0 and ro elsewhere. *RET: malloc'd,
+ * to be checked by aufs_union_parse(). -EINVAL (a bad item, an index out of
+ * range, a del of no branch, no writable branch left), -ENOENT, with err->msg.
+ */
+int aufs_remount_apply(const char *options, const char *actions, char **ret,
+		       struct aufs_err *err);
+
 /* An empty configuration; nothing allocated until something is added. */
 void aufs_config_init(struct aufs_config *cfg);
 
@@ -141,6 +153,7 @@ enum aufs_table_flags {
 	AUFS_TABLE_MAY_WRITE = 1 << 0,	/* (re)write the image when root or the fstab's owner */
 	AUFS_TABLE_FORCE     = 1 << 1,	/* compile even if the image matches (aufsctl, a corrupt one) */
 	AUFS_TABLE_MUST_WRITE = 1 << 2,	/* fail unless the image could be written (aufsctl) */
+	AUFS_TABLE_VERIFY    = 1 << 3,	/* check an existing image's every byte (aufs-run) */
 };
 
 /* What an image records about the fstab it was compiled from. */
@@ -160,7 +173,9 @@ struct aufs_table_source {
  * keep the table in this process. *RET is a new configuration (not to be freed:
  * a mapped one lives as long as the process). A bad line: -EINVAL with err->msg
  * "FILE:LINE: ...". NOTICE gets one line (code -EUCLEAN) when an image was
- * refused: "IMAGE: REASON; rebuilt" or "...; compiled privately".
+ * refused: "IMAGE: REASON; rebuilt" or "...; compiled privately". A failure to
+ * write the image under AUFS_TABLE_MUST_WRITE sets notice->code to -EROFS, so
+ * that a tool tells it from a fault of the fstab.
  */
 int aufs_table_open(const char *fstab, const char *image, unsigned flags,
 		    struct aufs_config **ret, struct aufs_err *err, struct aufs_err *notice);

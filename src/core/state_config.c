@@ -942,6 +942,353 @@ int aufs_union_format(const struct aufs_union *u, char *buf, size_t size)
 	return (int)out.len;
 }
 
+/* ---------------------------------------------------------------- remount */
+
+/*
+ * The option string of a union after a remount: aufs(5) applies remount options
+ * from left to right, to the branch list and to the flags. Works on the text of
+ * the options as an fstab holds it (escapes kept), so that the result is a line
+ * that aufs_union_parse() checks like any other; branches given here (raw paths)
+ * are escaped on the way in.
+ */
+#define REMOUNT_MAX_ITEMS (AUFS_BRANCH_MAX + 1)
+
+/* The options other than the branch list, in their order. */
+struct tok_list {
+	char **tok;
+	size_t n;
+};
+
+static int tok_add(struct tok_list *t, const char *tok)
+{
+	char **nt = realloc(t->tok, (t->n + 1) * sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	t->tok = nt;
+	t->tok[t->n] = strdup(tok);
+	if (!t->tok[t->n])
+		return -ENOMEM;
+	t->n++;
+	return 0;
+}
+
+static void tok_free(struct tok_list *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->tok[i]);
+	free(t->tok);
+}
+
+struct rm_list {
+	char *br[REMOUNT_MAX_ITEMS];	/* "PATH[=PERM[+ATTR]]", escaped */
+	/*
+	 * The branch had no permission in the line: it got the default of its place
+	 * (rw first, ro after), which it keeps wherever the remount moves it.
+	 */
+	signed char implicit[REMOUNT_MAX_ITEMS];	/* 0 explicit, 1 was first, -1 was not */
+	int n;
+};
+
+/* The decoded, normalised path of branch entry E (up to its last '='). */
+static int entry_path(const char *e, char *out, size_t size)
+{
+	char raw[PATH_MAX], dec[PATH_MAX];
+	const char *eq = strrchr(e, '=');
+	size_t len = eq ? (size_t)(eq - e) : strlen(e);
+	int r;
+
+	if (len >= sizeof(raw))
+		return -ENAMETOOLONG;
+	memcpy(raw, e, len);
+	raw[len] = 0;
+	r = decode(raw, dec, sizeof(dec));
+	if (r <= 0)
+		return r < 0 ? r : -EINVAL;
+	if (dec[0] != '/') {
+		snprintf(out, size, "%s", dec);
+		return 0;
+	}
+	return normalise(dec, out, size) < 0 ? -ENAMETOOLONG : 0;
+}
+
+/* BR given to a remount (raw) as a list entry, with fstab's escapes. */
+static char *escape_entry(const char *br)
+{
+	struct out o = { NULL, 0, 0 };
+	char *buf;
+
+	put_escaped(&o, br, ",:");
+	buf = malloc(o.len + 1);
+	if (!buf)
+		return NULL;
+	o.buf = buf;
+	o.size = o.len + 1;
+	o.len = 0;
+	put_escaped(&o, br, ",:");
+	buf[o.len] = 0;
+	return buf;
+}
+
+static int rm_find(const struct rm_list *l, const char *dir, struct aufs_err *err)
+{
+	char want[PATH_MAX], have[PATH_MAX];
+
+	if (normalise(dir, want, sizeof(want)) < 0 && dir[0] == '/')
+		return fail(err, -ENAMETOOLONG, "branch %.64s...: too long", dir);
+	if (dir[0] != '/')
+		snprintf(want, sizeof(want), "%s", dir);
+	for (int i = 0; i < l->n; i++)
+		if (entry_path(l->br[i], have, sizeof(have)) == 0 && !strcmp(have, want))
+			return i;
+	return fail(err, -ENOENT, "no branch %s", dir);
+}
+
+static int rm_insert(struct rm_list *l, int at, const char *raw, struct aufs_err *err)
+{
+	char *e;
+
+	if (at < 0 || at > l->n)
+		return fail(err, -EINVAL, "branch index %d out of range (0 to %d)", at, l->n);
+	if (l->n >= AUFS_BRANCH_MAX)
+		return fail(err, -EINVAL, "too many branches (at most %d)", AUFS_BRANCH_MAX);
+	if (!*raw)
+		return fail(err, -EINVAL, "an empty branch");
+	e = escape_entry(raw);
+	if (!e)
+		return fail(err, -ENOMEM, "out of memory");
+	/* aufs(5): without a permission, the first branch is rw and the others ro */
+	if (!strchr(raw, '=')) {
+		char *p = malloc(strlen(e) + 4);
+
+		if (!p) {
+			free(e);
+			return fail(err, -ENOMEM, "out of memory");
+		}
+		sprintf(p, "%s=%s", e, at == 0 ? "rw" : "ro");
+		free(e);
+		e = p;
+	}
+	memmove(&l->br[at + 1], &l->br[at], (size_t)(l->n - at) * sizeof(l->br[0]));
+	memmove(&l->implicit[at + 1], &l->implicit[at], (size_t)(l->n - at));
+	l->br[at] = e;
+	l->implicit[at] = 0;
+	l->n++;
+	return 0;
+}
+
+static int rm_action(struct rm_list *l, char *tok, struct tok_list *other,
+		     struct aufs_err *err);
+
+int aufs_remount_apply(const char *options, const char *actions, char **ret,
+		       struct aufs_err *err)
+{
+	struct rm_list l = { .n = 0 };
+	struct tok_list other = { NULL, 0 };
+	struct aufs_err dummy;
+	char *copy = NULL, *acts = NULL, *tok, *next;
+	struct out o = { NULL, 0, 0 };
+	int r = 0, writable = 0;
+
+	if (!err)
+		err = &dummy;
+	err_clear(err);
+	copy = strdup(options ? options : "");
+	acts = strdup(actions ? actions : "");
+	if (!copy || !acts) {
+		r = fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* the union as it is: its branch list, and its other options in order */
+	for (tok = copy; tok; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = 0;
+		if (!*tok)
+			continue;
+		if (!strncmp(tok, "br:", 3) || !strncmp(tok, "br=", 3) || !strncmp(tok, "dirs=", 5)) {
+			char *e = tok + (tok[0] == 'b' ? 3 : 5), *colon;
+
+			for (; e; e = colon) {
+				colon = strchr(e, ':');
+				if (colon)
+					*colon++ = 0;
+				if (l.n >= AUFS_BRANCH_MAX) {
+					r = fail(err, -EINVAL, "too many branches");
+					goto out;
+				}
+				if (!*e)
+					continue;
+				l.implicit[l.n] = strrchr(e, '=') ? 0 : l.n == 0 ? 1 : -1;
+				if (!(l.br[l.n++] = strdup(e))) {
+					r = fail(err, -ENOMEM, "out of memory");
+					goto out;
+				}
+			}
+			continue;
+		}
+		r = tok_add(&other, tok);
+		if (r < 0) {
+			fail(err, r, "out of memory");
+			goto out;
+		}
+	}
+	for (tok = acts; tok; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = 0;
+		if (!*tok || !strcmp(tok, "remount"))
+			continue;
+		r = rm_action(&l, tok, &other, err);
+		if (r < 0)
+			goto out;
+	}
+	for (int i = 0; i < l.n; i++) {
+		const char *eq;
+
+		/* a default permission stays what it was where the branch stood */
+		if ((l.implicit[i] == 1 && i != 0) || (l.implicit[i] == -1 && i == 0)) {
+			char *e = malloc(strlen(l.br[i]) + 4);
+
+			if (!e) {
+				r = fail(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+			sprintf(e, "%s=%s", l.br[i], l.implicit[i] == 1 ? "rw" : "ro");
+			free(l.br[i]);
+			l.br[i] = e;
+		}
+		eq = strrchr(l.br[i], '=');
+		writable += (eq && !strncmp(eq + 1, "rw", 2)) || (!eq && i == 0);
+	}
+	if (!l.n) {
+		r = fail(err, -EINVAL, "no branch left");
+		goto out;
+	}
+	if (!writable && strstr(actions, "del:")) {
+		r = fail(err, -EINVAL, "no writable branch left (del of the last one)");
+		goto out;
+	}
+	/* the new option string: the branch list first, then the other options */
+	for (int pass = 0; pass < 2; pass++) {
+		o.len = 0;
+		put(&o, "br:", 3);
+		for (int i = 0; i < l.n; i++) {
+			if (i)
+				put(&o, ":", 1);
+			puts_(&o, l.br[i]);
+		}
+		for (size_t i = 0; i < other.n; i++) {
+			put(&o, ",", 1);
+			puts_(&o, other.tok[i]);
+		}
+		if (pass == 0) {
+			o.buf = malloc(o.len + 1);
+			o.size = o.len + 1;
+			if (!o.buf) {
+				r = fail(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	o.buf[o.len] = 0;
+	*ret = o.buf;
+	r = 0;
+out:
+	for (int i = 0; i < l.n; i++)
+		free(l.br[i]);
+	tok_free(&other);
+	free(copy);
+	free(acts);
+	return r;
+}
+
+/* ERR's message prefixed with the item it is about (a copy: fail() writes err->msg). */
+static int prefix_fail(struct aufs_err *err, int code, const char *tok)
+{
+	char msg[sizeof(err->msg)];
+
+	memcpy(msg, err->msg, sizeof(msg));
+	return fail(err, code, "\"%s\": %s", tok, msg);
+}
+
+/* One remount item: a change of the branch list, or an option that replaces its kind. */
+static int rm_action(struct rm_list *l, char *tok, struct tok_list *other,
+		     struct aufs_err *err)
+{
+	char *arg;
+	int i, r;
+
+	if (!strncmp(tok, "add:", 4) || !strncmp(tok, "ins:", 4)) {
+		char *end;
+		long at = strtol(tok + 4, &end, 10);
+
+		if (end == tok + 4 || *end != ':' || at < 0 || at > INT_MAX)
+			return fail(err, -EINVAL, "\"%s\": expected %.3s:INDEX:BRANCH", tok, tok);
+		r = rm_insert(l, (int)at, end + 1, err);
+		return r < 0 ? prefix_fail(err, r, tok) : 0;
+	}
+	if (!strncmp(tok, "append:", 7) || !strncmp(tok, "prepend:", 8)) {
+		bool pre = tok[0] == 'p';
+
+		r = rm_insert(l, pre ? 0 : l->n, tok + (pre ? 8 : 7), err);
+		return r < 0 ? prefix_fail(err, r, tok) : 0;
+	}
+	if (!strncmp(tok, "del:", 4)) {
+		i = rm_find(l, tok + 4, err);
+		if (i < 0)
+			return prefix_fail(err, i, tok);
+		free(l->br[i]);
+		memmove(&l->br[i], &l->br[i + 1], (size_t)(l->n - i - 1) * sizeof(l->br[0]));
+		memmove(&l->implicit[i], &l->implicit[i + 1], (size_t)(l->n - i - 1));
+		l->n--;
+		return 0;
+	}
+	if (!strncmp(tok, "mod:", 4) || !strncmp(tok, "imod:", 5)) {
+		char *dir = tok + (tok[0] == 'i' ? 5 : 4), *e;
+
+		arg = strrchr(dir, '=');
+		if (!arg || !arg[1])
+			return fail(err, -EINVAL, "\"%s\": expected mod:BRANCH=PERM", tok);
+		*arg++ = 0;
+		i = rm_find(l, dir, err);
+		if (i < 0)
+			return arg[-1] = '=', prefix_fail(err, i, tok);
+		{
+			const char *eq = strrchr(l->br[i], '=');
+			size_t plen = eq ? (size_t)(eq - l->br[i]) : strlen(l->br[i]);
+
+			e = malloc(plen + strlen(arg) + 2);
+			if (!e)
+				return fail(err, -ENOMEM, "out of memory");
+			memcpy(e, l->br[i], plen);
+			sprintf(e + plen, "=%s", arg);
+		}
+		free(l->br[i]);
+		l->br[i] = e;
+		l->implicit[i] = 0;
+		return 0;
+	}
+	if (!strncmp(tok, "br:", 3) || !strncmp(tok, "br=", 3) || !strncmp(tok, "dirs=", 5)) {
+		char *e = tok + (tok[0] == 'b' ? 3 : 5), *colon;
+
+		for (int k = 0; k < l->n; k++)
+			free(l->br[k]);
+		l->n = 0;
+		for (; e; e = colon) {
+			colon = strchr(e, ':');
+			if (colon)
+				*colon++ = 0;
+			if (*e && rm_insert(l, l->n, e, err) < 0)
+				return prefix_fail(err, -EINVAL, tok);
+		}
+		return 0;
+	}
+	/* any other option: kept after the ones before it, which it overrides */
+	r = tok_add(other, tok);
+	return r < 0 ? fail(err, r, "out of memory") : 0;
+}
+
 /* ---------------------------------------------------------------- config */
 
 void aufs_config_init(struct aufs_config *cfg)

@@ -172,6 +172,11 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 	}
 	if (!(flags & AUFS_TABLE_FORCE)) {
 		r = table_map_image(image, src.st.st_uid, &h, &size, &why);
+		/* once per start of a host (aufs-run): the whole image, every byte */
+		if (r == 0 && (flags & AUFS_TABLE_VERIFY) && aufs_table_verify(h, size, true, &why) < 0) {
+			(void)sys_munmap((void *)h, size);
+			r = -EBADMSG;
+		}
 		if (r == 0 && !image_matches(h, &src.st, NULL, 0)) {
 			/* touched or replaced: the same text still matches */
 			r = aufs_fstab_read(fstab, &text, &len, &src.st, err);
@@ -234,6 +239,7 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 				 "cannot map the image written");
 			aufs_config_release(&builder);
 			r = r < 0 ? r : -EIO;
+			notice->code = -EROFS;	/* the image's fault, not the fstab's */
 			goto out;
 		}
 		why = werr.msg[0] ? werr.msg : why;
@@ -243,6 +249,7 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 			 image, (unsigned)src.st.st_uid);
 		aufs_config_release(&builder);
 		r = -EPERM;
+		notice->code = -EROFS;
 		goto out;
 	}
 	/* private: the builder's unions and the image in this process's memory */

@@ -252,7 +252,13 @@ int main(int argc, char **argv)
 	if (fstab) {
 		struct aufs_err notice = { 0 };
 
-		r = aufs_table_open(fstab, image, AUFS_TABLE_MAY_WRITE, &table, &err, &notice);
+		/*
+		 * Here the whole image is checked, once per start of a host; its processes
+		 * check each record as they read it (a checksum of a host's image at every
+		 * exec would cost more than the exec).
+		 */
+		r = aufs_table_open(fstab, image, AUFS_TABLE_MAY_WRITE | AUFS_TABLE_VERIFY, &table,
+				    &err, &notice);
 		if (r < 0)
 			die(r == -EINVAL || r == -ENOENT || r == -EACCES ? EXIT_USAGE : EXIT_INTERNAL,
 			    "%s%s", err.msg, "");

@@ -7,6 +7,8 @@
  *                                          the old image adopts the new one
  *   aufsctl image  [--image PATH] FILE     print the image's path
  *   aufsctl check  [--image PATH] FILE     is the image trusted, whole and current?
+ *   aufsctl remount [--fstab FILE] -o ITEMS (MNT...|--all)
+ *                                          change unions of the table live
  *
  * FILE defaults to $AUFS_FSTAB for reload; PATH to $AUFS_TABLE, then to the default
  * image of FILE (/dev/shm/aufs-table.OWNER.HASH). See aufsctl(8).
@@ -18,13 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aufs/core.h"
+#include <stdarg.h>
 
-enum {
-	EXIT_FAILED = 1,	/* could not do it: the image cannot be written, I/O */
-	EXIT_USAGE = 2,		/* bad usage, a bad fstab line, a missing fstab */
-	EXIT_UNUSABLE = 3,	/* check: the image is missing, stale, foreign or corrupt */
-};
+#include "aufs/core.h"
+#include "aufsctl.h"
 
 static void usage(FILE *f)
 {
@@ -33,6 +32,7 @@ static void usage(FILE *f)
 		"       aufsctl reload [--image PATH] [FILE]\n"
 		"       aufsctl image  [--image PATH] FILE\n"
 		"       aufsctl check  [--image PATH] FILE\n"
+		"       aufsctl remount [--fstab FILE] [--image PATH] -o ITEMS (MNT...|--all)\n"
 		"Administer the host table FILE (fstab form: none MNT aufs OPTIONS 0 0) that\n"
 		"processes started with AUFS_FSTAB=FILE map from its compiled image.\n"
 		"\n"
@@ -41,6 +41,9 @@ static void usage(FILE *f)
 		"          their next call (FILE defaults to $AUFS_FSTAB)\n"
 		"  image   print the path of FILE's image\n"
 		"  check   exit 0 when the image is trusted, whole and describes FILE\n"
+		"  remount apply aufs remount ITEMS (add:I:BR, ins:I:BR, append:BR, prepend:BR,\n"
+		"          del:BR, mod:BR=PERM, options) to unions of the host table FILE\n"
+		"          (default $AUFS_FSTAB), then reload it\n"
 		"\n"
 		"  --image PATH  the image (default $AUFS_TABLE, else /dev/shm/aufs-table.*)\n"
 		"\n"
@@ -53,6 +56,18 @@ static int fail(int code, const char *fmt, const char *a, const char *b)
 {
 	fprintf(stderr, "aufsctl: ");
 	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return code;
+}
+
+int fail_exit(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "aufsctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 	return code;
 }
@@ -77,9 +92,10 @@ static int do_load(const char *fstab, const char *image, bool reload)
 			    AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE | AUFS_TABLE_MUST_WRITE, &cfg,
 			    &err, &notice);
 	if (r < 0)
-		/* the file's own faults (a bad line, no such file) are the user's to fix */
-		return fail(r == -EINVAL || r == -ENOENT || r == -ENOTDIR || r == -EFBIG ||
-			    r == -EISDIR ? EXIT_USAGE : EXIT_FAILED, "%s%s", err.msg, "");
+		/* the fstab's own faults (a bad line, no such file) are the user's to fix */
+		return fail(notice.code != -EROFS && (r == -EINVAL || r == -ENOENT ||
+						      r == -ENOTDIR || r == -EFBIG || r == -EISDIR) ?
+			    EXIT_USAGE : EXIT_FAILED, "%s%s", err.msg, "");
 	printf("%s: %d union%s, image %s, %zu bytes, %.0f ms\n", cfg->fstab, cfg->nunion,
 	       cfg->nunion == 1 ? "" : "s", cfg->image, cfg->table_size, ms_since(&t0));
 	if (reload)
@@ -141,6 +157,8 @@ int main(int argc, char **argv)
 		printf("aufsctl (aufs-preload) %s\n", AUFS_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "remount"))
+		return aufsctl_remount(argc - 2, argv + 2, image);
 	if (strcmp(cmd, "load") && strcmp(cmd, "reload") && strcmp(cmd, "image") &&
 	    strcmp(cmd, "check"))
 		return fail(EXIT_USAGE, "unknown command \"%s\" (try --help)%s", cmd, "");

@@ -1272,6 +1272,58 @@ END_TEST
 
 /* ---------------------------------------------------------------- suite */
 
+/* ---------------------------------------------------------------- remount */
+
+static const struct {
+	const char *options, *actions, *expect;	/* expect NULL: refused */
+} remount_cases[] = {
+	/* aufs(5) EXAMPLES: day0 -> day1 */
+	{ "br:/day0:/base", "prepend:/day1,xino=/day1/xino,mod:/day0=ro,del:/day0",
+	  "br:/day1=rw:/base,xino=/day1/xino" },
+	{ "br:/rw", "append:/ro", "br:/rw:/ro=ro" },
+	{ "br:/rw=rw:/ro=ro", "remount,del:/ro", "br:/rw=rw" },
+	{ "br:/rw=rw:/ro=ro", "nowarn_perm,append:/ro2", "br:/rw=rw:/ro=ro:/ro2=ro,nowarn_perm" },
+	/* the commented example of the manual */
+	{ "br:/rw=rw:/ro=ro", "add:1:/new/b=rw,prepend:/new/a,mod:/rw=ro",
+	  "br:/new/a=rw:/rw=ro:/new/b=rw:/ro=ro" },
+	{ "br:/a=rw:/b=ro,udba=reval", "udba=none,ins:2:/c", "br:/a=rw:/b=ro:/c=ro,udba=reval,udba=none" },
+	{ "br:/a=rw:/b=ro", "imod:/b=rr+wh", "br:/a=rw:/b=rr+wh" },
+	{ "br:/a=rw:/b=ro", "del:/b/", "br:/a=rw" },
+	{ "br:/a=rw:/b=ro", "br:/x=rw:/y", "br:/x=rw:/y=ro" },
+	{ "br:/s\\040p=rw:/b=ro", "del:/s p,prepend:/n e", "br:/n\\040e=rw:/b=ro" },
+	/* a default permission is kept where the branch moves */
+	{ "br:/a:/b", "prepend:/n", "br:/n=rw:/a=rw:/b" },
+	{ "br:/a:/b:/c", "del:/a,prepend:/n", "br:/n=rw:/b:/c" },
+	/* refused */
+	{ "br:/a:/b", "del:/a", NULL },
+	{ "br:/a=rw:/b=ro", "add:3:/c", NULL },
+	{ "br:/a=rw:/b=ro", "add:x:/c", NULL },
+	{ "br:/a=rw:/b=ro", "del:/nonexistent", NULL },
+	{ "br:/a=rw:/b=ro", "del:/a", NULL },
+	{ "br:/a=rw", "del:/a", NULL },
+	{ "br:/a=rw:/b=ro", "mod:/b", NULL },
+};
+
+START_TEST(test_remount_apply)
+{
+	struct aufs_err err = { 0 };
+	char *out = NULL;
+	int r = aufs_remount_apply(remount_cases[_i].options, remount_cases[_i].actions, &out, &err);
+
+	if (remount_cases[_i].expect) {
+		ck_assert_msg(r == 0, "%s + %s: %s", remount_cases[_i].options,
+			      remount_cases[_i].actions, err.msg);
+		ck_assert_str_eq(out, remount_cases[_i].expect);
+		free(out);
+	} else {
+		ck_assert_msg(r < 0, "%s + %s: accepted as %s", remount_cases[_i].options,
+			      remount_cases[_i].actions, out ? out : "");
+		ck_assert_uint_gt(strlen(err.msg), 0);
+		ck_assert_ptr_null(strchr(err.msg, '\n'));
+	}
+}
+END_TEST
+
 Suite *config_suite(void);
 
 Suite *config_suite(void)
@@ -1285,6 +1337,11 @@ Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_valid_round_trip, 0, NVALID);
 	tcase_add_loop_test(tc, test_invalid_options, 0, NINVALID);
 	tcase_add_test(tc, test_null_err);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("remount");
+	tcase_add_loop_test(tc, test_remount_apply, 0,
+			    (int)(sizeof(remount_cases) / sizeof(remount_cases[0])));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("branches");

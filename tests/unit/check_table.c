@@ -474,6 +474,8 @@ START_TEST(test_refused_images)
 
 		ck_assert_int_eq(cfg->table_kind, AUFS_TABLE_PRIVATE);
 		ck_assert_int_eq(cfg->nunion, 10);
+		aufs_config_release(cfg);	/* a private one is malloc'd, a mapped one is not */
+		free(cfg);
 	}
 	aufs_fault_clear();
 	{

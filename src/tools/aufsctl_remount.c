@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aufsctl_remount.c - aufsctl remount: change the branches and options of unions
+ * of a host table while their processes run.
+ *
+ *   aufsctl remount [--fstab FILE] [--image PATH] -o ITEMS (MNT... | --all)
+ *
+ * The host table is the truth every process of the host maps (its image), so a
+ * remount is an edit of the unions' lines in FILE followed by a reload: every
+ * process, whatever its user, adopts the new branches at its next call. ITEMS
+ * are aufs(5)'s remount options, applied left to right (aufs_remount_apply()).
+ * The new file is checked whole before it replaces the old one; a bad result
+ * leaves both the file and the running table as they were.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aufs/core.h"
+#include "aufsctl.h"
+
+struct line {
+	char *text;		/* the line as it was, without its newline */
+	char *new_text;		/* the line after the remount, or NULL: unchanged */
+};
+
+/* Fields of an fstab line: start and length of field I (0..3), or false. */
+static bool fields(const char *l, const char **f, size_t *flen)
+{
+	int n = 0;
+
+	while (*l && n < 4) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (!*l || (n == 0 && *l == '#'))
+			break;
+		f[n] = l;
+		while (*l && *l != ' ' && *l != '\t')
+			l++;
+		flen[n] = (size_t)(l - f[n]);
+		n++;
+	}
+	return n == 4;
+}
+
+/* Decode an fstab field's \NNN escapes and normalise it as a mount point. */
+static void mount_point(const char *f, size_t len, char *out, size_t size)
+{
+	char raw[PATH_MAX], *o = raw;
+
+	for (size_t i = 0; i < len && o < raw + sizeof(raw) - 1; i++) {
+		if (f[i] == '\\' && i + 3 < len + 1 && f[i + 1] >= '0' && f[i + 1] <= '3') {
+			*o++ = (char)((f[i + 1] - '0') << 6 | (f[i + 2] - '0') << 3 | (f[i + 3] - '0'));
+			i += 3;
+		} else {
+			*o++ = f[i];
+		}
+	}
+	*o = 0;
+	if (aufs_table_fstab_path(raw, out, size) < 0)
+		snprintf(out, size, "%s", raw);
+}
+
+/* Is REAL (a resolved path) DIR or below it? */
+static bool within(const char *real, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(real, dir, n) && (real[n] == 0 || real[n] == '/' || n == 1);
+}
+
+/*
+ * aufs(5): del of a branch a process is using fails with EBUSY. This process's
+ * current directory and descriptors are checked; other processes keep theirs
+ * (the kernel's descriptors stay valid), which is said, not refused.
+ */
+static int busy(const char *items)
+{
+	char *copy = strdup(items), *tok, *next;
+	int r = 0;
+
+	for (tok = copy; tok && r == 0; tok = next) {
+		char real[PATH_MAX], link[PATH_MAX], name[64];
+		DIR *d;
+		struct dirent *e;
+		ssize_t n;
+		int others = 0;
+
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = 0;
+		if (strncmp(tok, "del:", 4) || !realpath(tok + 4, real))
+			continue;
+		n = readlink("/proc/self/cwd", link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = 0, within(link, real))) {
+			fprintf(stderr, "aufsctl: %s: %s (the current directory of aufsctl is in it)\n",
+				tok, strerror(EBUSY));
+			r = -EBUSY;
+			break;
+		}
+		d = opendir("/proc/self/fd");
+		while (d && (e = readdir(d))) {
+			snprintf(name, sizeof(name), "/proc/self/fd/%s", e->d_name);
+			n = readlink(name, link, sizeof(link) - 1);
+			if (n > 0 && (link[n] = 0, within(link, real)) && atoi(e->d_name) != dirfd(d)) {
+				fprintf(stderr, "aufsctl: %s: %s (aufsctl holds %s open)\n", tok,
+					strerror(EBUSY), link);
+				r = -EBUSY;
+				break;
+			}
+		}
+		if (d)
+			closedir(d);
+		/* the others: their open files stay theirs; what they look up next changes */
+		d = r == 0 ? opendir("/proc") : NULL;
+		while (d && (e = readdir(d)) && others < 5) {
+			if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
+				continue;
+			snprintf(name, sizeof(name), "/proc/%s/cwd", e->d_name);
+			n = readlink(name, link, sizeof(link) - 1);
+			if (n > 0 && (link[n] = 0, within(link, real))) {
+				fprintf(stderr, "aufsctl: note: %s: process %s has its current directory "
+					"there; it keeps it, its lookups follow the new branches\n", tok,
+					e->d_name);
+				others++;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	free(copy);
+	return r;
+}
+
+/* Write TEXT to FILE in place of it: a temporary beside it, same owner and mode, renamed. */
+static int replace_file(const char *file, const char *text, size_t len)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (stat(file, &st) < 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s.aufsctl.%d", file, (int)getpid()) >= (int)sizeof(tmp))
+		return -errno ? -errno : -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f || fwrite(text, 1, len, f) != len || fflush(f) || fsync(fd) ||
+	    fchmod(fd, st.st_mode & 07777) || (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid))) {
+		int e = errno ? errno : EIO;
+
+		if (f)
+			fclose(f);
+		else
+			close(fd);
+		unlink(tmp);
+		return -e;
+	}
+	fclose(f);
+	if (rename(tmp, file) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
+}
+
+int aufsctl_remount(int argc, char **argv, const char *image)
+{
+	const char *fstab = getenv("AUFS_FSTAB"), *items = NULL;
+	struct aufs_err err = { 0 }, notice = { 0 };
+	struct aufs_config check, *cfg = NULL;
+	char **targets = calloc((size_t)argc + 1, sizeof(char *));
+	struct line *lines = NULL;
+	size_t nlines = 0, len = 0, out_len = 0;
+	char *text = NULL, *out = NULL;
+	int ntarget = 0, changed = 0, r;
+	bool all = false;
+
+	if (!targets)
+		return fail_exit(EXIT_FAILED, "out of memory");
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-o") && i + 1 < argc)
+			items = argv[++i];
+		else if (!strncmp(a, "-o", 2) && a[2])
+			items = a + 2;
+		else if (!strcmp(a, "--fstab") && i + 1 < argc)
+			fstab = argv[++i];
+		else if (!strncmp(a, "--fstab=", 8))
+			fstab = a + 8;
+		else if (!strcmp(a, "--image") && i + 1 < argc)
+			image = argv[++i];
+		else if (!strncmp(a, "--image=", 8))
+			image = a + 8;
+		else if (!strcmp(a, "--all"))
+			all = true;
+		else if (a[0] == '-')
+			return fail_exit(EXIT_USAGE, "remount: unknown option \"%s\"", a);
+		else
+			targets[ntarget++] = argv[i];
+	}
+	if (!items || !*items)
+		return fail_exit(EXIT_USAGE, "remount needs -o ITEMS (e.g. %s)",
+				 "prepend:/day1,mod:/day0=ro,del:/day0");
+	if (!all && !ntarget)
+		return fail_exit(EXIT_USAGE, "remount needs a MOUNTPOINT or --all%s", "");
+	if (!fstab || !*fstab)
+		return fail_exit(EXIT_USAGE, "remount works on a host table: give --fstab FILE (or "
+				 "AUFS_FSTAB)%s", "");
+	if (aufs_fstab_read(fstab, &text, &len, NULL, &err) < 0)
+		return fail_exit(EXIT_USAGE, "%s", err.msg);
+	if (busy(items) < 0)
+		return EXIT_FAILED;
+	/* the lines, each kept as it is unless it is a target */
+	for (char *l = text, *nl; l && *l; l = nl) {
+		const char *f[4];
+		size_t flen[4];
+
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl++ = 0;
+		lines = realloc(lines, (nlines + 1) * sizeof(*lines));
+		if (!lines)
+			return fail_exit(EXIT_FAILED, "out of memory%s", "");
+		lines[nlines] = (struct line){ l, NULL };
+		if (fields(l, f, flen)) {
+			char mnt[PATH_MAX], opts[8192];
+			bool hit = all;
+
+			mount_point(f[1], flen[1], mnt, sizeof(mnt));
+			for (int t = 0; t < ntarget && !hit; t++) {
+				char want[PATH_MAX];
+
+				if (!targets[t])
+					continue;
+				if (aufs_table_fstab_path(targets[t], want, sizeof(want)) >= 0 &&
+				    !strcmp(want, mnt)) {
+					hit = true;
+					targets[t] = NULL;	/* found */
+				}
+			}
+			if (hit && flen[3] < sizeof(opts)) {
+				char *nopts = NULL;
+				size_t pre = (size_t)(f[3] - l), post = strlen(f[3] + flen[3]);
+
+				memcpy(opts, f[3], flen[3]);
+				opts[flen[3]] = 0;
+				if (aufs_remount_apply(opts, items, &nopts, &err) < 0)
+					return fail_exit(EXIT_USAGE, "%s: %s", mnt, err.msg);
+				lines[nlines].new_text = malloc(pre + strlen(nopts) + post + 1);
+				if (!lines[nlines].new_text)
+					return fail_exit(EXIT_FAILED, "out of memory%s", "");
+				sprintf(lines[nlines].new_text, "%.*s%s%s", (int)pre, l, nopts,
+					f[3] + flen[3]);
+				free(nopts);
+				changed++;
+			}
+		}
+		nlines++;
+	}
+	for (int t = 0; t < ntarget; t++)
+		if (targets[t])
+			return fail_exit(EXIT_USAGE, "no union at %s in %s", targets[t], fstab);
+	if (!changed)
+		return fail_exit(EXIT_USAGE, "no union in %s%s", fstab, "");
+	for (size_t i = 0; i < nlines; i++)
+		out_len += strlen(lines[i].new_text ? lines[i].new_text : lines[i].text) + 1;
+	out = malloc(out_len + 1);
+	if (!out)
+		return fail_exit(EXIT_FAILED, "out of memory%s", "");
+	out[0] = 0;
+	for (size_t i = 0, o = 0; i < nlines; i++)
+		o += (size_t)sprintf(out + o, "%s\n", lines[i].new_text ? lines[i].new_text :
+				     lines[i].text);
+	/* the whole new table is checked before anything is replaced */
+	aufs_config_init(&check);
+	r = aufs_config_parse_fstab(&check, out, fstab, &err);
+	aufs_config_release(&check);
+	if (r < 0)
+		return fail_exit(EXIT_USAGE, "remount refused, nothing changed: %s", err.msg);
+	r = replace_file(fstab, out, strlen(out));
+	if (r < 0)
+		return fail_exit(EXIT_FAILED, "cannot write %s: %s", fstab, strerror(-r));
+	r = aufs_table_open(fstab, image,
+			    AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE | AUFS_TABLE_MUST_WRITE, &cfg,
+			    &err, &notice);
+	if (r < 0)
+		return fail_exit(EXIT_FAILED, "%s (the fstab was changed: aufsctl reload retries)",
+				 err.msg);
+	printf("%s: %d union%s remounted (%s); image %s: their processes adopt it at their next "
+	       "call\n", fstab, changed, changed == 1 ? "" : "s", items, cfg->image);
+	return 0;
+}
