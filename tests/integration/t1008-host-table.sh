@@ -274,10 +274,11 @@ test_expect_success 'an image with one byte of a union'"'"'s record changed: auf
 
 # Known breakage: the brief of issue 12 trusts an image only when every checksum
 # holds, and has a process that finds a bad one say "...; rebuilt" or "...;
-# compiled privately" and see the right unions. The library checks the header at
-# start and each record when it reads it (aufsctl(8), TRUST): a damaged record is
-# reported as "corrupt (WHAT); compiling FILE again" and its union is missing for
-# that lookup; damage where the process does not read, as here, goes unnoticed.
+# compiled privately" and see the right unions. Only aufs-run checks every byte;
+# a process started with the environment alone checks the header and each record
+# when it reads it (aufsctl(8), TRUST): a damaged record is reported as "corrupt
+# (WHAT); compiling FILE again" and its union is missing for that lookup; damage
+# where the process does not read, as here, goes unnoticed.
 test_expect_failure 'an image with one byte of a union'"'"'s record changed: processes refuse it, then it is rebuilt' '
 	bad_image body "corrupt"
 '
@@ -328,9 +329,9 @@ test_expect_success 'aufs-run replaces a bad image too, and the command runs' '
 	aufs_run_replaces empty half random version other-writable
 '
 
-# Known breakage: aufs-run reuses an image whose header holds but whose record of a
-# union the command does not use is damaged (see above).
-test_expect_failure 'aufs-run replaces an image with a damaged record' '
+# aufs-run checks every byte (aufsctl(8)), so it also replaces an image whose record
+# of a union the command does not use is damaged.
+test_expect_success 'aufs-run replaces an image with a damaged record' '
 	aufs_run_replaces body
 '
 
@@ -396,9 +397,7 @@ test_expect_success 'aufsctl load of a missing file exits 2 naming it' '
 	test_path_is_missing none.img
 '
 
-# Known breakage: aufsctl(8) says 1 too, but the tool exits 2 when it cannot create
-# the image's temporary file.
-test_expect_failure 'aufsctl load exits 1 when the image cannot be written' '
+test_expect_success 'aufsctl load exits 1 when the image cannot be written' '
 	test_expect_code 1 aufsctl load --image "$TRASH/no/such/dir/x.img" small.fstab >out 2>err &&
 	test_grep "^aufsctl: .*no/such/dir" err
 '
