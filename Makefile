@@ -109,7 +109,9 @@ $(RUN_BIN): $(B)/src/tools/aufs-run.o $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)
 
-$(CTL_BIN): $(B)/src/tools/aufsctl.o $(CORE_LIB)
+# aufsctl.c dispatches; its commands live in src/tools/aufsctl_*.c.
+CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard src/tools/aufsctl*.c))
+$(CTL_BIN): $(CTL_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)
 
