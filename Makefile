@@ -109,7 +109,8 @@ $(RUN_BIN): $(B)/src/tools/aufs-run.o $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)
 
-CTL_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard src/tools/aufsctl*.c))
+# aufsctl.c dispatches; its commands live in src/tools/aufsctl_*.c.
+CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard src/tools/aufsctl*.c))
 $(CTL_BIN): $(CTL_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)

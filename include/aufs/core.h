@@ -256,6 +256,35 @@ int aufs_shm_attach(struct aufs_union *u, struct aufs_err *err);
  */
 int aufs_shm_path(const struct aufs_union *u, char *buf, size_t size);
 
+/* What aufs_shm_status() read of a union's shared state (aufsctl status). */
+struct aufs_shm_status {
+	int id;				/* the System V segment */
+	uid_t owner;			/* of the top writable branch's root */
+	uid_t uid, cuid;		/* the segment's owner and creator */
+	unsigned mode;
+	unsigned long nattch;		/* processes attached (this one not counted) */
+	uint64_t gen, changes;		/* the global generation, the change counter */
+	uint64_t lookups, copyups, whiteouts;
+	bool may_write;			/* this process could write it (aufsctl reval) */
+};
+/*
+ * Read U's shared state, mapped read-only with the trust checks of an attach and
+ * detached again; never made, never written. 0; -EROFS no writable branch (each
+ * process keeps a private state); -ENOENT none (no link, or it names no segment);
+ * -ESTALE the link names another union's segment; -EUCLEAN refused (err->msg).
+ */
+int aufs_shm_status(const struct aufs_union *u, struct aufs_shm_status *ret,
+		    struct aufs_err *err);
+/*
+ * aufsctl reval: every process of U drops at its next call what it cached about
+ * directory REL (LEN bytes; its names and its own entry), or with REL NULL about
+ * the whole union, as after a change through the union. Only through the state
+ * they map, attached here read-write: -EPERM (err->msg) when this process may not
+ * write it (root and the branch owner may); -EROFS, -ENOENT, -ESTALE, -EUCLEAN as
+ * aufs_shm_status().
+ */
+int aufs_shm_reval(struct aufs_union *u, const char *rel, size_t len, struct aufs_err *err);
+
 /*
  * Note that directory REL of U changed through this process (a name created,
  * removed or renamed): every process of the union forgets what it cached there.

@@ -203,7 +203,8 @@ static int validate(const struct aufs_shm *shm, const struct where *w, int id,
  * Map segment ID if it may be trusted: read-write where this process may write
  * it, read-only otherwise. -ENOENT: no such segment (the link is stale).
  */
-static int map_segment(const struct where *w, int id, uintptr_t *ret, struct aufs_err *err)
+static int map_segment_as(const struct where *w, int id, bool read_only, uintptr_t *ret,
+			  struct aufs_err *err)
 {
 	struct shmid_ds ds;
 	uid_t uid, cuid;
@@ -231,7 +232,8 @@ static int map_segment(const struct where *w, int id, uintptr_t *ret, struct auf
 	if (ds.shm_segsz != AUFS_SHM_SIZE)
 		return refuse(err, w, id, "%zu bytes, not %d", (size_t)ds.shm_segsz,
 			      AUFS_SHM_SIZE);
-	rw = w->euid == 0 || ((w->euid == uid || w->euid == cuid) && (ds.shm_perm.mode & 0200));
+	rw = !read_only &&
+	     (w->euid == 0 || ((w->euid == uid || w->euid == cuid) && (ds.shm_perm.mode & 0200)));
 	p = sys_shmat(id, rw ? 0 : SHM_RDONLY);
 	if (sys_mmap_failed(p))
 		return (int)(long)p;
@@ -242,6 +244,11 @@ static int map_segment(const struct where *w, int id, uintptr_t *ret, struct auf
 	}
 	*ret = (uintptr_t)p | (rw ? 0 : AUFS_SHM_RDONLY);
 	return 0;
+}
+
+static int map_segment(const struct where *w, int id, uintptr_t *ret, struct aufs_err *err)
+{
+	return map_segment_as(w, id, false, ret, err);
 }
 
 static int find(const struct where *w, uintptr_t *ret, struct aufs_err *err)
@@ -508,4 +515,87 @@ void aufs_union_changed(struct aufs_union *u)
 	} else {
 		aufs_state_local_change();
 	}
+}
+
+/* ---------------------------------------------------------------- administration (aufsctl) */
+
+int aufs_shm_status(const struct aufs_union *u, struct aufs_shm_status *ret,
+		    struct aufs_err *err)
+{
+	const struct aufs_shm *shm;
+	struct shmid_ds ds;
+	struct where w;
+	uintptr_t v = 0;
+	int b = top_writable(u), id = -1, r;
+
+	if (b < 0)
+		return -EROFS;
+	r = where_init(&w, u, b);
+	if (r < 0)
+		return r;
+	r = read_link(&w, &id, err);
+	if (r < 0)
+		return r;
+	/* read-only whoever asks: looking never writes it, even as root */
+	r = map_segment_as(&w, id, true, &v, err);
+	if (r < 0)
+		return r;
+	shm = (const struct aufs_shm *)(v & ~AUFS_SHM_RDONLY);
+	memset(ret, 0, sizeof(*ret));
+	ret->id = id;
+	ret->owner = w.st.st_uid;
+	ret->gen = atomic_load(&shm->gen);
+	ret->changes = atomic_load(&shm->changes);
+	ret->lookups = atomic_load(&shm->counter[AUFS_CNT_LOOKUPS]);
+	ret->copyups = atomic_load(&shm->counter[AUFS_CNT_COPYUPS]);
+	ret->whiteouts = atomic_load(&shm->counter[AUFS_CNT_WHITEOUTS]);
+	(void)sys_shmdt((void *)shm);
+	/* after the detach: the count is of the union's processes, not of this one */
+	r = sys_shmctl(id, IPC_STAT, &ds);
+	if (r < 0)
+		return r == -EINVAL || r == -EIDRM ? -ENOENT : r;
+	ret->uid = ds.shm_perm.uid;
+	ret->cuid = ds.shm_perm.cuid;
+	ret->mode = ds.shm_perm.mode & 0777;
+	ret->nattch = (unsigned long)ds.shm_nattch;
+	ret->may_write = w.euid == 0 || ((w.euid == ds.shm_perm.uid || w.euid == ds.shm_perm.cuid) &&
+					 (ds.shm_perm.mode & 0200));
+	return 0;
+}
+
+int aufs_shm_reval(struct aufs_union *u, const char *rel, size_t len, struct aufs_err *err)
+{
+	uintptr_t v = 0, expected = 0;
+	struct where w;
+	int b = top_writable(u), r;
+
+	if (b < 0)
+		return -EROFS;
+	r = where_init(&w, u, b);
+	if (r < 0)
+		return r;
+	/* the state the union's processes map, never a new one: nobody would have it */
+	r = find(&w, &v, err);
+	if (r < 0)
+		return r;
+	if (v & AUFS_SHM_RDONLY) {
+		(void)sys_shmdt((void *)(v & ~AUFS_SHM_RDONLY));
+		if (err) {
+			err->code = -EPERM;
+			snprintf(err->msg, sizeof(err->msg),
+				 "shared state of %s: only root or the owner of %s (uid %u) may "
+				 "write it, not uid %u",
+				 u->mnt, w.root, (unsigned)w.st.st_uid, (unsigned)w.euid);
+		}
+		return -EPERM;
+	}
+	if (!atomic_compare_exchange_strong(&u->shm, &expected, v))
+		unmap(u, v);	/* attached already: bump through that mapping */
+	atomic_store_explicit(&u->shm_state, 1, memory_order_relaxed);
+	/* exactly what a change through the union does */
+	if (rel)
+		lookup_dir_gained_branch(u, rel, len);
+	else
+		aufs_union_changed(u);
+	return 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aufsctl - administer a host table of unions while its processes run.
+ * aufsctl - administer a host table of unions and the unions while their
+ * processes run. This file reads the command line and dispatches; the commands on
+ * unions are in aufsctl_union.c (status, reval) and aufsctl_tree.c (diff, check).
  *
  *   aufsctl load   [--image PATH] FILE     compile FILE into its shared image
  *   aufsctl reload [--image PATH] [FILE]   the same, and every running process of
@@ -9,21 +11,26 @@
  *   aufsctl check  [--image PATH] FILE     is the image trusted, whole and current?
  *   aufsctl remount [--fstab FILE] -o ITEMS (MNT...|--all)
  *                                          change unions of the table live
+ *   aufsctl status [UNION] [MNT]           unions, branches, processes, counters
+ *   aufsctl reval  UNION MNT [PATH]        running processes drop what they cached
+ *   aufsctl diff   UNION MNT               the top writable branch's changes
+ *   aufsctl check  [--repair] UNION MNT    leftovers and useless markers
  *
- * FILE defaults to $AUFS_FSTAB for reload; PATH to $AUFS_TABLE, then to the default
- * image of FILE (/dev/shm/aufs-table.OWNER.HASH). See aufsctl(8).
+ * UNION: -o OPTIONS (as for aufs-run) or --fstab FILE (default $AUFS_FSTAB); --json
+ * for machines. FILE defaults to $AUFS_FSTAB for reload; PATH to $AUFS_TABLE, then
+ * to the default image of FILE (/dev/shm/aufs-table.OWNER.HASH). See aufsctl(8).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <stdarg.h>
-
-#include "aufs/core.h"
 #include "aufsctl.h"
+
+#define EXIT_UNUSABLE EXIT_FOUND	/* check FILE: the image is missing, stale, foreign... */
 
 static void usage(FILE *f)
 {
@@ -33,43 +40,45 @@ static void usage(FILE *f)
 		"       aufsctl image  [--image PATH] FILE\n"
 		"       aufsctl check  [--image PATH] FILE\n"
 		"       aufsctl remount [--fstab FILE] [--image PATH] -o ITEMS (MNT...|--all)\n"
+		"       aufsctl status [--json] [-o OPTIONS | --fstab FILE] [MNT]\n"
+		"       aufsctl reval  [-o OPTIONS | --fstab FILE] MNT [PATH]\n"
+		"       aufsctl diff   [--json] [-o OPTIONS | --fstab FILE] MNT\n"
+		"       aufsctl check  [--repair] [--json] [-o OPTIONS | --fstab FILE] MNT\n"
 		"Administer the host table FILE (fstab form: none MNT aufs OPTIONS 0 0) that\n"
-		"processes started with AUFS_FSTAB=FILE map from its compiled image.\n"
+		"processes started with AUFS_FSTAB=FILE map from its compiled image, and the\n"
+		"unions while their processes run.\n"
 		"\n"
 		"  load    compile FILE and write its image\n"
 		"  reload  the same; running processes of the old image adopt the new one at\n"
 		"          their next call (FILE defaults to $AUFS_FSTAB)\n"
 		"  image   print the path of FILE's image\n"
-		"  check   exit 0 when the image is trusted, whole and describes FILE\n"
+		"  check FILE  exit 0 when the image is trusted, whole and describes FILE\n"
 		"  remount apply aufs remount ITEMS (add:I:BR, ins:I:BR, append:BR, prepend:BR,\n"
 		"          del:BR, mod:BR=PERM, options) to unions of the host table FILE\n"
 		"          (default $AUFS_FSTAB), then reload it\n"
+		"  status  the unions (or the one at MNT): branches, options, processes\n"
+		"          attached to the shared state, generation and counters\n"
+		"  reval   every process of the union drops what it cached (about the\n"
+		"          directory PATH only, when given) at its next call\n"
+		"  diff    the top writable branch against the view below it: A added,\n"
+		"          M changed, D deleted, O opaque directory, one path a line\n"
+		"  check MNT  interrupted copy-ups, leftover temporaries, whiteouts and opaque\n"
+		"          markers that hide nothing, warn_perm; --repair removes them\n"
 		"\n"
-		"  --image PATH  the image (default $AUFS_TABLE, else /dev/shm/aufs-table.*)\n"
+		"  --image PATH    the image (default $AUFS_TABLE, else /dev/shm/aufs-table.*)\n"
+		"  -o OPTIONS      the union at MNT has these aufs options (as for aufs-run)\n"
+		"  --fstab FILE    find the union at MNT in the host table FILE\n"
+		"                  (default $AUFS_FSTAB)\n"
+		"  --json          one JSON object on standard output\n"
 		"\n"
-		"Exit status: 0 done; 1 failed (the image cannot be written); 2 bad usage or a\n"
-		"bad fstab (the message names the line); 3 (check) the image is not usable.\n"
+		"Exit status: 0 done; 1 failed (no right to, I/O); 2 bad usage or input (a bad\n"
+		"fstab line, no union at MNT, a missing branch); 3 check found something.\n"
 		"See aufsctl(8) and aufs-preload(7).\n");
 }
 
 static int fail(int code, const char *fmt, const char *a, const char *b)
 {
-	fprintf(stderr, "aufsctl: ");
-	fprintf(stderr, fmt, a, b);
-	fputc('\n', stderr);
-	return code;
-}
-
-int fail_exit(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "aufsctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return code;
+	return ctl_fail(code, fmt, a, b);
 }
 
 static double ms_since(const struct timespec *t0)
@@ -141,10 +150,33 @@ static int do_check(const char *fstab, const char *image)
 	return 0;
 }
 
+static bool is_table_cmd(const char *cmd)
+{
+	return !strcmp(cmd, "load") || !strcmp(cmd, "reload") || !strcmp(cmd, "image");
+}
+
+/*
+ * check FILE or check MNT? The union's options (-o, --fstab, --repair, --json)
+ * say MNT, --image says FILE; otherwise a regular file is an fstab (a mount point
+ * is a directory).
+ */
+static bool check_is_image(const struct ctl_args *u, bool image_given, const char *arg)
+{
+	struct stat st;
+
+	if (image_given)
+		return true;
+	if (u->options || u->fstab || u->repair || u->json)
+		return false;
+	return arg && stat(arg, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int main(int argc, char **argv)
 {
-	const char *cmd, *image = getenv("AUFS_TABLE"), *file = NULL;
-	int i;
+	const char *cmd, *image = getenv("AUFS_TABLE"), *file = NULL, *arg[2] = { NULL, NULL };
+	struct ctl_args u = { 0 };
+	bool image_given = false;
+	int i, nargs = 0;
 
 	if (argc < 2)
 		return usage(stderr), EXIT_USAGE;
@@ -159,16 +191,42 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "remount"))
 		return aufsctl_remount(argc - 2, argv + 2, image);
-	if (strcmp(cmd, "load") && strcmp(cmd, "reload") && strcmp(cmd, "image") &&
-	    strcmp(cmd, "check"))
+	if (!is_table_cmd(cmd) && strcmp(cmd, "check") && strcmp(cmd, "status") &&
+	    strcmp(cmd, "reval") && strcmp(cmd, "diff"))
 		return fail(EXIT_USAGE, "unknown command \"%s\" (try --help)%s", cmd, "");
+	u.cmd = cmd;
 	for (i = 2; i < argc; i++) {
 		const char *a = argv[i];
+		bool table = is_table_cmd(cmd) || !strcmp(cmd, "check");
+		bool unions = !is_table_cmd(cmd);
 
-		if (!strcmp(a, "--image") || !strncmp(a, "--image=", 8)) {
+		if (table && (!strcmp(a, "--image") || !strncmp(a, "--image=", 8))) {
 			image = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
 			if (!image || !*image)
 				return fail(EXIT_USAGE, "--image needs a PATH%s%s", "", "");
+			image_given = true;
+			continue;
+		}
+		if (unions && !strcmp(a, "-o")) {
+			if (i + 1 >= argc || !*argv[i + 1])
+				return fail(EXIT_USAGE, "-o needs OPTIONS%s%s", "", "");
+			if (u.options)
+				return fail(EXIT_USAGE, "one -o only (one union)%s%s", "", "");
+			u.options = argv[++i];
+			continue;
+		}
+		if (unions && (!strcmp(a, "--fstab") || !strncmp(a, "--fstab=", 8))) {
+			u.fstab = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!u.fstab || !*u.fstab)
+				return fail(EXIT_USAGE, "--fstab needs a FILE%s%s", "", "");
+			continue;
+		}
+		if (unions && !strcmp(a, "--json")) {
+			u.json = true;
+			continue;
+		}
+		if (!strcmp(cmd, "check") && !strcmp(a, "--repair")) {
+			u.repair = true;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -176,13 +234,41 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (a[0] == '-' && a[1])
-			return fail(EXIT_USAGE, "unknown option \"%s\" (try --help)%s", a, "");
-		break;
+			return fail(EXIT_USAGE, "%s: unknown option \"%s\" (try --help)", cmd, a);
+		if (nargs == 2)
+			return fail(EXIT_USAGE, "%s: too many arguments (\"%s\" is extra)", cmd, a);
+		arg[nargs++] = a;
 	}
-	if (i < argc)
-		file = argv[i++];
-	if (i < argc)
-		return fail(EXIT_USAGE, "%s: one FILE only (\"%s\" is extra)", cmd, argv[i]);
+	for (; i < argc; i++) {
+		if (nargs == 2)
+			return fail(EXIT_USAGE, "%s: too many arguments (\"%s\" is extra)", cmd,
+				    argv[i]);
+		arg[nargs++] = argv[i];
+	}
+	if (u.options && u.fstab)
+		return fail(EXIT_USAGE, "%s: -o and --fstab name the union twice: give one", cmd, "");
+	if (!is_table_cmd(cmd) && !(!strcmp(cmd, "check") && check_is_image(&u, image_given, arg[0]))) {
+		if (image_given)
+			return fail(EXIT_USAGE, "%s: --image is for the host table's image%s", cmd, "");
+		if (!u.options && !u.fstab)
+			u.fstab = getenv("AUFS_FSTAB");
+		u.mnt = arg[0];
+		u.path = arg[1];
+		if (arg[1] && strcmp(cmd, "reval"))
+			return fail(EXIT_USAGE, "%s: one MNT only (\"%s\" is extra)", cmd, arg[1]);
+		if (!u.mnt && strcmp(cmd, "status"))
+			return fail(EXIT_USAGE, "%s needs the union's mount point MNT%s", cmd, "");
+		if (!strcmp(cmd, "status"))
+			return ctl_status(&u);
+		if (!strcmp(cmd, "reval"))
+			return ctl_reval(&u);
+		if (!strcmp(cmd, "diff"))
+			return ctl_diff(&u);
+		return ctl_check_union(&u);
+	}
+	if (nargs > 1)
+		return fail(EXIT_USAGE, "%s: one FILE only (\"%s\" is extra)", cmd, arg[1]);
+	file = arg[0];
 	if (!file && !strcmp(cmd, "reload"))
 		file = getenv("AUFS_FSTAB");
 	if (!file || !*file)

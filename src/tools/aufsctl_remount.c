@@ -187,7 +187,7 @@ int aufsctl_remount(int argc, char **argv, const char *image)
 	bool all = false;
 
 	if (!targets)
-		return fail_exit(EXIT_FAILED, "out of memory");
+		return ctl_fail(EXIT_FAILED, "out of memory");
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -206,20 +206,20 @@ int aufsctl_remount(int argc, char **argv, const char *image)
 		else if (!strcmp(a, "--all"))
 			all = true;
 		else if (a[0] == '-')
-			return fail_exit(EXIT_USAGE, "remount: unknown option \"%s\"", a);
+			return ctl_fail(EXIT_USAGE, "remount: unknown option \"%s\"", a);
 		else
 			targets[ntarget++] = argv[i];
 	}
 	if (!items || !*items)
-		return fail_exit(EXIT_USAGE, "remount needs -o ITEMS (e.g. %s)",
+		return ctl_fail(EXIT_USAGE, "remount needs -o ITEMS (e.g. %s)",
 				 "prepend:/day1,mod:/day0=ro,del:/day0");
 	if (!all && !ntarget)
-		return fail_exit(EXIT_USAGE, "remount needs a MOUNTPOINT or --all%s", "");
+		return ctl_fail(EXIT_USAGE, "remount needs a MOUNTPOINT or --all%s", "");
 	if (!fstab || !*fstab)
-		return fail_exit(EXIT_USAGE, "remount works on a host table: give --fstab FILE (or "
+		return ctl_fail(EXIT_USAGE, "remount works on a host table: give --fstab FILE (or "
 				 "AUFS_FSTAB)%s", "");
 	if (aufs_fstab_read(fstab, &text, &len, NULL, &err) < 0)
-		return fail_exit(EXIT_USAGE, "%s", err.msg);
+		return ctl_fail(EXIT_USAGE, "%s", err.msg);
 	if (busy(items) < 0)
 		return EXIT_FAILED;
 	/* the lines, each kept as it is unless it is a target */
@@ -232,7 +232,7 @@ int aufsctl_remount(int argc, char **argv, const char *image)
 			*nl++ = 0;
 		lines = realloc(lines, (nlines + 1) * sizeof(*lines));
 		if (!lines)
-			return fail_exit(EXIT_FAILED, "out of memory%s", "");
+			return ctl_fail(EXIT_FAILED, "out of memory%s", "");
 		lines[nlines] = (struct line){ l, NULL };
 		if (fields(l, f, flen)) {
 			char mnt[PATH_MAX], opts[8192];
@@ -257,10 +257,10 @@ int aufsctl_remount(int argc, char **argv, const char *image)
 				memcpy(opts, f[3], flen[3]);
 				opts[flen[3]] = 0;
 				if (aufs_remount_apply(opts, items, &nopts, &err) < 0)
-					return fail_exit(EXIT_USAGE, "%s: %s", mnt, err.msg);
+					return ctl_fail(EXIT_USAGE, "%s: %s", mnt, err.msg);
 				lines[nlines].new_text = malloc(pre + strlen(nopts) + post + 1);
 				if (!lines[nlines].new_text)
-					return fail_exit(EXIT_FAILED, "out of memory%s", "");
+					return ctl_fail(EXIT_FAILED, "out of memory%s", "");
 				sprintf(lines[nlines].new_text, "%.*s%s%s", (int)pre, l, nopts,
 					f[3] + flen[3]);
 				free(nopts);
@@ -271,14 +271,14 @@ int aufsctl_remount(int argc, char **argv, const char *image)
 	}
 	for (int t = 0; t < ntarget; t++)
 		if (targets[t])
-			return fail_exit(EXIT_USAGE, "no union at %s in %s", targets[t], fstab);
+			return ctl_fail(EXIT_USAGE, "no union at %s in %s", targets[t], fstab);
 	if (!changed)
-		return fail_exit(EXIT_USAGE, "no union in %s%s", fstab, "");
+		return ctl_fail(EXIT_USAGE, "no union in %s%s", fstab, "");
 	for (size_t i = 0; i < nlines; i++)
 		out_len += strlen(lines[i].new_text ? lines[i].new_text : lines[i].text) + 1;
 	out = malloc(out_len + 1);
 	if (!out)
-		return fail_exit(EXIT_FAILED, "out of memory%s", "");
+		return ctl_fail(EXIT_FAILED, "out of memory%s", "");
 	out[0] = 0;
 	for (size_t i = 0, o = 0; i < nlines; i++)
 		o += (size_t)sprintf(out + o, "%s\n", lines[i].new_text ? lines[i].new_text :
@@ -288,15 +288,15 @@ int aufsctl_remount(int argc, char **argv, const char *image)
 	r = aufs_config_parse_fstab(&check, out, fstab, &err);
 	aufs_config_release(&check);
 	if (r < 0)
-		return fail_exit(EXIT_USAGE, "remount refused, nothing changed: %s", err.msg);
+		return ctl_fail(EXIT_USAGE, "remount refused, nothing changed: %s", err.msg);
 	r = replace_file(fstab, out, strlen(out));
 	if (r < 0)
-		return fail_exit(EXIT_FAILED, "cannot write %s: %s", fstab, strerror(-r));
+		return ctl_fail(EXIT_FAILED, "cannot write %s: %s", fstab, strerror(-r));
 	r = aufs_table_open(fstab, image,
 			    AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE | AUFS_TABLE_MUST_WRITE, &cfg,
 			    &err, &notice);
 	if (r < 0)
-		return fail_exit(EXIT_FAILED, "%s (the fstab was changed: aufsctl reload retries)",
+		return ctl_fail(EXIT_FAILED, "%s (the fstab was changed: aufsctl reload retries)",
 				 err.msg);
 	printf("%s: %d union%s remounted (%s); image %s: their processes adopt it at their next "
 	       "call\n", fstab, changed, changed == 1 ? "" : "s", items, cfg->image);

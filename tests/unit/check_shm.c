@@ -413,6 +413,89 @@ START_TEST(test_stranger_without_state)
 }
 END_TEST
 
+/* aufsctl status: what the state says, read-only, the reader not counted; none is made. */
+START_TEST(test_status)
+{
+	struct aufs_union *v = twin(NULL);
+	struct aufs_shm_status st;
+	struct aufs_err err = { 0 };
+	uint64_t sum;
+
+	ck_assert_int_eq(aufs_shm_status(v, &st, &err), -ENOENT);
+	ck_assert_int_eq(link_id(), -1);	/* looking made nothing */
+	ck_assert_int_eq(aufs_shm_attach(u, NULL), 0);
+	aufs_union_changed(u);
+	shm_count(u, AUFS_CNT_COPYUPS);
+	shm_count(u, AUFS_CNT_WHITEOUTS);
+	shm_count(u, AUFS_CNT_WHITEOUTS);
+	sum = mapping(u)->changes;
+	ck_assert_int_eq(aufs_shm_status(v, &st, &err), 0);
+	ck_assert_int_eq(st.id, link_id());
+	ck_assert_uint_eq(st.gen, 2);
+	ck_assert_uint_eq(st.changes, sum);
+	ck_assert_uint_eq(st.copyups, 1);
+	ck_assert_uint_eq(st.whiteouts, 2);
+	ck_assert_uint_eq(st.nattch, 1);	/* u's; not the status's own */
+	ck_assert_uint_eq(st.uid, geteuid());
+	ck_assert_uint_eq(st.mode, 0644);
+	ck_assert(st.may_write);
+	ck_assert_uint_eq(v->shm, 0);		/* nothing left attached */
+	ck_assert_uint_eq(seg_stat(st.id).shm_nattch, 1);
+	/* a stranger reads it too, and may not write it */
+	be_stranger();
+	ck_assert_int_eq(aufs_shm_status(v, &st, &err), 0);
+	ck_assert(!st.may_write);
+	aufs_fault_clear();
+	aufs_union_free(v);
+}
+END_TEST
+
+/* A refused state is said, not read. */
+START_TEST(test_status_refused)
+{
+	struct aufs_shm_status st;
+	struct aufs_err err = { 0 };
+
+	plant(NULL, AUFS_SHM_SIZE, 0666);
+	ck_assert_int_eq(aufs_shm_status(u, &st, &err), -EUCLEAN);
+	ck_assert_msg(strstr(err.msg, "group or others may write it"), "%s", err.msg);
+}
+END_TEST
+
+/* aufsctl reval: the bumps of a change through the union, in the state the others map. */
+START_TEST(test_reval)
+{
+	struct aufs_union *v = twin(NULL), *w = twin(NULL);
+	struct aufs_err err = { 0 };
+	struct aufs_shm *shm;
+	uint32_t dg, sg, other;
+
+	ck_assert_int_eq(aufs_shm_reval(v, NULL, 0, &err), -ENOENT);
+	ck_assert_int_eq(link_id(), -1);	/* no state is made for nobody */
+	ck_assert_int_eq(aufs_shm_attach(u, NULL), 0);
+	shm = mapping(u);
+	dg = shm_dirgen(shm)[shm_bucket("d", 1)];
+	sg = shm_dirgen(shm)[shm_bucket_self("d", 1)];
+	other = shm_dirgen(shm)[shm_bucket("e", 1)];
+	ck_assert_int_eq(aufs_shm_reval(v, "d", 1, &err), 0);
+	ck_assert_uint_eq(shm->gen, 1);
+	ck_assert_uint_eq(shm_dirgen(shm)[shm_bucket("d", 1)], dg + 1);
+	ck_assert_uint_eq(shm_dirgen(shm)[shm_bucket_self("d", 1)], sg + 1);
+	ck_assert_uint_eq(shm_dirgen(shm)[shm_bucket("e", 1)], other);
+	ck_assert_int_eq(aufs_shm_reval(v, NULL, 0, &err), 0);
+	ck_assert_uint_eq(shm->gen, 2);
+	/* a stranger may not: the state is untouched */
+	be_stranger();
+	ck_assert_int_eq(aufs_shm_reval(w, NULL, 0, &err), -EPERM);
+	ck_assert_msg(strstr(err.msg, "only root or the owner of"), "%s", err.msg);
+	ck_assert_uint_eq(shm->gen, 2);
+	ck_assert_uint_eq(w->shm, 0);
+	aufs_fault_clear();
+	aufs_union_free(v);
+	aufs_union_free(w);
+}
+END_TEST
+
 START_TEST(test_no_writable_branch)
 {
 	struct aufs_union *ro = twin("br:@/b=ro:@/w=rr");
@@ -710,6 +793,9 @@ Suite *shm_suite(void)
 	tcase_add_test(tc, test_shared);
 	tcase_add_test(tc, test_stranger_reads_only);
 	tcase_add_test(tc, test_stranger_without_state);
+	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_status_refused);
+	tcase_add_test(tc, test_reval);
 	tcase_add_test(tc, test_no_writable_branch);
 	tcase_add_loop_test(tc, test_corrupt_header, 0, NCORRUPT);
 	tcase_add_test(tc, test_wrong_size);
