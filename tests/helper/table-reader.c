@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * table-reader - one long-running process of a host table, for the reload test
- * (t1010-host-table-reload.sh): it stays the same process across every
+ * (t1011-host-table-reload.sh): it stays the same process across every
  * `aufsctl reload`, so what it sees is what a running php-fpm worker sees.
  *
  *   table-reader CTL K MNT loop|hold SECONDS
