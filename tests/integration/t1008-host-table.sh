@@ -132,6 +132,14 @@ test_expect_success 'a bad line 9,999: aufsctl load exits 2 naming line 9999 and
 	test_path_is_missing bad.img
 '
 
+# Issue 12: per-union shared state is attached at a union's first use, never for
+# every union up front. The tests above used tenants 1, 5000, 9999 and 10000 only.
+test_expect_success 'shared states only for the unions used: 4 of the 10,000 tenants have one' '
+	find "$TEN" -maxdepth 2 -name ".wh..wh.aufs.shm.*" | sed -e "s|^$TEN/||" -e "s|/.*||" | sort >got &&
+	printf "%s\n" t1 t10000 t5000 t9999 >expect &&
+	test_cmp expect got
+'
+
 # ---------------------------------------------------------------- the default path
 test_expect_success 'aufsctl image: /dev/shm/aufs-table.UID.HASH, the same for the same file; --image as given' '
 	head -n 3 fstab >small.fstab &&
