@@ -4,11 +4,13 @@
  * (t1011-host-table-reload.sh): it stays the same process across every
  * `aufsctl reload`, so what it sees is what a running php-fpm worker sees.
  *
- *   table-reader CTL K MNT loop|hold SECONDS
+ *   table-reader CTL K MNT loop|forked|hold SECONDS
  *
  * loop: reads MNT/tK/own.txt ("tenant K", the tenant's branch) and
  *   MNT/tK/index.php ("cms index", the base) every 3 ms and counts every
  *   failed or wrong read (each is printed on stderr).
+ * forked: reads them once, then forks and lets the child loop, as a php-fpm
+ *   master forks its workers (without exec) after it has used the table.
  * hold: opens MNT/tK/own.txt for reading and MNT/tK/log.txt for appending at
  *   the start and keeps them open (its tenant's line is removed while it runs).
  *
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -176,8 +179,8 @@ int main(int argc, char **argv)
 	struct timespec pause = {0, 3 * 1000 * 1000};
 	time_t deadline;
 
-	if (argc != 6 || (strcmp(argv[4], "loop") && strcmp(argv[4], "hold"))) {
-		fprintf(stderr, "usage: table-reader CTL K MNT loop|hold SECONDS\n");
+	if (argc != 6 || (strcmp(argv[4], "loop") && strcmp(argv[4], "forked") && strcmp(argv[4], "hold"))) {
+		fprintf(stderr, "usage: table-reader CTL K MNT loop|forked|hold SECONDS\n");
 		return 2;
 	}
 	ctl = argv[1];
@@ -188,6 +191,20 @@ int main(int argc, char **argv)
 	snprintf(base, sizeof(base), "%s/t%d/index.php", argv[3], self);
 	snprintf(want_own, sizeof(want_own), "tenant %d", self);
 
+	if (!strcmp(argv[4], "forked")) {
+		int st;
+		pid_t pid;
+
+		if (first_line(-1, own, got, sizeof(got)) || strcmp(got, want_own))
+			fprintf(stderr, "table-reader %d: before the fork: %s: %s\n", self, own, got);
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "table-reader %d: fork: %s\n", self, strerror(errno));
+			return 1;
+		}
+		if (pid > 0)
+			return waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
 	if (hold) {
 		char logpath[4096];
 

@@ -11,7 +11,8 @@ test_description='the host table reloaded live: 20 running processes of several 
 # 20 processes (tests/helper/table-reader.c) run under one table for the whole
 # file, as the tenants and the web server when root: readers 1 to 18 read their
 # tenant's own file and a base file every 3 ms and count every error (their lines
-# always stay); readers 19 and 20 hold their tenant's files open (their lines are
+# always stay; 17 and 18 are children forked after their parent read, as php-fpm
+# workers are); readers 19 and 20 hold their tenant's files open (their lines are
 # removed). After each change the test asks every one of them, through files in
 # $CTL, what it sees now; each answers from the same process it started as.
 host_users_ready
@@ -104,6 +105,7 @@ test_expect_success 'aufsctl load, then 20 processes of three users under one ta
 	aufsctl load --image "$IMG" fstab >out &&
 	for k in $(seq 1 $READERS); do
 		mode=loop
+		[ "$k" -ge 17 ] && mode=forked
 		[ "$k" -ge 19 ] && mode=hold
 		# exec: no copy of the test'"'"'s output stays open in the background (-v pipes it)
 		(
