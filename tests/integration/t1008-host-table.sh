@@ -20,8 +20,9 @@ echo "cms index" >"$CMS/index.php"
 echo "cms common" >"$CMS/lib/common.php"
 chmod -R 0755 "$CMS"
 
-# fstab_line K: tenant K's line (nowarn_perm: aufs-run would warn about every
-# tenant-owned branch when root runs it, as the host's administrator would).
+# fstab_line K: tenant K's line, with nowarn_perm as aufs-preload(7) tells the host's
+# administrator to add once the lines are checked (aufs-run warns about every
+# branch a tenant owns otherwise).
 fstab_line() {
 	printf 'none %s/t%s aufs br:%s/t%s=rw:%s=ro,nowarn_perm 0 0\n' "$WWW" "$1" "$TEN" "$1" "$CMS"
 }
