@@ -189,7 +189,10 @@ int aufs_table_write(const char *image, const void *img, size_t size, struct auf
  * library checks each record as it reads it instead): 0, or -EBADMSG with *WHY.
  */
 int aufs_table_verify(const void *img, size_t size, bool full, const char **why);
-/* "/dev/shm/aufs-table.OWNER.HASH": the default image of FSTAB (absolute path). */
+/*
+ * "DIR/aufs-table.OWNER.HASH": the default image of FSTAB (absolute path), DIR
+ * being AUFS_TABLE_DIR or /dev/shm.
+ */
 int aufs_table_default_image(const char *fstab, uid_t owner, char *buf, size_t size);
 /* FSTAB as the image names it: absolute, lexically normalised (not realpath). */
 int aufs_table_fstab_path(const char *given, char *buf, size_t size);

@@ -94,6 +94,12 @@ TEST_LOG=$TEST_TMP/log
 mkdir "$TRASH" || exit 1
 AUFS_UID=$(id -u)
 export TRASH
+# The default images of host tables (aufsctl(8)) go here, not to /dev/shm: they go
+# with the test's directory. Sticky and open to all, as /dev/shm, since processes of
+# the host users make them too.
+AUFS_TABLE_DIR=$TEST_TMP/images
+mkdir "$AUFS_TABLE_DIR" && chmod 1777 "$AUFS_TABLE_DIR" || exit 1
+export AUFS_TABLE_DIR
 
 # The shared state of this file's unions: System V segments named by links
 # BRANCH/.wh..wh.aufs.shm.HASH. A segment outlives its processes (until it is removed

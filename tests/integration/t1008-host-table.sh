@@ -142,12 +142,12 @@ test_expect_success 'shared states only for the unions used: 4 of the 10,000 ten
 '
 
 # ---------------------------------------------------------------- the default path
-test_expect_success 'aufsctl image: /dev/shm/aufs-table.UID.HASH, the same for the same file; --image as given' '
+test_expect_success 'aufsctl image: DIR/aufs-table.UID.HASH (DIR: AUFS_TABLE_DIR, else /dev/shm), the same for the same file; --image as given' '
 	head -n 3 fstab >small.fstab &&
 	aufsctl image small.fstab >out 2>err &&
 	test_must_be_empty err &&
 	test_line_count = 1 out &&
-	grep -E "^/dev/shm/aufs-table\.$AUFS_UID\.[0-9a-f]{16}\$" out &&
+	grep -E "^$AUFS_TABLE_DIR/aufs-table\.$AUFS_UID\.[0-9a-f]{16}\$" out &&
 	aufsctl image "$TRASH/small.fstab" >out2 &&
 	test_cmp out out2 &&
 	cp small.fstab other.fstab &&
@@ -165,7 +165,7 @@ test_expect_success HOST_USERS 'aufsctl image: UID is the fstab owner'"'"'s, who
 	chown "$AUFS_TENANT1:" tenant.fstab &&
 	uid=$(id -u "$AUFS_TENANT1") &&
 	aufsctl image tenant.fstab >out &&
-	grep -E "^/dev/shm/aufs-table\.$uid\.[0-9a-f]{16}\$" out &&
+	grep -E "^$AUFS_TABLE_DIR/aufs-table\.$uid\.[0-9a-f]{16}\$" out &&
 	user_aufsctl "$AUFS_WWW" image "$TRASH/tenant.fstab" >out2 &&
 	test_cmp out out2 &&
 	test_path_is_missing "$(cat out)"
