@@ -276,10 +276,15 @@ void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len);
  * ancestor of some mount point.
  */
 int aufs_table_find(const struct aufs_config *cfg, uint64_t hash, const char *p, size_t len,
-		    bool *ancestor);
+		    bool *ancestor, uint32_t *rec);
 bool aufs_table_nested(const struct aufs_config *cfg);
-/* Make union ID of CFG's image (once, whichever thread wins). NULL if corrupt. */
-struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned id);
+/*
+ * Make union ID of CFG's image (once, whichever thread wins), whose record is at
+ * REC of the heap (aufs_table_find()'s answer) or, with UINT32_MAX, wherever the
+ * table of records says. NULL if corrupt.
+ */
+struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned id,
+					 uint32_t rec);
 /*
  * The one union whose branch directory holds real path REAL (LEN bytes), with
  * *RET_BRLEN the branch's length; -ENOENT when none or several.

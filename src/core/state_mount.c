@@ -38,7 +38,15 @@ struct aufs_union *aufs_config_union(const struct aufs_config *cfg, int i)
 	if (!cfg || i < 0 || i >= cfg->nunion)
 		return NULL;
 	u = atomic_load_explicit(&cfg->unions[i], memory_order_acquire);
-	return u ? u : aufs_table_make_union(cfg, (unsigned)i);
+	return u ? u : aufs_table_make_union(cfg, (unsigned)i, UINT32_MAX);
+}
+
+/* Union ID of CFG, made from the record at REC when it is not yet. */
+static inline struct aufs_union *union_at(const struct aufs_config *cfg, int id, uint32_t rec)
+{
+	struct aufs_union *u = atomic_load_explicit(&cfg->unions[id], memory_order_acquire);
+
+	return u ? u : aufs_table_make_union(cfg, (unsigned)id, rec);
 }
 
 struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
@@ -47,6 +55,7 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 	struct aufs_union *best = NULL;
 	size_t best_len = 0, hashed;
 	bool leaf = false, ancestor;
+	uint32_t rec;
 	uint64_t h;
 	int id;
 
@@ -64,10 +73,10 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 	}
 	/* "/" itself may be a mount point. */
 	h = prefix_hash(path, 1);
-	id = aufs_table_find(cfg, h, path, 1, &ancestor);
+	id = aufs_table_find(cfg, h, path, 1, &ancestor, &rec);
 	if (id == -2)
 		return NULL;
-	if (id >= 0 && (best = aufs_config_union(cfg, id)))
+	if (id >= 0 && (best = union_at(cfg, id, rec)))
 		best_len = 1;
 	/* FNV-1a extends: the hash of each longer prefix continues the last one. */
 	hashed = 1;
@@ -80,10 +89,10 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 			continue;	/* "/" again: a path with a leading "//" */
 		h = fnv1a(h, path + hashed, k - hashed);
 		hashed = k;
-		id = aufs_table_find(cfg, h, path, k, &ancestor);
+		id = aufs_table_find(cfg, h, path, k, &ancestor, &rec);
 		if (id == -2)
 			break;
-		if (id >= 0 && (u = aufs_config_union(cfg, id))) {
+		if (id >= 0 && (u = union_at(cfg, id, rec))) {
 			best = u;
 			best_len = k;
 			leaf = !ancestor;
@@ -117,7 +126,9 @@ bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, si
 
 	if (!cfg->table || len == 0)
 		return false;
-	(void)aufs_table_find(cfg, prefix_hash(path, len), path, len, &ancestor);
+	uint32_t rec;
+
+	(void)aufs_table_find(cfg, prefix_hash(path, len), path, len, &ancestor, &rec);
 	return ancestor;
 }
 

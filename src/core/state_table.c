@@ -141,77 +141,89 @@ static uint64_t union_check(const struct tbl_union *t, const struct tbl_branch *
 
 /* ---------------------------------------------------------------- building */
 
-struct strpool {
-	char *buf;
-	size_t len, cap;
-	struct first_str {
+/* A string map of the build: key -> a value and a heap offset. */
+struct smap {
+	struct smap_e {
 		uint64_t hash;
-		uint32_t off, len;
-	} *seen;			/* dedup of branch paths: the base of every tenant */
+		const char *s;		/* NULL: empty; borrowed from the unions */
+		uint32_t len;
+		int64_t val;		/* a count, or a union */
+		uint32_t off;		/* where the string went in the heap (UINT32_MAX: not) */
+		uint32_t aux;		/* a branch's position */
+	} *e;
 	uint32_t mask, count;
 };
 
-static int pool_grow_seen(struct strpool *p)
+static struct smap_e *smap_slot(struct smap_e *e, uint32_t mask, uint64_t h, const char *s,
+				size_t len)
 {
-	uint32_t n = p->mask ? (p->mask + 1) * 2 : 1024;
-	struct first_str *seen = calloc(n, sizeof(*seen));
-
-	if (!seen)
-		return -ENOMEM;
-	for (uint32_t i = 0; p->seen && i <= p->mask; i++) {
-		uint32_t k;
-
-		if (!p->seen[i].len)
-			continue;
-		for (k = (uint32_t)p->seen[i].hash & (n - 1); seen[k].len; k = (k + 1) & (n - 1))
-			;
-		seen[k] = p->seen[i];
-	}
-	free(p->seen);
-	p->seen = seen;
-	p->mask = n - 1;
-	return 0;
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask)
+		if (!e[i].s || (e[i].hash == h && e[i].len == len && !memcmp(e[i].s, s, len)))
+			return &e[i];
 }
 
-/* Append S (LEN bytes and a NUL); with DEDUP, return an equal string's offset. */
-static int64_t pool_add(struct strpool *p, const char *s, size_t len, bool dedup)
+/* The entry of S (LEN bytes), made (val 0) when ADD; NULL when absent or out of memory. */
+static struct smap_e *smap_get(struct smap *m, const char *s, size_t len, bool add)
 {
-	uint64_t h = 0;
-	uint32_t k = 0;
+	uint64_t h = fnv1a(FNV_INIT, s, len);
+	struct smap_e *e;
 
-	if (len == 0 || len > UINT32_MAX / 2)
-		return -EINVAL;
-	if (dedup) {
-		if ((p->count + 1) * 2 > p->mask && pool_grow_seen(p) < 0)
-			return -ENOMEM;
-		h = fnv1a(FNV_INIT, s, len);
-		for (k = (uint32_t)h & p->mask; p->seen[k].len; k = (k + 1) & p->mask)
-			if (p->seen[k].hash == h && p->seen[k].len == len &&
-			    memcmp(p->buf + p->seen[k].off, s, len) == 0)
-				return p->seen[k].off;
+	if (!m->e && !add)
+		return NULL;
+	if (add && (m->count + 1) * 2 > m->mask) {
+		uint32_t n = m->mask ? (m->mask + 1) * 2 : 64;
+		struct smap_e *ne = calloc(n, sizeof(*ne));
+
+		if (!ne)
+			return NULL;
+		for (uint32_t i = 0; m->e && i <= m->mask; i++)
+			if (m->e[i].s)
+				*smap_slot(ne, n - 1, m->e[i].hash, m->e[i].s, m->e[i].len) = m->e[i];
+		free(m->e);
+		m->e = ne;
+		m->mask = n - 1;
 	}
-	if (p->len + len + 1 > p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 65536;
+	e = smap_slot(m->e, m->mask, h, s, len);
+	if (!e->s) {
+		if (!add)
+			return NULL;
+		*e = (struct smap_e){ h, s, (uint32_t)len, 0, UINT32_MAX, 0 };
+		m->count++;
+	}
+	return e;
+}
+
+/* The heap: bytes appended, each piece at an offset aligned to 8. */
+struct heap {
+	char *buf;
+	size_t len, cap;
+};
+
+static int64_t heap_put(struct heap *hp, const void *p, size_t n, bool nul)
+{
+	size_t at = (hp->len + 7) & ~(size_t)7, need = at + n + nul;
+
+	if (need > UINT32_MAX)
+		return -E2BIG;
+	if (need > hp->cap) {
+		size_t ncap = hp->cap ? hp->cap : 65536;
 		char *nb;
 
-		while (ncap < p->len + len + 1)
+		while (ncap < need)
 			ncap *= 2;
-		nb = realloc(p->buf, ncap);
+		nb = realloc(hp->buf, ncap);
 		if (!nb)
 			return -ENOMEM;
-		p->buf = nb;
-		p->cap = ncap;
+		memset(nb + hp->cap, 0, ncap - hp->cap);
+		hp->buf = nb;
+		hp->cap = ncap;
 	}
-	if (p->len + len + 1 > UINT32_MAX)
-		return -E2BIG;
-	memcpy(p->buf + p->len, s, len);
-	p->buf[p->len + len] = 0;
-	if (dedup) {
-		p->seen[k] = (struct first_str){ h, (uint32_t)p->len, (uint32_t)len };
-		p->count++;
-	}
-	p->len += len + 1;
-	return (int64_t)(p->len - len - 1);
+	if (p)
+		memcpy(hp->buf + at, p, n);
+	if (nul)
+		hp->buf[at + n] = 0;
+	hp->len = need;
+	return (int64_t)at;
 }
 
 static uint32_t slots_for(size_t entries)
@@ -223,228 +235,252 @@ static uint32_t slots_for(size_t entries)
 	return (uint32_t)cap;
 }
 
-/* The slot of path STR+[0,LEN) with hash H, or the empty slot where it goes. */
-static struct tbl_slot *slot_find(struct tbl_slot *slot, uint32_t mask, const char *strs,
-				  uint64_t h, const char *p, size_t len)
+/* Every strict ancestor of absolute path P, "/" included, into M. */
+static int add_ancestors(struct smap *m, const char *p, size_t len)
 {
-	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-		struct tbl_slot *s = &slot[i];
-
-		if (!s->len || (s->hash == h && s->len == len && !memcmp(strs + s->str, p, len)))
-			return s;
-	}
+	if (len > 1 && !smap_get(m, p, 1, true))
+		return -ENOMEM;
+	for (size_t k = 2; k < len; k++)
+		if (p[k] == '/' && !smap_get(m, p, k, true))
+			return -ENOMEM;
+	return 0;
 }
 
-/*
- * An index is filled at the size its entries could need at most (every component
- * of every mount point distinct); at most half full of the distinct ones is
- * enough, and the image is mapped by every process of the host.
- */
-static int shrink_index(struct tbl_slot **slots, uint32_t *mask)
+/* An index of MAP's entries for which KEEP holds, with slot strings at their heap offsets. */
+static struct tbl_slot *index_of(const struct smap *m, bool (*keep)(const struct smap_e *),
+				 uint32_t flags, const char *heap, uint32_t *ret_mask)
 {
-	uint32_t used = 0, nmask;
-	struct tbl_slot *n;
+	uint32_t n = 0, mask;
+	struct tbl_slot *slot;
 
-	for (uint32_t i = 0; i <= *mask; i++)
-		used += (*slots)[i].len != 0;
-	nmask = slots_for(used) - 1;
-	if (nmask >= *mask)
-		return 0;
-	n = calloc((size_t)nmask + 1, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	for (uint32_t i = 0; i <= *mask; i++) {
-		const struct tbl_slot *s = &(*slots)[i];
+	for (uint32_t i = 0; m->e && i <= m->mask; i++)
+		n += m->e[i].s && keep(&m->e[i]);
+	mask = slots_for(n) - 1;
+	slot = calloc((size_t)mask + 1, sizeof(*slot));
+	if (!slot)
+		return NULL;
+	for (uint32_t i = 0; m->e && i <= m->mask; i++) {
+		const struct smap_e *e = &m->e[i];
+		struct tbl_slot *s;
 		uint32_t k;
 
-		if (!s->len)
+		if (!e->s || !keep(e))
 			continue;
-		for (k = (uint32_t)s->hash & nmask; n[k].len; k = (k + 1) & nmask)
+		for (k = (uint32_t)e->hash & mask; slot[k].len; k = (k + 1) & mask)
 			;
-		n[k] = *s;
+		s = &slot[k];
+		*s = (struct tbl_slot){ e->hash, e->off, e->len, (uint32_t)e->val, flags | e->aux, 0 };
 	}
-	free(*slots);
-	*slots = n;
-	*mask = nmask;
+	for (uint32_t i = 0; i <= mask; i++)
+		slot[i].check = slot[i].len ? slot_check(&slot[i], heap + slot[i].str) : TBL_EMPTY;
+	*ret_mask = mask;
+	return slot;
+}
+
+static bool keep_all(const struct smap_e *e)
+{
+	(void)e;
+	return true;
+}
+
+static bool keep_not_ancestor(const struct smap_e *e)
+{
+	return e->val != -1;	/* marked: also in the ancestors' index */
+}
+
+/* Put each entry's string in the heap (the shared part), once. */
+static int heap_strings(struct heap *hp, struct smap *m)
+{
+	for (uint32_t i = 0; m->e && i <= m->mask; i++) {
+		int64_t off;
+
+		if (!m->e[i].s || m->e[i].off != UINT32_MAX)
+			continue;
+		off = heap_put(hp, m->e[i].s, m->e[i].len, true);
+		if (off < 0)
+			return (int)off;
+		m->e[i].off = (uint32_t)off;
+	}
 	return 0;
 }
 
 int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
 		     const struct aufs_table_source *src, void **ret, size_t *ret_size)
 {
-	struct strpool pool = { 0 };
-	struct tbl_union *tu = NULL;
-	struct tbl_branch *tb = NULL;
-	struct tbl_slot *ix = NULL, *bx = NULL;
-	size_t nbr = 0, prefixes = 1, size;
-	uint32_t mask, brmask, flags = 0;
-	int64_t off = 0;
-	char *img;
+	struct smap uses = { 0 }, manc = { 0 }, banc = { 0 }, mnts = { 0 }, brs = { 0 };
+	struct tbl_slot *ix = NULL, *bx = NULL, *px = NULL, *pbx = NULL;
+	uint32_t mask = 0, brmask = 0, pmask = 0, pbmask = 0, flags = 0, *rec = NULL;
+	struct heap hp = { 0 };
+	size_t nbr = 0, size;
+	int64_t off, fstab_off = 0;
+	char *img = NULL;
 	int r = -ENOMEM;
 
-	if (n < 0 || (size_t)n > UINT32_MAX / 4)
+	if (n < 0 || (size_t)n > UINT32_MAX / 8)
 		return -E2BIG;
-	for (int i = 0; i < n; i++) {
-		nbr += (size_t)unions[i]->nbranch;
-		for (const char *m = unions[i]->mnt; *m; m++)
-			prefixes += *m == '/';
-	}
-	tu = calloc((size_t)n + 1, sizeof(*tu));
-	tb = calloc(nbr + 1, sizeof(*tb));
-	if (!tu || !tb)
+	rec = calloc((size_t)n + 1, sizeof(*rec));
+	if (!rec)
 		goto out;
-	/* records and strings */
-	for (int i = 0, b0 = 0; i < n; i++) {
+	/* which branch directories several unions name (a base), and every ancestor */
+	for (int i = 0; i < n; i++) {
 		const struct aufs_union *u = unions[i];
-		struct tbl_union *t = &tu[i];
 
-		off = pool_add(&pool, u->mnt, u->mnt_len, false);
-		if (off < 0) {
-			r = (int)off;
+		nbr += (size_t)u->nbranch;
+		if (add_ancestors(&manc, u->mnt, u->mnt_len) < 0)
 			goto out;
-		}
-		t->mnt = (uint32_t)off;
-		t->mnt_len = (uint32_t)u->mnt_len;
-		t->branch = (uint32_t)b0;
-		t->nbranch = (uint32_t)u->nbranch;
-		t->line = src && src->lines ? src->lines[i] : 0;
-		if (u->opts.xino && *u->opts.xino) {
-			off = pool_add(&pool, u->opts.xino, strlen(u->opts.xino), false);
-			if (off < 0) {
-				r = (int)off;
-				goto out;
-			}
-			t->xino = (uint32_t)off + 1;
-		}
-		t->flags = u->opts.flags;
-		t->udba = (uint32_t)u->opts.udba;
-		t->create = (uint32_t)u->opts.create;
-		t->create_sec = u->opts.create_sec;
-		t->cpup = (uint32_t)u->opts.cpup;
-		t->coo = (uint32_t)u->opts.coo;
-		t->dirwh = u->opts.dirwh;
-		t->create_low = u->opts.create_low;
-		for (int b = 0; b < u->nbranch; b++, b0++) {
-			const struct aufs_branch *br = &u->branch[b];
+		for (int b = 0; b < u->nbranch; b++) {
+			struct smap_e *e = smap_get(&uses, u->branch[b].path, u->branch[b].len, true);
 
-			off = pool_add(&pool, br->path, br->len, true);
-			if (off < 0) {
-				r = (int)off;
+			if (!e || add_ancestors(&banc, u->branch[b].path, u->branch[b].len) < 0)
 				goto out;
-			}
-			tb[b0] = (struct tbl_branch){ (uint32_t)off, (uint32_t)br->len, br->perm,
-						      br->attr, (uint64_t)br->dev, (uint64_t)br->ino };
+			e->val++;
 		}
+	}
+	/* the shared part of the heap, first: it is read by every lookup */
+	if (heap_put(&hp, "/", 1, true) < 0 || heap_strings(&hp, &manc) < 0 ||
+	    heap_strings(&hp, &banc) < 0)
+		goto out;
+	for (uint32_t i = 0; uses.e && i <= uses.mask; i++) {
+		if (!uses.e[i].s || uses.e[i].val < 2)
+			continue;
+		off = heap_put(&hp, uses.e[i].s, uses.e[i].len, true);
+		if (off < 0)
+			goto out;
+		uses.e[i].off = (uint32_t)off;
 	}
 	if (src && src->fstab) {
-		off = pool_add(&pool, src->fstab, strlen(src->fstab), false);
-		if (off < 0) {
-			r = (int)off;
+		fstab_off = heap_put(&hp, src->fstab, strlen(src->fstab), true);
+		if (fstab_off < 0)
+			goto out;
+	}
+	/* each union: its record, its name, its branch records, its own strings */
+	for (int i = 0; i < n; i++) {
+		const struct aufs_union *u = unions[i];
+		struct tbl_union t = { 0 };
+		struct tbl_branch tb[AUFS_BRANCH_MAX];
+		int64_t at, mnt, first;
+		struct smap_e *e;
+
+		at = heap_put(&hp, NULL, sizeof(t), false);
+		mnt = at < 0 ? at : heap_put(&hp, u->mnt, u->mnt_len, true);
+		first = mnt < 0 ? mnt : heap_put(&hp, NULL, (size_t)u->nbranch * sizeof(tb[0]), false);
+		if (first < 0) {
+			r = (int)first;
 			goto out;
 		}
-	}
-	if (!pool.buf && pool_add(&pool, "/", 1, false) < 0)
-		goto out;
-	/* the mount index: every mount point and each of its ancestors */
-	mask = slots_for(prefixes) - 1;
-	ix = calloc((size_t)mask + 1, sizeof(*ix));
-	brmask = slots_for(nbr) - 1;
-	bx = calloc((size_t)brmask + 1, sizeof(*bx));
-	if (!ix || !bx)
-		goto out;
-	for (int i = 0; i < n; i++) {
-		const struct tbl_union *t = &tu[i];
-		const char *m = pool.buf + t->mnt;
-		uint64_t h = fnv1a(FNV_INIT, m, 1);
-		struct tbl_slot *s;
+		for (int b = 0; b < u->nbranch; b++) {
+			const struct aufs_branch *br = &u->branch[b];
 
-		for (size_t k = 1, last = 1; k <= t->mnt_len; k++) {
-			if (k > 1 && k < t->mnt_len && m[k] != '/')
-				continue;
-			if (k > 1 && k == last)
-				continue;
-			if (k > 1) {
-				h = fnv1a(h, m + last, k - last);
-				last = k;
+			e = smap_get(&uses, br->path, br->len, false);
+			if (!e)
+				goto out;
+			if (e->off == UINT32_MAX) {
+				off = heap_put(&hp, br->path, br->len, true);
+				if (off < 0) {
+					r = (int)off;
+					goto out;
+				}
+				e->off = (uint32_t)off;
 			}
-			s = slot_find(ix, mask, pool.buf, h, m, k);
-			if (!s->len)
-				*s = (struct tbl_slot){ h, t->mnt, (uint32_t)k, 0, 0, 0 };
-			if (k == t->mnt_len)
-				s->unionp1 = (uint32_t)i + 1;
-			else
-				s->flags |= TBL_ANCESTOR;
-			if (k == 1 && t->mnt_len == 1)
-				break;
+			tb[b] = (struct tbl_branch){ e->off, (uint32_t)br->len, br->perm, br->attr,
+						     (uint64_t)br->dev, (uint64_t)br->ino };
+			/* the branch index: one union, or several (TBL_NONE) */
+			e = smap_get(&brs, br->path, br->len, true);
+			if (!e)
+				goto out;
+			e->off = tb[b].path;
+			if (!e->val) {
+				e->val = i + 1;
+				e->aux = (uint32_t)b;
+			} else if (e->val != i + 1) {
+				e->val = TBL_NONE;
+			}
 		}
+		t.mnt = (uint32_t)mnt;
+		t.mnt_len = (uint32_t)u->mnt_len;
+		t.branch = (uint32_t)first;
+		t.nbranch = (uint32_t)u->nbranch;
+		t.line = src && src->lines ? src->lines[i] : 0;
+		if (u->opts.xino && *u->opts.xino) {
+			off = heap_put(&hp, u->opts.xino, strlen(u->opts.xino), true);
+			if (off < 0) {
+				r = (int)off;
+				goto out;
+			}
+			t.xino = (uint32_t)off + 1;
+		}
+		t.flags = u->opts.flags;
+		t.udba = (uint32_t)u->opts.udba;
+		t.create = (uint32_t)u->opts.create;
+		t.create_sec = u->opts.create_sec;
+		t.cpup = (uint32_t)u->opts.cpup;
+		t.coo = (uint32_t)u->opts.coo;
+		t.dirwh = u->opts.dirwh;
+		t.create_low = u->opts.create_low;
+		memcpy(hp.buf + first, tb, (size_t)u->nbranch * sizeof(tb[0]));
+		t.check = union_check(&t, tb, hp.buf);
+		memcpy(hp.buf + at, &t, sizeof(t));
+		rec[i] = (uint32_t)at;
+		e = smap_get(&mnts, u->mnt, u->mnt_len, true);
+		if (!e)
+			goto out;
+		e->val = i + 1;
+		e->off = (uint32_t)mnt;
 	}
-	if (shrink_index(&ix, &mask) < 0)
-		goto out;
-	/* nested: a mount point with a union at one of its strict ancestors */
-	for (int i = 0; i < n && !(flags & TBL_NESTED); i++) {
-		const struct tbl_union *t = &tu[i];
-		const char *m = pool.buf + t->mnt;
-		uint64_t h = fnv1a(FNV_INIT, m, 1);
+	/*
+	 * The ancestors' indexes say which prefixes lead deeper (and the union of one
+	 * that is also a mount point: nested); the others hold the rest. A lookup walks
+	 * the small ones, then probes a big one once.
+	 */
+	for (uint32_t i = 0; manc.e && i <= manc.mask; i++) {
+		struct smap_e *m;
 
-		if (t->mnt_len > 1 && slot_find(ix, mask, pool.buf, h, m, 1)->unionp1)
+		if (!manc.e[i].s)
+			continue;
+		m = smap_get(&mnts, manc.e[i].s, manc.e[i].len, false);
+		if (m) {
+			manc.e[i].val = m->val;
+			m->val = -1;	/* in the ancestors' index only */
 			flags |= TBL_NESTED;
-		for (size_t k = 2, last = 1; k < t->mnt_len; k++) {
-			if (m[k] != '/')
-				continue;
-			h = fnv1a(h, m + last, k - last);
-			last = k;
-			if (slot_find(ix, mask, pool.buf, h, m, k)->unionp1)
-				flags |= TBL_NESTED;
 		}
 	}
-	/* the branch index: a branch directory stands for one union, or for several */
-	for (int i = 0; i < n; i++) {
-		const struct tbl_union *t = &tu[i];
+	for (uint32_t i = 0; banc.e && i <= banc.mask; i++) {
+		struct smap_e *m;
 
-		for (uint32_t b = 0; b < t->nbranch; b++) {
-			const struct tbl_branch *br = &tb[t->branch + b];
-			const char *p = pool.buf + br->path;
-			uint64_t h = fnv1a(FNV_INIT, p, 1);
-			struct tbl_slot *s;
-
-			for (size_t k = 2, last = 1; k <= br->len; k++) {
-				if (k < br->len && p[k] != '/')
-					continue;
-				h = fnv1a(h, p + last, k - last);
-				last = k;
-			}
-			s = slot_find(bx, brmask, pool.buf, h, p, br->len);
-			if (!s->len)
-				*s = (struct tbl_slot){ h, br->path, br->len, (uint32_t)i + 1, b, 0 };
-			else if (s->unionp1 != (uint32_t)i + 1)
-				s->unionp1 = TBL_NONE;
+		if (!banc.e[i].s)
+			continue;
+		m = smap_get(&brs, banc.e[i].s, banc.e[i].len, false);
+		if (m) {
+			banc.e[i].val = m->val;
+			banc.e[i].aux = m->aux;
+			m->val = -1;
 		}
 	}
-	if (shrink_index(&bx, &brmask) < 0)
+	px = index_of(&manc, keep_all, TBL_ANCESTOR, hp.buf, &pmask);
+	ix = index_of(&mnts, keep_not_ancestor, 0, hp.buf, &mask);
+	pbx = index_of(&banc, keep_all, TBL_ANCESTOR, hp.buf, &pbmask);
+	bx = index_of(&brs, keep_not_ancestor, 0, hp.buf, &brmask);
+	if (!px || !ix || !pbx || !bx)
 		goto out;
-	for (uint32_t i = 0; i <= mask; i++)
-		ix[i].check = ix[i].len ? slot_check(&ix[i], pool.buf + ix[i].str) : TBL_EMPTY;
-	for (uint32_t i = 0; i <= brmask; i++)
-		bx[i].check = bx[i].len ? slot_check(&bx[i], pool.buf + bx[i].str) : TBL_EMPTY;
-	for (int i = 0; i < n; i++)
-		tu[i].check = union_check(&tu[i], &tb[tu[i].branch], pool.buf);
-	/* one block: header, unions, branches, the two indexes, strings */
+	/* one block: header, the two small indexes, the table of records, the big ones, the heap */
 	{
 		struct tbl_hdr *h;
-		size_t o_u = TBL_HDR, o_b = o_u + (size_t)n * sizeof(*tu);
-		size_t o_i = o_b + nbr * sizeof(*tb);
+		size_t o_p = TBL_HDR, o_pb = o_p + ((size_t)pmask + 1) * sizeof(*px);
+		size_t o_u = o_pb + ((size_t)pbmask + 1) * sizeof(*pbx);
+		size_t o_i = o_u + (((size_t)n * sizeof(*rec) + 7) & ~(size_t)7);
 		size_t o_x = o_i + ((size_t)mask + 1) * sizeof(*ix);
 		size_t o_s = o_x + ((size_t)brmask + 1) * sizeof(*bx);
 
-		size = o_s + ((pool.len + 7) & ~(size_t)7);
+		size = o_s + ((hp.len + 7) & ~(size_t)7);
 		img = calloc(1, size);
 		if (!img)
 			goto out;
-		memcpy(img + o_u, tu, (size_t)n * sizeof(*tu));
-		memcpy(img + o_b, tb, nbr * sizeof(*tb));
+		memcpy(img + o_p, px, ((size_t)pmask + 1) * sizeof(*px));
+		memcpy(img + o_pb, pbx, ((size_t)pbmask + 1) * sizeof(*pbx));
+		memcpy(img + o_u, rec, (size_t)n * sizeof(*rec));
 		memcpy(img + o_i, ix, ((size_t)mask + 1) * sizeof(*ix));
 		memcpy(img + o_x, bx, ((size_t)brmask + 1) * sizeof(*bx));
-		memcpy(img + o_s, pool.buf, pool.len);
+		memcpy(img + o_s, hp.buf, hp.len);
 		h = (struct tbl_hdr *)img;
 		memcpy(h->magic, TBL_MAGIC, sizeof(h->magic));
 		h->version = TBL_VERSION;
@@ -454,11 +490,14 @@ int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
 		h->nbranch = (uint32_t)nbr;
 		h->mask = mask;
 		h->brmask = brmask;
+		h->pmask = pmask;
+		h->pbmask = pbmask;
 		h->flags = flags;
 		h->off_union = o_u;
-		h->off_branch = o_b;
 		h->off_index = o_i;
 		h->off_brindex = o_x;
+		h->off_pindex = o_p;
+		h->off_pbindex = o_pb;
 		h->off_str = o_s;
 		h->len_str = size - o_s;
 		h->serial = src ? src->serial : 0;
@@ -472,7 +511,7 @@ int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
 			h->src_ctime_ns = src->st.st_ctim.tv_nsec;
 			h->src_uid = (uint32_t)src->st.st_uid;
 			h->src_hash = src->text_hash;
-			h->fstab = (uint32_t)off;
+			h->fstab = (uint32_t)fstab_off;
 			h->fstab_len = (uint32_t)strlen(src->fstab);
 		}
 		h->body_sum = tbl_sum(img + TBL_HDR, size - TBL_HDR);
@@ -482,16 +521,27 @@ int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
 	*ret_size = size;
 	r = 0;
 out:
-	free(tu);
-	free(tb);
+	free(uses.e);
+	free(manc.e);
+	free(banc.e);
+	free(mnts.e);
+	free(brs.e);
+	free(px);
 	free(ix);
+	free(pbx);
 	free(bx);
-	free(pool.buf);
-	free(pool.seen);
+	free(rec);
+	free(hp.buf);
 	return r;
 }
 
 /* ---------------------------------------------------------------- checking */
+
+/* A slot mask: a power of two minus one, of a sane size. */
+static bool mask_ok(uint32_t mask)
+{
+	return mask < UINT32_MAX / 64 && !(((uint64_t)mask + 1) & mask);
+}
 
 /* Is [off, off + len) inside an image of SIZE bytes? */
 static bool in_image(uint64_t off, uint64_t len, uint64_t size)
@@ -523,15 +573,16 @@ int aufs_table_verify(const void *img, size_t size, bool full, const char **why)
 		*why = "corrupt (header checksum)";
 		return -EBADMSG;
 	}
-	if (h->nunion > UINT32_MAX / 4 || h->mask >= UINT32_MAX / 2 || h->brmask >= UINT32_MAX / 2 ||
-	    ((uint64_t)h->mask + 1) & h->mask || ((uint64_t)h->brmask + 1) & h->brmask ||
-	    !in_image(h->off_union, (uint64_t)h->nunion * sizeof(struct tbl_union), size) ||
-	    !in_image(h->off_branch, (uint64_t)h->nbranch * sizeof(struct tbl_branch), size) ||
+	if (h->nunion > UINT32_MAX / 8 || !mask_ok(h->mask) || !mask_ok(h->brmask) ||
+	    !mask_ok(h->pmask) || !mask_ok(h->pbmask) ||
+	    !in_image(h->off_union, (uint64_t)h->nunion * sizeof(uint32_t), size) ||
 	    !in_image(h->off_index, ((uint64_t)h->mask + 1) * sizeof(struct tbl_slot), size) ||
 	    !in_image(h->off_brindex, ((uint64_t)h->brmask + 1) * sizeof(struct tbl_slot), size) ||
+	    !in_image(h->off_pindex, ((uint64_t)h->pmask + 1) * sizeof(struct tbl_slot), size) ||
+	    !in_image(h->off_pbindex, ((uint64_t)h->pbmask + 1) * sizeof(struct tbl_slot), size) ||
 	    !in_image(h->off_str, h->len_str, size) || h->len_str == 0 ||
-	    h->len_str > UINT32_MAX || (h->off_union | h->off_branch | h->off_index |
-					h->off_brindex) & 7) {
+	    h->len_str > UINT32_MAX || (h->off_union | h->off_index | h->off_brindex |
+					h->off_pindex | h->off_pbindex | h->off_str) & 7) {
 		*why = "corrupt (layout)";
 		return -EBADMSG;
 	}
@@ -626,21 +677,30 @@ bool aufs_table_nested(const struct aufs_config *cfg)
 }
 
 int aufs_table_find(const struct aufs_config *cfg, uint64_t hash, const char *p, size_t len,
-		    bool *ancestor)
+		    bool *ancestor, uint32_t *rec)
 {
 	const struct tbl_hdr *h = hdr_of(cfg);
 	const struct tbl_slot *s;
 	bool bad = false;
 
 	*ancestor = false;
+	*rec = UINT32_MAX;
 	if (!h)
 		return -2;
-	s = index_find(h, h->off_index, h->mask, hash, p, len, &bad);
+	/* the ancestors first: few, shared by every lookup, so their pages stay warm */
+	s = index_find(h, h->off_pindex, h->pmask, hash, p, len, &bad);
+	if (s) {
+		*ancestor = true;
+	} else if (!bad) {
+		s = index_find(h, h->off_index, h->mask, hash, p, len, &bad);
+		/* a mount point's name lies right after its union's record */
+		if (s && s->str >= sizeof(struct tbl_union))
+			*rec = s->str - (uint32_t)sizeof(struct tbl_union);
+	}
 	if (bad)
 		table_corrupt(cfg, "mount index");
 	if (!s)
 		return -2;
-	*ancestor = s->flags & TBL_ANCESTOR;
 	if (!s->unionp1)
 		return -1;
 	if (s->unionp1 > h->nunion || s->unionp1 > (uint32_t)cfg->nunion) {
@@ -703,12 +763,19 @@ static const char *image_string(const struct tbl_hdr *h, uint64_t off, uint64_t 
 	return strs + off;
 }
 
-/* Every string a union record names lies inside the strings, NUL-terminated. */
-static bool union_strings_inside(const struct tbl_hdr *h, const struct tbl_union *t)
+/* The branch records of T, when they lie inside the heap, else NULL. */
+static const struct tbl_branch *union_branches(const struct tbl_hdr *h, const struct tbl_union *t)
 {
-	const struct tbl_branch *br =
-		(const struct tbl_branch *)((const char *)h + h->off_branch) + t->branch;
+	if (t->branch & 7 || (uint64_t)t->branch + (uint64_t)t->nbranch * sizeof(struct tbl_branch) >
+				     h->len_str)
+		return NULL;
+	return (const struct tbl_branch *)((const char *)h + h->off_str + t->branch);
+}
 
+/* Every string a union record names lies inside the heap, NUL-terminated. */
+static bool union_strings_inside(const struct tbl_hdr *h, const struct tbl_union *t,
+				 const struct tbl_branch *br)
+{
 	if (!image_string(h, t->mnt, t->mnt_len))
 		return false;
 	for (uint32_t b = 0; b < t->nbranch; b++)
@@ -737,13 +804,14 @@ static void inherit_shared_state(const struct aufs_config *cfg, struct aufs_unio
 
 	for (const struct aufs_config *p = cfg->prev; p && depth < 16; p = p->prev, depth++) {
 		const struct aufs_union *v;
+		uint32_t rec;
 		bool ancestor;
 		int id;
 
 		if (!p->table || p->nunion <= 0)
 			continue;
 		/* the whole mount point hashed at once equals the index's extended hash */
-		id = aufs_table_find(p, h, u->mnt, u->mnt_len, &ancestor);
+		id = aufs_table_find(p, h, u->mnt, u->mnt_len, &ancestor, &rec);
 		if (id < 0)
 			continue;
 		v = atomic_load_explicit(&p->unions[id], memory_order_acquire);
@@ -780,19 +848,26 @@ static char *arena_string(const char *s, size_t len)
 	return c;
 }
 
-struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned id)
+struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned id,
+					 uint32_t rec)
 {
 	const struct tbl_hdr *h = hdr_of(cfg);
+	const struct tbl_branch *brs;
 	const struct tbl_union *t;
 	struct aufs_union *u, *expected = NULL;
 
 	if (!h || id >= h->nunion || (int)id >= cfg->nunion)
 		return NULL;
-	t = (const struct tbl_union *)((const char *)h + h->off_union) + id;
-	if (t->nbranch < 1 || t->nbranch > AUFS_BRANCH_MAX || t->branch > h->nbranch ||
-	    t->nbranch > h->nbranch - t->branch || !union_strings_inside(h, t) ||
-	    union_check(t, (const struct tbl_branch *)((const char *)h + h->off_branch) + t->branch,
-			(const char *)h + h->off_str) != t->check) {
+	if (rec == UINT32_MAX)
+		rec = ((const uint32_t *)((const char *)h + h->off_union))[id];
+	if (rec & 7 || (uint64_t)rec + sizeof(*t) > h->len_str) {
+		table_corrupt(cfg, "union record");
+		return NULL;
+	}
+	t = (const struct tbl_union *)((const char *)h + h->off_str + rec);
+	if (t->nbranch < 1 || t->nbranch > AUFS_BRANCH_MAX || !(brs = union_branches(h, t)) ||
+	    !union_strings_inside(h, t, brs) ||
+	    union_check(t, brs, (const char *)h + h->off_str) != t->check) {
 		table_corrupt(cfg, "union record");
 		return NULL;
 	}
@@ -823,8 +898,7 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 	u->from_table = true;
 	u->nbranch = (int)t->nbranch;
 	for (uint32_t b = 0; b < t->nbranch; b++) {
-		const struct tbl_branch *tb =
-			(const struct tbl_branch *)((const char *)h + h->off_branch) + t->branch + b;
+		const struct tbl_branch *tb = &brs[b];
 		struct aufs_branch *br = &u->branch[b];
 
 		br->path = arena_string(image_string(h, tb->path, tb->len), tb->len);
@@ -853,25 +927,35 @@ int aufs_table_real_to_union(const struct aufs_config *cfg, const char *real, si
 	if (!h || len < 2 || real[0] != '/')
 		return -ENOENT;
 	hash = fnv1a(FNV_INIT, real, 1);
+	if (!index_find(h, h->off_pbindex, h->pbmask, hash, real, 1, &bad))
+		return bad ? (table_corrupt(cfg, "branch index"), -ENOENT) : -ENOENT;
+	/* down the ancestors of branch directories; the first other prefix is the last */
 	for (size_t k = 2, last = 1; k <= len; k++) {
 		const struct tbl_slot *s;
+		bool leaf = false;
 
 		if (k < len && real[k] != '/')
 			continue;
 		hash = fnv1a(hash, real + last, k - last);
 		last = k;
-		s = index_find(h, h->off_brindex, h->brmask, hash, real, k, &bad);
+		s = index_find(h, h->off_pbindex, h->pbmask, hash, real, k, &bad);
+		if (!s && !bad) {
+			s = index_find(h, h->off_brindex, h->brmask, hash, real, k, &bad);
+			leaf = true;
+		}
 		if (bad) {
 			table_corrupt(cfg, "branch index");
 			return -ENOENT;
 		}
-		if (!s)
-			continue;
-		/* several branches hold it (a shared base, nested branches): ambiguous */
-		if (hit >= 0 || s->unionp1 == TBL_NONE || !s->unionp1 || s->unionp1 > h->nunion)
-			return -ENOENT;
-		hit = (int)s->unionp1 - 1;
-		*ret_brlen = k;
+		if (s && s->unionp1) {
+			/* several branches hold it (a shared base, nested branches): ambiguous */
+			if (hit >= 0 || s->unionp1 == TBL_NONE || s->unionp1 > h->nunion)
+				return -ENOENT;
+			hit = (int)s->unionp1 - 1;
+			*ret_brlen = k;
+		}
+		if (leaf)
+			break;
 	}
 	return hit >= 0 ? hit : -ENOENT;
 }

@@ -12,7 +12,7 @@
 #define TBL_VERSION 1
 #define TBL_HDR     256
 #define TBL_NONE    UINT32_MAX		/* a branch directory of several unions */
-#define TBL_ANCESTOR 1u			/* slot flag: a strict ancestor of a mount point */
+#define TBL_ANCESTOR 1u			/* slot flag: in an ancestors' index */
 #define TBL_NESTED   1u			/* header flag: a mount point inside another union */
 
 /* Little-endian, as the machines that map it; documented in aufs-preload(7). */
@@ -26,10 +26,19 @@ struct tbl_hdr {
 	_Atomic uint32_t superseded;	/* set once a newer image replaced this one */
 	uint32_t nunion;
 	uint32_t nbranch;		/* branch records in all */
-	uint32_t mask;			/* mount index: mask + 1 slots */
-	uint32_t brmask;		/* branch index: brmask + 1 slots */
+	uint32_t mask;			/* mount points: mask + 1 slots */
+	uint32_t brmask;		/* branch directories: brmask + 1 slots */
+	uint32_t pmask;			/* ancestors of mount points: pmask + 1 slots */
+	uint32_t pbmask;		/* ancestors of branch directories */
 	uint32_t flags;			/* TBL_NESTED */
-	uint64_t off_union, off_branch, off_index, off_brindex, off_str, len_str;
+	uint32_t reserved0;
+	/*
+	 * off_union: a table of the heap offset of each union's record; the heap
+	 * (off_str) holds the strings every union shares first (the ancestors, a base
+	 * named by every line), then each union's record, name, branch records and
+	 * own strings side by side: one lookup touches few pages of a large image.
+	 */
+	uint64_t off_union, off_index, off_brindex, off_pindex, off_pbindex, off_str, len_str;
 	/* the fstab compiled: its identity when compiled, and a hash of its text */
 	uint64_t src_dev, src_ino, src_size;
 	int64_t src_mtime, src_mtime_ns, src_ctime, src_ctime_ns;
