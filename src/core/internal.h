@@ -293,6 +293,9 @@ enum aufs_loc_flags {
 	AUFS_LOC_DIRPERM   = 1 << 8,	/* a directory with copies in several branches, not
 					 * all granting r and x to everyone: nodirperm1
 					 * asks each copy (perm_check_dir()) */
+	AUFS_LOC_WH_UNPROBED = 1 << 9,	/* UNPROBED, and no lower branch shows the name, so
+					 * its whiteout in that branch was not looked for
+					 * either: it would hide nothing (see probe()) */
 	AUFS_LOC_DOT       = 1 << 10,	/* the last component was "." (the kernel's LAST_DOT) */
 	AUFS_LOC_DOTDOT    = 1 << 11,	/* the last component was ".." (LAST_DOTDOT) */
 };
@@ -306,6 +309,13 @@ enum aufs_loc_flags {
  * operation decides: ENOTDIR, EISDIR, ENOENT or nothing).
  */
 #define AUFS_RESOLVE_LAST_AS_IS (1u << 16)
+/*
+ * The caller renames a non-directory onto the final name in the top-most
+ * (writable) branch of its directory, whose rename answers for that branch's copy
+ * of the name itself (replaces a file, refuses a directory): as AUFS_RESOLVE_EXCL,
+ * the name may come back AUFS_LOC_UNPROBED.
+ */
+#define AUFS_RESOLVE_REPLACE (1u << 17)
 #define AUFS_LOC_DOTS (AUFS_LOC_DOT | AUFS_LOC_DOTDOT)
 
 /* Where a path landed: in a union (u != NULL) or on a host path (u == NULL). */
@@ -379,6 +389,9 @@ int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
 struct lcache;
 struct lent;
 
+/* How much of the top-most branch a lookup of a final name probes (probe()). */
+enum probe_mode { PROBE_ALL, PROBE_EXCL, PROBE_REPLACE };
+
 /* What one name resolved to. */
 struct node {
 	int branch;			/* -1: missing */
@@ -389,6 +402,7 @@ struct node {
 	bool have_stat;
 	bool alone;			/* known: no copy of the name below branch */
 	bool unprobed;			/* the first branch's copy was not looked for */
+	bool wh_unprobed;		/* nor its whiteout: nothing below to hide */
 	bool restricted;		/* a directory whose copies (two or more) do not all
 					 * grant search and read to everyone */
 	struct stat st;
@@ -479,6 +493,8 @@ int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
 /* Mark BRANCH/DIR opaque (.wh..wh..opq). */
 int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dlen);
+/* Is NAME of DIR whited out in branch B? 1, 0 (as the resolver's probe reads it) or -errno. */
+int wh_exists(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
 /*
  * Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir), and
  * the leftover temporaries of earlier rmdirs in it, emptied first.

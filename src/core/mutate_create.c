@@ -232,6 +232,23 @@ int create_prepare(struct aufs_loc *loc, bool dir_create)
 	if (loc->cut >= 0 && loc->cut < limit)
 		limit = loc->cut;
 	t = policy_create(loc->u, loc->pmask, limit, dir_create);
+	if (t >= 0 && (loc->flags & AUFS_LOC_WH_UNPROBED) && t != mask_lowest_bit(loc->pmask)) {
+		/*
+		 * The lookup left the top-most copy's whiteout of the name unprobed (it
+		 * hides nothing below), but the name goes under that copy: there it
+		 * would hide the new one.
+		 */
+		int top = mask_lowest_bit(loc->pmask);
+
+		r = wh_exists(loc->u, top, dir, dlen, name);
+		if (r < 0)
+			return r;
+		loc->flags &= ~AUFS_LOC_WH_UNPROBED;
+		if (r) {
+			loc->cut = top;
+			t = policy_create(loc->u, loc->pmask, top, dir_create);
+		}
+	}
 	if (t < 0)
 		return t;
 	r = perm_check_parent(loc, loc->pmask);

@@ -360,6 +360,7 @@ bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_unio
 	n->alone = e->alone;
 	n->restricted = e->restricted;
 	n->unprobed = false;
+	n->wh_unprobed = false;
 	return true;
 }
 

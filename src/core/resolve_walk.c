@@ -58,11 +58,12 @@ static bool has_lower(aufs_mask m, int b)
 }
 
 /*
- * Probe the branches in PMASK (those holding the parent directory) for REL, whose
- * last component starts at NAME_OFF. BUF is scratch of PATH_MAX bytes.
+ * Probe the branches in PMASK (those holding the parent directory) from branch
+ * FROM on for REL, whose last component starts at NAME_OFF. BUF is scratch of
+ * PATH_MAX bytes.
  */
-static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-		 aufs_mask pmask, bool skip_first, struct node *n, char *buf)
+static int probe_from(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
+		      aufs_mask pmask, int from, struct node *n, char *buf)
 {
 	const char *name = rel + name_off;
 	size_t nlen = len - name_off, plen = name_off ? name_off - 1 : 0;
@@ -71,8 +72,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	int r;
 
 	node_missing(n);
-	shm_count(u, AUFS_CNT_LOOKUPS);
-	for (int b = 0; b < u->nbranch; b++) {
+	for (int b = from; b < u->nbranch; b++) {
 		const struct aufs_branch *br = &u->branch[b];
 
 		if (!(pmask & MASK_BIT(b)))
@@ -80,13 +80,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 		r = branch_path(br, rel, len, buf);
 		if (r < 0)
 			return r;
-		if (skip_first && br->perm == AUFS_PERM_RW && !n->unprobed && n->branch < 0 &&
-		    n->cut < 0 && !(pmask & (MASK_BIT(b) - 1))) {
-			n->unprobed = true;	/* the caller's O_EXCL create there tests it */
-			r = -ENOENT;
-		} else {
-			r = sys_lstat(buf, &st);
-		}
+		r = sys_lstat(buf, &st);
 		if (r == 0) {
 			bool dir = S_ISDIR(st.st_mode);
 
@@ -149,6 +143,70 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 }
 
 /*
+ * The final name of an O_EXCL create (MODE PROBE_EXCL) or of a rename of a
+ * non-directory (PROBE_REPLACE), whose call in the top-most branch T of PMASK
+ * (writable) answers for T's copy of the name itself: EEXIST, or the kernel's
+ * rename replaces a file and refuses a directory. The branches below T come first;
+ * T's whiteout is looked for only when one of them shows the name (a whiteout of a
+ * name no lower branch has hides nothing), and for a rename T's copy only when the
+ * name shows below and is not whited out (what T holds then decides its type).
+ * n->unprobed: T's copy was not looked for; n->wh_unprobed: nor T's whiteout.
+ */
+static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
+		 aufs_mask pmask, enum probe_mode mode, struct node *n, char *buf)
+{
+	int t = pmask ? mask_lowest_bit(pmask) : -1, r;
+	const struct aufs_branch *br;
+	struct stat st;
+
+	shm_count(u, AUFS_CNT_LOOKUPS);
+	if (mode == PROBE_ALL || t < 0 || u->branch[t].perm != AUFS_PERM_RW)
+		return probe_from(u, rel, len, name_off, pmask, 0, n, buf);
+	br = &u->branch[t];
+	r = probe_from(u, rel, len, name_off, pmask, t + 1, n, buf);
+	if (r < 0)
+		return r;
+	n->unprobed = true;
+	if (n->branch < 0) {
+		n->wh_unprobed = n->cut < 0 && branch_has_whiteouts(br) && has_lower(pmask, t);
+		return 0;
+	}
+	if (branch_has_whiteouts(br)) {
+		size_t plen = name_off ? name_off - 1 : 0;
+
+		r = branch_path_name(br, rel, plen, AUFS_WH_PREFIX, rel + name_off,
+				     len - name_off, buf);
+		if (r == 0)
+			r = exists(buf);
+		if (r < 0)
+			return r;
+		if (r) {
+			node_missing(n);	/* whited out in T: hidden below */
+			n->cut = t;
+			n->unprobed = true;
+			return 0;
+		}
+	}
+	if (mode == PROBE_EXCL)
+		return 0;	/* shown below: the create is refused whatever T holds */
+	r = branch_path(br, rel, len, buf);
+	if (r < 0)
+		return r;
+	r = sys_lstat(buf, &st);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		n->unprobed = false;	/* the whole answer: T has no copy */
+		return 0;
+	}
+	if (r == 0 && !S_ISDIR(st.st_mode)) {
+		*n = (struct node){ .branch = t, .cut = -1, .type = mode_to_dt(st.st_mode),
+				    .st = st, .have_stat = true };
+		return 0;
+	}
+	/* a directory in T merges with the copies below, or an error: the whole probe */
+	return probe_from(u, rel, len, name_off, pmask, 0, n, buf);
+}
+
+/*
  * nodirperm1 (the default): going through a directory needs search permission
  * on every branch's copy, as aufs_permission() decides, where the kernel checks
  * only the copy a branch path goes through. When N's copies all let everyone
@@ -181,7 +239,8 @@ static aufs_mask root_mask(const struct aufs_union *u)
  * cache, probing and filling it on a miss. FRESH bypasses what is cached.
  */
 static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-			aufs_mask pmask, bool fresh, bool excl, struct node *n, char *buf)
+			aufs_mask pmask, bool fresh, enum probe_mode mode, struct node *n,
+			char *buf)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	struct aufs_shm *shm = aufs_union_shm(u);
@@ -199,7 +258,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 		return 0;
 	if (c)
 		gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
-	r = probe(u, rel, len, name_off, pmask, excl, n, buf);
+	r = probe(u, rel, len, name_off, pmask, mode, n, buf);
 	if (r < 0)
 		return r;
 	if (c && !n->unprobed)
@@ -249,8 +308,8 @@ static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fr
 
 		while (end < len && rel[end] != '/')
 			end++;
-		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len), false,
-				 &n, buf);
+		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len),
+				 PROBE_ALL, &n, buf);
 		if (r < 0)
 			return r;
 		if (n.cached)
@@ -559,7 +618,10 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 		}
 		r = lookup_child(w->u, relp(loc, w->vlen), rell(loc, w->vlen),
 				 rell(loc, w->vlen) - clen, w->dmask, w->fresh,
-				 is_last && (flags & AUFS_RESOLVE_EXCL), n, loc->real);
+				 !is_last ? PROBE_ALL
+				 : flags & AUFS_RESOLVE_EXCL ? PROBE_EXCL
+				 : flags & AUFS_RESOLVE_REPLACE ? PROBE_REPLACE : PROBE_ALL,
+				 n, loc->real);
 		if (r < 0)
 			return r;
 		if (n->cached)
@@ -773,6 +835,8 @@ static int fill_loc(const struct walk *w, const struct node *n, struct aufs_loc 
 		loc->flags |= AUFS_LOC_ALONE;
 	if (n->unprobed && n->branch < 0)
 		loc->flags |= AUFS_LOC_UNPROBED;
+	if (n->wh_unprobed && n->branch < 0)
+		loc->flags |= AUFS_LOC_WH_UNPROBED;
 	if (n->restricted && n->type == DT_DIR)
 		loc->flags |= AUFS_LOC_DIRPERM;
 	if (n->have_stat) {
