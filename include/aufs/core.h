@@ -191,6 +191,13 @@ void aufs_state_publish(struct aufs_config *cfg);
  */
 void aufs_creds_changed(void);
 
+/*
+ * The process umask is now MASK (-1: not known; asked again when needed). Called
+ * by the umask() wrapper after the change; a vfork child, which must not change
+ * its parent's copy of it, says -1.
+ */
+void aufs_umask_changed(int mask);
+
 /* ------------------------------------------------------------------ state_fd.c */
 
 /*

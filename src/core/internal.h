@@ -235,6 +235,8 @@ bool creds_in_group(gid_t gid);
 bool creds_mode_allows(const struct stat *st, int mask, bool real);
 /* getpid(), once per process. */
 pid_t creds_pid(void);
+/* The process umask (from /proc/self/status once, then as the umask() shim says), or -1. */
+int creds_umask(void);
 
 /* ---------------------------------------------------------------- state_mount.c */
 
@@ -370,8 +372,25 @@ void aufs_lookup_flush(void);
 void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, unsigned type,
 		      bool alone);
 
+/*
+ * What a lookup learnt of the top-most copy of a directory (the branch of its
+ * node) that a copy-up into it needs: its mode and owner, from the probe's lstat
+ * (DINFO_STAT), and that it has no default ACL, which would override the umask
+ * for the files made in it (DINFO_NOACL, noted by the first copy-up that asked).
+ */
+enum { DINFO_STAT = 1, DINFO_NOACL = 2 };
+struct dinfo {
+	uint8_t flags;
+	uint16_t mode;			/* st_mode & 07777 */
+	uint32_t uid, gid;
+};
+
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
+/* lookup_dirmask(), and what the lookup knows of the directory's top-most copy. */
+int lookup_dir(struct aufs_union *u, const char *rel, aufs_mask *ret, struct dinfo *ret_di);
+/* The top-most copy of directory REL[0..LEN) of U has no default ACL: remember it. */
+void lookup_note_dir_noacl(struct aufs_union *u, const char *rel, size_t len);
 /* The same, probing the last component afresh (listings must see new branches). */
 int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret);
 /*
@@ -405,6 +424,7 @@ struct node {
 	bool wh_unprobed;		/* nor its whiteout: nothing below to hide */
 	bool restricted;		/* a directory whose copies (two or more) do not all
 					 * grant search and read to everyone */
+	struct dinfo di;		/* a directory: its top-most copy */
 	struct stat st;
 };
 
@@ -459,6 +479,8 @@ bool cache_is_noalloc(void);
 void cache_uncacheable(void);
 /* Forget this thread's entry of REL (the op found the cached object gone). */
 void cache_drop(const struct aufs_union *u, const char *rel, size_t len);
+/* Add FLAGS (DINFO_*) to what this thread's valid entry of REL knows of its top copy. */
+void cache_note_dinfo(const struct aufs_union *u, const char *rel, size_t len, uint8_t flags);
 
 /* Not an answer of whole_lookup(): the walk decides. Distinct from AUFS_PASS and -errno. */
 #define WHOLE_MISS INT_MIN

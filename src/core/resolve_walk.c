@@ -138,6 +138,9 @@ static int probe_from(struct aufs_union *u, const char *rel, size_t len, size_t 
 	}
 	if (n->branch >= 0 && n->type != DT_DIR)
 		n->mask = 0;
+	if (n->branch >= 0 && n->type == DT_DIR)
+		n->di = (struct dinfo){ .flags = DINFO_STAT, .mode = n->st.st_mode & 07777,
+					.uid = n->st.st_uid, .gid = n->st.st_gid };
 	n->restricted = strict && (n->mask & (n->mask - 1));
 	return 0;
 }
@@ -296,12 +299,15 @@ void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, 
  */
 static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fresh,
 		      bool fresh_last, bool search_last, aufs_mask *ret, bool *used_cache,
-		      char *buf)
+		      char *buf, struct dinfo *ret_di)
 {
 	aufs_mask m = root_mask(u);
 	struct node n;
 	size_t i = 0;
 	int r;
+
+	if (ret_di)
+		*ret_di = (struct dinfo){ 0 };	/* the root: no entry */
 
 	while (i < len) {
 		size_t start = i, end = i;
@@ -325,6 +331,8 @@ static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fr
 		}
 		m = n.mask;
 		i = end + 1;
+		if (ret_di)
+			*ret_di = n.di;
 	}
 	*ret = m;
 	return 0;
@@ -333,7 +341,7 @@ static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fr
 static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fresh,
 		      bool fresh_last, aufs_mask *ret, bool *used_cache, char *buf)
 {
-	return dir_state3(u, rel, len, fresh, fresh_last, false, ret, used_cache, buf);
+	return dir_state3(u, rel, len, fresh, fresh_last, false, ret, used_cache, buf, NULL);
 }
 
 static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fresh,
@@ -351,6 +359,23 @@ int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret)
 	if ((r == -ENOENT || r == -ENOTDIR) && used)
 		r = dir_state2(u, rel, strlen(rel), true, true, ret, &used, buf);
 	return r;
+}
+
+int lookup_dir(struct aufs_union *u, const char *rel, aufs_mask *ret, struct dinfo *ret_di)
+{
+	char buf[PATH_MAX];
+	bool used = false;
+	size_t len = strlen(rel);
+	int r = dir_state3(u, rel, len, false, false, false, ret, &used, buf, ret_di);
+
+	if ((r == -ENOENT || r == -ENOTDIR) && used)
+		r = dir_state3(u, rel, len, true, false, false, ret, &used, buf, ret_di);
+	return r;
+}
+
+void lookup_note_dir_noacl(struct aufs_union *u, const char *rel, size_t len)
+{
+	cache_note_dinfo(u, rel, len, DINFO_NOACL);
 }
 
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret)
@@ -437,7 +462,7 @@ static int walk_enter(struct walk *w)
 	loc->rel = rel_offset(w->u);
 	/* the walk goes on inside it (a name, or "." and ".." of the cwd) */
 	return dir_state3(w->u, relp(loc, w->vlen), rell(loc, w->vlen), w->fresh, false, true,
-			  &w->dmask, &w->used_cache, loc->real);
+			  &w->dmask, &w->used_cache, loc->real, NULL);
 }
 
 static void pop(struct walk *w)
