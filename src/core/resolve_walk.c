@@ -23,6 +23,9 @@
 
 #define LOOKUP_MAX_HOPS 40	/* symlink expansions, as the kernel */
 
+__thread const char *aufs_path_hint;
+__thread size_t aufs_path_hint_len;
+
 /* ---------------------------------------------------------------- probing */
 
 static unsigned mode_to_dt(mode_t m)
@@ -900,7 +903,12 @@ static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc 
 		return AUFS_PASS;
 	if (!path)
 		return -EFAULT;
-	plen = strnlen(path, PATH_MAX);
+	if (path == aufs_path_hint) {
+		plen = aufs_path_hint_len;	/* the prologue's measure of it */
+		aufs_path_hint = NULL;
+	} else {
+		plen = strnlen(path, PATH_MAX);
+	}
 	if (plen >= PATH_MAX)
 		return AUFS_PASS;	/* the kernel says ENAMETOOLONG itself */
 	if (plen == 0 && !(flags & AUFS_RESOLVE_EMPTY_PATH))
