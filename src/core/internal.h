@@ -544,6 +544,8 @@ int policy_copyup(struct aufs_union *u, aufs_mask pmask, int src);
  * cpup_seal() must follow, or -errno.
  */
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t);
+/* cpup_dirs() of a directory the lookup says T lacks: no lstat of the whole first. */
+int cpup_dirs_missing(struct aufs_union *u, const char *rel, size_t len, int t);
 /*
  * cpup_dirs() returned 1: it had to give a directory u+wx to create inside it;
  * call this once the object is in place to restore the real modes.

@@ -194,12 +194,16 @@ static void split(const char *rel, size_t len, size_t *dlen, const char **name)
 /*
  * Make directory REL[0..END) in branch T, whose parent is there, as the top-most
  * other branch has it: mode (widened to u+wx when *WIDEN says so), owner, times;
- * its parent's times are put back. 0, 1 (another process made it first) or -errno.
+ * its parent's times are put back. PST: the parent's lstat, or what it was made
+ * as (NULL: asked here). 0 (*MADE: what the directory was made as), 1 (another
+ * process made it first) or -errno.
  */
-static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int t, bool *widen)
+static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int t, bool *widen,
+			 const struct stat *pst, struct stat *made)
 {
 	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
-	struct stat sst, pst;
+	const struct aufs_creds *c = creds_get();
+	struct stat sst, pst_here;
 	bool found = false, have_parent;
 	size_t pl = end, dl;
 	const char *nm;
@@ -213,7 +217,9 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	while (pl > 0 && rel[pl - 1] != '/')
 		pl--;
 	have_parent = branch_path(&u->branch[t], rel, pl ? pl - 1 : 0, pdst) == 0 &&
-		      sys_lstat(pdst, &pst) == 0;
+		      (pst || sys_lstat(pdst, &pst_here) == 0);
+	if (have_parent && !pst)
+		pst = &pst_here;
 	r = branch_path(&u->branch[t], rel, end, dst);
 	if (r == 0)
 		r = sys_mkdirat(AT_FDCWD, dst, 0700);
@@ -221,17 +227,30 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 		return 1;
 	if (r < 0)
 		return r;
-	/* as copy_owner_mode(): a directory of another mode would show in the union */
-	r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+	*made = sst;
+	made->st_mode = S_IFDIR | widened(&sst, widen);
+	/*
+	 * as copy_owner_mode(): a directory of another mode would show in the union. A
+	 * new directory is the caller's, of its parent's group when set-group-ID.
+	 */
+	if (!have_parent || sst.st_uid != c->euid ||
+	    sst.st_gid != (pst->st_mode & S_ISGID ? pst->st_gid : c->egid))
+		r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+	if (r == -EPERM || r == -EINVAL) {
+		made->st_uid = c->euid;	/* ours, then: what its children are compared with */
+		made->st_gid = have_parent && (pst->st_mode & S_ISGID) ? pst->st_gid : c->egid;
+		if (!have_parent)
+			made->st_mode &= ~(mode_t)S_ISGID;	/* unknown: never skip a chown below */
+	}
 	if (r == 0 || r == -EPERM || r == -EINVAL)
-		r = sys_fchmodat(AT_FDCWD, dst, widened(&sst, widen));
+		r = sys_fchmodat(AT_FDCWD, dst, made->st_mode & 07777);
 	if (r < 0) {
 		(void)sys_unlinkat(AT_FDCWD, dst, AT_REMOVEDIR);
 		return r;
 	}
 	copy_times(AT_FDCWD, dst, &sst, 0);
 	if (have_parent)
-		copy_times(AT_FDCWD, pdst, &pst, 0);	/* its parent looks untouched */
+		copy_times(AT_FDCWD, pdst, pst, 0);	/* its parent looks untouched */
 	split(rel, end, &dl, &nm);
 	aufs_dir_changed(u, rel, dl);	/* the parent gained a copy */
 	lookup_dir_gained_branch(u, rel, end);	/* and the directory a branch */
@@ -246,13 +265,16 @@ static bool unseal(const char *dst, const struct stat *st)
 	       sys_fchmodat(AT_FDCWD, dst, (st->st_mode & 07777) | 0300) == 0;
 }
 
-/* cpup_dirs(); *DIRST gets the lstat of the directory when it was there already. */
+/*
+ * cpup_dirs(); *DIRST gets the lstat of the directory when it was there already.
+ * MISSING: the lookup says branch T lacks it (the walk down starts at once).
+ */
 static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
-			struct stat *dirst, bool *have_dirst)
+			struct stat *dirst, bool *have_dirst, bool missing)
 {
 	char dst[PATH_MAX];
-	struct stat st;
-	bool widen = false;
+	struct stat st, pst;
+	bool widen = false, have_pst = false, made_one = false;
 	size_t end = 0;
 	int r;
 
@@ -260,7 +282,7 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 	 * Mostly the whole directory is there already: one lstat, not one per
 	 * component. Anything else (missing, sealed, not a directory) walks down.
 	 */
-	if (len > 0) {
+	if (len > 0 && !missing) {
 		r = branch_path(&u->branch[t], rel, len, dst);
 		if (r < 0)
 			return r;
@@ -281,25 +303,37 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		r = branch_path(&u->branch[t], rel, end, dst);
 		if (r < 0)
 			return r;
-		r = sys_lstat(dst, &st);
+		/* below a directory just made nothing is there yet: make it at once */
+		r = made_one ? -ENOENT : sys_lstat(dst, &st);
 		if (r == 0 && !S_ISDIR(st.st_mode))
 			return -ENOTDIR;
 		if (r == 0) {
 			widen |= unseal(dst, &st);
+			pst = st;
+			have_pst = true;
 			continue;
 		}
 		if (r != -ENOENT)
 			return r;
-		r = make_dir_copy(u, rel, end, t, &widen);
+		r = make_dir_copy(u, rel, end, t, &widen, have_pst ? &pst : NULL, &st);
 		if (r < 0)
-			return r;	/* 1: another process made it first */
+			return r;
+		/* 1: another process made it first, as it likes: ask it */
+		have_pst = r == 0 || sys_lstat(dst, &st) == 0;
+		made_one = r == 0;
+		pst = st;
 	}
 	return widen ? 1 : 0;
 }
 
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false);
+}
+
+int cpup_dirs_missing(struct aufs_union *u, const char *rel, size_t len, int t)
+{
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true);
 }
 
 /* The open flags F_SETFL gives a kept copy-up descriptor afterwards. */
@@ -540,7 +574,7 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 			sys_close(j->in);
 		j->in = j->out = -1;
 		j->dir_known = j->have_dst = j->have_dtime = j->dir_noacl = false;
-		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime);
+		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false);
 		if (r < 0)
 			return r;
 		*seal = r > 0;
@@ -566,11 +600,12 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
  * as by open(OFLAGS) of it in *RET_FD (else -1), saving the caller that open.
  * TDI: what the lookup knows of the directory's copy in T, the top-most one
  * (NULL: nothing), which saves walking down to it when the caller's operation
- * changes the directory anyway (its times need no putting back).
+ * changes the directory anyway (its times need no putting back). DIR_MISSING: the
+ * lookup says T has no copy of the directory.
  */
 static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 			  const struct stat *st, off_t len, int oflags, int *ret_fd,
-			  bool dir_changes, const struct dinfo *tdi)
+			  bool dir_changes, const struct dinfo *tdi, bool dir_missing)
 {
 	struct cpup_job *j;
 	const char *name;
@@ -591,7 +626,7 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 		j->have_dst = j->dir_known = true;
 		j->dir_noacl = tdi->flags & DINFO_NOACL;
 	} else {
-		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime);
+		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime, dir_missing);
 		if (r < 0)
 			goto out_free;
 		seal = r > 0;
@@ -610,7 +645,7 @@ out_free:
 int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
 		off_t len)
 {
-	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL, false, NULL);
+	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL, false, NULL, false);
 }
 
 /*
@@ -622,7 +657,7 @@ int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const str
  * branch returned, when that is its top-most copy (else flags 0).
  */
 static int copyup_target_di(const struct aufs_loc *loc, char *dir, size_t *dlen,
-			    struct dinfo *di)
+			    struct dinfo *di, bool *missing)
 {
 	const char *rel = loc->virt + loc->rel, *name;
 	aufs_mask pmask;
@@ -637,14 +672,16 @@ static int copyup_target_di(const struct aufs_loc *loc, char *dir, size_t *dlen,
 	t = policy_copyup(loc->u, pmask, loc->branch);
 	if (t < 0 || !(pmask & MASK_BIT(t)) || t != mask_lowest_bit(pmask))
 		di->flags = 0;
+	*missing = t >= 0 && !(pmask & MASK_BIT(t));
 	return t;
 }
 
 static int copyup_target(const struct aufs_loc *loc, char *dir, size_t *dlen)
 {
 	struct dinfo di;
+	bool missing;
 
-	return copyup_target_di(loc, dir, dlen, &di);
+	return copyup_target_di(loc, dir, dlen, &di, &missing);
 }
 
 int perm_check_copyup(const struct aufs_loc *loc)
@@ -686,6 +723,7 @@ int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, i
 	size_t rlen = strlen(rel);
 	struct dinfo di;
 	struct stat st;
+	bool missing;
 	int t, r;
 
 	if (u->branch[loc->branch].perm == AUFS_PERM_RW)
@@ -700,12 +738,12 @@ int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, i
 		char dir[PATH_MAX];
 		size_t dlen;
 
-		t = copyup_target_di(loc, dir, &dlen, &di);
+		t = copyup_target_di(loc, dir, &dlen, &di, &missing);
 		if (t < 0)
 			return t;
 	}
 	r = cpup_object_fd(u, rel, loc->branch, t, &st, len, oflags, ret_fd,
-			   loc->flags & AUFS_LOC_DIR_CHANGES, &di);
+			   loc->flags & AUFS_LOC_DIR_CHANGES, &di, missing);
 	if (r < 0)
 		return r;
 	if (r > 0)

@@ -205,7 +205,10 @@ int create_place_in(struct aufs_loc *loc, int t, bool have_parent)
 
 	loc_split(loc, &dir, &dlen, &name);
 	if (!have_parent) {
-		r = cpup_dirs(loc->u, dir, dlen, t);
+		/* the parent's branches: the lookup's, unless LOC is a directory */
+		r = loc->type != DT_DIR && !(loc->pmask & MASK_BIT(t))
+			    ? cpup_dirs_missing(loc->u, dir, dlen, t)
+			    : cpup_dirs(loc->u, dir, dlen, t);
 		if (r < 0)
 			return r;
 		if (r > 0)
