@@ -596,6 +596,14 @@ int create_prepare(struct aufs_loc *loc, bool dir_create);
  * loc->real at the name there. 0 or -errno.
  */
 int create_place_in(struct aufs_loc *loc, int t, bool have_parent);
+/*
+ * LOC was resolved for a create that tests the name in the top-most branch of its
+ * directory itself (AUFS_RESOLVE_EXCL: open O_EXCL, mkdir, mknod, symlink), which
+ * was not looked for there (AUFS_LOC_UNPROBED); create_prepare() answered T (a
+ * branch, or -errno). Does the name exist there all the same, when the create goes
+ * elsewhere or was refused first? The kernel's EEXIST comes before those.
+ */
+bool create_unprobed_exists(const struct aufs_loc *loc, int t);
 /* The name now exists in branch T: drop its whiteout there, tell every process. */
 void create_done(struct aufs_loc *loc, int t);
 

@@ -264,6 +264,19 @@ int create_prepare(struct aufs_loc *loc, bool dir_create)
 	return t;
 }
 
+bool create_unprobed_exists(const struct aufs_loc *loc, int t)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+	struct stat st;
+	int top = loc->pmask ? mask_lowest_bit(loc->pmask) : -1;
+
+	if (!(loc->flags & AUFS_LOC_UNPROBED) || top < 0 || t == top)
+		return false;	/* the create there tests it */
+	return branch_path(&loc->u->branch[top], rel, strlen(rel), path) == 0 &&
+	       sys_lstat(path, &st) == 0;
+}
+
 /* The name now exists in branch T: drop its whiteout there, tell the others. */
 void create_done(struct aufs_loc *loc, int t)
 {

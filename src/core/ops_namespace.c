@@ -22,6 +22,12 @@
 
 /* The name a namespace call acts on: its parent walked, the last name as written. */
 #define RESOLVE_NAME (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_LAST_AS_IS)
+/*
+ * The name a create makes (mkdir, mknod, symlink): as open O_EXCL, the create in
+ * the top-most branch of the directory tests that branch's copy of the name itself
+ * (EEXIST), so the lookup need not (AUFS_RESOLVE_EXCL, create_unprobed_exists()).
+ */
+#define RESOLVE_CREATE (RESOLVE_NAME | AUFS_RESOLVE_EXCL)
 
 /*
  * What the kernel's filename_create() answers for the name of LOC before the
@@ -45,7 +51,7 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 	size_t dlen;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_CREATE, &loc);
 	if (r == AUFS_PASS_HOST)
 		return (r = loc_host_tail(&loc)) ? r : sys_mkdirat(AT_FDCWD, loc.real, mode);
 	if (r)
@@ -54,6 +60,8 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 	if (r < 0)
 		return r;
 	t = create_prepare(&loc, true);
+	if (create_unprobed_exists(&loc, t))
+		return -EEXIST;
 	if (t < 0)
 		return t;
 	r = sys_mkdirat(AT_FDCWD, loc.real, mode);
@@ -79,7 +87,7 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_CREATE, &loc);
 	if (r == AUFS_PASS_HOST)
 		return (r = loc_host_tail(&loc)) ? r : sys_mknodat(AT_FDCWD, loc.real, mode, dev);
 	if (r)
@@ -88,6 +96,8 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	if (r < 0)
 		return r;
 	t = create_prepare(&loc, false);
+	if (create_unprobed_exists(&loc, t))
+		return -EEXIST;
 	if (t < 0)
 		return t;
 	r = sys_mknodat(AT_FDCWD, loc.real, mode, dev);
@@ -101,7 +111,7 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_CREATE, &loc);
 	if (r == AUFS_PASS_HOST)
 		return (r = loc_host_tail(&loc)) ? r : sys_symlinkat(target, AT_FDCWD, loc.real);
 	if (r)
@@ -110,6 +120,8 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 	if (r < 0)
 		return r;
 	t = create_prepare(&loc, false);
+	if (create_unprobed_exists(&loc, t))
+		return -EEXIST;
 	if (t < 0)
 		return t;
 	r = sys_symlinkat(target, AT_FDCWD, loc.real);	/* the target is stored verbatim */

@@ -75,6 +75,11 @@ static const struct ncase refusals[] = {
 	{ MKDIR, "fl/", NULL, 0, EEXIST },
 	{ MKDIR, "missing/.", NULL, 0, ENOENT },
 	{ MKDIR, "file/.", NULL, 0, ENOTDIR },
+	/* a name only the top branch has: its mkdir there says EEXIST (RESOLVE_CREATE) */
+	{ MKDIR, "up", NULL, 0, EEXIST },
+	{ MKFIFO, "up", NULL, 0, EEXIST },
+	{ SYMLINK, "up", "t", 0, EEXIST },
+	{ OPEN, "up", NULL, O_WRONLY | O_CREAT | O_EXCL, EEXIST },
 	{ MKFIFO, "a/b/.", NULL, 0, EEXIST },
 	{ MKFIFO, "newfifo/", NULL, 0, ENOENT },
 	{ MKFIFO, "file/", NULL, 0, EEXIST },
