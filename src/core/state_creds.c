@@ -97,7 +97,7 @@ bool creds_mode_allows(const struct stat *st, int mask, bool real)
  * another thread's create would get the wrong mode. The umask() shim tells every
  * change (aufs_umask_changed()).
  */
-static _Atomic int cached_umask = -1;
+static _Atomic int cached_umask = -1;	/* -2: /proc could not say */
 
 void aufs_umask_changed(int mask)
 {
@@ -132,11 +132,13 @@ int creds_umask(void)
 
 	if (__builtin_expect(m >= 0, 1))
 		return m;
+	if (m == -2)
+		return -1;	/* unreadable: not asked again until a umask() says it */
 	m = read_umask();
 	/* a umask() since the read wins */
-	if (m >= 0 && !atomic_compare_exchange_strong(&cached_umask, &unknown, m))
+	if (!atomic_compare_exchange_strong(&cached_umask, &unknown, m >= 0 ? m : -2))
 		m = atomic_load_explicit(&cached_umask, memory_order_acquire);
-	return m;
+	return m >= 0 ? m : -1;
 }
 
 static void pid_forget(void)
