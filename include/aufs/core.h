@@ -65,6 +65,16 @@ static inline void aufs_call_end(void)
 		aufs_call_end_slow();
 }
 
+/*
+ * The length of the path a generated prologue has just measured (aufs_path_ok()
+ * probes it for EFAULT anyway), so that the resolver does not measure it again:
+ * set by the prologue for its path argument, taken (and cleared) by the first
+ * aufs_resolve() of that same pointer, cleared by the prologue after its verb. A
+ * signal handler's call in between clears it or names its own pointer.
+ */
+extern __thread const char *aufs_path_hint;
+extern __thread size_t aufs_path_hint_len;
+
 /* ------------------------------------------------------------------ state_config.c */
 
 /*
@@ -317,6 +327,13 @@ void aufs_state_set_alloc_check(bool (*fn)(void));
  * of them is stale. Called after the change by the preload's wrappers.
  */
 void aufs_creds_changed(void);
+
+/*
+ * The process umask is now MASK (-1: not known; asked again when needed). Called
+ * by the umask() wrapper after the change; a vfork child, which must not change
+ * its parent's copy of it, says -1.
+ */
+void aufs_umask_changed(int mask);
 
 /* ------------------------------------------------------------------ state_fd.c */
 

@@ -310,6 +310,12 @@ static inline int sys_setxattr(const char *path, const char *name, const void *v
 	return (int)AUFS_SYS(nofollow ? SYS_lsetxattr : SYS_setxattr, path, name, v, size, fl, 0);
 }
 
+static inline ssize_t sys_getxattr(const char *path, const char *name, void *v, size_t size,
+				   bool nofollow)
+{
+	return AUFS_SYS(nofollow ? SYS_lgetxattr : SYS_getxattr, path, name, v, size, 0, 0);
+}
+
 static inline int sys_removexattr(const char *path, const char *name, bool nofollow)
 {
 	return (int)AUFS_SYS(nofollow ? SYS_lremovexattr : SYS_removexattr, path, name, 0, 0, 0,

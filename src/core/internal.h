@@ -235,6 +235,8 @@ bool creds_in_group(gid_t gid);
 bool creds_mode_allows(const struct stat *st, int mask, bool real);
 /* getpid(), once per process. */
 pid_t creds_pid(void);
+/* The process umask (from /proc/self/status once, then as the umask() shim says), or -1. */
+int creds_umask(void);
 
 /* ---------------------------------------------------------------- state_mount.c */
 
@@ -327,6 +329,9 @@ enum aufs_loc_flags {
 	AUFS_LOC_DIRPERM   = 1 << 8,	/* a directory with copies in several branches, not
 					 * all granting r and x to everyone: nodirperm1
 					 * asks each copy (perm_check_dir()) */
+	AUFS_LOC_WH_UNPROBED = 1 << 9,	/* UNPROBED, and no lower branch shows the name, so
+					 * its whiteout in that branch was not looked for
+					 * either: it would hide nothing (see probe()) */
 	AUFS_LOC_DOT       = 1 << 10,	/* the last component was "." (the kernel's LAST_DOT) */
 	AUFS_LOC_DOTDOT    = 1 << 11,	/* the last component was ".." (LAST_DOTDOT) */
 };
@@ -340,6 +345,13 @@ enum aufs_loc_flags {
  * operation decides: ENOTDIR, EISDIR, ENOENT or nothing).
  */
 #define AUFS_RESOLVE_LAST_AS_IS (1u << 16)
+/*
+ * The caller renames a non-directory onto the final name in the top-most
+ * (writable) branch of its directory, whose rename answers for that branch's copy
+ * of the name itself (replaces a file, refuses a directory): as AUFS_RESOLVE_EXCL,
+ * the name may come back AUFS_LOC_UNPROBED.
+ */
+#define AUFS_RESOLVE_REPLACE (1u << 17)
 #define AUFS_LOC_DOTS (AUFS_LOC_DOT | AUFS_LOC_DOTDOT)
 
 /* Where a path landed: in a union (u != NULL) or on a host path (u == NULL). */
@@ -394,8 +406,25 @@ void aufs_lookup_flush(void);
 void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, unsigned type,
 		      bool alone);
 
+/*
+ * What a lookup learnt of the top-most copy of a directory (the branch of its
+ * node) that a copy-up into it needs: its mode and owner, from the probe's lstat
+ * (DINFO_STAT), and that it has no default ACL, which would override the umask
+ * for the files made in it (DINFO_NOACL, noted by the first copy-up that asked).
+ */
+enum { DINFO_STAT = 1, DINFO_NOACL = 2 };
+struct dinfo {
+	uint8_t flags;
+	uint16_t mode;			/* st_mode & 07777 */
+	uint32_t uid, gid;
+};
+
 /* Which branches hold directory REL of U (after whiteouts and opaque dirs)? */
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret);
+/* lookup_dirmask(), and what the lookup knows of the directory's top-most copy. */
+int lookup_dir(struct aufs_union *u, const char *rel, aufs_mask *ret, struct dinfo *ret_di);
+/* The top-most copy of directory REL[0..LEN) of U has no default ACL: remember it. */
+void lookup_note_dir_noacl(struct aufs_union *u, const char *rel, size_t len);
 /* The same, probing the last component afresh (listings must see new branches). */
 int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret);
 /*
@@ -413,6 +442,9 @@ int aufs_loc_dirmask(const struct aufs_loc *loc, aufs_mask *ret);
 struct lcache;
 struct lent;
 
+/* How much of the top-most branch a lookup of a final name probes (probe()). */
+enum probe_mode { PROBE_ALL, PROBE_EXCL, PROBE_REPLACE };
+
 /* What one name resolved to. */
 struct node {
 	int branch;			/* -1: missing */
@@ -423,8 +455,10 @@ struct node {
 	bool have_stat;
 	bool alone;			/* known: no copy of the name below branch */
 	bool unprobed;			/* the first branch's copy was not looked for */
+	bool wh_unprobed;		/* nor its whiteout: nothing below to hide */
 	bool restricted;		/* a directory whose copies (two or more) do not all
 					 * grant search and read to everyone */
+	struct dinfo di;		/* a directory: its top-most copy */
 	struct stat st;
 };
 
@@ -479,6 +513,8 @@ bool cache_is_noalloc(void);
 void cache_uncacheable(void);
 /* Forget this thread's entry of REL (the op found the cached object gone). */
 void cache_drop(const struct aufs_union *u, const char *rel, size_t len);
+/* Add FLAGS (DINFO_*) to what this thread's valid entry of REL knows of its top copy. */
+void cache_note_dinfo(const struct aufs_union *u, const char *rel, size_t len, uint8_t flags);
 
 /* Not an answer of whole_lookup(): the walk decides. Distinct from AUFS_PASS and -errno. */
 #define WHOLE_MISS INT_MIN
@@ -513,6 +549,8 @@ int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
 /* Mark BRANCH/DIR opaque (.wh..wh..opq). */
 int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dlen);
+/* Is NAME of DIR whited out in branch B? 1, 0 (as the resolver's probe reads it) or -errno. */
+int wh_exists(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name);
 /*
  * Remove every whiteout and the opaque marker in BRANCH/DIR (before rmdir), and
  * the leftover temporaries of earlier rmdirs in it, emptied first.
@@ -540,6 +578,8 @@ int policy_copyup(struct aufs_union *u, aufs_mask pmask, int src);
  * cpup_seal() must follow, or -errno.
  */
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t);
+/* cpup_dirs() of a directory the lookup says T lacks: no lstat of the whole first. */
+int cpup_dirs_missing(struct aufs_union *u, const char *rel, size_t len, int t);
 /*
  * cpup_dirs() returned 1: it had to give a directory u+wx to create inside it;
  * call this once the object is in place to restore the real modes.
@@ -590,6 +630,14 @@ int create_prepare(struct aufs_loc *loc, bool dir_create);
  * loc->real at the name there. 0 or -errno.
  */
 int create_place_in(struct aufs_loc *loc, int t, bool have_parent);
+/*
+ * LOC was resolved for a create that tests the name in the top-most branch of its
+ * directory itself (AUFS_RESOLVE_EXCL: open O_EXCL, mkdir, mknod, symlink), which
+ * was not looked for there (AUFS_LOC_UNPROBED); create_prepare() answered T (a
+ * branch, or -errno). Does the name exist there all the same, when the create goes
+ * elsewhere or was refused first? The kernel's EEXIST comes before those.
+ */
+bool create_unprobed_exists(const struct aufs_loc *loc, int t);
 /* The name now exists in branch T: drop its whiteout there, tell every process. */
 void create_done(struct aufs_loc *loc, int t);
 

@@ -87,7 +87,7 @@ void cpup_seal(struct aufs_union *u, const char *rel, size_t len, int t)
  * any other failure is returned: published, the copy would show another owner or
  * mode than the object it replaces in the union.
  */
-static int copy_owner_mode(int fd, const char *path, const struct stat *st)
+static int copy_owner_mode(int fd, const char *path, const struct stat *st, bool mode_set)
 {
 	int r;
 
@@ -97,7 +97,8 @@ static int copy_owner_mode(int fd, const char *path, const struct stat *st)
 		r = sys_fchownat(AT_FDCWD, path, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && r != -EPERM && r != -EINVAL)
 		return r;
-	return fd >= 0 ? sys_fchmod(fd, copy_mode(st)) : 0;
+	/* a chown clears the set-id bits only, which a mode set at the create lacks */
+	return fd >= 0 && !mode_set ? sys_fchmod(fd, copy_mode(st)) : 0;
 }
 
 static void copy_xattrs(int in, int out)
@@ -193,12 +194,16 @@ static void split(const char *rel, size_t len, size_t *dlen, const char **name)
 /*
  * Make directory REL[0..END) in branch T, whose parent is there, as the top-most
  * other branch has it: mode (widened to u+wx when *WIDEN says so), owner, times;
- * its parent's times are put back. 0, 1 (another process made it first) or -errno.
+ * its parent's times are put back. PST: the parent's lstat, or what it was made
+ * as (NULL: asked here). 0 (*MADE: what the directory was made as), 1 (another
+ * process made it first) or -errno.
  */
-static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int t, bool *widen)
+static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int t, bool *widen,
+			 const struct stat *pst, struct stat *made)
 {
 	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
-	struct stat sst, pst;
+	const struct aufs_creds *c = creds_get();
+	struct stat sst, pst_here;
 	bool found = false, have_parent;
 	size_t pl = end, dl;
 	const char *nm;
@@ -212,7 +217,9 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	while (pl > 0 && rel[pl - 1] != '/')
 		pl--;
 	have_parent = branch_path(&u->branch[t], rel, pl ? pl - 1 : 0, pdst) == 0 &&
-		      sys_lstat(pdst, &pst) == 0;
+		      (pst || sys_lstat(pdst, &pst_here) == 0);
+	if (have_parent && !pst)
+		pst = &pst_here;
 	r = branch_path(&u->branch[t], rel, end, dst);
 	if (r == 0)
 		r = sys_mkdirat(AT_FDCWD, dst, 0700);
@@ -220,17 +227,30 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 		return 1;
 	if (r < 0)
 		return r;
-	/* as copy_owner_mode(): a directory of another mode would show in the union */
-	r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+	*made = sst;
+	made->st_mode = S_IFDIR | widened(&sst, widen);
+	/*
+	 * as copy_owner_mode(): a directory of another mode would show in the union. A
+	 * new directory is the caller's, of its parent's group when set-group-ID.
+	 */
+	if (!have_parent || sst.st_uid != c->euid ||
+	    sst.st_gid != (pst->st_mode & S_ISGID ? pst->st_gid : c->egid))
+		r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+	if (r == -EPERM || r == -EINVAL) {
+		made->st_uid = c->euid;	/* ours, then: what its children are compared with */
+		made->st_gid = have_parent && (pst->st_mode & S_ISGID) ? pst->st_gid : c->egid;
+		if (!have_parent)
+			made->st_mode &= ~(mode_t)S_ISGID;	/* unknown: never skip a chown below */
+	}
 	if (r == 0 || r == -EPERM || r == -EINVAL)
-		r = sys_fchmodat(AT_FDCWD, dst, widened(&sst, widen));
+		r = sys_fchmodat(AT_FDCWD, dst, made->st_mode & 07777);
 	if (r < 0) {
 		(void)sys_unlinkat(AT_FDCWD, dst, AT_REMOVEDIR);
 		return r;
 	}
 	copy_times(AT_FDCWD, dst, &sst, 0);
 	if (have_parent)
-		copy_times(AT_FDCWD, pdst, &pst, 0);	/* its parent looks untouched */
+		copy_times(AT_FDCWD, pdst, pst, 0);	/* its parent looks untouched */
 	split(rel, end, &dl, &nm);
 	aufs_dir_changed(u, rel, dl);	/* the parent gained a copy */
 	lookup_dir_gained_branch(u, rel, end);	/* and the directory a branch */
@@ -245,13 +265,16 @@ static bool unseal(const char *dst, const struct stat *st)
 	       sys_fchmodat(AT_FDCWD, dst, (st->st_mode & 07777) | 0300) == 0;
 }
 
-/* cpup_dirs(); *DIRST gets the lstat of the directory when it was there already. */
+/*
+ * cpup_dirs(); *DIRST gets the lstat of the directory when it was there already.
+ * MISSING: the lookup says branch T lacks it (the walk down starts at once).
+ */
 static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
-			struct stat *dirst, bool *have_dirst)
+			struct stat *dirst, bool *have_dirst, bool missing)
 {
 	char dst[PATH_MAX];
-	struct stat st;
-	bool widen = false;
+	struct stat st, pst;
+	bool widen = false, have_pst = false, made_one = false;
 	size_t end = 0;
 	int r;
 
@@ -259,7 +282,7 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 	 * Mostly the whole directory is there already: one lstat, not one per
 	 * component. Anything else (missing, sealed, not a directory) walks down.
 	 */
-	if (len > 0) {
+	if (len > 0 && !missing) {
 		r = branch_path(&u->branch[t], rel, len, dst);
 		if (r < 0)
 			return r;
@@ -280,25 +303,37 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		r = branch_path(&u->branch[t], rel, end, dst);
 		if (r < 0)
 			return r;
-		r = sys_lstat(dst, &st);
+		/* below a directory just made nothing is there yet: make it at once */
+		r = made_one ? -ENOENT : sys_lstat(dst, &st);
 		if (r == 0 && !S_ISDIR(st.st_mode))
 			return -ENOTDIR;
 		if (r == 0) {
 			widen |= unseal(dst, &st);
+			pst = st;
+			have_pst = true;
 			continue;
 		}
 		if (r != -ENOENT)
 			return r;
-		r = make_dir_copy(u, rel, end, t, &widen);
+		r = make_dir_copy(u, rel, end, t, &widen, have_pst ? &pst : NULL, &st);
 		if (r < 0)
-			return r;	/* 1: another process made it first */
+			return r;
+		/* 1: another process made it first, as it likes: ask it */
+		have_pst = r == 0 || sys_lstat(dst, &st) == 0;
+		made_one = r == 0;
+		pst = st;
 	}
 	return widen ? 1 : 0;
 }
 
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false);
+}
+
+int cpup_dirs_missing(struct aufs_union *u, const char *rel, size_t len, int t)
+{
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true);
 }
 
 /* The open flags F_SETFL gives a kept copy-up descriptor afterwards. */
@@ -327,12 +362,48 @@ struct cpup_job {
 	size_t rlen, dlen;	/* REL and its directory part */
 	int t;			/* the target branch */
 	const struct stat *st;	/* the object's lstat in the source branch */
-	struct stat dst;	/* the target directory's, when have_dtime */
-	bool have_dtime;
+	struct stat dst;	/* the target directory's: mode and owner when have_dst,
+				 * and its times when have_dtime (an lstat) */
+	bool have_dst, have_dtime;
 	bool dir_changes;	/* the caller's op changes the directory: keep its times */
+	bool dir_known;		/* dst is the lookup's (struct dinfo), not an lstat */
+	bool dir_noacl;		/* the lookup knows: no default ACL there */
 	int in, out;
 	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 };
+
+/*
+ * May the temporary be created with the copy's final mode, saving the fchmod?
+ * When the umask keeps every bit of it and it has no set-id or sticky bit (which
+ * a create does not set): unless the directory has a default ACL, which the
+ * kernel applies in place of the umask (no_default_acl()).
+ */
+static bool exact_mode_wanted(const struct cpup_job *j)
+{
+	mode_t want = copy_mode(j->st);
+	int um;
+
+	if (!S_ISREG(j->st->st_mode) || (want & 07000))
+		return false;
+	um = creds_umask();
+	return um >= 0 && !(want & (mode_t)um);
+}
+
+/*
+ * Has the target directory (its path in j->to) no default ACL? Asked once per
+ * directory and remembered with the lookup's entry of it, when the lookup's
+ * top-most copy of it is the target's; ENODATA and EOPNOTSUPP mean none.
+ */
+static bool no_default_acl(struct cpup_job *j)
+{
+	ssize_t r = sys_getxattr(j->to, "system.posix_acl_default", NULL, 0, true);
+
+	if (r != -ENODATA && r != -EOPNOTSUPP)
+		return false;
+	if (j->dir_known)
+		lookup_note_dir_noacl(j->u, j->rel, j->dlen);
+	return true;
+}
 
 /* The job's paths: the source, the target and a hidden temporary beside it. */
 static int job_paths(struct cpup_job *j, int src)
@@ -347,8 +418,10 @@ static int job_paths(struct cpup_job *j, int src)
 	 */
 	if ((r = branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->to)) < 0)
 		return r;
-	if (!j->have_dtime)
-		j->have_dtime = sys_lstat(j->to, &j->dst) == 0;
+	if (!j->have_dst || (!j->have_dtime && !j->dir_changes))
+		j->have_dst = j->have_dtime = sys_lstat(j->to, &j->dst) == 0;
+	if (j->have_dst && !j->dir_noacl && exact_mode_wanted(j))
+		j->dir_noacl = no_default_acl(j);
 	snprintf(name, sizeof(name), AUFS_WH_PREFIX "cpup.%d.%lu", (int)creds_pid(),
 		 atomic_fetch_add(&seq, 1));
 	if ((r = branch_path(&j->u->branch[src], j->rel, j->rlen, j->from)) < 0 ||
@@ -368,6 +441,7 @@ static int job_paths(struct cpup_job *j, int src)
 static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 {
 	const struct stat *st = j->st;
+	bool exact = j->dir_noacl && exact_mode_wanted(j);
 	int r;
 
 	j->in = sys_openat(AT_FDCWD, j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -375,7 +449,8 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 		return j->in;
 	j->out = sys_openat(AT_FDCWD, j->tmp,
 			    (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
-			    O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC), 0600);
+			    O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC),
+			    exact ? copy_mode(st) : 0600);
 	if (j->out < 0)
 		return j->out;
 	r = copy_data(j->in, j->out, len < 0 || len > st->st_size ? st->st_size : len,
@@ -385,11 +460,11 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 	if (r < 0)
 		return r;
 	/* a new file is the caller's, of the directory's group when set-group-ID */
-	if (j->have_dtime && st->st_uid == creds_get()->euid &&
+	if (j->have_dst && st->st_uid == creds_get()->euid &&
 	    st->st_gid == (j->dst.st_mode & S_ISGID ? j->dst.st_gid : creds_get()->egid))
-		r = sys_fchmod(j->out, copy_mode(st));
+		r = exact ? 0 : sys_fchmod(j->out, copy_mode(st));
 	else
-		r = copy_owner_mode(j->out, j->tmp, st);
+		r = copy_owner_mode(j->out, j->tmp, st, exact);
 	if (r < 0)
 		return r;
 	copy_xattrs(j->in, j->out);
@@ -416,7 +491,7 @@ static int copy_other(struct cpup_job *j)
 	}
 	if (r < 0)
 		return r;
-	r = copy_owner_mode(-1, j->tmp, st);
+	r = copy_owner_mode(-1, j->tmp, st, false);
 	if (r == 0 && !S_ISLNK(st->st_mode))
 		r = sys_fchmodat(AT_FDCWD, j->tmp, copy_mode(st));	/* mknod obeyed the umask */
 	if (r < 0) {
@@ -461,17 +536,80 @@ static void published(struct cpup_job *j, bool seal)
 	shm_count(j->u, AUFS_CNT_COPYUPS);
 }
 
+/* Can the copy go into the directory TDI describes without walking down to it? */
+static bool dinfo_usable(const struct dinfo *tdi)
+{
+	uid_t euid = creds_get()->euid;
+
+	/* as cpup_dirs_st(): a copy sealed to u-w is opened up first */
+	return tdi && (tdi->flags & DINFO_STAT) &&
+	       ((tdi->mode & 0300) == 0300 || euid == 0 || tdi->uid != euid);
+}
+
+/* The copy itself into the temporary, published: 0 or -errno (*SEAL as it was). */
+static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *ret_fd,
+		     bool *seal)
+{
+	const struct stat *st = j->st;
+	bool keep = ret_fd && S_ISREG(st->st_mode) && may_keep(st, oflags);
+	int r;
+
+	for (int attempt = 0;; attempt++) {
+		r = job_paths(j, src);
+		if (r < 0)
+			return r;
+		if (S_ISREG(st->st_mode)) {
+			r = copy_regular(j, len, keep, oflags);
+			if (r < 0 && j->out >= 0)
+				(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+		} else {
+			r = copy_other(j);
+		}
+		if (r != -ENOENT || !j->dir_known || attempt > 0)
+			break;
+		/* the directory the lookup had in T is gone: make it, as without the lookup */
+		if (j->out >= 0)
+			sys_close(j->out);
+		if (j->in >= 0)
+			sys_close(j->in);
+		j->in = j->out = -1;
+		j->dir_known = j->have_dst = j->have_dtime = j->dir_noacl = false;
+		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false);
+		if (r < 0)
+			return r;
+		*seal = r > 0;
+		j->have_dst = j->have_dtime;
+	}
+	if (r < 0)
+		return r;
+	r = publish(j);
+	if (r == 1 && keep &&
+	    (!(oflags & KEEP_SETFL) || sys_fcntl(j->out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
+		*ret_fd = j->out;	/* ours is the copy in place: it is open already */
+		j->out = -1;
+	}
+	if (r >= 0) {
+		published(j, *seal);
+		r = 0;
+	}
+	return r;
+}
+
 /*
  * cpup_object(); RET_FD non-NULL: a regular file's copy may be given back open
  * as by open(OFLAGS) of it in *RET_FD (else -1), saving the caller that open.
+ * TDI: what the lookup knows of the directory's copy in T, the top-most one
+ * (NULL: nothing), which saves walking down to it when the caller's operation
+ * changes the directory anyway (its times need no putting back). DIR_MISSING: the
+ * lookup says T has no copy of the directory.
  */
 static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 			  const struct stat *st, off_t len, int oflags, int *ret_fd,
-			  bool dir_changes)
+			  bool dir_changes, const struct dinfo *tdi, bool dir_missing)
 {
 	struct cpup_job *j;
 	const char *name;
-	bool seal, keep;
+	bool seal = false;
 	int r;
 
 	if (S_ISDIR(st->st_mode))
@@ -482,34 +620,19 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 	*j = (struct cpup_job){ .u = u, .rel = rel, .rlen = strlen(rel), .t = t, .st = st,
 				.in = -1, .out = -1, .dir_changes = dir_changes };
 	split(rel, j->rlen, &j->dlen, &name);
-	r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime);
-	if (r < 0)
-		goto out_free;
-	seal = r > 0;
-	r = job_paths(j, src);
-	if (r < 0)
-		goto out_free;
-	keep = ret_fd && S_ISREG(st->st_mode) && may_keep(st, oflags);
-	if (S_ISREG(st->st_mode)) {
-		r = copy_regular(j, len, keep, oflags);
-		if (r < 0 && j->out >= 0)
-			(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+	if (dinfo_usable(tdi)) {
+		j->dst = (struct stat){ .st_mode = S_IFDIR | tdi->mode, .st_uid = tdi->uid,
+					.st_gid = tdi->gid };
+		j->have_dst = j->dir_known = true;
+		j->dir_noacl = tdi->flags & DINFO_NOACL;
 	} else {
-		r = copy_other(j);
+		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime, dir_missing);
+		if (r < 0)
+			goto out_free;
+		seal = r > 0;
+		j->have_dst = j->have_dtime;
 	}
-	if (r < 0)
-		goto out_close;
-	r = publish(j);
-	if (r == 1 && keep &&
-	    (!(oflags & KEEP_SETFL) || sys_fcntl(j->out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
-		*ret_fd = j->out;	/* ours is the copy in place: it is open already */
-		j->out = -1;
-	}
-	if (r >= 0) {
-		published(j, seal);
-		r = 0;
-	}
-out_close:
+	r = cpup_copy(j, src, len, oflags, ret_fd, &seal);
 	if (j->out >= 0)
 		sys_close(j->out);
 	if (j->in >= 0)
@@ -522,24 +645,43 @@ out_free:
 int cpup_object(struct aufs_union *u, const char *rel, int src, int t, const struct stat *st,
 		off_t len)
 {
-	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL, false);
+	return cpup_object_fd(u, rel, src, t, st, len, 0, NULL, false, NULL, false);
 }
 
 /*
  * The branch LOC's object would be copied up to, by the copy-up policy over the
  * branches of its directory; DIR gets that directory (*DLEN bytes). Or -errno.
  */
-static int copyup_target(const struct aufs_loc *loc, char *dir, size_t *dlen)
+/*
+ * copyup_target(); *DI: what the lookup knows of the directory's copy in the
+ * branch returned, when that is its top-most copy (else flags 0).
+ */
+static int copyup_target_di(const struct aufs_loc *loc, char *dir, size_t *dlen,
+			    struct dinfo *di, bool *missing)
 {
 	const char *rel = loc->virt + loc->rel, *name;
 	aufs_mask pmask;
-	int r;
+	int r, t;
 
 	split(rel, strlen(rel), dlen, &name);
 	memcpy(dir, rel, *dlen);
 	dir[*dlen] = 0;
-	r = lookup_dirmask(loc->u, dir, &pmask);
-	return r < 0 ? r : policy_copyup(loc->u, pmask, loc->branch);
+	r = lookup_dir(loc->u, dir, &pmask, di);
+	if (r < 0)
+		return r;
+	t = policy_copyup(loc->u, pmask, loc->branch);
+	if (t < 0 || !(pmask & MASK_BIT(t)) || t != mask_lowest_bit(pmask))
+		di->flags = 0;
+	*missing = t >= 0 && !(pmask & MASK_BIT(t));
+	return t;
+}
+
+static int copyup_target(const struct aufs_loc *loc, char *dir, size_t *dlen)
+{
+	struct dinfo di;
+	bool missing;
+
+	return copyup_target_di(loc, dir, dlen, &di, &missing);
 }
 
 int perm_check_copyup(const struct aufs_loc *loc)
@@ -579,7 +721,9 @@ int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, i
 	struct aufs_union *u = loc->u;
 	const char *rel = loc->virt + loc->rel;
 	size_t rlen = strlen(rel);
+	struct dinfo di;
 	struct stat st;
+	bool missing;
 	int t, r;
 
 	if (u->branch[loc->branch].perm == AUFS_PERM_RW)
@@ -594,12 +738,12 @@ int cpup_loc_fd(struct aufs_loc *loc, off_t len, bool check_write, int oflags, i
 		char dir[PATH_MAX];
 		size_t dlen;
 
-		t = copyup_target(loc, dir, &dlen);
+		t = copyup_target_di(loc, dir, &dlen, &di, &missing);
 		if (t < 0)
 			return t;
 	}
 	r = cpup_object_fd(u, rel, loc->branch, t, &st, len, oflags, ret_fd,
-			   loc->flags & AUFS_LOC_DIR_CHANGES);
+			   loc->flags & AUFS_LOC_DIR_CHANGES, &di, missing);
 	if (r < 0)
 		return r;
 	if (r > 0)

@@ -205,7 +205,10 @@ int create_place_in(struct aufs_loc *loc, int t, bool have_parent)
 
 	loc_split(loc, &dir, &dlen, &name);
 	if (!have_parent) {
-		r = cpup_dirs(loc->u, dir, dlen, t);
+		/* the parent's branches: the lookup's, unless LOC is a directory */
+		r = loc->type != DT_DIR && !(loc->pmask & MASK_BIT(t))
+			    ? cpup_dirs_missing(loc->u, dir, dlen, t)
+			    : cpup_dirs(loc->u, dir, dlen, t);
 		if (r < 0)
 			return r;
 		if (r > 0)
@@ -232,6 +235,23 @@ int create_prepare(struct aufs_loc *loc, bool dir_create)
 	if (loc->cut >= 0 && loc->cut < limit)
 		limit = loc->cut;
 	t = policy_create(loc->u, loc->pmask, limit, dir_create);
+	if (t >= 0 && (loc->flags & AUFS_LOC_WH_UNPROBED) && t != mask_lowest_bit(loc->pmask)) {
+		/*
+		 * The lookup left the top-most copy's whiteout of the name unprobed (it
+		 * hides nothing below), but the name goes under that copy: there it
+		 * would hide the new one.
+		 */
+		int top = mask_lowest_bit(loc->pmask);
+
+		r = wh_exists(loc->u, top, dir, dlen, name);
+		if (r < 0)
+			return r;
+		loc->flags &= ~AUFS_LOC_WH_UNPROBED;
+		if (r) {
+			loc->cut = top;
+			t = policy_create(loc->u, loc->pmask, top, dir_create);
+		}
+	}
 	if (t < 0)
 		return t;
 	r = perm_check_parent(loc, loc->pmask);
@@ -242,6 +262,19 @@ int create_prepare(struct aufs_loc *loc, bool dir_create)
 		return r;
 	loc->parent_branch = t;
 	return t;
+}
+
+bool create_unprobed_exists(const struct aufs_loc *loc, int t)
+{
+	const char *rel = loc->virt + loc->rel;
+	char path[PATH_MAX];
+	struct stat st;
+	int top = loc->pmask ? mask_lowest_bit(loc->pmask) : -1;
+
+	if (!(loc->flags & AUFS_LOC_UNPROBED) || top < 0 || t == top)
+		return false;	/* the create there tests it */
+	return branch_path(&loc->u->branch[top], rel, strlen(rel), path) == 0 &&
+	       sys_lstat(path, &st) == 0;
 }
 
 /* The name now exists in branch T: drop its whiteout there, tell the others. */

@@ -70,6 +70,19 @@ int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 	return r == -ENOENT ? 0 : r;
 }
 
+int wh_exists(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int r = marker_path(u, b, dir, dlen, AUFS_WH_PREFIX, name, path);
+
+	if (r == -ENAMETOOLONG)
+		return 0;	/* the whiteout of a name this long cannot exist */
+	if (r == 0)
+		r = sys_lstat(path, &st);
+	return r == 0 ? 1 : r == -ENOENT || r == -ENOTDIR || r == -EACCES ? 0 : r;
+}
+
 int wh_make_opaque(const struct aufs_union *u, int b, const char *dir, size_t dlen)
 {
 	char path[PATH_MAX];

@@ -71,7 +71,10 @@ int aufs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 		return sys_fchownat(AT_FDCWD, loc.real, uid, gid, flags & AT_SYMLINK_NOFOLLOW);
 	if (r)
 		return r;
-	return sys_fchownat(AT_FDCWD, loc.real, uid, gid, AT_SYMLINK_NOFOLLOW);
+	r = sys_fchownat(AT_FDCWD, loc.real, uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && loc.type == DT_DIR)
+		loc_changed(&loc);	/* the owner of its top copy is cached with it */
+	return r;
 }
 
 static bool sets_now(const struct timespec ts[2])
@@ -120,7 +123,10 @@ int aufs_setxattr(const char *path, const char *name, const void *value, size_t 
 		return sys_setxattr(loc.real, name, value, size, flags, nofollow);
 	if (r)
 		return r;
-	return sys_setxattr(loc.real, name, value, size, flags, true);
+	r = sys_setxattr(loc.real, name, value, size, flags, true);
+	if (r == 0 && loc.type == DT_DIR)
+		loc_changed(&loc);	/* whether it has a default ACL is cached with it */
+	return r;
 }
 
 int aufs_removexattr(const char *path, const char *name, bool nofollow)
@@ -133,7 +139,10 @@ int aufs_removexattr(const char *path, const char *name, bool nofollow)
 		return sys_removexattr(loc.real, name, nofollow);
 	if (r)
 		return r;
-	return sys_removexattr(loc.real, name, true);
+	r = sys_removexattr(loc.real, name, true);
+	if (r == 0 && loc.type == DT_DIR)
+		loc_changed(&loc);
+	return r;
 }
 
 int aufs_statfs_path(const char *path, char *real)

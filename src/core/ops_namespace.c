@@ -22,6 +22,12 @@
 
 /* The name a namespace call acts on: its parent walked, the last name as written. */
 #define RESOLVE_NAME (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_LAST_AS_IS)
+/*
+ * The name a create makes (mkdir, mknod, symlink): as open O_EXCL, the create in
+ * the top-most branch of the directory tests that branch's copy of the name itself
+ * (EEXIST), so the lookup need not (AUFS_RESOLVE_EXCL, create_unprobed_exists()).
+ */
+#define RESOLVE_CREATE (RESOLVE_NAME | AUFS_RESOLVE_EXCL)
 
 /*
  * What the kernel's filename_create() answers for the name of LOC before the
@@ -45,7 +51,7 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 	size_t dlen;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_CREATE, &loc);
 	if (r == AUFS_PASS_HOST)
 		return (r = loc_host_tail(&loc)) ? r : sys_mkdirat(AT_FDCWD, loc.real, mode);
 	if (r)
@@ -54,6 +60,8 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 	if (r < 0)
 		return r;
 	t = create_prepare(&loc, true);
+	if (create_unprobed_exists(&loc, t))
+		return -EEXIST;
 	if (t < 0)
 		return t;
 	r = sys_mkdirat(AT_FDCWD, loc.real, mode);
@@ -79,7 +87,7 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_CREATE, &loc);
 	if (r == AUFS_PASS_HOST)
 		return (r = loc_host_tail(&loc)) ? r : sys_mknodat(AT_FDCWD, loc.real, mode, dev);
 	if (r)
@@ -88,6 +96,8 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	if (r < 0)
 		return r;
 	t = create_prepare(&loc, false);
+	if (create_unprobed_exists(&loc, t))
+		return -EEXIST;
 	if (t < 0)
 		return t;
 	r = sys_mknodat(AT_FDCWD, loc.real, mode, dev);
@@ -101,7 +111,7 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 	struct aufs_loc loc;
 	int r, t;
 
-	r = aufs_resolve(dirfd, path, RESOLVE_NAME, &loc);
+	r = aufs_resolve(dirfd, path, RESOLVE_CREATE, &loc);
 	if (r == AUFS_PASS_HOST)
 		return (r = loc_host_tail(&loc)) ? r : sys_symlinkat(target, AT_FDCWD, loc.real);
 	if (r)
@@ -110,6 +120,8 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 	if (r < 0)
 		return r;
 	t = create_prepare(&loc, false);
+	if (create_unprobed_exists(&loc, t))
+		return -EEXIST;
 	if (t < 0)
 		return t;
 	r = sys_symlinkat(target, AT_FDCWD, loc.real);	/* the target is stored verbatim */
@@ -722,6 +734,27 @@ undo:
 }
 
 /*
+ * N was looked up without its top-most copy (AUFS_RESOLVE_REPLACE), but the rename
+ * happens in another branch: look it up whole and ask again what the names alone
+ * and the permissions refuse. 0, 1 (nothing to do) or -errno.
+ */
+static int rename_reprobe(const struct aufs_loc *o, struct aufs_loc *n, unsigned flags)
+{
+	aufs_mask opmask;
+	char virt[PATH_MAX];
+	unsigned trailing = n->flags & AUFS_LOC_TRAILING;
+	int r;
+
+	memcpy(virt, n->virt, strlen(n->virt) + 1);
+	r = aufs_resolve(AT_FDCWD, virt, RESOLVE_NAME, n);
+	if (r != 0)
+		return r > 0 ? -EXDEV : r;	/* it left the union meanwhile */
+	n->flags |= trailing;
+	r = rename_refused(o, n, flags);
+	return r == 0 ? rename_permitted(o, n, &opmask) : r;
+}
+
+/*
  * The rename itself: the source copied up into a writable branch T, a whiteout
  * hiding what stays below under the old name, then one rename inside T, so that
  * the old name goes and the new one comes at the same instant. The whiteout is
@@ -749,6 +782,12 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 			return r;
 	}
 	t = o->branch;
+	if ((n->flags & AUFS_LOC_UNPROBED) && t != mask_lowest_bit(n->pmask)) {
+		/* the rename happens below the copy of the name it did not look at */
+		r = rename_reprobe(o, n, flags);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
 	r = create_place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
 	if (r < 0)
 		return r;
@@ -780,7 +819,18 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		return -ENOMEM;
 	n = o + 1;
 	ro = aufs_resolve(olddirfd, oldpath, RESOLVE_NAME, o);
-	rn = aufs_resolve(newdirfd, newpath, RESOLVE_NAME, n);
+	/*
+	 * A plain rename of a non-directory: the rename in the top-most branch replaces
+	 * a file at the new name there or refuses a directory itself, as a create
+	 * O_EXCL tests the name there (probe() in resolve_walk.c). Refused there, it
+	 * leaves the source copied up: invisible in the union, as after any failure
+	 * of a step that follows a copy-up.
+	 */
+	rn = aufs_resolve(newdirfd, newpath,
+			  RESOLVE_NAME | (ro == 0 && !flags && o->branch >= 0 && o->type != DT_DIR
+						  ? AUFS_RESOLVE_REPLACE
+						  : 0),
+			  n);
 	if (ro == AUFS_PASS_HOST)
 		ro = loc_host_tail(o) ?: AUFS_PASS_HOST;
 	if (rn == AUFS_PASS_HOST)

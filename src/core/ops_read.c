@@ -276,22 +276,6 @@ static bool reopens_lower(const char *path)
 }
 
 /*
- * LOC was resolved for an O_EXCL create without looking for the name in the
- * top-most branch holding its directory, which the create there would test: it
- * goes elsewhere, or was refused before, so look now.
- */
-static bool unprobed_exists(const struct aufs_loc *loc)
-{
-	const char *rel = loc->virt + loc->rel;
-	char path[PATH_MAX];
-	struct stat st;
-	int b = loc->pmask ? mask_lowest_bit(loc->pmask) : -1;
-
-	return b >= 0 && branch_path(&loc->u->branch[b], rel, strlen(rel), path) == 0 &&
-	       sys_lstat(path, &st) == 0;
-}
-
-/*
  * Does this kernel refuse O_DIRECTORY | O_CREAT (EINVAL, Linux 6.4 on), whatever
  * the path? Asked once, with a path that can create nothing.
  */
@@ -395,8 +379,7 @@ again:
 	if (!creat)
 		return -ENOENT;
 	t = create_prepare(&loc, false);
-	if ((loc.flags & AUFS_LOC_UNPROBED) && (t < 0 || !loc.pmask || t != mask_lowest_bit(loc.pmask)) &&
-	    unprobed_exists(&loc))
+	if (create_unprobed_exists(&loc, t))
 		return -EEXIST;	/* as the kernel: an existing name first */
 	if (t < 0)
 		return t;

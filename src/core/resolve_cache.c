@@ -48,7 +48,10 @@ struct lent {
 	uint8_t type;			/* DT_* */
 	bool alone;			/* no copy below branch (made there by this process) */
 	bool restricted;		/* struct node's: search needs asking every copy */
+	uint8_t diflags;		/* directories: struct dinfo, packed in the padding */
 	uint32_t stamp;			/* lcache.stamps at the last fill */
+	uint16_t dimode;
+	uint32_t diuid, digid;
 	aufs_mask mask;			/* directories: branches that hold it */
 	uint32_t len;
 	char rel[];
@@ -339,6 +342,10 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 	e->alone = n->alone;
 	e->restricted = n->restricted;
 	e->mask = n->mask;
+	e->diflags = n->type == DT_DIR ? n->di.flags : 0;
+	e->dimode = n->di.mode;
+	e->diuid = n->di.uid;
+	e->digid = n->di.gid;
 	e->stamp = ++c->stamps;
 	record(e);
 }
@@ -359,7 +366,10 @@ bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_unio
 	n->have_stat = false;
 	n->alone = e->alone;
 	n->restricted = e->restricted;
+	n->di = (struct dinfo){ .flags = e->diflags, .mode = e->dimode, .uid = e->diuid,
+				.gid = e->digid };
 	n->unprobed = false;
+	n->wh_unprobed = false;
 	return true;
 }
 
@@ -380,6 +390,18 @@ void cache_drop(const struct aufs_union *u, const char *rel, size_t len)
 		e->gen = 0;
 		c->changes++;
 	}
+}
+
+void cache_note_dinfo(const struct aufs_union *u, const char *rel, size_t len, uint8_t flags)
+{
+	struct lcache *c = tcache;
+	struct lent *e;
+
+	if (!c)
+		return;
+	e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
+	if (e && e->type == DT_DIR && (e->diflags & DINFO_STAT))
+		e->diflags |= flags;	/* a refill starts again from the probe's */
 }
 
 /* ---------------------------------------------------------------- whole paths */

@@ -23,6 +23,9 @@
 
 #define LOOKUP_MAX_HOPS 40	/* symlink expansions, as the kernel */
 
+__thread const char *aufs_path_hint;
+__thread size_t aufs_path_hint_len;
+
 /* ---------------------------------------------------------------- probing */
 
 static unsigned mode_to_dt(mode_t m)
@@ -58,11 +61,12 @@ static bool has_lower(aufs_mask m, int b)
 }
 
 /*
- * Probe the branches in PMASK (those holding the parent directory) for REL, whose
- * last component starts at NAME_OFF. BUF is scratch of PATH_MAX bytes.
+ * Probe the branches in PMASK (those holding the parent directory) from branch
+ * FROM on for REL, whose last component starts at NAME_OFF. BUF is scratch of
+ * PATH_MAX bytes.
  */
-static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-		 aufs_mask pmask, bool skip_first, struct node *n, char *buf)
+static int probe_from(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
+		      aufs_mask pmask, int from, struct node *n, char *buf)
 {
 	const char *name = rel + name_off;
 	size_t nlen = len - name_off, plen = name_off ? name_off - 1 : 0;
@@ -71,8 +75,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	int r;
 
 	node_missing(n);
-	shm_count(u, AUFS_CNT_LOOKUPS);
-	for (int b = 0; b < u->nbranch; b++) {
+	for (int b = from; b < u->nbranch; b++) {
 		const struct aufs_branch *br = &u->branch[b];
 
 		if (!(pmask & MASK_BIT(b)))
@@ -80,13 +83,7 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 		r = branch_path(br, rel, len, buf);
 		if (r < 0)
 			return r;
-		if (skip_first && br->perm == AUFS_PERM_RW && !n->unprobed && n->branch < 0 &&
-		    n->cut < 0 && !(pmask & (MASK_BIT(b) - 1))) {
-			n->unprobed = true;	/* the caller's O_EXCL create there tests it */
-			r = -ENOENT;
-		} else {
-			r = sys_lstat(buf, &st);
-		}
+		r = sys_lstat(buf, &st);
 		if (r == 0) {
 			bool dir = S_ISDIR(st.st_mode);
 
@@ -144,8 +141,75 @@ static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_
 	}
 	if (n->branch >= 0 && n->type != DT_DIR)
 		n->mask = 0;
+	if (n->branch >= 0 && n->type == DT_DIR)
+		n->di = (struct dinfo){ .flags = DINFO_STAT, .mode = n->st.st_mode & 07777,
+					.uid = n->st.st_uid, .gid = n->st.st_gid };
 	n->restricted = strict && (n->mask & (n->mask - 1));
 	return 0;
+}
+
+/*
+ * The final name of an O_EXCL create (MODE PROBE_EXCL) or of a rename of a
+ * non-directory (PROBE_REPLACE), whose call in the top-most branch T of PMASK
+ * (writable) answers for T's copy of the name itself: EEXIST, or the kernel's
+ * rename replaces a file and refuses a directory. The branches below T come first;
+ * T's whiteout is looked for only when one of them shows the name (a whiteout of a
+ * name no lower branch has hides nothing), and for a rename T's copy only when the
+ * name shows below and is not whited out (what T holds then decides its type).
+ * n->unprobed: T's copy was not looked for; n->wh_unprobed: nor T's whiteout.
+ */
+static int probe(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
+		 aufs_mask pmask, enum probe_mode mode, struct node *n, char *buf)
+{
+	int t = pmask ? mask_lowest_bit(pmask) : -1, r;
+	const struct aufs_branch *br;
+	struct stat st;
+
+	shm_count(u, AUFS_CNT_LOOKUPS);
+	if (mode == PROBE_ALL || t < 0 || u->branch[t].perm != AUFS_PERM_RW)
+		return probe_from(u, rel, len, name_off, pmask, 0, n, buf);
+	br = &u->branch[t];
+	r = probe_from(u, rel, len, name_off, pmask, t + 1, n, buf);
+	if (r < 0)
+		return r;
+	n->unprobed = true;
+	if (n->branch < 0) {
+		n->wh_unprobed = n->cut < 0 && branch_has_whiteouts(br) && has_lower(pmask, t);
+		return 0;
+	}
+	if (branch_has_whiteouts(br)) {
+		size_t plen = name_off ? name_off - 1 : 0;
+
+		r = branch_path_name(br, rel, plen, AUFS_WH_PREFIX, rel + name_off,
+				     len - name_off, buf);
+		if (r == 0)
+			r = exists(buf);
+		if (r < 0)
+			return r;
+		if (r) {
+			node_missing(n);	/* whited out in T: hidden below */
+			n->cut = t;
+			n->unprobed = true;
+			return 0;
+		}
+	}
+	if (mode == PROBE_EXCL)
+		return 0;	/* shown below: the create is refused whatever T holds */
+	r = branch_path(br, rel, len, buf);
+	if (r < 0)
+		return r;
+	r = sys_lstat(buf, &st);
+	if (r == -ENOENT || r == -ENOTDIR) {
+		n->unprobed = false;	/* the whole answer: T has no copy */
+		return 0;
+	}
+	if (r == 0 && !S_ISDIR(st.st_mode)) {
+		*n = (struct node){ .branch = t, .cut = -1, .type = mode_to_dt(st.st_mode),
+				    .st = st, .have_stat = true };
+		return 0;
+	}
+	/* a directory in T merges with the copies below, or an error: the whole probe */
+	return probe_from(u, rel, len, name_off, pmask, 0, n, buf);
 }
 
 /*
@@ -181,7 +245,8 @@ static aufs_mask root_mask(const struct aufs_union *u)
  * cache, probing and filling it on a miss. FRESH bypasses what is cached.
  */
 static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_t name_off,
-			aufs_mask pmask, bool fresh, bool excl, struct node *n, char *buf)
+			aufs_mask pmask, bool fresh, enum probe_mode mode, struct node *n,
+			char *buf)
 {
 	const struct aufs_config *cfg = aufs_state_config();
 	struct aufs_shm *shm = aufs_union_shm(u);
@@ -199,7 +264,7 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 		return 0;
 	if (c)
 		gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
-	r = probe(u, rel, len, name_off, pmask, excl, n, buf);
+	r = probe(u, rel, len, name_off, pmask, mode, n, buf);
 	if (r < 0)
 		return r;
 	if (c && !n->unprobed)
@@ -237,20 +302,23 @@ void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, 
  */
 static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fresh,
 		      bool fresh_last, bool search_last, aufs_mask *ret, bool *used_cache,
-		      char *buf)
+		      char *buf, struct dinfo *ret_di)
 {
 	aufs_mask m = root_mask(u);
 	struct node n;
 	size_t i = 0;
 	int r;
 
+	if (ret_di)
+		*ret_di = (struct dinfo){ 0 };	/* the root: no entry */
+
 	while (i < len) {
 		size_t start = i, end = i;
 
 		while (end < len && rel[end] != '/')
 			end++;
-		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len), false,
-				 &n, buf);
+		r = lookup_child(u, rel, end, start, m, fresh || (fresh_last && end == len),
+				 PROBE_ALL, &n, buf);
 		if (r < 0)
 			return r;
 		if (n.cached)
@@ -266,6 +334,8 @@ static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fr
 		}
 		m = n.mask;
 		i = end + 1;
+		if (ret_di)
+			*ret_di = n.di;
 	}
 	*ret = m;
 	return 0;
@@ -274,7 +344,7 @@ static int dir_state3(struct aufs_union *u, const char *rel, size_t len, bool fr
 static int dir_state2(struct aufs_union *u, const char *rel, size_t len, bool fresh,
 		      bool fresh_last, aufs_mask *ret, bool *used_cache, char *buf)
 {
-	return dir_state3(u, rel, len, fresh, fresh_last, false, ret, used_cache, buf);
+	return dir_state3(u, rel, len, fresh, fresh_last, false, ret, used_cache, buf, NULL);
 }
 
 static int dir_state(struct aufs_union *u, const char *rel, size_t len, bool fresh,
@@ -292,6 +362,23 @@ int lookup_dirmask_fresh(struct aufs_union *u, const char *rel, aufs_mask *ret)
 	if ((r == -ENOENT || r == -ENOTDIR) && used)
 		r = dir_state2(u, rel, strlen(rel), true, true, ret, &used, buf);
 	return r;
+}
+
+int lookup_dir(struct aufs_union *u, const char *rel, aufs_mask *ret, struct dinfo *ret_di)
+{
+	char buf[PATH_MAX];
+	bool used = false;
+	size_t len = strlen(rel);
+	int r = dir_state3(u, rel, len, false, false, false, ret, &used, buf, ret_di);
+
+	if ((r == -ENOENT || r == -ENOTDIR) && used)
+		r = dir_state3(u, rel, len, true, false, false, ret, &used, buf, ret_di);
+	return r;
+}
+
+void lookup_note_dir_noacl(struct aufs_union *u, const char *rel, size_t len)
+{
+	cache_note_dinfo(u, rel, len, DINFO_NOACL);
 }
 
 int lookup_dirmask(struct aufs_union *u, const char *rel, aufs_mask *ret)
@@ -378,7 +465,7 @@ static int walk_enter(struct walk *w)
 	loc->rel = rel_offset(w->u);
 	/* the walk goes on inside it (a name, or "." and ".." of the cwd) */
 	return dir_state3(w->u, relp(loc, w->vlen), rell(loc, w->vlen), w->fresh, false, true,
-			  &w->dmask, &w->used_cache, loc->real);
+			  &w->dmask, &w->used_cache, loc->real, NULL);
 }
 
 static void pop(struct walk *w)
@@ -559,7 +646,10 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 		}
 		r = lookup_child(w->u, relp(loc, w->vlen), rell(loc, w->vlen),
 				 rell(loc, w->vlen) - clen, w->dmask, w->fresh,
-				 is_last && (flags & AUFS_RESOLVE_EXCL), n, loc->real);
+				 !is_last ? PROBE_ALL
+				 : flags & AUFS_RESOLVE_EXCL ? PROBE_EXCL
+				 : flags & AUFS_RESOLVE_REPLACE ? PROBE_REPLACE : PROBE_ALL,
+				 n, loc->real);
 		if (r < 0)
 			return r;
 		if (n->cached)
@@ -773,6 +863,8 @@ static int fill_loc(const struct walk *w, const struct node *n, struct aufs_loc 
 		loc->flags |= AUFS_LOC_ALONE;
 	if (n->unprobed && n->branch < 0)
 		loc->flags |= AUFS_LOC_UNPROBED;
+	if (n->wh_unprobed && n->branch < 0)
+		loc->flags |= AUFS_LOC_WH_UNPROBED;
 	if (n->restricted && n->type == DT_DIR)
 		loc->flags |= AUFS_LOC_DIRPERM;
 	if (n->have_stat) {
@@ -811,7 +903,12 @@ static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc 
 		return AUFS_PASS;
 	if (!path)
 		return -EFAULT;
-	plen = strnlen(path, PATH_MAX);
+	if (path == aufs_path_hint) {
+		plen = aufs_path_hint_len;	/* the prologue's measure of it */
+		aufs_path_hint = NULL;
+	} else {
+		plen = strnlen(path, PATH_MAX);
+	}
 	if (plen >= PATH_MAX)
 		return AUFS_PASS;	/* the kernel says ENAMETOOLONG itself */
 	if (plen == 0 && !(flags & AUFS_RESOLVE_EMPTY_PATH))

@@ -90,6 +90,57 @@ bool creds_mode_allows(const struct stat *st, int mask, bool real)
 	return ((unsigned)mask & 7 & ~bits) == 0;
 }
 
+/*
+ * The process umask, which decides the mode of what a copy-up creates: -1 until
+ * asked, then kept. Asked of /proc/self/status ("Umask:"), which reads it without
+ * changing it: umask() itself would leave a window with another umask, in which
+ * another thread's create would get the wrong mode. The umask() shim tells every
+ * change (aufs_umask_changed()).
+ */
+static _Atomic int cached_umask = -1;	/* -2: /proc could not say */
+
+void aufs_umask_changed(int mask)
+{
+	atomic_store_explicit(&cached_umask, mask, memory_order_release);
+}
+
+static int read_umask(void)
+{
+	char buf[512];
+	const char *p;
+	int fd = sys_openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0), m = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;	/* no /proc: unknown */
+	n = sys_read(fd, buf, sizeof(buf) - 1);
+	sys_close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "\nUmask:\t");
+	if (!p)
+		return -1;	/* before Linux 4.7, or a name that filled the buffer */
+	for (p += 8; *p >= '0' && *p <= '7'; p++)
+		m = m * 8 + (*p - '0');
+	return *p == '\n' ? m & 0777 : -1;
+}
+
+int creds_umask(void)
+{
+	int m = atomic_load_explicit(&cached_umask, memory_order_acquire), unknown = -1;
+
+	if (__builtin_expect(m >= 0, 1))
+		return m;
+	if (m == -2)
+		return -1;	/* unreadable: not asked again until a umask() says it */
+	m = read_umask();
+	/* a umask() since the read wins */
+	if (!atomic_compare_exchange_strong(&cached_umask, &unknown, m >= 0 ? m : -2))
+		m = atomic_load_explicit(&cached_umask, memory_order_acquire);
+	return m >= 0 ? m : -1;
+}
+
 static void pid_forget(void)
 {
 	atomic_store_explicit(&cached_pid, 0, memory_order_relaxed);

@@ -224,3 +224,16 @@ long verb_fremovexattr(int fd, const char *name)
 		return r;
 	return fd_rest(fd);
 }
+
+/*
+ * umask(2), which cannot fail: the core keeps the umask for copy-up, which makes
+ * a copy with its final mode when the umask keeps every bit of it (one fchmod
+ * less). A vfork child shares its parent's memory but not its umask.
+ */
+AUFS_EXPORT mode_t umask(mode_t mask)
+{
+	mode_t old = REAL(umask)(mask);
+
+	aufs_umask_changed(aufs_in_vfork_child() ? -1 : (int)(mask & 0777));
+	return old;
+}

@@ -67,7 +67,7 @@ void *aufs_real_lazy(const char *name, void **slot)
 #define SECOND_(a, b, ...) b
 #define SECOND(...) SECOND_(__VA_ARGS__)
 #define NULL_OK_(name) SECOND(NULL_PATH_OK_##name, 0, ~)
-#define PATH_READY_(p, null_ok) ((null_ok) && !AUFS_LAUNDER(p) ? true : aufs_path_ok(p))
+#define PATH_READY_(p, null_ok) ((null_ok) && !AUFS_LAUNDER(p) ? true : aufs_path_ok_hint(p))
 #define READY_PATH(name, args) PATH_READY_(ARG1_ args, NULL_OK_(name))
 #define READY_PATHAT(name, args) PATH_READY_(ARG2_ args, NULL_OK_(name))
 #define READY_FD(name, args) true
@@ -91,6 +91,7 @@ void *aufs_real_lazy(const char *name, void **slot)
 		aufs_call_begin();                                                      \
 		r_ = verb_##name args;                                                  \
 		aufs_call_end();                                                        \
+		aufs_path_hint = NULL;                                                  \
 		if (r_ == AUFS_PASS)                                                    \
 			return REAL(name) args;                                         \
 		return (ret)aufs_ret(r_, saved_);                                       \

@@ -21,9 +21,10 @@ int shim_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	int saved, fd;
 
-	if (!shim_enter(&saved) || !aufs_path_ok(path))
+	if (!shim_enter(&saved) || !aufs_path_ok_hint(path))
 		return REAL(openat)(dirfd, path, flags, mode);
 	fd = aufs_openat(dirfd, path, flags, mode);
+	aufs_path_hint = NULL;	/* as the generated prologue: the resolver's measure */
 	if (fd == AUFS_PASS) {
 		fd = REAL(openat)(dirfd, path, flags, mode);
 		if (fd >= 0)

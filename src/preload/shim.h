@@ -111,6 +111,19 @@ static inline bool aufs_path_ok(const char *p)
 	return p && aufs_guard_strnlen(p, PATH_MAX) < PATH_MAX;
 }
 
+/* aufs_path_ok() for a generated prologue's path: its length for the resolver too. */
+static inline bool aufs_path_ok_hint(const char *p)
+{
+	size_t n;
+
+	p = AUFS_LAUNDER(p);
+	if (!p || (n = aufs_guard_strnlen(p, PATH_MAX)) >= PATH_MAX)
+		return false;
+	aufs_path_hint = p;
+	aufs_path_hint_len = n;
+	return true;
+}
+
 /*
  * The one prologue of a hand-written shim (kind HAND in wrapfuncs.def): saves
  * the caller's errno in *SAVED_ERRNO (unless NULL) before anything can change it

@@ -772,6 +772,34 @@ test_expect_success 'no copy-up temporaries or stray whiteouts are left in the t
 '
 
 
+# A copy is created with its final mode when the umask keeps every bit of it
+# (no fchmod): the library tracks umask(). A process that learnt its umask (the
+# first copy-up) and then narrows it must still get the base's mode on the next
+# copies, in a subshell (fork) and after exec too; the base's modes differ.
+test_expect_success 'copy-up after umask(): the copy keeps the base file mode' '
+	mkdir -p "$BASE/umask" &&
+	for f in a b c d e; do echo "base-$f" >"$BASE/umask/$f" || return 1; done &&
+	chmod 0644 "$BASE/umask/a" "$BASE/umask/b" "$BASE/umask/d" &&
+	chmod 0664 "$BASE/umask/c" "$BASE/umask/e" &&
+	snapshot_branch "$BASE" &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- sh -c "
+		umask 022 && echo 1 >>$M/umask/a &&
+		umask 077 && echo 2 >>$M/umask/b &&
+		(umask 002 && echo 3 >>$M/umask/c) &&
+		umask 027 && sh -c \"echo 4 >>$M/umask/d; umask 0; echo 5 >>$M/umask/e\"
+	" &&
+	for f in a b c d e; do stat -c "%n %a" "$T/umask/$f" || return 1; done >actual &&
+	cat >expect <<-EOF &&
+	$T/umask/a 644
+	$T/umask/b 644
+	$T/umask/c 664
+	$T/umask/d 644
+	$T/umask/e 664
+	EOF
+	test_cmp expect actual &&
+	branch_untouched "$BASE"
+'
+
 # The copy a write's copy-up made is the descriptor the open returns when it can be
 # (src/core/mutate_copyup.c, may_keep): it must behave as a fresh open of the copy.
 # And a copy-up tells other processes only about the copied name.

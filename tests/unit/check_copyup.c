@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "aufs/fault.h"
@@ -104,6 +105,19 @@ static void make_sparse(void)
 	close(fd);
 }
 
+/*
+ * The union caches d with its copy in @/t, which then goes behind its back
+ * (udba): the copy-up trusts the lookup, meets ENOENT making its temporary, and
+ * makes the directory as when the lookup had not known it.
+ */
+static void cache_then_remove_top_dir(void)
+{
+	struct stat st;
+
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/d/f"), &st, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(rmdir(fx_at("t/d")), 0);
+}
+
 static const struct cpcase cases[] = {
 	{ "file and two parents", "b/d/e/f b/d/g t/x", NULL, "@/mnt/d/e/f", op_open_write, false },
 	{ "file, parent in place", "b/d/f t/d/", NULL, "@/mnt/d/f", op_open_write, false },
@@ -112,6 +126,8 @@ static const struct cpcase cases[] = {
 	{ "symlink", "b/d/l->../out/x", NULL, "@/mnt/d/l", op_lchown_nothing, false },
 	{ "fifo", "b/d/", make_fifo, "@/mnt/d/p", op_lchown_nothing, false },
 	{ "sparse file", "b/d/", make_sparse, "@/mnt/d/sparse", op_open_write, false },
+	{ "top dir gone since the lookup", "b/d/f t/d/", cache_then_remove_top_dir, "@/mnt/d/f",
+	  op_open_write, false },
 };
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
 
@@ -352,6 +368,69 @@ START_TEST(test_enospc_everywhere)
 }
 END_TEST
 
+/* The copy-up of @/mnt/d/NAME by OP: its mode in *MODE; did an fchmod come? */
+static bool copy_needed_fchmod(const char *name, int (*op)(const char *), mode_t *mode)
+{
+	char path[64];
+	struct stat st;
+	unsigned long fired;
+
+	fx_fmt(path, sizeof(path), "@/mnt/d/%s", name);
+	aufs_fault_clear();	/* the counts start again */
+	ck_assert_int_eq(op(fx_ex(path)), 0);
+	fired = aufs_fault_count(SYS_fchmod);
+	fx_fmt(path, sizeof(path), "t/d/%s", name);
+	ck_assert_int_eq(lstat(fx_at(path), &st), 0);
+	*mode = st.st_mode & 07777;
+	return fired;
+}
+
+/* (called with @/mnt/d/f.moved, the name the copy ends up at) */
+static int op_rename_away_f(const char *to)
+{
+	return aufs_renameat2(AT_FDCWD, fx_ex("@/mnt/d/f"), AT_FDCWD, to, 0);
+}
+
+/*
+ * The copy is created with its final mode when the umask keeps all of it (no
+ * fchmod), else made and then given it; so too under a default ACL of the top
+ * branch's directory, which the kernel applies in place of the umask.
+ */
+START_TEST(test_copy_mode_umask_acl)
+{
+	/* a default ACL user::rwx group::r-x other::--- (struct posix_acl_xattr) */
+	static const struct {
+		uint32_t version;
+		struct { uint16_t tag, perm; uint32_t id; } e[3];
+	} acl = { 2, { { 0x01, 7, ~0u }, { 0x04, 5, ~0u }, { 0x20, 0, ~0u } } };
+	mode_t old = umask(022), mode;
+
+	fx_start("b/d/a b/d/b b/d/c b/d/e b/d/f t/d/", "br:@/t=rw:@/b=ro");
+	chmod(fx_at("b/d/e"), 01644);	/* a bit a create may not set */
+	aufs_umask_changed(022);
+	ck_assert(!copy_needed_fchmod("a", op_open_write, &mode));
+	ck_assert_int_eq(mode, 0644);
+	ck_assert(copy_needed_fchmod("e", op_open_write, &mode));
+	ck_assert_int_eq(mode, 01644);
+	umask(077);
+	aufs_umask_changed(077);
+	ck_assert(copy_needed_fchmod("b", op_open_write, &mode));
+	ck_assert_int_eq(mode, 0644);
+	umask(022);
+	aufs_umask_changed(022);
+	/* set through the union: what the lookup had noted of d goes with it */
+	if (aufs_setxattr(fx_ex("@/mnt/d"), "system.posix_acl_default", &acl, sizeof(acl), 0,
+			  false) == 0) {
+		ck_assert(copy_needed_fchmod("c", op_open_write, &mode));
+		ck_assert_int_eq(mode, 0644);
+		ck_assert(copy_needed_fchmod("f.moved", op_rename_away_f, &mode));
+		ck_assert_int_eq(mode, 0644);
+	}
+	aufs_umask_changed(-1);
+	umask(old);
+}
+END_TEST
+
 Suite *copyup_suite(void)
 {
 	Suite *s = suite_create("copyup");
@@ -363,6 +442,7 @@ Suite *copyup_suite(void)
 	tcase_add_loop_test(tc, test_sweep, 0, NCASES * NFAULTS);
 	tcase_add_test(tc, test_seam);
 	tcase_add_test(tc, test_enospc_everywhere);
+	tcase_add_test(tc, test_copy_mode_umask_acl);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -75,6 +75,11 @@ static const struct ncase refusals[] = {
 	{ MKDIR, "fl/", NULL, 0, EEXIST },
 	{ MKDIR, "missing/.", NULL, 0, ENOENT },
 	{ MKDIR, "file/.", NULL, 0, ENOTDIR },
+	/* a name only the top branch has: its mkdir there says EEXIST (RESOLVE_CREATE) */
+	{ MKDIR, "up", NULL, 0, EEXIST },
+	{ MKFIFO, "up", NULL, 0, EEXIST },
+	{ SYMLINK, "up", "t", 0, EEXIST },
+	{ OPEN, "up", NULL, O_WRONLY | O_CREAT | O_EXCL, EEXIST },
 	{ MKFIFO, "a/b/.", NULL, 0, EEXIST },
 	{ MKFIFO, "newfifo/", NULL, 0, ENOENT },
 	{ MKFIFO, "file/", NULL, 0, EEXIST },
@@ -101,7 +106,9 @@ static const struct ncase refusals[] = {
 	{ RENAME, "a/b", "a", RENAME_EXCHANGE, EINVAL },
 	{ RENAME, "up", "d", 0, ENOTEMPTY },
 	{ RENAME, "up", "file", 0, ENOTDIR },
-	{ RENAME, "file", "up", 0, EISDIR },
+	{ RENAME, "a/f", "a/b", 0, EISDIR },	/* a directory of the base: probed below */
+	{ RENAME, "file", "d", 0, EISDIR },
+	{ RENAME, "file", "up", RENAME_NOREPLACE, EEXIST },
 	{ RENAME, "up", "a/b", RENAME_NOREPLACE, EEXIST },
 	{ RENAME, "src", "moved", 0, EXDEV },	/* content below: as aufs, mv copes */
 	{ RENAME, "up", "a/b", RENAME_NOREPLACE | RENAME_EXCHANGE, EINVAL },
@@ -212,6 +219,81 @@ static bool exists(const char *rel)
 
 	return lstat(fx_at(rel), &st) == 0;
 }
+
+/*
+ * A plain rename of a base file onto a directory of the top branch: the lookup of
+ * the new name leaves the top branch's copy to the rename there (AUFS_RESOLVE_REPLACE),
+ * which refuses it with the kernel's EISDIR after the source was copied up. The
+ * union shows what it showed; the top branch holds the copy and nothing else new.
+ */
+START_TEST(test_rename_onto_top_dir)
+{
+	char *t, *b, *t2, *b2, *gained, *lost;
+	struct stat st;
+
+	fx_start(LAYOUT, OPTS);
+	t = fx_snapshot("t", ignore);
+	b = fx_snapshot("b", NULL);
+	/* (a listing first would cache "up": then it is refused before the copy-up) */
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, mnt("file"), AT_FDCWD, mnt("up"), 0), -EISDIR);
+	t2 = fx_snapshot("t", ignore);
+	b2 = fx_snapshot("b", NULL);
+	ck_assert_str_eq(b, b2);
+	gained = fx_minus(t2, t);
+	ck_assert_msg(!strncmp(gained, "file ", 5) && !strchr(gained, '\n')[1],
+		      "the top branch gained more than the copy:\n%s", gained);
+	lost = fx_minus(t, t2);
+	ck_assert_str_eq(lost, "");
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, mnt("up"), &st, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, mnt("file"), &st, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert(S_ISREG(st.st_mode) && st.st_size == 6);
+	free(t), free(b), free(t2), free(b2), free(gained), free(lost);
+}
+END_TEST
+
+/*
+ * The new name of a rename: a whiteout of it in the top branch hides the base's
+ * copy (the rename goes through and removes the whiteout), a stale whiteout of a
+ * name no branch below has hides nothing (the rename goes through, unprobed), a
+ * file of the top branch is replaced, one of the base is covered.
+ */
+START_TEST(test_rename_onto_names)
+{
+	struct stat st;
+	char buf[16];
+	ssize_t n;
+	int fd;
+
+	fx_start("b/d/f1 b/d/f2 b/d/f3 b/d/f4 b/d/gone b/d/old b/d/sub/x t/d/.wh.gone "
+		 "t/d/.wh.stale t/d/top",
+		 OPTS);
+	/* onto a whited-out name of the base */
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, mnt("d/f1"), AT_FDCWD, mnt("d/gone"), 0), 0);
+	ck_assert(!exists("t/d/.wh.gone"));
+	ck_assert(exists("t/d/gone") && exists("t/d/.wh.f1"));
+	fd = aufs_openat(AT_FDCWD, mnt("d/gone"), O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	ck_assert_mem_eq(buf, "b/d/f1", 6);
+	/* onto a stale whiteout: nothing below to hide */
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, mnt("d/f2"), AT_FDCWD, mnt("d/stale"), 0), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, mnt("d/stale"), &st, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, mnt("d/f2"), &st, AT_SYMLINK_NOFOLLOW), -ENOENT);
+	/* onto a file of the top branch, and onto one of the base */
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, mnt("d/f3"), AT_FDCWD, mnt("d/top"), 0), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, mnt("d/top"), &st, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_eq(st.st_size, 6);	/* "b/d/f3", the top's "t/d/top" replaced */
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, mnt("d/f4"), AT_FDCWD, mnt("d/old"), 0), 0);
+	ck_assert(exists("t/d/old") && exists("t/d/.wh.f4") && !exists("t/d/.wh.old"));
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, mnt("d/f4"), &st, AT_SYMLINK_NOFOLLOW), -ENOENT);
+	/* a refusal by the names alone still comes first */
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, mnt("d/old"), AT_FDCWD, mnt("d/sub"), 0),
+			 -EISDIR);
+}
+END_TEST
 
 /*
  * The issue's sequence: rmdir, mkdir (opaque: the base still has the name),
@@ -378,6 +460,8 @@ Suite *namespace_suite(void)
 	tcase_add_checked_fixture(tc, fx_test_setup, fx_test_teardown);
 	tcase_add_loop_test(tc, test_refusals, 0, NREFUSALS);
 	tcase_add_test(tc, test_trailing_slash_allowed);
+	tcase_add_test(tc, test_rename_onto_top_dir);
+	tcase_add_test(tc, test_rename_onto_names);
 	tcase_add_test(tc, test_removed_dir_stays_removed);
 	tcase_add_test(tc, test_rmdir_over_lower_file);
 	tcase_add_test(tc, test_rmdir_clears_leftover_temporaries);

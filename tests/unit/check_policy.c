@@ -11,7 +11,10 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "aufs/fault.h"
 #include "fixture.h"
@@ -89,6 +92,44 @@ START_TEST(test_rr_alternates)
 		ck_assert_int_ne(b, prev);
 		prev = b;
 	}
+}
+END_TEST
+
+/*
+ * An O_EXCL create leaves the top branch's whiteout of a name no lower branch has
+ * unprobed (AUFS_LOC_WH_UNPROBED): it hides nothing below. When create=rr puts the
+ * name under the top branch, that whiteout would hide it: it is looked for then,
+ * and the name goes to the top branch.
+ */
+START_TEST(test_rr_excl_under_stale_whiteout)
+{
+	char name[64];
+	struct stat st;
+	int in_w = 0;
+
+	fx_start("t/d/.wh.n0 t/d/.wh.n1 t/d/.wh.n2 t/d/.wh.n3 w/d/ b/d/x", TWB(",create=rr"));
+	for (int i = 0; i < 4; i++) {
+		int fd;
+
+		fx_fmt(name, sizeof(name), "@/mnt/d/m%d", i);
+		fd = aufs_openat(AT_FDCWD, fx_ex(name), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		fx_fmt(name, sizeof(name), "w/d/m%d", i);
+		in_w += access(fx_at(name), F_OK) == 0;
+	}
+	for (int i = 0; i < 4; i++) {
+		int fd;
+
+		fx_fmt(name, sizeof(name), "@/mnt/d/n%d", i);
+		fd = aufs_openat(AT_FDCWD, fx_ex(name), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex(name), &st, AT_SYMLINK_NOFOLLOW), 0);
+		fx_fmt(name, sizeof(name), "t/d/n%d", i);
+		ck_assert_msg(access(fx_at(name), F_OK) == 0, "n%d is not in the top branch", i);
+	}
+	ck_assert_int_eq(in_w, 2);	/* the policy takes turns */
 }
 END_TEST
 
@@ -232,6 +273,7 @@ Suite *policy_suite(void)
 	tcase_add_test(tc, test_rr);
 	tcase_add_test(tc, test_rr_alternates);
 	tcase_add_test(tc, test_rr_read_only);
+	tcase_add_test(tc, test_rr_excl_under_stale_whiteout);
 	tcase_add_test(tc, test_mfs);
 	tcase_add_test(tc, test_mfs_remembered);
 	tcase_add_test(tc, test_mfsrr);

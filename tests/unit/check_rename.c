@@ -53,6 +53,12 @@ static const struct rcase cases[] = {
 	{ "rename base file onto a whiteout", "b/d/f b/d/h t/d/.wh.h", "@/mnt/d/f", "@/mnt/d/h",
 	  0 },
 	{ "rename top file over a base file", "t/d/f b/d/f b/d/g", "@/mnt/d/f", "@/mnt/d/g", 0 },
+	/* the new name's top copy left to the rename there (AUFS_RESOLVE_REPLACE) */
+	{ "rename base file over a top file", "b/d/f t/d/g", "@/mnt/d/f", "@/mnt/d/g", 0 },
+	{ "rename base file onto a stale whiteout", "b/d/f t/d/.wh.g", "@/mnt/d/f", "@/mnt/d/g",
+	  0 },
+	{ "rename base file over a top file over a base file", "b/d/f b/d/g t/d/g", "@/mnt/d/f",
+	  "@/mnt/d/g", 0 },
 	{ "rmdir of a dir of whiteouts",
 	  "b/d/a b/d/b b/d/c t/d/.wh.a t/d/.wh.b t/d/.wh.c t/x", "@/mnt/d", NULL, 0 },
 	{ "rmdir of an opaque dir", "b/d/a b/d/b t/d/.wh..wh..opq", "@/mnt/d", NULL, 0 },
