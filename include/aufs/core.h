@@ -210,7 +210,7 @@ int aufs_table_fstab_path(const char *given, char *buf, size_t size);
 uint64_t aufs_table_text_hash(const char *text, size_t len);
 /* The 8-byte magic string an image starts with. */
 const char *aufs_table_magic_string(void);
-/* Read FILE whole (at most 16 MiB of text) into *RET (malloc'd, NUL-terminated). */
+/* Read FILE whole (at most 64 MiB of text) into *RET (malloc'd, NUL-terminated). */
 int aufs_fstab_read(const char *file, char **ret, size_t *ret_len, struct stat *ret_st,
 		    struct aufs_err *err);
 /*

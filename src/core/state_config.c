@@ -30,7 +30,7 @@
 
 #define DEFAULT_DIRWH      3
 #define DEFAULT_CREATE_SEC 30
-#define FSTAB_MAX          (16u << 20)
+#define FSTAB_MAX          (64u << 20)	/* 100,000 tenants with long paths: 20 MiB */
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1827,7 +1827,7 @@ int aufs_fstab_read(const char *file, char **ret, size_t *ret_len, struct stat *
 		r = fail(err, -ENOMEM, "%s: out of memory", file);
 		goto out_close;
 	}
-	/* Read one byte past the cap, to tell a file of exactly 16 MiB from a larger one. */
+	/* Read one byte past the cap, to tell a file of exactly FSTAB_MAX bytes from a larger one. */
 	for (;;) {
 		if (len + 1 >= cap) {
 			size_t ncap = cap * 2 > FSTAB_MAX + 2 ? FSTAB_MAX + 2 : cap * 2;

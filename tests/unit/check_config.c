@@ -1241,12 +1241,12 @@ START_TEST(test_load_fstab)
 	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("nul"), &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "NUL"));
 
-	/* over the 16 MiB cap (a sparse file costs nothing); exactly 16 MiB is read */
+	/* over the 64 MiB cap (a sparse file costs nothing); exactly 64 MiB is read */
 	write_file("big", "", 0);
-	ck_assert_int_eq(truncate(under("big"), (16 << 20) + 1), 0);
+	ck_assert_int_eq(truncate(under("big"), (64 << 20) + 1), 0);
 	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("big"), &err), -EFBIG);
-	ck_assert_ptr_nonnull(strstr(err.msg, "16 MiB"));
-	ck_assert_int_eq(truncate(under("big"), 16 << 20), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "64 MiB"));
+	ck_assert_int_eq(truncate(under("big"), 64 << 20), 0);
 	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("big"), &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "NUL"));
 
