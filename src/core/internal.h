@@ -278,7 +278,7 @@ void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len);
  * ancestor of some mount point.
  */
 int aufs_table_find(const struct aufs_config *cfg, uint64_t hash, const char *p, size_t len,
-		    bool *ancestor, uint32_t *rec);
+		    bool *ancestor, uint32_t *rec, bool *leaves);
 bool aufs_table_nested(const struct aufs_config *cfg);
 /*
  * Make union ID of CFG's image (once, whichever thread wins), whose record is at

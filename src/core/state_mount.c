@@ -54,7 +54,7 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 {
 	struct aufs_union *best = NULL;
 	size_t best_len = 0, hashed;
-	bool leaf = false, ancestor;
+	bool leaf = false, ancestor, leaves = true;
 	uint32_t rec;
 	uint64_t h;
 	int id;
@@ -73,7 +73,7 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 	}
 	/* "/" itself may be a mount point. */
 	h = prefix_hash(path, 1);
-	id = aufs_table_find(cfg, h, path, 1, &ancestor, &rec);
+	id = aufs_table_find(cfg, h, path, 1, &ancestor, &rec, &leaves);
 	if (id == -2)
 		return NULL;
 	if (id >= 0 && (best = union_at(cfg, id, rec)))
@@ -89,7 +89,7 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 			continue;	/* "/" again: a path with a leading "//" */
 		h = fnv1a(h, path + hashed, k - hashed);
 		hashed = k;
-		id = aufs_table_find(cfg, h, path, k, &ancestor, &rec);
+		id = aufs_table_find(cfg, h, path, k, &ancestor, &rec, &leaves);
 		if (id == -2)
 			break;
 		if (id >= 0 && (u = union_at(cfg, id, rec))) {
@@ -126,9 +126,10 @@ bool aufs_config_is_ancestor(const struct aufs_config *cfg, const char *path, si
 
 	if (!cfg->table || len == 0)
 		return false;
+	bool leaves = true;
 	uint32_t rec;
 
-	(void)aufs_table_find(cfg, prefix_hash(path, len), path, len, &ancestor, &rec);
+	(void)aufs_table_find(cfg, prefix_hash(path, len), path, len, &ancestor, &rec, &leaves);
 	return ancestor;
 }
 

@@ -113,12 +113,18 @@ uint64_t aufs_table_text_hash(const char *text, size_t len)
 	return tbl_sum(text, len);
 }
 
-static uint64_t slot_check(const struct tbl_slot *s, const char *path)
+/*
+ * A slot's check covers its fields, not its path: verifying every slot a probe
+ * passes must not read the names of other unions (pages of their records). The
+ * path is known good when its FNV-1a equals the slot's hash, which is checked
+ * whenever the hash and the length say it should be the path looked up.
+ */
+static uint64_t slot_check(const struct tbl_slot *s)
 {
 	uint64_t w[3] = { s->hash, (uint64_t)s->str << 32 | s->len,
 			  (uint64_t)s->unionp1 << 32 | s->flags };
 
-	return hash_bytes(tbl_sum(w, sizeof(w)), path, s->len) | 1;
+	return tbl_sum(w, sizeof(w)) | 1;
 }
 
 /* Over the record (its check as 0), its branch records and every string they name. */
@@ -150,6 +156,7 @@ struct smap {
 		int64_t val;		/* a count, or a union */
 		uint32_t off;		/* where the string went in the heap (UINT32_MAX: not) */
 		uint32_t aux;		/* a branch's position */
+		uint32_t leaves;	/* an ancestor: TBL_LEAVES if a child is not one */
 	} *e;
 	uint32_t mask, count;
 };
@@ -187,7 +194,7 @@ static struct smap_e *smap_get(struct smap *m, const char *s, size_t len, bool a
 	if (!e->s) {
 		if (!add)
 			return NULL;
-		*e = (struct smap_e){ h, s, (uint32_t)len, 0, UINT32_MAX, 0 };
+		*e = (struct smap_e){ h, s, (uint32_t)len, 0, UINT32_MAX, 0, 0 };
 		m->count++;
 	}
 	return e;
@@ -248,7 +255,7 @@ static int add_ancestors(struct smap *m, const char *p, size_t len)
 
 /* An index of MAP's entries for which KEEP holds, with slot strings at their heap offsets. */
 static struct tbl_slot *index_of(const struct smap *m, bool (*keep)(const struct smap_e *),
-				 uint32_t flags, const char *heap, uint32_t *ret_mask)
+				 uint32_t flags, uint32_t *ret_mask)
 {
 	uint32_t n = 0, mask;
 	struct tbl_slot *slot;
@@ -269,12 +276,32 @@ static struct tbl_slot *index_of(const struct smap *m, bool (*keep)(const struct
 		for (k = (uint32_t)e->hash & mask; slot[k].len; k = (k + 1) & mask)
 			;
 		s = &slot[k];
-		*s = (struct tbl_slot){ e->hash, e->off, e->len, (uint32_t)e->val, flags | e->aux, 0 };
+		*s = (struct tbl_slot){ e->hash, e->off, e->len, (uint32_t)e->val,
+					flags | e->aux | (flags & TBL_ANCESTOR ? e->leaves : 0), 0 };
 	}
 	for (uint32_t i = 0; i <= mask; i++)
-		slot[i].check = slot[i].len ? slot_check(&slot[i], heap + slot[i].str) : TBL_EMPTY;
+		slot[i].check = slot[i].len ? slot_check(&slot[i]) : TBL_EMPTY;
 	*ret_mask = mask;
 	return slot;
+}
+
+/* Mark in ANC the parent of every leaf of LEAVES that is not itself an ancestor. */
+static int mark_leaf_parents(struct smap *anc, const struct smap *leaves)
+{
+	for (uint32_t i = 0; leaves->e && i <= leaves->mask; i++) {
+		const struct smap_e *l = &leaves->e[i];
+		struct smap_e *p;
+		size_t k;
+
+		if (!l->s || l->val == -1 || l->len < 2)
+			continue;
+		for (k = l->len - 1; k > 0 && l->s[k] != '/'; k--)
+			;
+		p = smap_get(anc, l->s, k ? k : 1, false);
+		if (p)
+			p->leaves = TBL_LEAVES;
+	}
+	return 0;
 }
 
 static bool keep_all(const struct smap_e *e)
@@ -456,10 +483,17 @@ int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
 			m->val = -1;
 		}
 	}
-	px = index_of(&manc, keep_all, TBL_ANCESTOR, hp.buf, &pmask);
-	ix = index_of(&mnts, keep_not_ancestor, 0, hp.buf, &mask);
-	pbx = index_of(&banc, keep_all, TBL_ANCESTOR, hp.buf, &pbmask);
-	bx = index_of(&brs, keep_not_ancestor, 0, hp.buf, &brmask);
+	/*
+	 * An ancestor none of whose children is a leaf (only other ancestors) spares
+	 * its children's lookups the big index: "/srv/tenants" is not a mount point
+	 * because "/srv" has only ancestors below it.
+	 */
+	if (mark_leaf_parents(&manc, &mnts) < 0 || mark_leaf_parents(&banc, &brs) < 0)
+		goto out;
+	px = index_of(&manc, keep_all, TBL_ANCESTOR, &pmask);
+	ix = index_of(&mnts, keep_not_ancestor, 0, &mask);
+	pbx = index_of(&banc, keep_all, TBL_ANCESTOR, &pbmask);
+	bx = index_of(&brs, keep_not_ancestor, 0, &brmask);
 	if (!px || !ix || !pbx || !bx)
 		goto out;
 	/* one block: header, the two small indexes, the table of records, the big ones, the heap */
@@ -633,11 +667,17 @@ static const struct tbl_slot *index_find(const struct tbl_hdr *h, uint64_t off, 
 				break;
 			return NULL;
 		}
-		sp = slot_path(h, s);
-		if (!sp || slot_check(s, sp) != s->check)
+		if (slot_check(s) != s->check)
 			break;
-		if (s->hash == hash && s->len == len && memcmp(sp, p, len) == 0)
+		if (s->hash != hash || s->len != len)
+			continue;
+		sp = slot_path(h, s);
+		if (!sp)
+			break;
+		if (memcmp(sp, p, len) == 0)
 			return s;
+		if (fnv1a(FNV_INIT, sp, len) != s->hash)
+			break;	/* not a collision: the name was changed */
 	}
 	*bad = true;
 	return NULL;
@@ -677,13 +717,14 @@ bool aufs_table_nested(const struct aufs_config *cfg)
 }
 
 int aufs_table_find(const struct aufs_config *cfg, uint64_t hash, const char *p, size_t len,
-		    bool *ancestor, uint32_t *rec)
+		    bool *ancestor, uint32_t *rec, bool *leaves)
 {
 	const struct tbl_hdr *h = hdr_of(cfg);
 	const struct tbl_slot *s;
-	bool bad = false;
+	bool bad = false, parent_leaves = *leaves;
 
 	*ancestor = false;
+	*leaves = false;
 	*rec = UINT32_MAX;
 	if (!h)
 		return -2;
@@ -691,7 +732,8 @@ int aufs_table_find(const struct aufs_config *cfg, uint64_t hash, const char *p,
 	s = index_find(h, h->off_pindex, h->pmask, hash, p, len, &bad);
 	if (s) {
 		*ancestor = true;
-	} else if (!bad) {
+		*leaves = s->flags & TBL_LEAVES;
+	} else if (!bad && parent_leaves) {
 		s = index_find(h, h->off_index, h->mask, hash, p, len, &bad);
 		/* a mount point's name lies right after its union's record */
 		if (s && s->str >= sizeof(struct tbl_union))
@@ -811,7 +853,9 @@ static void inherit_shared_state(const struct aufs_config *cfg, struct aufs_unio
 		if (!p->table || p->nunion <= 0)
 			continue;
 		/* the whole mount point hashed at once equals the index's extended hash */
-		id = aufs_table_find(p, h, u->mnt, u->mnt_len, &ancestor, &rec);
+		bool leaves = true;
+
+		id = aufs_table_find(p, h, u->mnt, u->mnt_len, &ancestor, &rec, &leaves);
 		if (id < 0)
 			continue;
 		v = atomic_load_explicit(&p->unions[id], memory_order_acquire);
@@ -920,18 +964,20 @@ int aufs_table_real_to_union(const struct aufs_config *cfg, const char *real, si
 			     size_t *ret_brlen)
 {
 	const struct tbl_hdr *h = hdr_of(cfg);
-	bool bad = false;
+	const struct tbl_slot *s;
+	bool bad = false, leaves;
 	uint64_t hash;
 	int hit = -1;
 
 	if (!h || len < 2 || real[0] != '/')
 		return -ENOENT;
 	hash = fnv1a(FNV_INIT, real, 1);
-	if (!index_find(h, h->off_pbindex, h->pbmask, hash, real, 1, &bad))
+	s = index_find(h, h->off_pbindex, h->pbmask, hash, real, 1, &bad);
+	if (!s)
 		return bad ? (table_corrupt(cfg, "branch index"), -ENOENT) : -ENOENT;
+	leaves = s->flags & TBL_LEAVES;
 	/* down the ancestors of branch directories; the first other prefix is the last */
 	for (size_t k = 2, last = 1; k <= len; k++) {
-		const struct tbl_slot *s;
 		bool leaf = false;
 
 		if (k < len && real[k] != '/')
@@ -940,9 +986,13 @@ int aufs_table_real_to_union(const struct aufs_config *cfg, const char *real, si
 		last = k;
 		s = index_find(h, h->off_pbindex, h->pbmask, hash, real, k, &bad);
 		if (!s && !bad) {
+			/* only a parent with branch directories below it sends the walk further */
+			if (!leaves)
+				break;
 			s = index_find(h, h->off_brindex, h->brmask, hash, real, k, &bad);
 			leaf = true;
 		}
+		leaves = s && !leaf && (s->flags & TBL_LEAVES);
 		if (bad) {
 			table_corrupt(cfg, "branch index");
 			return -ENOENT;

@@ -13,6 +13,7 @@
 #define TBL_HDR     256
 #define TBL_NONE    UINT32_MAX		/* a branch directory of several unions */
 #define TBL_ANCESTOR 1u			/* slot flag: in an ancestors' index */
+#define TBL_LEAVES   2u			/* slot flag (ancestors): a child of it is in the big index */
 #define TBL_NESTED   1u			/* header flag: a mount point inside another union */
 
 /* Little-endian, as the machines that map it; documented in aufs-preload(7). */
