@@ -148,6 +148,7 @@ struct aufs_config {
 	/* a mapped table: the image's word that says a newer image replaced it */
 	const _Atomic uint32_t *_Atomic superseded;
 	_Atomic int corrupt;		/* a check of the mapped image failed (state_table.c) */
+	const char *corrupt_what;	/* which part, for the one line that says so */
 	_Atomic int retired;		/* replaced; its image is unmapped soon after */
 	/* the configuration this one replaced in the process (a reload), or NULL */
 	const struct aufs_config *prev;

@@ -300,6 +300,8 @@ const _Atomic uint32_t *aufs_table_superseded(const struct aufs_config *cfg);
 /* A configuration of the image now at OLD's path, or NULL (kept: try again later). */
 struct aufs_config *aufs_table_follow(const struct aufs_config *old);
 void aufs_table_unmap(struct aufs_config *cfg);
+/* How many damaged reads this thread has met (a lookup compares before and after). */
+unsigned aufs_table_bad_reads(void);
 /* OLD was replaced by a newer configuration: its image is unmapped a while later. */
 void aufs_table_retire(const struct aufs_config *old);
 

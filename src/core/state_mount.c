@@ -49,12 +49,42 @@ static inline struct aufs_union *union_at(const struct aufs_config *cfg, int id,
 	return u ? u : aufs_table_make_union(cfg, (unsigned)id, rec);
 }
 
+static struct aufs_config *_Atomic published;
+static const struct aufs_config *adopt(const struct aufs_config *old, bool now);
+
+static struct aufs_union *match_in(const struct aufs_config *cfg, const char *path, size_t len,
+				   size_t *ret_rel, bool *corrupted);
+
+/*
+ * A record or slot of the published image found damaged during this lookup: the
+ * table is compiled again now (when this thread may allocate) and the path looked
+ * up in it, so that the damage costs the lookup time, not a wrong answer.
+ */
 struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *path,
 				     size_t len, size_t *ret_rel)
+{
+	bool corrupted = false;
+	struct aufs_union *u = match_in(cfg, path, len, ret_rel, &corrupted);
+	const struct aufs_config *n;
+
+	if (__builtin_expect(corrupted, 0)) {
+		/* the table compiled again (by this thread, or before), else none */
+		n = atomic_load_explicit(&published, memory_order_acquire);
+		if (n == cfg)
+			n = adopt(cfg, true);
+		if (n && n != cfg && !n->corrupt)
+			u = match_in(n, path, len, ret_rel, &corrupted);
+	}
+	return u;
+}
+
+static struct aufs_union *match_in(const struct aufs_config *cfg, const char *path, size_t len,
+				   size_t *ret_rel, bool *corrupted)
 {
 	struct aufs_union *best = NULL;
 	size_t best_len = 0, hashed;
 	bool leaf = false, ancestor, leaves = true;
+	unsigned bad;
 	uint32_t rec;
 	uint64_t h;
 	int id;
@@ -71,6 +101,7 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 			goto found;
 		}
 	}
+	bad = aufs_table_bad_reads();
 	/* "/" itself may be a mount point. */
 	h = prefix_hash(path, 1);
 	id = aufs_table_find(cfg, h, path, 1, &ancestor, &rec, &leaves);
@@ -99,6 +130,10 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 			if (leaf)
 				break;	/* no mount point lies deeper */
 		}
+	}
+	if (aufs_table_bad_reads() != bad) {
+		*corrupted = true;
+		return NULL;
 	}
 	if (leaf && best_len > 1) {
 		hint_serial = cfg->serial;
@@ -159,7 +194,6 @@ int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *
 
 /* ---------------------------------------------------------------- state */
 
-static struct aufs_config *_Atomic published;
 static _Atomic uint64_t epoch = 1;
 
 uint64_t aufs_state_epoch(void)
@@ -190,12 +224,27 @@ static _Atomic unsigned adopt_wait;
  * others go on with the old table, which stays valid; a failure is tried again
  * ADOPT_RETRY calls later. No malloc: this may run in a vfork child.
  */
-static const struct aufs_config *adopt(const struct aufs_config *old)
+/* One line: the damaged image, and what this process did about it. */
+static void say_rebuilt(const struct aufs_config *old, const struct aufs_config *cfg,
+			const struct aufs_err *err)
+{
+	char line[2 * PATH_MAX];
+	int n = snprintf(line, sizeof(line), "aufs-preload: %s: corrupt (%s); %s%s\n", old->image,
+			 old->corrupt_what ? old->corrupt_what : "a record",
+			 !cfg ? "not compiled again: " :
+			 cfg->table_kind == AUFS_TABLE_MAPPED ? "rebuilt" : "compiled privately",
+			 cfg ? "" : err->msg);
+
+	if (n > 0)
+		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static const struct aufs_config *adopt(const struct aufs_config *old, bool now)
 {
 	struct aufs_config *cfg = NULL;
 	int expected = 0;
 
-	if (atomic_fetch_add_explicit(&adopt_wait, 1, memory_order_relaxed) % ADOPT_RETRY)
+	if (!now && atomic_fetch_add_explicit(&adopt_wait, 1, memory_order_relaxed) % ADOPT_RETRY)
 		return old;
 	if (!atomic_compare_exchange_strong(&adopting, &expected, 1))
 		return old;
@@ -208,6 +257,7 @@ static const struct aufs_config *adopt(const struct aufs_config *old)
 		if (aufs_table_open(old->fstab, old->image, AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE,
 				    &cfg, &err, &notice) < 0)
 			cfg = NULL;
+		say_rebuilt(old, cfg, &err);
 	} else {
 		cfg = NULL;	/* a vfork child: its parent, or the program it runs, will */
 	}
@@ -230,7 +280,7 @@ const struct aufs_config *aufs_state_config(void)
 
 	if (__builtin_expect(cfg && (superseded = cfg->superseded) &&
 			     atomic_load_explicit(superseded, memory_order_relaxed), 0))
-		return adopt(cfg);
+		return adopt(cfg, false);
 	return cfg;
 }
 

@@ -684,29 +684,31 @@ static const struct tbl_slot *index_find(const struct tbl_hdr *h, uint64_t off, 
 }
 
 /*
- * A check failed: the image was changed after it was written. Said once; the
- * configuration then counts as superseded, and the next call that may allocate
- * compiles the fstab again (aufs_table_rebuild()).
+ * A check failed: the image was changed after it was written. The configuration
+ * then counts as superseded, and the next call that may allocate compiles the
+ * fstab again and says so (adopt() in state_mount.c).
  */
 static const _Atomic uint32_t always_superseded = 1;
+
+/* Damaged reads this thread met, for a lookup to tell a miss from damage. */
+static __thread unsigned bad_reads;
+
+unsigned aufs_table_bad_reads(void)
+{
+	return bad_reads;
+}
 
 static void table_corrupt(const struct aufs_config *cfg, const char *what)
 {
 	struct aufs_config *c = (struct aufs_config *)cfg;	/* its flags are ours to set */
 	int expected = 0;
 
+	bad_reads++;
 	if (cfg->table_kind != AUFS_TABLE_MAPPED || atomic_load(&c->retired) ||
 	    !atomic_compare_exchange_strong(&c->corrupt, &expected, 1))
 		return;
+	c->corrupt_what = what;
 	c->superseded = &always_superseded;
-	{
-		char line[PATH_MAX + 128];
-		int n = snprintf(line, sizeof(line), "aufs-preload: %s: corrupt (%s); compiling %s "
-				 "again\n", cfg->image, what, cfg->fstab);
-
-		if (n > 0)
-			(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-	}
 }
 
 bool aufs_table_nested(const struct aufs_config *cfg)
