@@ -852,7 +852,8 @@ static void inherit_shared_state(const struct aufs_config *cfg, struct aufs_unio
 		bool ancestor;
 		int id;
 
-		if (!p->table || p->nunion <= 0)
+		/* a damaged one is not read again (nor counted as this lookup's damage) */
+		if (!p->table || p->nunion <= 0 || atomic_load(&p->corrupt))
 			continue;
 		/* the whole mount point hashed at once equals the index's extended hash */
 		bool leaves = true;
