@@ -703,6 +703,8 @@ static void table_corrupt(const struct aufs_config *cfg, const char *what)
 	struct aufs_config *c = (struct aufs_config *)cfg;	/* its flags are ours to set */
 	int expected = 0;
 
+	if (atomic_load(&c->retired))
+		return;	/* replaced, and its image maybe zeroed: nothing to tell */
 	bad_reads++;
 	if (cfg->table_kind != AUFS_TABLE_MAPPED || atomic_load(&c->retired) ||
 	    !atomic_compare_exchange_strong(&c->corrupt, &expected, 1))
@@ -853,7 +855,8 @@ static void inherit_shared_state(const struct aufs_config *cfg, struct aufs_unio
 		int id;
 
 		/* a damaged one is not read again (nor counted as this lookup's damage) */
-		if (!p->table || p->nunion <= 0 || atomic_load(&p->corrupt))
+		if (!p->table || p->nunion <= 0 || atomic_load(&p->corrupt) ||
+		    atomic_load(&p->retired))
 			continue;
 		/* the whole mount point hashed at once equals the index's extended hash */
 		bool leaves = true;

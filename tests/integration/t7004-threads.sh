@@ -150,6 +150,46 @@ if test_have_prereq TSAN; then
 		test_cmp expect actual &&
 		branch_untouched "$BASE"
 	'
+
+	# The union as one line of a host table of 200, whose image is replaced all the
+	# while: the threads race adoption of each new image, the making of unions from
+	# it and the hand-over of shared states, besides each other.
+	test_expect_success 'stress-threads under ThreadSanitizer through a host table reloaded all the while' '
+		rm -rf "$T/d"/f* &&
+		i=0 &&
+		while [ $i -lt 200 ]; do
+			mkdir -p "$TRASH/ht/t$i" &&
+			echo "none $TRASH/ht/m$i aufs br:$TRASH/ht/t$i=rw:$BASE=ro,nowarn_perm 0 0" ||
+				return 1
+			[ $i = 100 ] && echo "$MOUNTS"
+			i=$((i + 1))
+		done >host.fstab &&
+		"$AUFS_BUILD/aufsctl" load --image "$TRASH/host.img" host.fstab >/dev/null &&
+		rm -f stop || return 1
+		# (not chained with &&: the & would send the whole chain to the background)
+		(
+			n=0
+			while ! [ -e stop ] && [ $n -lt 400 ]; do
+				echo "# $n" >>host.fstab &&
+				"$AUFS_BUILD/aufsctl" reload --image "$TRASH/host.img" host.fstab >/dev/null
+				n=$((n + 1))
+			done
+			echo $n >reloads
+		) &
+		AUFS_FSTAB=$TRASH/host.fstab AUFS_TABLE=$TRASH/host.img \
+			LD_PRELOAD=$TSAN_DIR/libaufs-preload.so TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
+			timeout 120 "$TSAN_DIR/helper/stress-threads" "$M/d" 300 8 >actual 2>"$TRASH/tsan.log"
+		st=$?
+		touch stop && wait &&
+		head -n 80 "$TRASH/tsan.log" &&
+		echo "$(cat reloads) reloads during the run" &&
+		test "$(cat reloads)" -gt 2 &&
+		test_must_be_empty "$TRASH/tsan.log" &&
+		test "$st" = 0 &&
+		echo ok >expect &&
+		test_cmp expect actual &&
+		branch_untouched "$BASE"
+	'
 else
 	test_skip 'stress-threads under ThreadSanitizer' "$TSAN_WHY"
 fi
