@@ -194,7 +194,7 @@ spoil() {
 			_at=$(grep -obUa -e "$TEN/t1" "$SIMG" | head -n 1 | cut -d: -f1) &&
 				[ -n "$_at" ] &&
 				printf "\377" | dd of="$SIMG" bs=1 seek=$((_at + ${#TEN} + 2)) conv=notrunc 2>/dev/null ;;
-		version) printf "\002\000\000\000" | dd of="$SIMG" bs=1 seek=8 conv=notrunc 2>/dev/null ;;
+		version) printf "\003\000\000\000" | dd of="$SIMG" bs=1 seek=8 conv=notrunc 2>/dev/null ;;
 		group-writable) chmod g+w "$SIMG" ;;
 		other-writable) chmod o+w "$SIMG" ;;
 		owner) chown "$AUFS_WWW:" "$SIMG" ;;
@@ -292,7 +292,7 @@ test_expect_failure 'an image with one byte of a union'"'"'s record changed: pro
 	bad_image body "corrupt"
 '
 
-test_expect_success 'an image of format version 2 is refused, then rebuilt' '
+test_expect_success 'an image of format version 3 is refused, then rebuilt' '
 	bad_image version "wrong version\|another format version"
 '
 
