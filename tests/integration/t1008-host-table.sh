@@ -59,7 +59,7 @@ test_expect_success 'aufsctl load: one line, and an image with the documented he
 	printf "AUFSTBL\000" >magic &&
 	head -c 8 "$IMG" >got &&
 	cmp magic got &&
-	test "$(od -A n -t u4 -j 8 -N 4 "$IMG" | tr -d " ")" = 1 &&
+	test "$(od -A n -t u4 -j 8 -N 4 "$IMG" | tr -d " ")" = 2 &&
 	hsize=$(od -A n -t u4 -j 12 -N 4 "$IMG" | tr -d " ") &&
 	test "$hsize" -ge 24 && test "$hsize" -lt "$size" &&
 	test "$(od -A n -t u8 -j 16 -N 8 "$IMG" | tr -d " ")" = "$size" &&
