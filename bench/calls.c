@@ -16,6 +16,7 @@
  *   append   open(DIR/fI, O_WRONLY|O_APPEND) + write 16 bytes + close (the first: a copy-up)
  *   readdir  opendir(DIR/sub) + readdir to the end + closedir (20 names, 10 per branch)
  *   stat     stat(DIR/fI)
+ *   miss     stat(DIR/missing-J), J = I % 10: ENOENT (a name cached as missing; negttl=)
  *   read     open(DIR/fI) + read 4 KiB + close
  */
 #define _GNU_SOURCE
@@ -92,6 +93,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(op, "stat")) {
 			snprintf(p, sizeof(p), "%s/f%ld", dir, i % NFILES);
 			if (stat(p, &st) != 0)
+				bad++;
+		} else if (!strcmp(op, "miss")) {
+			snprintf(p, sizeof(p), "%s/missing-%ld", dir, i % 10);
+			if (stat(p, &st) == 0)
 				bad++;
 		} else if (!strcmp(op, "read")) {
 			snprintf(p, sizeof(p), "%s/f%ld", dir, i % NFILES);

@@ -7,13 +7,14 @@
 # directory looked up first. Prints one row per operation and, with -v, the calls of each.
 #
 #   bench/calls.sh [-v] [OP...]     (OPs of bench/calls.c; default: all; B=build dir)
+#   OPTS=negttl=0 bench/calls.sh miss  (OPTS: more options of the union)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 B=${B:-$root/build}
 verbose=0
 [ "${1:-}" = -v ] && { verbose=1; shift; }
-ops=${*:-create mkdir rename append readdir stat read}
+ops=${*:-create mkdir rename append readdir stat miss read}
 C1=100
 C2=600
 
@@ -60,7 +61,7 @@ run() { # TARGET OP COUNT OUT
 	if [ "$1" = native ]; then
 		strace -f -c -o "$4" "$B/bench/calls" "$2" "$3" "$W/run/native/d"
 	else
-		strace -f -c -o "$4" "${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro,nowarn_perm" "$W/mnt" -- \
+		strace -f -c -o "$4" "${RUN[@]}" -o "br:$W/run/top=rw:$W/run/base=ro,nowarn_perm${OPTS:+,$OPTS}" "$W/mnt" -- \
 			"$B/bench/calls" "$2" "$3" "$W/mnt/d"
 	fi
 }

@@ -89,6 +89,10 @@ enum aufs_opt_flags {
 	AUFS_OPT_DIRPERM1    = 1 << 9,	/* read/search of a dir: top-most copy only */
 };
 
+/* negttl=/posttl= value that never expires (a cached lookup stays until a change) */
+#define AUFS_TTL_NEVER UINT32_MAX
+#define AUFS_DEFAULT_NEGTTL 1000u
+
 struct aufs_opts {
 	unsigned flags;			/* enum aufs_opt_flags */
 	enum aufs_udba udba;
@@ -98,6 +102,8 @@ struct aufs_opts {
 	enum aufs_cpup_policy cpup;
 	enum aufs_coo coo;
 	unsigned dirwh;			/* whiteout watermark for rmdir (default 3) */
+	/* ms a cached lookup is trusted: a miss (default 1000), a name found (default never) */
+	unsigned negttl, posttl;
 	char *xino;			/* xino=FILE, NULL for the default place */
 };
 

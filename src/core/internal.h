@@ -494,6 +494,8 @@ struct pkey {
 
 /* For tests: evict at N entries per thread (0: the default, 131072). */
 void lookup_set_cache_limit(uint32_t n);
+/* For tests: read NOW (nanoseconds) instead of CLOCK_MONOTONIC_COARSE; NULL: the clock. */
+void lookup_set_clock(uint64_t (*now)(void));
 /* This thread's cache, emptied first when made for another table or epoch. */
 struct lcache *cache_get(const struct aufs_config *cfg);
 /* A valid entry for REL[0..LEN) of U into *N (recorded for the whole path): true. */

@@ -20,10 +20,17 @@
  * would have changed its answer, and costs one hash of the path instead of a
  * walk that hashes every prefix.
  *
+ * Trust has a bound the host chooses (negttl=, posttl=): an entry made from a
+ * probe also records when it expires, on CLOCK_MONOTONIC_COARSE, which the vDSO
+ * answers without a system call; a whole path expires with the first of its
+ * components. A name found, with posttl=never (the default), never reads the
+ * clock: one comparison with a constant.
+ *
  * Never does a system call. Allocates (the tables and their entries).
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 #include "util_hash.h"
@@ -37,10 +44,51 @@ void lookup_set_cache_limit(uint32_t n)
 	cache_limit = n ? n : CACHE_MAX_ENTRIES;
 }
 
+/* An entry's expiry that never comes, and one that has always passed (ttl 0). */
+#define UNTIL_NEVER UINT64_MAX
+#define UNTIL_PAST  0
+
+static uint64_t (*test_clock)(void);
+
+void lookup_set_clock(uint64_t (*now)(void))
+{
+	test_clock = now;
+}
+
+/* Nanoseconds of CLOCK_MONOTONIC_COARSE: glibc's clock_gettime (not interposed) reads the vDSO. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	if (__builtin_expect(test_clock != NULL, 0))
+		return test_clock();
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+		return UNTIL_NEVER;	/* no clock: every bounded entry has expired */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* When an entry that U's probe just made expires: MISS for a name not found. */
+static uint64_t expiry(const struct aufs_union *u, bool miss)
+{
+	unsigned ttl = miss ? u->opts.negttl : u->opts.posttl;
+	uint64_t now;
+
+	if (ttl == AUFS_TTL_NEVER)
+		return UNTIL_NEVER;
+	now = ttl ? now_ns() : UNTIL_NEVER;
+	return now == UNTIL_NEVER ? UNTIL_PAST : now + (uint64_t)ttl * 1000000u;
+}
+
+static inline bool expired(uint64_t until)
+{
+	return until != UNTIL_NEVER && (until == UNTIL_PAST || now_ns() >= until);
+}
+
 struct lent {
 	uint64_t hash;
 	const struct aufs_union *u;
 	uint64_t gen;			/* shm->gen when filled; 0 = dropped */
+	uint64_t until;			/* expires (now_ns()); UNTIL_NEVER, UNTIL_PAST */
 	uint32_t pbucket, pgen;		/* parent directory's bucket and its generation */
 	uint32_t sbucket, sgen;		/* directories: own bucket (branches, opaque) */
 	int16_t branch;			/* -1: negative entry */
@@ -70,6 +118,7 @@ struct pent {
 	unsigned flags;			/* AUFS_LOC_* of the answer */
 	/* shm->changes and lcache.changes when the deps were last seen valid */
 	uint64_t shm_changes, local_changes;
+	uint64_t until;			/* the first expiry of the deps */
 	aufs_mask pmask;
 	uint32_t len;
 	const char *rel;		/* points into dep[] storage, after the deps */
@@ -277,6 +326,8 @@ static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 
 	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire))
 		return false;
+	if (expired(e->until))
+		return false;
 	if (atomic_load_explicit(&dg[e->pbucket], memory_order_acquire) != e->pgen)
 		return false;
 	/* every entry: a copy-up moves a file to another branch by its own bucket */
@@ -346,6 +397,7 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 	e->dimode = n->di.mode;
 	e->diuid = n->di.uid;
 	e->digid = n->di.gid;
+	e->until = expiry(u, n->branch < 0);
 	e->stamp = ++c->stamps;
 	record(e);
 }
@@ -438,6 +490,8 @@ static bool pent_valid(struct pent *e, struct aufs_shm *shm, const struct lcache
 {
 	uint64_t now = atomic_load_explicit(&shm->changes, memory_order_seq_cst);
 
+	if (expired(e->until))
+		return false;
 	if (e->shm_changes == now && e->local_changes == c->changes)
 		return true;
 	for (unsigned i = 0; i < e->ndeps; i++)
@@ -487,6 +541,10 @@ static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key
 	}
 	memcpy(e->dep, rec->dep, deps);
 	e->ndeps = (uint8_t)rec->n;
+	e->until = UNTIL_NEVER;
+	for (unsigned i = 0; i < rec->n; i++)
+		if (rec->dep[i].e->until < e->until)
+			e->until = rec->dep[i].e->until;
 	e->shm_changes = rec->changes;	/* from before the walk sampled its components */
 	e->local_changes = c->changes;
 	e->err = err;

@@ -588,6 +588,16 @@ static int parse_valued(struct aufs_opts *o, const char *name, char *val, struct
 			return bad_value(err, name, val);
 		return 0;
 	}
+	if (strcmp(name, "negttl") == 0 || strcmp(name, "posttl") == 0) {
+		unsigned *ttl = name[0] == 'n' ? &o->negttl : &o->posttl;
+
+		if (strcmp(val, "never") == 0)
+			*ttl = AUFS_TTL_NEVER;
+		else if (!parse_uint(val, ttl))
+			return fail(err, -EINVAL,
+				    "\"%s=%s\": the value is milliseconds or \"never\"", name, val);
+		return 0;
+	}
 	if (strcmp(name, "dirwh") == 0) {
 		if (!parse_uint(val, &o->dirwh))
 			return bad_value(err, name, val);
@@ -649,7 +659,7 @@ static const struct flag_opt flag_opts[] = {
 /* The names parse_valued() knows, to tell "udba" from an unknown word. */
 static const char *const valued_opts[] = {
 	"xino", "create", "create_policy", "cpup", "copyup", "copyup_policy", "udba",
-	"dirwh", "diropq", "coo",
+	"dirwh", "diropq", "coo", "negttl", "posttl",
 };
 
 /* Branch-table edits of aufs(5) that only make sense on a live union. */
@@ -713,6 +723,8 @@ static void opts_init(struct aufs_opts *o)
 	o->cpup = AUFS_CPUP_TDP;
 	o->coo = AUFS_COO_NONE;
 	o->dirwh = DEFAULT_DIRWH;
+	o->negttl = AUFS_DEFAULT_NEGTTL;
+	o->posttl = AUFS_TTL_NEVER;
 }
 
 int aufs_union_parse(const char *options, const char *mnt, struct aufs_union **ret,
@@ -923,6 +935,12 @@ int aufs_union_format(const struct aufs_union *u, char *buf, size_t size)
 		putf(&out, ",dirwh=%u", o->dirwh);
 	if (o->flags & AUFS_OPT_DIROPQ_A)
 		puts_(&out, ",diropq=a");
+	if (o->negttl == AUFS_TTL_NEVER)
+		puts_(&out, ",negttl=never");
+	else if (o->negttl != AUFS_DEFAULT_NEGTTL)
+		putf(&out, ",negttl=%u", o->negttl);
+	if (o->posttl != AUFS_TTL_NEVER)
+		putf(&out, ",posttl=%u", o->posttl);
 	if (o->coo != AUFS_COO_NONE)
 		putf(&out, ",coo=%s", NAME(coo_names, o->coo));
 	if (o->flags & AUFS_OPT_SHWH)

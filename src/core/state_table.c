@@ -37,7 +37,7 @@ struct tbl_union {
 	uint32_t branch, nbranch;	/* first branch record and count */
 	uint32_t line;			/* in the fstab, for messages */
 	uint32_t xino;			/* string offset + 1, 0 for none */
-	uint32_t flags, udba, create, create_sec, cpup, coo, dirwh, reserved;
+	uint32_t flags, udba, create, create_sec, cpup, coo, dirwh, negttl, posttl, reserved;
 	uint64_t create_low;
 	uint64_t check;			/* union_check(): the record, its branches, strings */
 };
@@ -443,6 +443,8 @@ int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
 		t.cpup = (uint32_t)u->opts.cpup;
 		t.coo = (uint32_t)u->opts.coo;
 		t.dirwh = u->opts.dirwh;
+		t.negttl = u->opts.negttl;
+		t.posttl = u->opts.posttl;
 		t.create_low = u->opts.create_low;
 		memcpy(hp.buf + first, tb, (size_t)u->nbranch * sizeof(tb[0]));
 		t.check = union_check(&t, tb, hp.buf);
@@ -936,6 +938,8 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 	u->opts.cpup = (enum aufs_cpup_policy)t->cpup;
 	u->opts.coo = (enum aufs_coo)t->coo;
 	u->opts.dirwh = t->dirwh;
+	u->opts.negttl = t->negttl;
+	u->opts.posttl = t->posttl;
 	if (t->xino) {
 		uint64_t off = (uint64_t)t->xino - 1;
 		const char *x = off < h->len_str ? (const char *)h + h->off_str + off : NULL;

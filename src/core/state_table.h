@@ -9,7 +9,7 @@
 #include "internal.h"
 
 #define TBL_MAGIC   "AUFSTBL"		/* with its NUL: 8 bytes */
-#define TBL_VERSION 1
+#define TBL_VERSION 2
 #define TBL_HDR     256
 #define TBL_NONE    UINT32_MAX		/* a branch directory of several unions */
 #define TBL_ANCESTOR 1u			/* slot flag: in an ancestors' index */

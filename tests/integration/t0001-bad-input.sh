@@ -193,6 +193,10 @@ test_expect_success 'remount-only options at mount time' '
 test_expect_success 'bad option values' '
 	refuse "udba=sometimes" -o "br:$TRASH/c,udba=sometimes" "$TRASH/mnt" &&
 	refuse "create" -o "br:$TRASH/c,create=bogus" "$TRASH/mnt" &&
+	refuse "\"negttl=1s\": the value is milliseconds or \"never\"" \
+		-o "br:$TRASH/c,negttl=1s" "$TRASH/mnt" &&
+	refuse "\"posttl=-5\": the value is milliseconds or \"never\"" \
+		-o "br:$TRASH/c,posttl=-5" "$TRASH/mnt" &&
 	refuse "no branches" -o "udba=reval" "$TRASH/mnt"
 '
 

@@ -59,7 +59,7 @@ test_expect_success 'aufsctl load: one line, and an image with the documented he
 	printf "AUFSTBL\000" >magic &&
 	head -c 8 "$IMG" >got &&
 	cmp magic got &&
-	test "$(od -A n -t u4 -j 8 -N 4 "$IMG" | tr -d " ")" = 1 &&
+	test "$(od -A n -t u4 -j 8 -N 4 "$IMG" | tr -d " ")" = 2 &&
 	hsize=$(od -A n -t u4 -j 12 -N 4 "$IMG" | tr -d " ") &&
 	test "$hsize" -ge 24 && test "$hsize" -lt "$size" &&
 	test "$(od -A n -t u8 -j 16 -N 8 "$IMG" | tr -d " ")" = "$size" &&
@@ -194,7 +194,7 @@ spoil() {
 			_at=$(grep -obUa -e "$TEN/t1" "$SIMG" | head -n 1 | cut -d: -f1) &&
 				[ -n "$_at" ] &&
 				printf "\377" | dd of="$SIMG" bs=1 seek=$((_at + ${#TEN} + 2)) conv=notrunc 2>/dev/null ;;
-		version) printf "\002\000\000\000" | dd of="$SIMG" bs=1 seek=8 conv=notrunc 2>/dev/null ;;
+		version) printf "\003\000\000\000" | dd of="$SIMG" bs=1 seek=8 conv=notrunc 2>/dev/null ;;
 		group-writable) chmod g+w "$SIMG" ;;
 		other-writable) chmod o+w "$SIMG" ;;
 		owner) chown "$AUFS_WWW:" "$SIMG" ;;
@@ -313,7 +313,7 @@ test_expect_success 'a damaged record: processes that do not read it see right a
 	aufsctl check --image "$SIMG" small.fstab
 '
 
-test_expect_success 'an image of format version 2 is refused, then rebuilt' '
+test_expect_success 'an image of format version 3 is refused, then rebuilt' '
 	bad_image version "wrong version\|another format version"
 '
 

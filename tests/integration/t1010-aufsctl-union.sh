@@ -27,7 +27,8 @@ mkdir "$M" "$BASE/w" "$BASE/w/d1" "$BASE/w/d2" "$BASE/d" "$BASE/keep"
 for f in a b c; do echo "base-$f" >"$BASE/$f"; done
 echo x >"$BASE/d/x" && echo k >"$BASE/keep/k"
 chmod -R a+rX,go-w "$BASE"
-U="br:$T1=rw:$BASE=ro,nowarn_perm"
+# negttl=never: a miss stays cached until reval, whatever the time the test takes
+U="br:$T1=rw:$BASE=ro,nowarn_perm,negttl=never"
 if test_have_prereq HOST_USERS; then
 	chown -R "$TENANT:" "$T1" "$BASE/w"
 fi

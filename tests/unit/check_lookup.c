@@ -213,6 +213,7 @@ static void test_setup(void)
 
 static void test_teardown(void)
 {
+	lookup_set_clock(NULL);
 	aufs_state_publish(NULL);
 	fx_remove_states(dir);
 	aufs_config_release(&cfg);
@@ -1220,6 +1221,162 @@ START_TEST(test_cached_negative)
 }
 END_TEST
 
+/*
+ * negttl=/posttl=: how long a cached lookup is trusted, on a clock the test moves
+ * (the library reads CLOCK_MONOTONIC_COARSE). A direct change under a name cached
+ * missing is seen once the bound has passed, not a tick before.
+ */
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static void clock_start(void)
+{
+	fake_now = 1000000000000ull;
+	lookup_set_clock(fake_clock);
+}
+
+static void clock_advance_ms(uint64_t ms)
+{
+	fake_now += ms * 1000000ull;
+}
+
+START_TEST(test_negttl_expiry)
+{
+	struct stat st;
+
+	clock_start();
+	start("t/d/ b/d/ b/d/keep", "br:@/t=rw:@/b=ro,negttl=500", NULL);
+	/* a file dropped in the tenant's branch, one in the base, one in a new directory */
+	ck_assert_int_eq(stat_of("@/mnt/d/up", &st), -ENOENT);
+	ck_assert_int_eq(stat_of("@/mnt/d/.maintenance", &st), -ENOENT);
+	ck_assert_int_eq(stat_of("@/mnt/d/new/f", &st), -ENOENT);
+	put_file("t/d/up", "up");
+	put_file("b/d/.maintenance", "m");
+	mkdirs("b/d/new");
+	put_file("b/d/new/f", "f");
+	clock_advance_ms(499);
+	ck_assert_int_eq(stat_of("@/mnt/d/up", &st), -ENOENT);
+	ck_assert_int_eq(stat_of("@/mnt/d/.maintenance", &st), -ENOENT);
+	ck_assert_int_eq(stat_of("@/mnt/d/new/f", &st), -ENOENT);
+	ck_assert(resolve_ok("@/mnt/d/up", 0)->flags & AUFS_LOC_CACHED);
+	clock_advance_ms(1);
+	ck_assert_int_eq(stat_of("@/mnt/d/up", &st), 0);
+	same_object("up", &st, at("t/d/up"));
+	ck_assert_int_eq(stat_of("@/mnt/d/.maintenance", &st), 0);
+	same_object(".maintenance", &st, at("b/d/.maintenance"));
+	ck_assert_int_eq(stat_of("@/mnt/d/new/f", &st), 0);
+	same_object("new/f", &st, at("b/d/new/f"));
+	/* a name found is trusted without a bound (posttl=never, the default) */
+	ck_assert_int_eq(stat_of("@/mnt/d/keep", &st), 0);
+	put_file("t/d/.wh.keep", "");
+	clock_advance_ms(100000000);
+	ck_assert_int_eq(stat_of("@/mnt/d/keep", &st), 0);
+	lookup_set_clock(NULL);
+}
+END_TEST
+
+/* negttl=0: a miss is never trusted, each lookup probes; never: trusted for good. */
+START_TEST(test_negttl_zero_and_never)
+{
+	struct stat st;
+
+	clock_start();
+	start("t/d/ b/d/ t2/ b2/", "br:@/t=rw:@/b=ro,negttl=0", NULL);
+	add_union("br:@/t2=rw:@/b2=ro,negttl=never", "@/mnt2");
+	aufs_state_publish(&cfg);
+	ck_assert_int_eq(stat_of("@/mnt/d/n", &st), -ENOENT);
+	ck_assert_int_eq(stat_of("@/mnt/d/n", &st), -ENOENT);
+	ck_assert(!(resolve_ok("@/mnt/d/n", 0)->flags & AUFS_LOC_CACHED));
+	put_file("b/d/n", "n");
+	ck_assert_int_eq(stat_of("@/mnt/d/n", &st), 0);
+	same_object("n", &st, at("b/d/n"));
+
+	ck_assert_int_eq(stat_of("@/mnt2/n", &st), -ENOENT);
+	put_file("b2/n", "n");
+	clock_advance_ms(4000000000ull);
+	ck_assert_int_eq(stat_of("@/mnt2/n", &st), -ENOENT);
+	aufs_lookup_flush();	/* what aufsctl reval makes every process do */
+	ck_assert_int_eq(stat_of("@/mnt2/n", &st), 0);
+	lookup_set_clock(NULL);
+}
+END_TEST
+
+/*
+ * posttl=: a name found is looked up again after the bound, so that a whiteout or
+ * a copy-up made above it by another host (no shared state) is seen.
+ */
+START_TEST(test_posttl_expiry)
+{
+	struct stat st;
+
+	clock_start();
+	start("t/d/ b/d/gone b/d/changed", "br:@/t=rw:@/b=ro,posttl=2000,negttl=never", NULL);
+	ck_assert_int_eq(stat_of("@/mnt/d/gone", &st), 0);
+	ck_assert_int_eq(stat_of("@/mnt/d/changed", &st), 0);
+	ck_assert_int_eq(stat_of("@/mnt/d/missing", &st), -ENOENT);
+	put_file("t/d/.wh.gone", "");
+	put_file("t/d/changed", "copied up");
+	put_file("t/d/missing", "m");
+	clock_advance_ms(1999);
+	ck_assert_int_eq(stat_of("@/mnt/d/gone", &st), 0);
+	ck_assert_int_eq(stat_of("@/mnt/d/changed", &st), 0);
+	same_object("changed", &st, at("b/d/changed"));
+	clock_advance_ms(1);
+	ck_assert_int_eq(stat_of("@/mnt/d/gone", &st), -ENOENT);
+	ck_assert_int_eq(stat_of("@/mnt/d/changed", &st), 0);
+	same_object("changed", &st, at("t/d/changed"));
+	/* a miss has its own bound */
+	ck_assert_int_eq(stat_of("@/mnt/d/missing", &st), -ENOENT);
+	lookup_set_clock(NULL);
+}
+END_TEST
+
+/* The options: parsed, written back only when not the default, refused when bad. */
+START_TEST(test_ttl_options)
+{
+	static const struct {
+		const char *opts;
+		unsigned negttl, posttl;
+		const char *written;	/* in aufs_union_format()'s line; NULL: neither */
+	} ttl_cases[] = {
+		{ "br:@/t=rw:@/b=ro", 1000, AUFS_TTL_NEVER, NULL },
+		{ "br:@/t=rw:@/b=ro,negttl=never,posttl=0", AUFS_TTL_NEVER, 0,
+		  ",negttl=never,posttl=0 " },
+		{ "br:@/t=rw:@/b=ro,negttl=250,posttl=3000,negttl=1000", 1000, 3000,
+		  ",posttl=3000 " },
+		{ "br:@/t=rw:@/b=ro,negttl=0,posttl=never", 0, AUFS_TTL_NEVER, ",negttl=0 " },
+	};
+	struct aufs_union *u = NULL;
+	struct aufs_err err;
+	char line[PATH_MAX * 2];
+
+	for (size_t i = 0; i < sizeof(ttl_cases) / sizeof(ttl_cases[0]); i++) {
+		ck_assert_int_eq(aufs_union_parse(ex(ttl_cases[i].opts), ex("@/mnt"), &u, &err), 0);
+		ck_assert_uint_eq(u->opts.negttl, ttl_cases[i].negttl);
+		ck_assert_uint_eq(u->opts.posttl, ttl_cases[i].posttl);
+		ck_assert_int_gt(aufs_union_format(u, line, sizeof(line)), 0);
+		if (ttl_cases[i].written)
+			ck_assert_msg(strstr(line, ttl_cases[i].written), "%s", line);
+		else
+			ck_assert_msg(!strstr(line, "ttl"), "%s", line);
+		aufs_union_free(u);
+		u = NULL;
+	}
+	ck_assert_int_eq(aufs_union_parse(ex("br:@/t=rw,negttl=1s"), ex("@/mnt"), &u, &err),
+			 -EINVAL);
+	ck_assert_str_eq(err.msg, "\"negttl=1s\": the value is milliseconds or \"never\"");
+	ck_assert_int_eq(aufs_union_parse(ex("br:@/t=rw,posttl=-1"), ex("@/mnt"), &u, &err),
+			 -EINVAL);
+	ck_assert_int_eq(aufs_union_parse(ex("br:@/t=rw,negttl"), ex("@/mnt"), &u, &err),
+			 -EINVAL);
+	ck_assert_str_eq(err.msg, "option \"negttl\" needs a value (negttl=...)");
+}
+END_TEST
+
 /* A file created through the union is seen by the lookup that cached it missing. */
 START_TEST(test_create_through_union)
 {
@@ -1842,6 +1999,10 @@ Suite *lookup_suite(void)
 	tcase_add_test(tc, test_new_name_under_cached_dir);
 	tcase_add_test(tc, test_new_top_copy_of_cached_dir);
 	tcase_add_test(tc, test_cached_negative);
+	tcase_add_test(tc, test_negttl_expiry);
+	tcase_add_test(tc, test_negttl_zero_and_never);
+	tcase_add_test(tc, test_posttl_expiry);
+	tcase_add_test(tc, test_ttl_options);
 	tcase_add_test(tc, test_create_through_union);
 	tcase_add_test(tc, test_republish);
 	tcase_add_test(tc, test_change_seen_by_other_thread);

@@ -457,7 +457,7 @@ START_TEST(test_refused_images)
 	open_table(AUFS_TABLE_MAY_WRITE, 0, "writable by group or others; rebuilt");
 	/* another version */
 	fd = open(image, O_RDWR);
-	ck_assert_int_eq(pwrite(fd, "\x02\0\0\0", 4, 8), 4);
+	ck_assert_int_eq(pwrite(fd, "\x01\0\0\0", 4, 8), 4);
 	close(fd);
 	open_table(AUFS_TABLE_MAY_WRITE, 0, "another format version; rebuilt");
 	/* random bytes */
