@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -345,6 +346,50 @@ static inline int sys_getgroups(int n, gid_t *list)
 static inline int sys_flock(int fd, int op)
 {
 	return (int)AUFS_SYS(SYS_flock, fd, op, 0, 0, 0, 0);
+}
+
+/*
+ * The watcher of udba=inotify (src/core/state_watch.c): its thread, its lock (a
+ * PI futex in the shared state: the kernel says when its owner is gone) and its
+ * events. inotify_add_watch is interposed: the core calls the kernel itself.
+ */
+static inline pid_t sys_gettid(void)
+{
+	return (pid_t)AUFS_SYS(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_futex(void *uaddr, int op, uint32_t val, const void *timeout)
+{
+	return (int)AUFS_SYS(SYS_futex, uaddr, op, val, timeout, 0, 0);
+}
+
+static inline int sys_inotify_init1(int flags)
+{
+	return (int)AUFS_SYS(SYS_inotify_init1, flags, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	return (int)AUFS_SYS(SYS_inotify_add_watch, fd, path, mask, 0, 0, 0);
+}
+
+static inline int sys_inotify_rm_watch(int fd, int wd)
+{
+	return (int)AUFS_SYS(SYS_inotify_rm_watch, fd, wd, 0, 0, 0, 0);
+}
+
+/* SET of the kernel's size (8 bytes), not the C library's sigset_t. */
+static inline int sys_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old)
+{
+	return (int)AUFS_SYS(SYS_rt_sigprocmask, how, set, old, sizeof(*set), 0, 0);
+}
+
+struct pollfd;
+struct timespec;
+
+static inline int sys_ppoll(struct pollfd *fds, unsigned long n, const struct timespec *timeout)
+{
+	return (int)AUFS_SYS(SYS_ppoll, fds, n, timeout, 0, 0, 0);
 }
 
 /*

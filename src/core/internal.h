@@ -154,6 +154,15 @@ struct aufs_shm {
 	 * checked while it stood still needs no look at its buckets (resolve_cache.c)
 	 */
 	_Atomic uint64_t changes;
+	/*
+	 * udba=inotify (state_watch.c): the lock of the union's one watcher, a PI futex
+	 * holding its thread id (the kernel tells a waiter when that thread is gone);
+	 * then, informative only (aufsctl, tests), the watcher's process id once its
+	 * watches are in place (0 while none) and how many directories it watches.
+	 */
+	_Atomic uint32_t watch_owner;
+	_Atomic uint32_t watch_pid;
+	_Atomic uint32_t watch_dirs;
 	/* reserved up to hdr_size for the branch table of live remount (later) */
 };
 
@@ -210,6 +219,15 @@ static inline uint32_t shm_bucket_self(const char *rel, size_t len)
 	return (uint32_t)(fnv1a(fnv1a(FNV_INIT, rel, len), "/", 1) & (AUFS_SHM_NDIRGEN - 1));
 }
 
+/* ---------------------------------------------------------------- state_watch.c */
+
+/*
+ * U has udba=inotify and this process maps its shared state read-write: start
+ * the thread that waits to be the union's watcher (once per union and process;
+ * again in a fork child). Never in a vfork child (it allocates).
+ */
+void aufs_watch_start(struct aufs_union *u);
+
 /* ---------------------------------------------------------------- state_creds.c */
 
 #define AUFS_CREDS_NGROUPS 64
@@ -253,6 +271,8 @@ int aufs_real_to_virtual(const struct aufs_config *cfg, const char *real, char *
  */
 uint64_t aufs_state_epoch(void);
 void aufs_state_local_change(void);
+/* May this thread call malloc now (false in a vfork child)? */
+bool aufs_state_may_allocate(void);
 
 /* ---------------------------------------------------------------- state_shm.c: invalidation */
 

@@ -213,6 +213,11 @@ void aufs_state_set_alloc_check(bool (*fn)(void))
 	may_allocate = fn;
 }
 
+bool aufs_state_may_allocate(void)
+{
+	return !may_allocate || may_allocate();
+}
+
 /* Calls until a failed adoption of a newer image is tried again (a power of two). */
 #define ADOPT_RETRY 256
 static _Atomic int adopting;

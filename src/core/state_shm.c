@@ -67,6 +67,9 @@ _Static_assert(offsetof(struct aufs_shm, br_dev) == 168, "layout");
 _Static_assert(offsetof(struct aufs_shm, br_ino) == 176, "layout");
 _Static_assert(offsetof(struct aufs_shm, mnt) == 184, "layout");
 _Static_assert(offsetof(struct aufs_shm, changes) == 184 + PATH_MAX, "layout");
+_Static_assert(offsetof(struct aufs_shm, watch_owner) == 192 + PATH_MAX, "layout");
+_Static_assert(offsetof(struct aufs_shm, watch_pid) == 196 + PATH_MAX, "layout");
+_Static_assert(offsetof(struct aufs_shm, watch_dirs) == 200 + PATH_MAX, "layout");
 _Static_assert(sizeof(struct aufs_shm) <= AUFS_SHM_HDR_SIZE, "layout");
 
 static int top_writable(const struct aufs_union *u)
@@ -437,6 +440,8 @@ static __attribute__((noinline)) struct aufs_shm *attach_lazily(struct aufs_unio
 	atomic_store_explicit(&u->shm_state, r < 0 ? r : 1, memory_order_relaxed);
 	if (r < 0)
 		return NULL;
+	if (u->opts.udba == AUFS_UDBA_INOTIFY && shm_writable(u))
+		aufs_watch_start(u);
 	return (struct aufs_shm *)(atomic_load_explicit(&u->shm, memory_order_acquire) &
 				   ~AUFS_SHM_RDONLY);
 }

@@ -7,6 +7,9 @@
  *   shm-probe info ID           uid cuid mode size nattch of segment ID, and the
  *                               mount point its header names
  *   shm-probe gen ID            its global generation (read-only attach)
+ *   shm-probe watcher ID        udba=inotify: "PID DIRS", the watcher's process id
+ *                               (0 while none watches) and how many directories it
+ *                               watches
  *   shm-probe sum ID            the sum of its generations and counters: changes
  *                               whenever a process writes the state
  *   shm-probe write ID          attach read-write and bump its generation
@@ -48,6 +51,8 @@
 #define OFF_COUNTERS 40
 #define NCOUNTERS 16
 #define OFF_DIRGEN 8192
+#define OFF_WATCH_PID (196 + 4096)
+#define OFF_WATCH_DIRS (200 + 4096)
 #define NDIRGEN 16384
 
 static int fail(const char *call)
@@ -58,7 +63,7 @@ static int fail(const char *call)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: shm-probe id LINK | info ID | gen ID | sum ID | write ID | chmod ID MODE |"
+	fprintf(stderr, "usage: shm-probe id LINK | info ID | gen ID | watcher ID | sum ID | write ID | chmod ID MODE |"
 			" rmid ID | copy ID [magic|size=N|mode=M]... | remove LINK... | sweep DIR\n");
 	return 2;
 }
@@ -178,6 +183,16 @@ int main(int argc, char **argv)
 			__atomic_fetch_add((uint64_t *)(p + OFF_GEN), 1, __ATOMIC_SEQ_CST);
 		printf("%llu\n", (unsigned long long)__atomic_load_n((uint64_t *)(p + OFF_GEN),
 								   __ATOMIC_SEQ_CST));
+		shmdt(p);
+		return 0;
+	}
+	if (!strcmp(cmd, "watcher")) {
+		const char *p = shmat(id, NULL, SHM_RDONLY);
+
+		if (p == (void *)-1)
+			return fail("shmat");
+		printf("%u %u\n", __atomic_load_n((const uint32_t *)(p + OFF_WATCH_PID), __ATOMIC_SEQ_CST),
+		       __atomic_load_n((const uint32_t *)(p + OFF_WATCH_DIRS), __ATOMIC_SEQ_CST));
 		shmdt(p);
 		return 0;
 	}
