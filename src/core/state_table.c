@@ -705,8 +705,10 @@ static void table_corrupt(const struct aufs_config *cfg, const char *what)
 	struct aufs_config *c = (struct aufs_config *)cfg;	/* its flags are ours to set */
 	int expected = 0;
 
-	if (atomic_load(&c->retired))
-		return;	/* replaced, and its image maybe zeroed: nothing to tell */
+	/*
+	 * Counted even in a replaced configuration (its image maybe zeroed by now): the
+	 * lookup then answers from the one in force instead.
+	 */
 	bad_reads++;
 	if (cfg->table_kind != AUFS_TABLE_MAPPED || atomic_load(&c->retired) ||
 	    !atomic_compare_exchange_strong(&c->corrupt, &expected, 1))
