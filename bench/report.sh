@@ -339,7 +339,7 @@ others=()
 for t in "${TG[@]}"; do [ "$t" = native ] || others+=("$t"); done
 color() {
 	case $1 in
-	native) echo "#000000" ;; aufs-reval) echo "#7b2cbf" ;; aufs-none) echo "#c77dff" ;;
+	native) echo "#000000" ;; aufs-reval) echo "#7b2cbf" ;; aufs-none) echo "#c77dff" ;; aufs-inotify) echo "#e0aaff" ;;
 	overlay) echo "#0072b2" ;; fuse-overlayfs) echo "#e69f00" ;; unionfs-fuse) echo "#d55e00" ;;
 	*) echo "#999999" ;;
 	esac

@@ -7,7 +7,8 @@
 #   BENCH_ROUNDS=N       rounds of the interleaved runs (5; quick 2)
 #   BENCH_SCALE_MAX=N    largest tree of the scale runs, 10^N files (6; quick 4)
 #   BENCH_SCALE_MIN=N    smallest tree of the scale runs, 10^N files (3)
-#   BENCH_TARGETS="..."  only these of: native aufs-reval aufs-none overlay fuse-overlayfs unionfs-fuse
+#   BENCH_TARGETS="..."  only these of: native aufs-reval aufs-none aufs-inotify overlay
+#                        fuse-overlayfs unionfs-fuse
 #   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale tenants
 #   BENCH_TENANTS="..."  the host table sizes of the tenants phase (10 1000 10000 100000; quick: to 10000)
 #   BENCH_TMP=DIR        scratch directory (default /dev/shm/aufs-bench.PID, tmpfs); no spaces
@@ -289,7 +290,7 @@ prep() {
 }
 release() { rm_tree "$1"; }
 
-TARGETS=(native aufs-reval aufs-none)
+TARGETS=(native aufs-reval aufs-none aufs-inotify)
 probe_target() {
 	local t=$1
 	if prep "$t" "$W/probe" 0 && [ -n "$(ls -A "$ROOT" 2>/dev/null)" ]; then
@@ -445,7 +446,7 @@ strace_counts() { # strace -c output file -> "name calls" lines
 if phase_on syscalls && has strace; then
 	log "syscalls: strace -c -f, counts $SC_C1 and $SC_C2"
 	echo "target,op,syscalls_per_op,detail" >"$RAW/syscalls.csv"
-	for t in native aufs-reval aufs-none; do
+	for t in native aufs-reval aufs-none aufs-inotify; do
 		case " ${TARGETS[*]} " in *" $t "*) ;; *) continue ;; esac
 		# a first run makes the library's shared state file, so that both counted runs find it
 		prep "$t" "$W/r/$t" 1 && "${PFX[@]}" "$FSB" -o stat_d1 -c 1 "$ROOT" "$MAN" >/dev/null 2>&1
