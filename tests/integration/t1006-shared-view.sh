@@ -12,7 +12,6 @@ test_description='one view for every user of a union: a change made through it b
 # looks at the segments from outside.
 host_users_ready || true
 SHM_PROBE=$AUFS_BUILD/helper/shm-probe
-ME=$(id -un)
 if test_have_prereq HOST_USERS; then
 	TENANT=$AUFS_TENANT1 OTHER=$AUFS_TENANT2 WWW=$AUFS_WWW
 else
@@ -36,105 +35,8 @@ if test_have_prereq HOST_USERS; then
 	chown -R "$TENANT:" "$T1" "$BASE/w" && chown "$OTHER:" "$T2"
 fi
 
-# reader.sh DIR: answers DIR/cmd.N in DIR/resp.N, in order, from this one process:
-#   read PATH (its first line or ENOENT), stat PATH (exists or missing), ls DIR (the
-#   names), write PATH TEXT (ok or failed), stats PATH N (N lookups), quit.
-# Gives up after about 30 s without a request. Its stderr is never redirected: what the
-# library says there is the test's to see.
-cat >"$TRASH/reader.sh" <<'EOF'
-D=$1
-n=1
-while :; do
-	i=0
-	while ! [ -e "$D/cmd.$n" ]; do
-		i=$((i + 1))
-		[ $i -le 3000 ] || exit 1
-		sleep 0.01
-	done
-	read -r op p rest <"$D/cmd.$n"
-	case $op in
-	read) if [ -r "$p" ]; then read -r a <"$p"; else a=ENOENT; fi ;;
-	stat) if [ -e "$p" ]; then a=exists; else a=missing; fi ;;
-	ls)
-		a=
-		for f in "$p"/*; do
-			[ -e "$f" ] && a="$a ${f##*/}"
-		done ;;
-	write) if { echo "$rest" >"$p"; } 2>/dev/null; then a=ok; else a=failed; fi ;;
-	stats)
-		i=0
-		while [ $i -lt "$rest" ]; do
-			[ -e "$p" ]
-			i=$((i + 1))
-		done
-		a=done ;;
-	quit) a=bye ;;
-	*) a="unknown request $op" ;;
-	esac
-	echo "$a" >"$D/resp.$n.tmp" && mv "$D/resp.$n.tmp" "$D/resp.$n"
-	[ "$op" = quit ] && exit 0
-	n=$((n + 1))
-done
-EOF
+reader_script
 
-# as USER CMD...: CMD as USER (the tester itself without switching).
-as() {
-	_u=$1
-	shift
-	if [ "$_u" = "$ME" ]; then "$@"; else as_user "$_u" "$@"; fi
-}
-
-# run_as USER AUFS-RUN-ARGS...: aufs-run as USER.
-run_as() {
-	_u=$1
-	shift
-	if [ "$_u" = "$ME" ]; then aufs_run "$@"; else user_aufs_run "$_u" "$@"; fi
-}
-
-# reader_start USER NAME AUFS-RUN-ARGS...: a reader as USER in $TRASH/NAME; its
-# stderr is $TRASH/NAME/err.
-reader_start() {
-	_u=$1 _d=$TRASH/$2
-	shift 2
-	rm -rf "$_d" && mkdir "$_d" || return 1
-	if [ "$_u" != "$ME" ]; then chown "$_u" "$_d" || return 1; fi
-	run_as "$_u" "$@" -- sh "$TRASH/reader.sh" "$_d" 2>"$_d/err" &
-	echo $! >"$_d/pid"
-}
-
-# ask NAME REQUEST...: the reader's answer (on stdout), within 20 s.
-ask() {
-	_name=$1 _d=$TRASH/$1
-	shift
-	_n=$(($(cat "$_d/n" 2>/dev/null || echo 0) + 1))
-	echo "$_n" >"$_d/n"
-	printf '%s\n' "$*" >"$_d/cmd.tmp" && mv "$_d/cmd.tmp" "$_d/cmd.$_n" || return 1
-	_i=0
-	while ! [ -e "$_d/resp.$_n" ]; do
-		_i=$((_i + 1))
-		if [ $_i -gt 2000 ]; then
-			echo "reader $_name: no answer to: $*" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
-	cat "$_d/resp.$_n"
-}
-
-# expect NAME WANT REQUEST...: the reader answers WANT.
-expect() {
-	_r=$1 _want=$2
-	shift 2
-	_got=$(ask "$_r" "$@") || return 1
-	if [ "$_got" != "$_want" ]; then
-		echo "reader $_r: $*: \"$_got\", expected \"$_want\""
-		return 1
-	fi
-}
-
-reader_stop() {
-	expect "$1" bye quit && wait "$(cat "$TRASH/$1/pid")"
-}
 
 # link_of BRANCH: the link to the state of the union whose writable branch it is.
 link_of() {

@@ -9,7 +9,6 @@ test_description='aufsctl on a running union: status, reval [PATH], diff and che
 # while the base changes behind the union's back and aufsctl acts.
 host_users_ready || true
 SHM_PROBE=$AUFS_BUILD/helper/shm-probe
-ME=$(id -un)
 if test_have_prereq HOST_USERS; then
 	TENANT=$AUFS_TENANT1 WWW=$AUFS_WWW
 else
@@ -41,76 +40,11 @@ json_ok() {
 	python3 -c 'import json,sys; json.load(sys.stdin)'
 }
 
-# reader.sh DIR: answers DIR/cmd.N in DIR/resp.N: stat PATH (exists or missing), quit.
-cat >"$TRASH/reader.sh" <<'EOF'
-D=$1
-n=1
-while :; do
-	i=0
-	while ! [ -e "$D/cmd.$n" ]; do
-		i=$((i + 1))
-		[ $i -le 3000 ] || exit 1
-		sleep 0.01
-	done
-	read -r op p <"$D/cmd.$n"
-	case $op in
-	stat) if [ -e "$p" ]; then a=exists; else a=missing; fi ;;
-	quit) a=bye ;;
-	*) a="unknown request $op" ;;
-	esac
-	echo "$a" >"$D/resp.$n.tmp" && mv "$D/resp.$n.tmp" "$D/resp.$n"
-	[ "$op" = quit ] && exit 0
-	n=$((n + 1))
-done
-EOF
+reader_script
 
-run_as() {
-	_u=$1
-	shift
-	if [ "$_u" = "$ME" ]; then aufs_run "$@"; else user_aufs_run "$_u" "$@"; fi
-}
-
-as() {
-	_u=$1
-	shift
-	if [ "$_u" = "$ME" ]; then "$@"; else as_user "$_u" "$@"; fi
-}
-
-reader_start() {
-	_u=$1 _d=$TRASH/$2
-	rm -rf "$_d" && mkdir "$_d" || return 1
-	if [ "$_u" != "$ME" ]; then chown "$_u" "$_d" || return 1; fi
-	run_as "$_u" -o "$U" "$M" -- sh "$TRASH/reader.sh" "$_d" 2>"$_d/err" &
-	echo $! >"$_d/pid"
-}
-
-ask() {
-	_d=$TRASH/$1
-	shift
-	_n=$(($(cat "$_d/n" 2>/dev/null || echo 0) + 1))
-	echo "$_n" >"$_d/n"
-	printf '%s\n' "$*" >"$_d/cmd.tmp" && mv "$_d/cmd.tmp" "$_d/cmd.$_n" || return 1
-	_i=0
-	while ! [ -e "$_d/resp.$_n" ]; do
-		_i=$((_i + 1))
-		[ $_i -le 2000 ] || { echo "no answer to: $*" >&2; return 1; }
-		sleep 0.01
-	done
-	cat "$_d/resp.$_n"
-}
-
-expect() {
-	_r=$1 _want=$2
-	shift 2
-	_got=$(ask "$_r" "$@") || return 1
-	if [ "$_got" != "$_want" ]; then
-		echo "reader $_r: $*: \"$_got\", expected \"$_want\""
-		return 1
-	fi
-}
-
-reader_stop() {
-	expect "$1" bye quit && wait "$(cat "$TRASH/$1/pid")"
+# reader_www NAME: the web server's reader in $TRASH/NAME over the union at M.
+reader_www() {
+	reader_start "$WWW" "$1" -o "$U" "$M"
 }
 
 # A process number that no process has now: one that just ended.
@@ -177,7 +111,7 @@ assert len(d[\"unions\"]) == 2
 '
 
 test_expect_success PYTHON 'status: the processes attached and the counters of a running union' '
-	reader_start "$WWW" r-st &&
+	reader_www r-st &&
 	run_as "$TENANT" -o "$U" "$M" -- sh -c "echo new >\"\$0/w/a-new\"" "$M" &&
 	expect r-st exists stat "$M/w/a-new" &&
 	"$AUFSCTL" status -o "$U" "$M" >out &&
@@ -205,7 +139,7 @@ test_expect_success 'status reads the state and never writes it' '
 '
 
 test_expect_success 'reval MNT: a name cached as missing, then created directly in the base, is seen at the next call' '
-	reader_start "$WWW" r-rv &&
+	reader_www r-rv &&
 	expect r-rv missing stat "$M/w/late" &&
 	echo late >"$BASE/w/late" &&
 	expect r-rv missing stat "$M/w/late" &&
@@ -219,7 +153,7 @@ test_expect_success 'reval MNT: a name cached as missing, then created directly 
 '
 
 test_expect_success 'reval MNT PATH: only that directory'"'"'s names are dropped' '
-	reader_start "$WWW" r-dir &&
+	reader_www r-dir &&
 	expect r-dir missing stat "$M/w/d1/n" &&
 	expect r-dir missing stat "$M/w/d2/n" &&
 	echo n >"$BASE/w/d1/n" && echo n >"$BASE/w/d2/n" &&

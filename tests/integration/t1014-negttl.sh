@@ -10,7 +10,6 @@ test_description='negttl=: a name a running process looked up as missing, then c
 # dropped into the base, an SFTP upload into the tenant's branch
 # (aufs-preload(7), CACHING AND UDBA).
 host_users_ready || true
-ME=$(id -un)
 if test_have_prereq HOST_USERS; then
 	TENANT=$AUFS_TENANT1 WWW=$AUFS_WWW
 else
@@ -27,88 +26,11 @@ fi
 # (nowarn_perm: a tenant-owned branch over a root base is this host's layout)
 U="br:$T1=rw:$BASE=ro,nowarn_perm"
 
-# reader.sh DIR: answers DIR/cmd.N in DIR/resp.N, in order, from this one process:
-#   stat PATH (exists or missing), read PATH (its first line or ENOENT), quit.
-run_as() {
-	_u=$1
-	shift
-	if [ "$_u" = "$ME" ]; then aufs_run "$@"; else user_aufs_run "$_u" "$@"; fi
-}
-
-as() {
-	_u=$1
-	shift
-	if [ "$_u" = "$ME" ]; then "$@"; else as_user "$_u" "$@"; fi
-}
-
 # The tenant's first process makes the union's shared state; until then the web
 # server's processes run the union uncached (aufs-preload(7), SHARED STATE).
 run_as "$TENANT" -o "$U" "$M" -- true
 
-cat >"$TRASH/reader.sh" <<'EOF'
-D=$1
-n=1
-while :; do
-	i=0
-	while ! [ -e "$D/cmd.$n" ]; do
-		i=$((i + 1))
-		[ $i -le 3000 ] || exit 1
-		sleep 0.01
-	done
-	read -r op p <"$D/cmd.$n"
-	case $op in
-	stat) if [ -e "$p" ]; then a=exists; else a=missing; fi ;;
-	read) if [ -r "$p" ]; then read -r a <"$p"; else a=ENOENT; fi ;;
-	quit) a=bye ;;
-	*) a="unknown request $op" ;;
-	esac
-	echo "$a" >"$D/resp.$n.tmp" && mv "$D/resp.$n.tmp" "$D/resp.$n"
-	[ "$op" = quit ] && exit 0
-	n=$((n + 1))
-done
-EOF
-
-# reader_start USER NAME OPTIONS: a reader as USER in $TRASH/NAME over union OPTIONS at M.
-reader_start() {
-	_u=$1 _d=$TRASH/$2
-	rm -rf "$_d" && mkdir "$_d" || return 1
-	if [ "$_u" != "$ME" ]; then chown "$_u" "$_d" || return 1; fi
-	run_as "$_u" -o "$3" "$M" -- sh "$TRASH/reader.sh" "$_d" 2>"$_d/err" &
-	echo $! >"$_d/pid"
-}
-
-# ask NAME REQUEST...: the reader's answer (on stdout), within 20 s.
-ask() {
-	_name=$1 _d=$TRASH/$1
-	shift
-	_n=$(($(cat "$_d/n" 2>/dev/null || echo 0) + 1))
-	echo "$_n" >"$_d/n"
-	printf '%s\n' "$*" >"$_d/cmd.tmp" && mv "$_d/cmd.tmp" "$_d/cmd.$_n" || return 1
-	_i=0
-	while ! [ -e "$_d/resp.$_n" ]; do
-		_i=$((_i + 1))
-		if [ $_i -gt 2000 ]; then
-			echo "reader $_name: no answer to: $*" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
-	cat "$_d/resp.$_n"
-}
-
-expect() {
-	_r=$1 _want=$2
-	shift 2
-	_got=$(ask "$_r" "$@") || return 1
-	if [ "$_got" != "$_want" ]; then
-		echo "reader $_r: $*: \"$_got\", expected \"$_want\""
-		return 1
-	fi
-}
-
-reader_stop() {
-	expect "$1" bye quit && wait "$(cat "$TRASH/$1/pid")"
-}
+reader_script
 
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
@@ -145,7 +67,7 @@ missing_for() {
 # The default bound is 1000 ms; a second more for the reader's round trips and the
 # coarse clock's tick.
 test_expect_success 'default bound: .maintenance dropped into the base is seen within it' '
-	reader_start "$WWW" r-def "$U" &&
+	reader_start "$WWW" r-def -o "$U" "$M" &&
 	expect r-def exists stat "$M/wp/index.php" &&
 	expect r-def missing stat "$M/wp/.maintenance" &&
 	expect r-def missing stat "$M/wp/.maintenance" &&
@@ -159,7 +81,7 @@ test_expect_success 'default bound: .maintenance dropped into the base is seen w
 
 test_expect_success 'negttl=never: the miss stays for longer than the default bound, until aufsctl reval' '
 	rm -f "$BASE/wp/.maintenance" &&
-	reader_start "$WWW" r-never "$U,negttl=never" &&
+	reader_start "$WWW" r-never -o "$U,negttl=never" "$M" &&
 	expect r-never missing stat "$M/wp/.maintenance" &&
 	echo "<?php" >"$BASE/wp/.maintenance" &&
 	missing_for r-never 2500 "$M/wp/.maintenance" &&
@@ -176,7 +98,7 @@ test_expect_success 'negttl=never: the miss stays for longer than the default bo
 
 test_expect_success 'negttl=0: a miss is never trusted, a direct creation is seen at the next call' '
 	rm -f "$BASE/wp/.maintenance" &&
-	reader_start "$WWW" r-zero "$U,negttl=0" &&
+	reader_start "$WWW" r-zero -o "$U,negttl=0" "$M" &&
 	expect r-zero missing stat "$M/wp/.maintenance" &&
 	expect r-zero missing stat "$M/wp/.maintenance" &&
 	echo "<?php" >"$BASE/wp/.maintenance" &&
@@ -188,7 +110,7 @@ test_expect_success 'negttl=0: a miss is never trusted, a direct creation is see
 # The tenant uploads over SFTP straight into its branch, as its own user; nginx
 # (aufs-www) had answered 404 for the name. The new file is the tenant's, mode 0644.
 test_expect_success 'an upload into the tenant'"'"'s branch is seen by the web server within negttl=500' '
-	reader_start "$WWW" r-up "$U,negttl=500" &&
+	reader_start "$WWW" r-up -o "$U,negttl=500" "$M" &&
 	expect r-up missing stat "$M/uploads/photo.jpg" &&
 	expect r-up ENOENT read "$M/uploads/photo.jpg" &&
 	as "$TENANT" sh -c "echo jpeg >\"\$0/uploads/photo.jpg\"" "$T1" &&
@@ -199,7 +121,7 @@ test_expect_success 'an upload into the tenant'"'"'s branch is seen by the web s
 '
 
 test_expect_success 'the same with a new directory: a whole tree uploaded under a missing name' '
-	reader_start "$WWW" r-tree "$U,negttl=500" &&
+	reader_start "$WWW" r-tree -o "$U,negttl=500" "$M" &&
 	expect r-tree missing stat "$M/uploads/2024/05/a.jpg" &&
 	as "$TENANT" sh -c "mkdir -p \"\$0/uploads/2024/05\" && echo a >\"\$0/uploads/2024/05/a.jpg\"" "$T1" &&
 	seen_within r-tree 1500 "$M/uploads/2024/05/a.jpg" &&

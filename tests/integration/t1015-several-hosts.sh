@@ -21,37 +21,7 @@ chmod -R a+rX,go-w "$BASE"
 # the same options on every host; T = 1000 ms
 U="br:$T1=rw:$BASE=ro,nowarn_perm,negttl=1000,posttl=1000"
 
-# reader.sh DIR: answers DIR/cmd.N in DIR/resp.N, in order, from this one process:
-#   stat PATH, read PATH, ls DIR (the names), write PATH TEXT, rm PATH, quit.
-cat >"$TRASH/reader.sh" <<'EOF'
-D=$1
-n=1
-while :; do
-	i=0
-	while ! [ -e "$D/cmd.$n" ]; do
-		i=$((i + 1))
-		[ $i -le 3000 ] || exit 1
-		sleep 0.01
-	done
-	read -r op p rest <"$D/cmd.$n"
-	case $op in
-	stat) if [ -e "$p" ]; then a=exists; else a=missing; fi ;;
-	read) if [ -r "$p" ]; then read -r a <"$p"; else a=ENOENT; fi ;;
-	ls)
-		a=
-		for f in "$p"/*; do
-			[ -e "$f" ] && a="$a ${f##*/}"
-		done ;;
-	write) if { echo "$rest" >"$p"; } 2>/dev/null; then a=ok; else a=failed; fi ;;
-	rm) if rm "$p"; then a=ok; else a=failed; fi ;;
-	quit) a=bye ;;
-	*) a="unknown request $op" ;;
-	esac
-	echo "$a" >"$D/resp.$n.tmp" && mv "$D/resp.$n.tmp" "$D/resp.$n"
-	[ "$op" = quit ] && exit 0
-	n=$((n + 1))
-done
-EOF
+reader_script
 
 # host_reader NAME OPTIONS: a reader in $TRASH/NAME on a host of its own.
 host_reader() {
@@ -67,37 +37,6 @@ host_reader() {
 	echo $! >"$_d/pid"
 }
 
-ask() {
-	_name=$1 _d=$TRASH/$1
-	shift
-	_n=$(($(cat "$_d/n" 2>/dev/null || echo 0) + 1))
-	echo "$_n" >"$_d/n"
-	printf '%s\n' "$*" >"$_d/cmd.tmp" && mv "$_d/cmd.tmp" "$_d/cmd.$_n" || return 1
-	_i=0
-	while ! [ -e "$_d/resp.$_n" ]; do
-		_i=$((_i + 1))
-		if [ $_i -gt 2000 ]; then
-			echo "reader $_name: no answer to: $*" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
-	cat "$_d/resp.$_n"
-}
-
-expect() {
-	_r=$1 _want=$2
-	shift 2
-	_got=$(ask "$_r" "$@") || return 1
-	if [ "$_got" != "$_want" ]; then
-		echo "reader $_r: $*: \"$_got\", expected \"$_want\""
-		return 1
-	fi
-}
-
-reader_stop() {
-	expect "$1" bye quit && wait "$(cat "$TRASH/$1/pid")"
-}
 
 now_ms() {
 	echo $(($(date +%s%N) / 1000000))
