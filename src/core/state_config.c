@@ -1641,6 +1641,34 @@ static int earliest(int found, int a, int b)
 }
 
 /*
+ * FOUND, or the later of SELF and the first owner of a directory P (LEN bytes, at
+ * and under "/") lies in, in M, if that is earlier: the prefixes of P at component
+ * boundaries, "/" first, and P itself when WHOLE. SELF's own entry counts only for
+ * a strict prefix (a branch may be its union's mount point, never lie inside it).
+ */
+static int earliest_prefix(struct first_map *m, const char *p, size_t len, bool whole,
+			   int self, int found)
+{
+	uint64_t h = fnv1a(FNV_INIT, p, 1);
+	size_t end = whole ? len : len - 1;
+
+	for (size_t k = 1, last = 1; k <= end; k++) {
+		int f;
+
+		if (k > 1) {
+			if (k < len && p[k] != '/')
+				continue;
+			h = fnv1a(h, p + last, k - last);
+			last = k;
+		}
+		f = first_map_get(m, h, p, k);
+		if (f >= 0 && (f != self || k != len))
+			found = earliest(found, f, self);
+	}
+	return found;
+}
+
+/*
  * The first of UNIONS[0..N) that check_union() would refuse against the ones before
  * it, or -1: the checks of N additions in O(N) hash probes instead of N^2 pairs.
  * Each conflict found is real and involves the union it names, and every conflict
@@ -1672,22 +1700,10 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 
 		for (int b = 0; b < u->nbranch; b++) {
 			const struct aufs_branch *br = &u->branch[b];
-			uint64_t h = fnv1a(FNV_INIT, br->path, 1);
 			int f;
 
-			/* every mount point the branch lies at or under: "/" first */
-			f = first_map_get(&mnts, h, br->path, 1);
-			if (f >= 0 && (f != i || br->len != 1))
-				found = earliest(found, f, i);
-			for (size_t k = 2, last = 1; k <= br->len; k++) {
-				if (k < br->len && br->path[k] != '/')
-					continue;
-				h = fnv1a(h, br->path + last, k - last);
-				last = k;
-				f = first_map_get(&mnts, h, br->path, k);
-				if (f >= 0 && (f != i || k != br->len))
-					found = earliest(found, f, i);
-			}
+			/* every mount point the branch lies at or under (its own: only at) */
+			found = earliest_prefix(&mnts, br->path, br->len, true, i, found);
 			if (br->perm != AUFS_PERM_RW)
 				continue;
 			/* writable branches: the same path or directory, or one inside another */
@@ -1706,21 +1722,9 @@ static int first_conflict(struct aufs_union *_Atomic const *unions, int n)
 
 		for (int b = 0; b < u->nbranch; b++) {
 			const struct aufs_branch *br = &u->branch[b];
-			uint64_t h = fnv1a(FNV_INIT, br->path, 1);
 
-			if (br->perm != AUFS_PERM_RW)
-				continue;
-			for (size_t k = 2, last = 1; k < br->len; k++) {
-				int f;
-
-				if (br->path[k] != '/')
-					continue;
-				h = fnv1a(h, br->path + last, k - last);
-				last = k;
-				f = first_map_get(&rws, h, br->path, k);
-				if (f >= 0 && f != i)
-					found = earliest(found, f, i);
-			}
+			if (br->perm == AUFS_PERM_RW)
+				found = earliest_prefix(&rws, br->path, br->len, false, i, found);
 		}
 	}
 out:
