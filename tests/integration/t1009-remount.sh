@@ -90,15 +90,23 @@ stop_readers() {
 	wait
 }
 
-# Each reader's last line for each mount point says VERSION (after another round).
+# Each reader's last line for each mount point says VERSION (after its next round).
 all_see() {
-	_want=$1
-	sleep 0.3
-	for f in "$TRASH"/logs/r*; do
-		for m in $(awk '{print $1}' "$f" | sort -u); do
-			last=$(grep "^$m " "$f" | tail -n 1 | awk '{print $2}')
-			[ "$last" = "$_want" ] || { echo "$f $m: $last, not $_want"; return 1; }
+	_want=$1 _tries=0
+	# a slow reader (a sanitizer build, a busy machine) may not have read since: wait
+	# for its next round, up to 10 s, then check
+	while :; do
+		_late=
+		for f in "$TRASH"/logs/r*; do
+			for m in $(awk '{print $1}' "$f" | sort -u); do
+				last=$(grep "^$m " "$f" | tail -n 1 | awk '{print $2}')
+				[ "$last" = "$_want" ] || _late="$f $m: $last, not $_want"
+			done
 		done
+		[ -z "$_late" ] && return 0
+		_tries=$((_tries + 1))
+		[ $_tries -le 100 ] || { echo "$_late"; return 1; }
+		sleep 0.1
 	done
 }
 
