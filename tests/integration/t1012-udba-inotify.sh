@@ -28,7 +28,8 @@ echo present2 >"$BASE/present2"
 chmod -R a+rX,go-w "$BASE" && chmod 0777 "$SYNC"
 test_have_prereq HOST_USERS && chown "$TENANT:" "$T1"
 U="br:$T1=rw:$BASE=ro,nowarn_perm,udba=inotify"
-U_REVAL="br:$T1=rw:$BASE=ro,nowarn_perm"
+# (negttl=never: the default bound of a miss, 1 s, is not what this control is about)
+U_REVAL="br:$T1=rw:$BASE=ro,nowarn_perm,negttl=never"
 
 # holder.py MNT NAME: a process of the union that stays (a pool master): it looks
 # into the union, writes its pid to SYNC/NAME.pid and waits for SYNC/NAME.stop.
