@@ -429,6 +429,16 @@ void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, 
 		      bool alone);
 
 /*
+ * Directory REL of U was just made, empty, in branch T by a copy-up, as MADE says
+ * (mode, owner), from a copy of mode SRC_MODE: tell every process of U (its own
+ * cached state is stale; the names inside it are not, the copy has none), and
+ * remember the directory's new branches here, so that the next call in it does
+ * not probe it again.
+ */
+void lookup_dir_copied(struct aufs_union *u, const char *rel, size_t len, int t,
+		       const struct stat *made, mode_t src_mode);
+
+/*
  * What a lookup learnt of the top-most copy of a directory (the branch of its
  * node) that a copy-up into it needs: its mode and owner, from the probe's lstat
  * (DINFO_STAT), and that it has no default ACL, which would override the umask

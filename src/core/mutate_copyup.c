@@ -205,8 +205,7 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	const struct aufs_creds *c = creds_get();
 	struct stat sst, pst_here;
 	bool found = false, have_parent;
-	size_t pl = end, dl;
-	const char *nm;
+	size_t pl = end;
 	int r;
 
 	for (int b = 0; b < u->nbranch && !found; b++)
@@ -251,9 +250,14 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	copy_times(AT_FDCWD, dst, &sst, 0);
 	if (have_parent)
 		copy_times(AT_FDCWD, pdst, pst, 0);	/* its parent looks untouched */
-	split(rel, end, &dl, &nm);
-	aufs_dir_changed(u, rel, dl);	/* the parent gained a copy */
-	lookup_dir_gained_branch(u, rel, end);	/* and the directory a branch */
+	/*
+	 * Its parent's names hold, and so do its own: the copy is empty. Its own state
+	 * does not, unless the mode was widened (sealed again later: asked then).
+	 */
+	if ((made->st_mode & 07777) == copy_mode(&sst))
+		lookup_dir_copied(u, rel, end, t, made, sst.st_mode);
+	else
+		lookup_name_changed(u, rel, end);
 	return 0;
 }
 
@@ -265,46 +269,79 @@ static bool unseal(const char *dst, const struct stat *st)
 	       sys_fchmodat(AT_FDCWD, dst, (st->st_mode & 07777) | 0300) == 0;
 }
 
+/* The end of REL[0..END)'s parent in REL (0: the root). */
+static size_t parent_end(const char *rel, size_t end)
+{
+	while (end > 0 && rel[end - 1] != '/')
+		end--;
+	return end ? end - 1 : 0;
+}
+
 /*
- * cpup_dirs(); *DIRST gets the lstat of the directory when it was there already.
- * MISSING: the lookup says branch T lacks it (the walk down starts at once).
+ * cpup_dirs(); *DIRST gets the lstat of the directory when it was there already,
+ * or what the copy made of it. MISSING: the lookup says branch T lacks it.
+ *
+ * Mostly the whole directory is there already: one lstat. Else the search goes
+ * up, one lstat per missing level, to the deepest directory T has (a copy-up
+ * mostly lacks one level: two lstats, not one per component), then makes the
+ * missing ones down from it. Anything else on the way up (a search permission
+ * missing, a sealed copy in between) walks down from the root, unsealing.
  */
 static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
 			struct stat *dirst, bool *have_dirst, bool missing)
 {
 	char dst[PATH_MAX];
 	struct stat st, pst;
-	bool widen = false, have_pst = false, made_one = false;
-	size_t end = 0;
+	bool widen = false, have_pst = false, absent = false;
+	size_t end = len, from;
 	int r;
 
-	/*
-	 * Mostly the whole directory is there already: one lstat, not one per
-	 * component. Anything else (missing, sealed, not a directory) walks down.
-	 */
-	if (len > 0 && !missing) {
-		r = branch_path(&u->branch[t], rel, len, dst);
-		if (r < 0)
-			return r;
-		if (sys_lstat(dst, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    ((st.st_mode & 0300) == 0300 || creds_get()->euid == 0 ||
-		     st.st_uid != creds_get()->euid)) {
-			if (dirst) {
-				*dirst = st;
-				*have_dirst = true;
-			}
-			return 0;
-		}
+	if (len > 0 && missing) {
+		end = parent_end(rel, len);	/* the lookup saw this level missing */
+		absent = true;
 	}
-	while (end < len) {
+	for (;;) {
+		if (end == 0) {
+			r = 0;	/* the branch's root: there, and never sealed or copied */
+			break;
+		}
+		if ((r = branch_path(&u->branch[t], rel, end, dst)) < 0)
+			return r;
+		r = sys_lstat(dst, &st);
+		if (r != -ENOENT)
+			break;
+		end = parent_end(rel, end);
+		absent = true;
+	}
+	if (r == 0 && end > 0 &&
+	    (!S_ISDIR(st.st_mode) ||
+	     ((st.st_mode & 0300) != 0300 && creds_get()->euid != 0 &&
+	      st.st_uid == creds_get()->euid)))
+		r = -EAGAIN;	/* not a directory, or sealed: the walk from the root says */
+	if (r == 0 && !absent) {
+		if (dirst) {
+			*dirst = st;
+			*have_dirst = true;
+		}
+		return 0;
+	}
+	from = end;
+	if (r < 0) {
+		from = 0;	/* the walk from the root: lstat each component */
+		absent = false;
+	} else if (end > 0) {
+		pst = st;
+		have_pst = true;
+	}
+	for (end = from; end < len;) {
 		end++;
 		while (end < len && rel[end] != '/')
 			end++;
 		r = branch_path(&u->branch[t], rel, end, dst);
 		if (r < 0)
 			return r;
-		/* below a directory just made nothing is there yet: make it at once */
-		r = made_one ? -ENOENT : sys_lstat(dst, &st);
+		/* below the deepest directory found, or one just made, nothing is there */
+		r = absent ? -ENOENT : sys_lstat(dst, &st);
 		if (r == 0 && !S_ISDIR(st.st_mode))
 			return -ENOTDIR;
 		if (r == 0) {
@@ -320,8 +357,12 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 			return r;
 		/* 1: another process made it first, as it likes: ask it */
 		have_pst = r == 0 || sys_lstat(dst, &st) == 0;
-		made_one = r == 0;
+		absent = r == 0;
 		pst = st;
+	}
+	if (dirst && have_pst && len > 0) {
+		*dirst = pst;	/* the last one: found, made (as made), or asked */
+		*have_dirst = true;
 	}
 	return widen ? 1 : 0;
 }

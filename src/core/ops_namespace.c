@@ -30,6 +30,21 @@
 #define RESOLVE_CREATE (RESOLVE_NAME | AUFS_RESOLVE_EXCL)
 
 /*
+ * The source's copy-up (in O's branch now) made its directory there: a target N
+ * in the same directory, looked up before, has its directory there too.
+ */
+static void source_dir_copied(const struct aufs_loc *o, struct aufs_loc *n)
+{
+	const char *od, *nd, *name;
+	size_t odl, ndl;
+
+	loc_split(o, &od, &odl, &name);
+	loc_split(n, &nd, &ndl, &name);
+	if (o->u == n->u && o->branch >= 0 && odl == ndl && !memcmp(od, nd, odl))
+		n->pmask |= MASK_BIT(o->branch);
+}
+
+/*
  * What the kernel's filename_create() answers for the name of LOC before the
  * create itself: "." and ".." or an existing name are EEXIST (a symlink is not
  * followed, a trailing '/' asks nothing of what exists); a missing name with a
@@ -203,6 +218,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	r = cpup_loc(o, -1, false);
 	if (r < 0)
 		goto out;
+	source_dir_copied(o, n);
 	t = o->branch;
 	r = create_place_in(n, t, n->pmask & MASK_BIT(t));
 	if (r == 0)
@@ -780,6 +796,7 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 		r = cpup_loc(o, -1, false);
 		if (r < 0)
 			return r;
+		source_dir_copied(o, n);
 	}
 	t = o->branch;
 	if ((n->flags & AUFS_LOC_UNPROBED) && t != mask_lowest_bit(n->pmask)) {

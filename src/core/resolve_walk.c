@@ -294,6 +294,37 @@ void lookup_note_made(struct aufs_union *u, const char *rel, size_t len, int b, 
 	cache_fill(c, u, rel, len, &g, &n);
 }
 
+void lookup_dir_copied(struct aufs_union *u, const char *rel, size_t len, int t,
+		       const struct stat *made, mode_t src_mode)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	struct aufs_shm *shm = aufs_union_shm(u);
+	struct lcache *c = shm && cfg ? cache_get(cfg) : NULL;
+	size_t name_off = len;
+	struct node n;
+	bool known;
+	struct gens g;
+
+	known = c && cache_lookup(c, shm, u, rel, len, &n) && n.branch >= 0 &&
+		n.type == DT_DIR && !(n.mask & MASK_BIT(t));
+	lookup_name_changed(u, rel, len);
+	if (!known)
+		return;	/* the next lookup probes it */
+	n.mask |= MASK_BIT(t);
+	n.branch = mask_lowest_bit(n.mask);
+	if (n.branch == t)
+		n.di = (struct dinfo){ .flags = DINFO_STAT, .mode = made->st_mode & 07777,
+					.uid = made->st_uid, .gid = made->st_gid };
+	/* as probe(): a copy that does not grant search and read to all restricts */
+	n.restricted = (n.mask & (n.mask - 1)) && (n.restricted || (src_mode & 0555) != 0555);
+	n.alone = n.unprobed = n.wh_unprobed = false;
+	n.cut = -1;
+	while (name_off > 0 && rel[name_off - 1] != '/')
+		name_off--;
+	gens_sample(shm, rel, len, name_off ? name_off - 1 : 0, &g);
+	cache_fill(c, u, rel, len, &g, &n);
+}
+
 /*
  * Walk the canonical union-relative directory REL (no symlinks in it) to its mask.
  * FRESH bypasses the cache for every component, FRESH_LAST for the last one only.

@@ -431,6 +431,56 @@ START_TEST(test_copy_mode_umask_acl)
 }
 END_TEST
 
+/*
+ * Directories the writable branch lacks cost what is missing, not the depth: the
+ * search goes up from the directory to the deepest copy there (one lstat per
+ * missing level), and what the copy-up made is remembered, not probed again:
+ * neither by the next copy-up in it, nor by the rename whose source made it.
+ */
+START_TEST(test_dir_copy_costs)
+{
+	struct stat st;
+
+	fx_start("b/a/b/c/d/e/f b/a/b/c/d/e/g b/a/b/c/d/e/h t/a/b/c/d/",
+		 "br:@/t=rw:@/b=ro");
+	/* every name looked up once, as a warm process has */
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/e/f"), &st, 0), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/e/g"), &st, 0), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/e/h"), &st, 0), 0);
+
+	aufs_fault_clear();
+	ck_assert_int_eq(op_open_write(fx_ex("@/mnt/a/b/c/d/e/f")), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_mkdirat), 1);
+	/*
+	 * e missing (asked again, as a miss is), d there, e's lower copy, f's: four,
+	 * whatever the depth (the walk down from the root asked every component)
+	 */
+	ck_assert_uint_le(aufs_fault_count(SYS_newfstatat), 4);
+	ck_assert_int_eq(lstat(fx_at("t/a/b/c/d/e/f"), &st), 0);
+
+	/* the next one: e is known there, and so is g below the lower copy */
+	aufs_fault_clear();
+	ck_assert_int_eq(op_open_write(fx_ex("@/mnt/a/b/c/d/e/g")), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_mkdirat), 0);
+	ck_assert_uint_le(aufs_fault_count(SYS_newfstatat), 2);	/* g's, e's times */
+	ck_assert_int_eq(lstat(fx_at("t/a/b/c/d/e/g"), &st), 0);
+
+	/* a rename in a directory its source's copy-up makes: made once */
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d"), &st, 0), 0);
+	ck_assert_int_eq(lstat(fx_at("t/a/b/c/d"), &st), 0);
+	fx_build("b/a/b/c/d/x/k");
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/x/k"), &st, 0), 0);
+	aufs_fault_clear();
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/x/k"), AT_FDCWD,
+					fx_ex("@/mnt/a/b/c/d/x/k2"), 0), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_mkdirat), 1);
+	ck_assert_int_eq(lstat(fx_at("t/a/b/c/d/x/k2"), &st), 0);
+	ck_assert_int_eq(lstat(fx_at("t/a/b/c/d/x/.wh.k"), &st), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/x/k"), &st, 0), -ENOENT);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/e/h"), &st, 0), 0);
+}
+END_TEST
+
 Suite *copyup_suite(void)
 {
 	Suite *s = suite_create("copyup");
@@ -443,6 +493,7 @@ Suite *copyup_suite(void)
 	tcase_add_test(tc, test_seam);
 	tcase_add_test(tc, test_enospc_everywhere);
 	tcase_add_test(tc, test_copy_mode_umask_acl);
+	tcase_add_test(tc, test_dir_copy_costs);
 	suite_add_tcase(s, tc);
 	return s;
 }
