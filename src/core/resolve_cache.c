@@ -120,8 +120,9 @@ struct pent {
 	uint64_t shm_changes, local_changes;
 	uint64_t until;			/* the first expiry of the deps */
 	aufs_mask pmask;
-	uint32_t len;
-	const char *rel;		/* points into dep[] storage, after the deps */
+	uint32_t len;			/* of the whole virtual path */
+	uint32_t rel;			/* where the union-relative path starts in it */
+	const char *text;		/* the whole virtual path, in dep[] storage after the deps */
 	struct pdep dep[];
 };
 
@@ -458,13 +459,18 @@ void cache_note_dinfo(const struct aufs_union *u, const char *rel, size_t len, u
 
 /* ---------------------------------------------------------------- whole paths */
 
+/*
+ * Whole paths are keyed by the whole virtual path (ckey.rel holds it, ckey.u is
+ * unused): in one configuration (the cache's serial) the text names its union, so
+ * a hit needs no match of the mount points.
+ */
 static bool pent_match(const void *entry, const void *key)
 {
 	const struct pent *e = entry;
 	const struct ckey *k = key;
 
-	return e->hash == k->hash && e->u == k->u && e->key == k->key && e->len == k->len &&
-	       memcmp(e->rel, k->rel, k->len) == 0;
+	return e->hash == k->hash && e->key == k->key && e->len == k->len &&
+	       memcmp(e->text, k->rel, k->len) == 0;
 }
 
 static uint64_t pent_hash(const void *entry)
@@ -472,12 +478,18 @@ static uint64_t pent_hash(const void *entry)
 	return ((const struct pent *)entry)->hash;
 }
 
-static struct pent **pent_slot(struct lcache *c, uint64_t h, const struct aufs_union *u,
-			       unsigned key, const char *rel, size_t len)
+static struct pent **pent_slot(struct lcache *c, uint64_t h, unsigned key, const char *text,
+			       size_t len)
 {
-	struct ckey k = { .hash = h, .u = u, .rel = rel, .len = len, .key = key };
+	struct ckey k = { .hash = h, .rel = text, .len = len, .key = key };
 
 	return (struct pent **)ptable_slot(&c->paths, h, pent_match, &k);
+}
+
+/* The key of the whole virtual path TEXT looked up with resolve flags KEY. */
+static uint64_t pent_key_hash(const char *text, size_t len, unsigned key)
+{
+	return hash_bytes(0x9e3779b97f4a7c15u, text, len) + key;
 }
 
 /*
@@ -505,8 +517,8 @@ static bool pent_valid(struct pent *e, struct aufs_shm *shm, const struct lcache
 }
 
 static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key,
-		      const char *rel, size_t len, uint64_t h, const struct deprec *rec,
-		      int err, const struct aufs_loc *loc)
+		      const char *text, size_t len, size_t rel, uint64_t h,
+		      const struct deprec *rec, int err, const struct aufs_loc *loc)
 {
 	struct pent **slot, *e;
 	size_t deps = rec->n * sizeof(e->dep[0]);
@@ -517,7 +529,7 @@ static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key
 		ptable_free_entries(&c->paths);
 	if (!ptable_reserve(&c->paths, pent_hash))
 		return;
-	slot = pent_slot(c, h, u, key, rel, len);
+	slot = pent_slot(c, h, key, text, len);
 	e = *slot;
 	if (!e || e->ncap < rec->n) {
 		/* new, or too small for the new dependencies: replaced in its slot */
@@ -527,10 +539,11 @@ static void pent_fill(struct lcache *c, const struct aufs_union *u, unsigned key
 		if (!e)
 			return;
 		free(old);
-		memcpy((char *)e->dep + deps, rel, len);
+		memcpy((char *)e->dep + deps, text, len);
 		((char *)e->dep)[deps + len] = 0;
-		e->rel = (char *)e->dep + deps;
+		e->text = (char *)e->dep + deps;
 		e->len = (uint32_t)len;
+		e->rel = (uint32_t)rel;
 		e->hash = h;
 		e->u = u;
 		e->key = key;
@@ -585,8 +598,11 @@ int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 			 size_t plen, unsigned flags, struct aufs_loc *loc, struct pkey *k)
 {
 	struct aufs_shm *shm;
+	struct lcache *c;
 	struct pent *e;
 	size_t vlen;
+	uint64_t h;
+	unsigned key;
 	int n;
 
 	if (path[0] == '/') {
@@ -605,36 +621,42 @@ int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 		memcpy(loc->virt + vlen, path, plen + 1);
 		vlen += plen;
 	}
+	/* a hit first: the text names its union in this configuration */
+	c = cache_get(cfg);
+	if (c && !c->paths.slot)
+		c = NULL;	/* none, no whole paths */
+	key = flags & (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_DIRECTORY);
+	h = pent_key_hash(loc->virt, vlen, key);
+	e = c && c->paths.count ? *pent_slot(c, h, key, loc->virt, vlen) : NULL;
+	if (e && (shm = aufs_union_shm((struct aufs_union *)e->u)) && pent_valid(e, shm, c)) {
+		struct aufs_union *u = (struct aufs_union *)e->u;
+
+		loc->u = u;
+		loc->branch = e->branch;
+		loc->parent_branch = e->parent_branch;
+		loc->cut = e->cut;
+		loc->type = e->type;
+		loc->flags = e->flags | AUFS_LOC_CACHED;
+		loc->pmask = e->pmask;
+		loc->rel = e->rel;
+		if (e->err)
+			return e->err;
+		return branch_path(&u->branch[e->branch >= 0 ? e->branch : e->parent_branch],
+				   loc->virt + e->rel, vlen - e->rel, loc->real);
+	}
 	k->u = aufs_config_match(cfg, loc->virt, vlen, &k->rel);
 	if (!k->u)
 		return path[0] == '/' ? AUFS_PASS : WHOLE_MISS;
 	/* one '/' after the mount point, as in a clean path (the caller may not know yet) */
 	if (k->rel != k->u->mnt_len + (k->u->mnt_len > 1 && vlen > k->u->mnt_len))
 		return WHOLE_MISS;
-	shm = aufs_union_shm(k->u);
-	k->c = shm ? cache_get(cfg) : NULL;
-	if (!k->c || !k->c->paths.slot) {
-		k->c = NULL;
-		return WHOLE_MISS;
+	if (c && aufs_union_shm(k->u)) {	/* filled after the walk */
+		k->c = c;
+		k->vlen = vlen;
+		k->key = key;
+		k->hash = h;
 	}
-	k->vlen = vlen;
-	k->key = flags & (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_DIRECTORY);
-	k->hash = key_hash(k->u, loc->virt + k->rel, vlen - k->rel) + k->key;
-	e = *pent_slot(k->c, k->hash, k->u, k->key, loc->virt + k->rel, vlen - k->rel);
-	if (!e || !pent_valid(e, shm, k->c))
-		return WHOLE_MISS;
-	loc->u = k->u;
-	loc->branch = e->branch;
-	loc->parent_branch = e->parent_branch;
-	loc->cut = e->cut;
-	loc->type = e->type;
-	loc->flags = e->flags | AUFS_LOC_CACHED;
-	loc->pmask = e->pmask;
-	loc->rel = k->rel;
-	if (e->err)
-		return e->err;
-	return branch_path(&k->u->branch[e->branch >= 0 ? e->branch : e->parent_branch],
-			   loc->virt + k->rel, vlen - k->rel, loc->real);
+	return WHOLE_MISS;
 }
 
 void whole_remember(const struct pkey *k, const struct deprec *rec, int err,
@@ -642,8 +664,7 @@ void whole_remember(const struct pkey *k, const struct deprec *rec, int err,
 {
 	if (!k->c)
 		return;
-	pent_fill(k->c, k->u, k->key, loc->virt + k->rel, k->vlen - k->rel, k->hash, rec, err,
-		  loc);
+	pent_fill(k->c, k->u, k->key, loc->virt, k->vlen, k->rel, k->hash, rec, err, loc);
 }
 
 
