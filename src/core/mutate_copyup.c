@@ -9,6 +9,7 @@
  * processes copy the same file at once, the first rename wins and the other
  * process drops its copy and uses the winner's, so no write is lost.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/xattr.h>
@@ -658,8 +659,16 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 	j = malloc(sizeof(*j));	/* three paths: too much for a shim's stack on top */
 	if (!j)
 		return -ENOMEM;
-	*j = (struct cpup_job){ .u = u, .rel = rel, .rlen = strlen(rel), .t = t, .st = st,
-				.in = -1, .out = -1, .dir_changes = dir_changes };
+	/* the fields, not the three path buffers (12 KiB that job_paths() writes) */
+	memset(j, 0, offsetof(struct cpup_job, from));
+	j->u = u;
+	j->rel = rel;
+	j->rlen = strlen(rel);
+	j->t = t;
+	j->st = st;
+	j->in = j->out = -1;
+	j->dir_changes = dir_changes;
+	j->from[0] = j->tmp[0] = j->to[0] = 0;
 	split(rel, j->rlen, &j->dlen, &name);
 	if (dinfo_usable(tdi)) {
 		j->dst = (struct stat){ .st_mode = S_IFDIR | tdi->mode, .st_uid = tdi->uid,
