@@ -621,10 +621,13 @@ int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 		memcpy(loc->virt + vlen, path, plen + 1);
 		vlen += plen;
 	}
-	/* a hit first: the text names its union in this configuration */
-	c = cache_get(cfg);
-	if (c && !c->paths.slot)
-		c = NULL;	/* none, no whole paths */
+	/*
+	 * A hit first: the text names its union in this configuration. Only a cache of
+	 * it can hold one, so none is made here (a path outside every union makes none).
+	 */
+	c = tcache;
+	if (c && (c->serial != cfg->serial || c->epoch != aufs_state_epoch()))
+		c = NULL;
 	key = flags & (AUFS_RESOLVE_NOFOLLOW | AUFS_RESOLVE_DIRECTORY);
 	h = pent_key_hash(loc->virt, vlen, key);
 	e = c && c->paths.count ? *pent_slot(c, h, key, loc->virt, vlen) : NULL;
@@ -650,7 +653,8 @@ int whole_lookup(const struct aufs_config *cfg, int dirfd, const char *path,
 	/* one '/' after the mount point, as in a clean path (the caller may not know yet) */
 	if (k->rel != k->u->mnt_len + (k->u->mnt_len > 1 && vlen > k->u->mnt_len))
 		return WHOLE_MISS;
-	if (c && aufs_union_shm(k->u)) {	/* filled after the walk */
+	c = aufs_union_shm(k->u) ? cache_get(cfg) : NULL;
+	if (c && c->paths.slot) {	/* filled after the walk */
 		k->c = c;
 		k->vlen = vlen;
 		k->key = key;
