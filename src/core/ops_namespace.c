@@ -337,7 +337,7 @@ static int logically_empty(const struct aufs_loc *loc)
  */
 static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_t dlen)
 {
-	char trel[PATH_MAX], treal[PATH_MAX];
+	char trel[PATH_MAX], treal[PATH_MAX], marker[PATH_MAX];
 	int n, r;
 
 	for (int attempt = 0;; attempt++) {
@@ -358,6 +358,17 @@ static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_
 	}
 	if (r < 0)
 		return r;
+	/*
+	 * A directory alone in B (opaque: made over a whiteout) mostly holds its marker
+	 * only: two calls instead of a listing. Others hold the whiteouts that emptied
+	 * them.
+	 */
+	if (!(loc->pmask & ~MASK_BIT(b)) &&
+	    branch_path_name(&loc->u->branch[b], trel, (size_t)n, "", AUFS_WH_OPQ,
+			     strlen(AUFS_WH_OPQ), marker) == 0 &&
+	    sys_unlinkat(AT_FDCWD, marker, 0) == 0 &&
+	    sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR) == 0)
+		return 0;
 	if (wh_clear_dir(loc->u, b, trel, (size_t)n) == 0)
 		(void)sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR);
 	return 0;
