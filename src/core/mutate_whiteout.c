@@ -231,6 +231,10 @@ int wh_reap_temps(const struct aufs_union *u, int b, const char *dir, size_t dle
 						     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 
 				r = sub < 0 ? sub : clear_markers(sub, 1);
+				/* made without u+w (mkdir -m 0555): out of sight, its mode is ours */
+				if (r == -EACCES && sys_fchmod(sub, S_IRWXU) == 0 &&
+				    sys_lseek(sub, 0, SEEK_SET) == 0)
+					r = clear_markers(sub, 1);
 				if (sub >= 0)
 					sys_close(sub);
 				if (r == 0)

@@ -369,7 +369,10 @@ static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_
 	    sys_unlinkat(AT_FDCWD, marker, 0) == 0 &&
 	    sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR) == 0)
 		return 0;
-	if (wh_clear_dir(loc->u, b, trel, (size_t)n) == 0)
+	r = wh_clear_dir(loc->u, b, trel, (size_t)n);
+	if (r == -EACCES && sys_fchmodat(AT_FDCWD, treal, S_IRWXU) == 0)
+		r = wh_clear_dir(loc->u, b, trel, (size_t)n);	/* out of sight: its mode is ours */
+	if (r == 0)
 		(void)sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR);
 	return 0;
 }

@@ -410,8 +410,12 @@ static int remove_tree(int dirfd, const char *name)
 		return r;
 	}
 	while (r == 0 && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
 			r = remove_tree(fd, e->d_name);
+			/* a leftover of a directory made without u+w (mkdir -m 0555) */
+			if (r == -EACCES && fchmod(fd, S_IRWXU) == 0)
+				r = remove_tree(fd, e->d_name);
+		}
 	closedir(d);
 	if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
 		r = -errno;

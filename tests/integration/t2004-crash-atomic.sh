@@ -83,6 +83,18 @@ test_expect_success 'rmdir of D made over the whiteout, killed 200 times: D is e
 	branch_untouched "$BASE"
 '
 
+test_expect_success 'mkdir -m 0555 over the whiteout: the marker is made inside all the same, then the mode is the one asked for' '
+	in_u sh -c "cd \"\$1\" && { test ! -d D || rmdir D; } && mkdir -m 0555 D && ls -A D && stat -c %a D" sh "$M" >out &&
+	echo 555 >expect &&
+	test_cmp expect out &&
+	test_path_is_file "$T/D/.wh..wh..opq" &&
+	test "$(stat -c %a "$T/D")" = 555 &&
+	test_path_is_missing "$T/.wh.D" &&
+	in_u rmdir "$M/D" &&
+	test_path_is_file "$T/.wh.D" &&
+	branch_untouched "$BASE"
+'
+
 test_expect_success 'after the kills: D is made and removed as usual, the view never depended on the leftovers' '
 	in_u sh -c "cd \"\$1\" && { test -d D || mkdir D; } && ls -A D && rmdir D && test ! -e D && mkdir D && ls -A D && rmdir D" sh "$M" >out &&
 	test_must_be_empty out &&
