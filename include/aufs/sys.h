@@ -205,6 +205,11 @@ static inline pid_t sys_getpid(void)
 	return (pid_t)AUFS_SYS(SYS_getpid, 0, 0, 0, 0, 0, 0);
 }
 
+static inline int sys_kill(pid_t pid, int sig)
+{
+	return (int)AUFS_SYS(SYS_kill, pid, sig, 0, 0, 0, 0);
+}
+
 static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	long r = AUFS_SYS(SYS_mmap, addr, len, prot, flags, fd, off);

@@ -25,6 +25,13 @@
 #define AUFS_WH_BASE       ".wh..wh.aufs"
 #define AUFS_WH_PLINK      ".wh..wh.plnk"
 #define AUFS_WH_ORPH       ".wh..wh.orph"
+/*
+ * A temporary of the union (a copy-up, an mkdir over a whiteout, an rmdir) is
+ * ".wh..wh.KIND.PID.N"; one whose process is gone is a leftover, removed once it
+ * is at least this many seconds old (its change time), and not before: a process
+ * of another PID namespace may be at work on one of the same number.
+ */
+#define AUFS_TEMP_MIN_AGE  10
 
 enum aufs_perm {
 	AUFS_PERM_RW = 0,	/* readable and writable */

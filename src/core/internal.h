@@ -590,6 +590,16 @@ int wh_exists(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
  * the leftover temporaries of earlier rmdirs in it, emptied first.
  */
 int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen);
+/*
+ * Remove the leftover temporaries in BRANCH/DIR: ".wh..wh.{cpup,mkdir,rmdir}.PID.N"
+ * whose process PID is gone (kill(PID, 0): ESRCH) and whose change time is at least
+ * AUFS_TEMP_MIN_AGE seconds old (a directory with the markers it holds). Lists the
+ * directory: called when a temporary's name is taken (a namesake process left it),
+ * never on the common path. Returns how many were removed, or -errno.
+ */
+int wh_reap_temps(const struct aufs_union *u, int b, const char *dir, size_t dlen);
+/* For tests: the minimum age of a leftover (seconds; < 0: AUFS_TEMP_MIN_AGE). */
+void wh_set_temp_min_age(long seconds);
 
 /* ---------------------------------------------------------------- mutate_policy.c */
 

@@ -588,6 +588,29 @@ static bool dinfo_usable(const struct dinfo *tdi)
 	       ((tdi->mode & 0300) == 0300 || euid == 0 || tdi->uid != euid);
 }
 
+/*
+ * The copy failed with R before it was published (the temporary is gone): the
+ * temporary's name was taken (EEXIST: a dead process of the same number left it),
+ * or the branch is full (maybe of such leftovers). Remove the leftovers of the
+ * directory and say whether to try again, under a new name.
+ */
+static bool temp_retry(struct cpup_job *j, int r, int attempt)
+{
+	int reaped;
+
+	if ((r != -EEXIST && r != -ENOSPC && r != -EDQUOT) || attempt > 1)
+		return false;
+	reaped = wh_reap_temps(j->u, j->t, j->rel, j->dlen);
+	if (r != -EEXIST && reaped <= 0)
+		return false;
+	if (j->out >= 0)
+		sys_close(j->out);
+	if (j->in >= 0)
+		sys_close(j->in);
+	j->in = j->out = -1;
+	return true;
+}
+
 /* The copy itself into the temporary, published: 0 or -errno (*SEAL as it was). */
 static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *ret_fd,
 		     bool *seal)
@@ -607,6 +630,8 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 		} else {
 			r = copy_other(j);
 		}
+		if (temp_retry(j, r, attempt))
+			continue;
 		if (r != -ENOENT || !j->dir_known || attempt > 0)
 			break;
 		/* the directory the lookup had in T is gone: make it, as without the lookup */

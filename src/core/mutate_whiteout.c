@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -145,6 +146,106 @@ static int clear_markers(int fd, int depth)
 		r = (int)got;	/* a listing that failed did not show every marker */
 	free(buf);
 	return r;
+}
+
+/*
+ * The process number of a temporary AUFS_WH_PREFIX AUFS_WH_PREFIX KIND "." PID "." N
+ * (KIND: cpup, mkdir, rmdir), or -1 when NAME is not one.
+ */
+static long temp_pid(const char *name)
+{
+	static const char *const kinds[] = { "cpup.", "mkdir.", "rmdir." };
+	const char *p = name + 2 * AUFS_WH_PREFIX_LEN;
+	long pid = 0;
+	size_t i;
+
+	if (strncmp(name, AUFS_WH_PREFIX AUFS_WH_PREFIX, 2 * AUFS_WH_PREFIX_LEN))
+		return -1;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strncmp(p, kinds[i], strlen(kinds[i])))
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0]))
+		return -1;
+	p += strlen(kinds[i]);
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9' && pid < 0x40000000L; p++)
+		pid = pid * 10 + (*p - '0');
+	return *p == '.' && pid > 0 && pid < 0x40000000L ? pid : -1;
+}
+
+static long temp_min_age = AUFS_TEMP_MIN_AGE;
+
+void wh_set_temp_min_age(long seconds)
+{
+	temp_min_age = seconds < 0 ? AUFS_TEMP_MIN_AGE : seconds;
+}
+
+/* Is the temporary NAME of directory FD a leftover: its process gone, itself not new? */
+static bool temp_is_leftover(int fd, const char *name, const struct timespec *now)
+{
+	long pid = temp_pid(name);
+	struct stat st;
+
+	if (pid < 0 || pid == (long)creds_pid() || sys_kill((pid_t)pid, 0) != -ESRCH)
+		return false;	/* not a temporary, or its process (or a namesake) runs */
+	/*
+	 * The change time, which nobody can set back: a process of another PID
+	 * namespace may hold the same number and be writing its temporary now.
+	 */
+	return sys_fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       now->tv_sec - st.st_ctim.tv_sec >= temp_min_age;
+}
+
+int wh_reap_temps(const struct aufs_union *u, int b, const char *dir, size_t dlen)
+{
+	char path[PATH_MAX], *buf;
+	struct timespec now;
+	ssize_t got;
+	int fd, r, reaped = 0;
+
+	r = branch_path(&u->branch[b], dir, dlen, path);
+	if (r < 0)
+		return r;
+	if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return -EINVAL;
+	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	buf = malloc(32768);
+	if (!buf) {
+		sys_close(fd);
+		return -ENOMEM;
+	}
+	while ((got = sys_getdents64(fd, buf, 32768)) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+
+			off += de->d_reclen;
+			if (!temp_is_leftover(fd, de->d_name, &now))
+				continue;
+			r = sys_unlinkat(fd, de->d_name, 0);
+			if (r == -EISDIR) {
+				/* an mkdir's (its marker) or an rmdir's (whiteouts): markers only */
+				int sub = sys_openat(fd, de->d_name,
+						     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+
+				r = sub < 0 ? sub : clear_markers(sub, 1);
+				/* made without u+w (mkdir -m 0555): out of sight, its mode is ours */
+				if (r == -EACCES && sys_fchmod(sub, S_IRWXU) == 0 &&
+				    sys_lseek(sub, 0, SEEK_SET) == 0)
+					r = clear_markers(sub, 1);
+				if (sub >= 0)
+					sys_close(sub);
+				if (r == 0)
+					r = sys_unlinkat(fd, de->d_name, AT_REMOVEDIR);
+			}
+			reaped += r == 0;
+		}
+	}
+	free(buf);
+	sys_close(fd);
+	return got < 0 ? (int)got : reaped;
 }
 
 int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen)

@@ -59,6 +59,99 @@ static int create_refused(const struct aufs_loc *loc, bool dir)
 	return 0;
 }
 
+/*
+ * TREL (PATH_MAX): union-relative DIR[0..DLEN) "/" AUFS_WH_PREFIX AUFS_WH_PREFIX KIND
+ * "." PID "." N, a hidden temporary of this process in that directory, and TREAL
+ * its real path in branch B. The length of TREL, or -ENAMETOOLONG.
+ */
+static int temp_name(const struct aufs_union *u, int b, const char *dir, size_t dlen,
+		     const char *kind, char *trel, char *treal)
+{
+	static _Atomic unsigned long seq;
+	int n = snprintf(trel, PATH_MAX, "%.*s%s" AUFS_WH_PREFIX AUFS_WH_PREFIX "%s.%d.%lu",
+			 (int)dlen, dir, dlen ? "/" : "", kind, (int)creds_pid(),
+			 atomic_fetch_add(&seq, 1));
+
+	if (n < 0 || n >= PATH_MAX || branch_path(&u->branch[b], trel, (size_t)n, treal) < 0)
+		return -ENAMETOOLONG;
+	return n;
+}
+
+/* Take the temporary directory TREL (N bytes; TREAL) of a failed mkdir away again. */
+static void mkdir_untemp(const struct aufs_union *u, int b, const char *trel, int n,
+			 const char *treal)
+{
+	if (wh_clear_dir(u, b, trel, (size_t)n) == 0)
+		(void)sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR);
+	/* what stays is out of sight, and removed as a leftover later (wh_reap_temps) */
+}
+
+/*
+ * Move the complete new directory TREAL to the name of LOC, replacing nothing. On a
+ * file system without RENAME_NOREPLACE, a plain rename after a look: a racing
+ * mkdir's empty directory could be replaced, no other name.
+ */
+static int mkdir_publish(const char *treal, const struct aufs_loc *loc)
+{
+	struct stat st;
+	int r = sys_renameat2(AT_FDCWD, treal, AT_FDCWD, loc->real, RENAME_NOREPLACE);
+
+	if (r != -EINVAL && r != -ENOSYS)
+		return r;
+	r = sys_lstat(loc->real, &st);
+	if (r != -ENOENT)
+		return r == 0 ? -EEXIST : r;
+	r = sys_renameat2(AT_FDCWD, treal, AT_FDCWD, loc->real, 0);
+	return r == -ENOTEMPTY || r == -ENOTDIR || r == -EISDIR ? -EEXIST : r;
+}
+
+/*
+ * mkdir of LOC in branch T over a whiteout, crash-atomic: the directory is made
+ * under a hidden temporary name, with its opaque marker and its mode, and only
+ * then renamed into place, so that it never shows without the marker (which would
+ * merge the deleted lower directory back in). The whiteout beside it goes after
+ * (create_done()); until then the directory wins over its own branch's whiteout,
+ * as every lookup decides, and it is opaque. A process killed before the rename
+ * leaves a temporary nobody sees, removed later as a leftover (wh_reap_temps(),
+ * aufsctl check --repair).
+ */
+static int mkdir_opaque(struct aufs_loc *loc, int t, mode_t mode)
+{
+	const struct aufs_union *u = loc->u;
+	char trel[PATH_MAX], treal[PATH_MAX];
+	const char *dir, *name;
+	/* the marker is made inside: a mode without u+wx is set once it is there */
+	mode_t added = creds_get()->euid == 0 ? 0 : S_IWUSR | S_IXUSR;
+	struct stat st;
+	size_t dlen;
+	int n, r;
+
+	added &= ~mode;
+	loc_split(loc, &dir, &dlen, &name);
+	for (int attempt = 0;; attempt++) {
+		n = temp_name(u, t, dir, dlen, "mkdir", trel, treal);
+		if (n < 0)
+			return n;
+		r = sys_mkdirat(AT_FDCWD, treal, mode | added);
+		if (r != -EEXIST || attempt > 1)
+			break;
+		(void)wh_reap_temps(u, t, dir, dlen);	/* a namesake process left it */
+	}
+	if (r < 0)
+		return r;
+	r = wh_make_opaque(u, t, trel, (size_t)n);
+	if (r == 0 && added) {
+		r = sys_lstat(treal, &st);
+		if (r == 0)
+			r = sys_fchmodat(AT_FDCWD, treal, st.st_mode & 07777 & ~added);
+	}
+	if (r == 0)
+		r = mkdir_publish(treal, loc);
+	if (r < 0)
+		mkdir_untemp(u, t, trel, n, treal);
+	return r;
+}
+
 int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	struct aufs_loc loc;
@@ -79,12 +172,13 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 		return -EEXIST;
 	if (t < 0)
 		return t;
-	r = sys_mkdirat(AT_FDCWD, loc.real, mode);
-	if (r < 0)
-		return r;
 	loc_split(&loc, &dir, &dlen, &name);
 	/* over a whiteout (or diropq=a) the new directory hides what is below */
-	if (loc.cut >= 0 || (loc.u->opts.flags & AUFS_OPT_DIROPQ_A)) {
+	r = loc.cut >= 0 ? mkdir_opaque(&loc, t, mode) : sys_mkdirat(AT_FDCWD, loc.real, mode);
+	if (r < 0)
+		return r;
+	if (loc.cut < 0 && (loc.u->opts.flags & AUFS_OPT_DIROPQ_A)) {
+		/* nothing below to show: the marker may come second */
 		r = wh_make_opaque(loc.u, t, dir, strlen(dir));
 		if (r < 0) {
 			(void)sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);
@@ -259,24 +353,42 @@ static int logically_empty(const struct aufs_loc *loc)
  */
 static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_t dlen)
 {
-	static _Atomic unsigned long seq;
-	char trel[PATH_MAX], treal[PATH_MAX];
+	char trel[PATH_MAX], treal[PATH_MAX], marker[PATH_MAX];
 	int n, r;
 
-	n = snprintf(trel, sizeof(trel), "%.*s%s" AUFS_WH_PREFIX AUFS_WH_PREFIX "rmdir.%d.%lu",
-		     (int)dlen, dir, dlen ? "/" : "", (int)sys_getpid(), atomic_fetch_add(&seq, 1));
-	if (n < 0 || (size_t)n >= sizeof(trel) ||
-	    branch_path(&loc->u->branch[b], trel, (size_t)n, treal) < 0)
-		return -ENAMETOOLONG;
-	r = sys_renameat2(AT_FDCWD, loc->real, AT_FDCWD, treal, RENAME_NOREPLACE);
-	if (r == -EINVAL || r == -ENOSYS) {
-		/* no RENAME_NOREPLACE here: empty it in place */
-		r = wh_clear_dir(loc->u, b, dir, strlen(dir));
-		return r ? r : sys_unlinkat(AT_FDCWD, loc->real, AT_REMOVEDIR);
+	for (int attempt = 0;; attempt++) {
+		n = temp_name(loc->u, b, dir, dlen, "rmdir", trel, treal);
+		if (n < 0)
+			return n;
+		r = sys_renameat2(AT_FDCWD, loc->real, AT_FDCWD, treal, RENAME_NOREPLACE);
+		/*
+		 * No RENAME_NOREPLACE here: a plain rename all the same (the name is this
+		 * process's), never emptying the directory in place, which would show the
+		 * lower names its markers hide until it is gone.
+		 */
+		if (r == -EINVAL || r == -ENOSYS)
+			r = sys_renameat2(AT_FDCWD, loc->real, AT_FDCWD, treal, 0);
+		if ((r != -EEXIST && r != -ENOTEMPTY) || attempt > 1)
+			break;
+		(void)wh_reap_temps(loc->u, b, dir, dlen);	/* a namesake process left it */
 	}
 	if (r < 0)
 		return r;
-	if (wh_clear_dir(loc->u, b, trel, (size_t)n) == 0)
+	/*
+	 * A directory alone in B (opaque: made over a whiteout) mostly holds its marker
+	 * only: two calls instead of a listing. Others hold the whiteouts that emptied
+	 * them.
+	 */
+	if (!(loc->pmask & ~MASK_BIT(b)) &&
+	    branch_path_name(&loc->u->branch[b], trel, (size_t)n, "", AUFS_WH_OPQ,
+			     strlen(AUFS_WH_OPQ), marker) == 0 &&
+	    sys_unlinkat(AT_FDCWD, marker, 0) == 0 &&
+	    sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR) == 0)
+		return 0;
+	r = wh_clear_dir(loc->u, b, trel, (size_t)n);
+	if (r == -EACCES && sys_fchmodat(AT_FDCWD, treal, S_IRWXU) == 0)
+		r = wh_clear_dir(loc->u, b, trel, (size_t)n);	/* out of sight: its mode is ours */
+	if (r == 0)
 		(void)sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR);
 	return 0;
 }
@@ -677,11 +789,8 @@ static void rename_settle(struct aufs_loc *o, struct aufs_loc *n, int t)
 	size_t ndlen;
 
 	loc_split(n, &ndir, &ndlen, &nname);
-	if (o->type == DT_DIR && n->branch < 0 && n->cut >= 0) {
-		/* onto a whited-out name: what the whiteout hid must stay hidden */
-		(void)wh_make_opaque(n->u, t, ndir, strlen(ndir));
-		aufs_dir_changed(n->u, ndir, strlen(ndir));
-	}
+	if (o->type == DT_DIR && n->branch < 0 && n->cut >= 0)
+		aufs_dir_changed(n->u, ndir, strlen(ndir));	/* made opaque before the move */
 	/*
 	 * A whiteout of the new name in T would hide it below: unless the lookup
 	 * probed T's copy of the directory for one (T holds it, with branches below)
@@ -782,7 +891,7 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 	aufs_mask opmask;
 	int r, t, src = o->branch;
 	size_t odlen;
-	bool need_wh;
+	bool need_wh, made = false;
 
 	r = rename_permitted(o, n, &opmask);
 	if (r < 0)
@@ -808,22 +917,34 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 	r = create_place_in(n, t, n->branch < 0 && (n->pmask & MASK_BIT(t)));
 	if (r < 0)
 		return r;
+	/*
+	 * A directory onto a whited-out name: what the whiteout hid must stay hidden,
+	 * from the instant the directory has the name (its own branch's whiteout
+	 * beside it loses to it). O is alone in T (dir_pinned()): the marker changes
+	 * nothing of its view before the move.
+	 */
+	if (o->type == DT_DIR && n->branch < 0 && n->cut >= 0 &&
+	    (r = make_opaque(o, t, &made)) < 0)
+		return r;
 	loc_split(o, &odir, &odlen, &oname);
 	/* a copied-up source is still below; a name this process made alone is not */
 	need_wh = src != t || (!(o->flags & AUFS_LOC_ALONE) && loc_exists_below(o, t, opmask));
 	if (need_wh) {
 		r = wh_create(o->u, t, odir, odlen, oname);
 		if (r < 0)
-			return r;
+			goto undo;
 	}
 	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, flags & RENAME_NOREPLACE);
 	if (r < 0) {
 		if (need_wh)
 			(void)wh_remove(o->u, t, odir, odlen, oname);
-		return r;	/* EINVAL: a file system without RENAME_NOREPLACE says so */
+		goto undo;	/* EINVAL: a file system without RENAME_NOREPLACE says so */
 	}
 	rename_settle(o, n, t);
 	return 0;
+undo:
+	take_opaque(o, t, made);
+	return r;
 }
 
 int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,

@@ -33,6 +33,7 @@ typedef unsigned __int128 brmask;
 #define OPQ_LEN (sizeof(AUFS_WH_OPQ) - 1)
 #define CPUP_PREFIX AUFS_WH_PREFIX AUFS_WH_PREFIX "cpup."
 #define RMDIR_PREFIX AUFS_WH_PREFIX AUFS_WH_PREFIX "rmdir."
+#define MKDIR_PREFIX AUFS_WH_PREFIX AUFS_WH_PREFIX "mkdir."
 #define SHM_PREFIX AUFS_WH_PREFIX AUFS_WH_PREFIX "aufs.shm."
 
 static bool honours_whiteouts(const struct aufs_branch *br)
@@ -409,8 +410,12 @@ static int remove_tree(int dirfd, const char *name)
 		return r;
 	}
 	while (r == 0 && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
 			r = remove_tree(fd, e->d_name);
+			/* a leftover of a directory made without u+w (mkdir -m 0555) */
+			if (r == -EACCES && fchmod(fd, S_IRWXU) == 0)
+				r = remove_tree(fd, e->d_name);
+		}
 	closedir(d);
 	if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
 		r = -errno;
@@ -482,6 +487,60 @@ static void check_temp(struct check *c, const struct aufs_branch *br, const char
 }
 
 /*
+ * Is TPATH (NAME of directory REL, beside its own whiteout) a directory without the
+ * opaque marker over a lower copy it merges with? What a process stopped between an
+ * mkdir over the whiteout and its marker left with an older release: its whiteout
+ * said that the lower copy is deleted, which the lookup no longer sees (the
+ * branch's own entry wins).
+ */
+static bool unsealed_dir(const struct check *c, const char *rel, const char *name,
+			 const char *tpath, brmask low)
+{
+	char opq[PATH_MAX];
+	struct stat st;
+	struct below bl;
+
+	if (lstat(tpath, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    snprintf(opq, sizeof(opq), "%s/%s", tpath, AUFS_WH_OPQ) >= (int)sizeof(opq) ||
+	    exists(opq))
+		return false;
+	look_below(c->u, low, rel, name, &bl);
+	return bl.branch >= 0 && S_ISDIR(bl.st.st_mode);
+}
+
+/*
+ * The repair of unsealed_dir(): the marker first, then the whiteout, so that what
+ * was deleted below never shows.
+ */
+static void seal_dir(struct check *c, const struct aufs_branch *br, const char *tpath,
+		     const char *whpath)
+{
+	const char *why = "directory beside its own whiteout without the opaque marker "
+			  "(an interrupted mkdir): the deleted lower directory shows through";
+	char opq[PATH_MAX];
+	int fd;
+
+	if (!c->a->repair || br->perm != AUFS_PERM_RW) {
+		finding(c, "unsealed-directory", tpath, why, br, false);
+		return;
+	}
+	snprintf(opq, sizeof(opq), "%s/%s", tpath, AUFS_WH_OPQ);
+	fd = open(opq, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 && errno != EEXIST) {
+		char failed[320];
+
+		snprintf(failed, sizeof(failed), "%s (making its marker: %s)", why,
+			 strerror(errno));
+		finding(c, "unsealed-directory", tpath, failed, NULL, false);
+		return;
+	}
+	/* made opaque: the whiteout beside it is now one that hides nothing */
+	finding(c, "unsealed-directory", whpath, why, br, false);
+}
+
+/*
  * Directory REL of branch B, whose copies below it that merge are LOW (every
  * branch below for the root). The branch root's own files are skipped by name.
  */
@@ -526,6 +585,12 @@ static void check_dir(struct check *c, int b, const char *rel, brmask low)
 				   "interrupted copy-up", false);
 			continue;
 		}
+		if (!strncmp(name, MKDIR_PREFIX, sizeof(MKDIR_PREFIX) - 1)) {
+			check_temp(c, br, path, name, MKDIR_PREFIX, "mkdir-temporary",
+				   "directory of an interrupted mkdir, never renamed into place",
+				   true);
+			continue;
+		}
 		if (!strncmp(name, RMDIR_PREFIX, sizeof(RMDIR_PREFIX) - 1)) {
 			check_temp(c, br, path, name, RMDIR_PREFIX, "rmdir-temporary",
 				   "removed directory left behind by an interrupted rmdir", true);
@@ -547,9 +612,12 @@ static void check_dir(struct check *c, int b, const char *rel, brmask low)
 			if (!wh || !strncmp(target, AUFS_WH_PREFIX, AUFS_WH_PREFIX_LEN) || !*target)
 				continue;	/* markers, the union's own files */
 			if (join(tpath, br, rel, target) && exists(tpath)) {
-				finding(c, "useless-whiteout", path,
-					"whiteout of a name its own branch has (it hides nothing)", br,
-					false);
+				if (unsealed_dir(c, rel, target, tpath, low))
+					seal_dir(c, br, tpath, path);
+				else
+					finding(c, "useless-whiteout", path,
+						"whiteout of a name its own branch has (it hides "
+						"nothing)", br, false);
 				continue;
 			}
 			look_below(u, low, rel, target, &bl);

@@ -144,6 +144,7 @@ static const struct fault faults[] = {
 	{ AUFS_FAULT_ANY, EIO, true },		/* everything from the Nth call on */
 	{ SYS_copy_file_range, EXDEV, true },	/* no in-kernel copy: read and write */
 	{ SYS_renameat2, EXDEV, false },
+	{ SYS_openat, EEXIST, false },		/* the temporary's name taken: another one */
 	{ SYS_copy_file_range, ENOSPC, false },	/* the disk fills during the copy */
 };
 #define NFAULTS ((int)(sizeof(faults) / sizeof(faults[0])))

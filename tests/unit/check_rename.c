@@ -8,7 +8,9 @@
  * whiteouts hide everything its lower copy holds, of one that hides a lower
  * copy of its name (opaque, or over a file), and of one holding the temporary
  * of an earlier rmdir; a directory renamed onto one the union shows empty,
- * and RENAME_EXCHANGE with a lower file.
+ * RENAME_EXCHANGE with a lower file; mkdir over a whiteout (a temporary
+ * directory with its opaque marker, renamed into place) and a directory renamed
+ * onto a whited-out name (made opaque before it moves).
  *
  * For N = 1, 2, ... the Nth raw call fails until the operation runs without
  * meeting the fault. After every round the union shows exactly what it showed
@@ -37,11 +39,14 @@ Suite *rename_suite(void);
 
 static const char *const ignore[] = { ".wh..wh.aufs", NULL };
 
+/* The TO of a case that makes FROM with mkdir. */
+static const char MKDIR[] = "mkdir";
+
 struct rcase {
 	const char *name;
 	const char *layout;
 	const char *from;
-	const char *to;		/* NULL: rmdir FROM */
+	const char *to;		/* NULL: rmdir FROM; "": unlink it; MKDIR: mkdir it */
 	unsigned flags;		/* of renameat2 */
 };
 
@@ -76,6 +81,12 @@ static const struct rcase cases[] = {
 	  0 },
 	{ "exchange a top dir and a base file", "b/f t/n/x", "@/mnt/n", "@/mnt/f",
 	  2 /* EXCHANGE */ },
+	/* made under a temporary name with its opaque marker, then renamed into place */
+	{ "mkdir over a whiteout", "b/d/a b/d/s/b t/.wh.d t/x", "@/mnt/d", MKDIR, 0 },
+	{ "mkdir over a whiteout in a merged dir", "b/p/d/a t/p/.wh.d t/p/y", "@/mnt/p/d", MKDIR,
+	  0 },
+	{ "rename a top dir onto a whited-out name", "b/d/a t/.wh.d t/n/x", "@/mnt/n", "@/mnt/d",
+	  0 },
 };
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
 
@@ -90,6 +101,8 @@ static const struct fault faults[] = {
 	{ SYS_renameat2, EXDEV },	/* the copy-up's publication, then the rename itself */
 	{ SYS_linkat, EMLINK },		/* whiteouts fall back to plain files */
 	{ SYS_unlinkat, EIO },		/* the undo paths and the emptying of a directory */
+	{ SYS_renameat2, EINVAL },	/* no RENAME_NOREPLACE: the fallbacks */
+	{ SYS_mkdirat, EEXIST },	/* a temporary's name taken */
 };
 #define NFAULTS ((int)(sizeof(faults) / sizeof(faults[0])))
 
@@ -99,6 +112,8 @@ static int run(const struct rcase *c)
 		return aufs_unlinkat(AT_FDCWD, fx_ex(c->from), AT_REMOVEDIR);
 	if (!*c->to)
 		return aufs_unlinkat(AT_FDCWD, fx_ex(c->from), 0);
+	if (c->to == MKDIR)
+		return aufs_mkdirat(AT_FDCWD, fx_ex(c->from), 0750);
 	return aufs_renameat2(AT_FDCWD, fx_ex(c->from), AT_FDCWD, fx_ex(c->to), c->flags);
 }
 
@@ -206,8 +221,8 @@ static void sweep(const struct rcase *c, const struct fault *f)
 		b = fx_snapshot("b", NULL);
 		v = fx_view();
 		ck_assert_msg(!strcmp(b, old_b), "%s, round %u: the ro branch changed", c->name, n);
-		ck_assert_msg(!strstr(t, ".wh..wh.cpup"), "%s, round %u: a temporary is left:\n%s",
-			      c->name, n, t);
+		ck_assert_msg(!strstr(t, ".wh..wh.cpup") && !strstr(t, ".wh..wh.mkdir"),
+			      "%s, round %u: a temporary is left:\n%s", c->name, n, t);
 		if (!fired) {
 			ck_assert_msg(r == 0, "%s: no fault met, yet %d", c->name, r);
 			ck_assert_str_eq(t, new_t);

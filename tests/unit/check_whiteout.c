@@ -6,7 +6,10 @@
  * wh_remove() takes it away, wh_make_opaque() writes ".wh..wh..opq", and
  * wh_clear_dir() empties a directory of every marker before rmdir; each under
  * injected faults too (include/aufs/fault.h): a marker exists completely or not
- * at all, errors are reported, no descriptor leaks.
+ * at all, errors are reported, no descriptor leaks. wh_reap_temps() removes the
+ * temporaries of dead processes, and a temporary's name found taken sends the
+ * copy-up and the mkdir over a whiteout to another one; a branch's own entry wins
+ * over its whiteout beside it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "aufs/fault.h"
@@ -255,6 +259,146 @@ START_TEST(test_create_sweep)
 }
 END_TEST
 
+/* A process number that no process has (one that just ended; not reused so soon). */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/*
+ * wh_reap_temps(): the temporaries of a process that is gone are removed (a
+ * directory with its markers), once old enough; never one of a running process,
+ * of this one, a name that only looks like one, or anything else.
+ */
+START_TEST(test_reap_temps)
+{
+	struct aufs_union *u = fx_start("t/d/keep t/d/.wh.a b/d/a", "br:@/t=rw:@/b=ro");
+	pid_t dead = dead_pid();
+	char name[128];
+	const char *gone[3], *kept[4];
+
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.cpup.%d.0", (int)dead);
+	fx_put(name, "partial", 0600);
+	gone[0] = strdup(name);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.mkdir.%d.3/.wh..wh..opq", (int)dead);
+	fx_put(name, "", 0444);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.mkdir.%d.3", (int)dead);
+	gone[1] = strdup(name);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.rmdir.%d.7/.wh.x", (int)dead);
+	fx_put(name, "", 0444);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.rmdir.%d.7", (int)dead);
+	gone[2] = strdup(name);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.cpup.%d.0", (int)getpid());
+	kept[0] = strdup(name);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.cpup.%d.0", (int)getppid());
+	kept[1] = strdup(name);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.cpup.%dx.0", (int)dead);
+	kept[2] = strdup(name);
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.plnk.%d.0", (int)dead);
+	kept[3] = strdup(name);
+	for (int i = 0; i < 4; i++)
+		fx_put(kept[i], "", 0600);
+
+	/* too new: a process of another PID namespace may be writing it */
+	wh_set_temp_min_age(-1);
+	ck_assert_int_eq(wh_reap_temps(u, 0, "d", 1), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(exists(gone[i]), "%s removed while new", gone[i]);
+	wh_set_temp_min_age(0);
+	ck_assert_int_eq(wh_reap_temps(u, 0, "d", 1), 3);
+	wh_set_temp_min_age(-1);
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(!exists(gone[i]), "%s left", gone[i]);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(exists(kept[i]), "%s removed", kept[i]);
+	ck_assert(exists("t/d/keep") && exists("t/d/.wh.a"));
+	ck_assert_int_eq(wh_reap_temps(u, 0, "nodir", 5), -ENOENT);
+	for (int i = 0; i < 3; i++)
+		free((char *)gone[i]);
+	for (int i = 0; i < 4; i++)
+		free((char *)kept[i]);
+}
+END_TEST
+
+/*
+ * A temporary's name already taken (EEXIST: a dead process of the same number left
+ * it): the copy-up and the mkdir over a whiteout take another name and succeed,
+ * and remove the leftovers of dead processes there.
+ */
+START_TEST(test_temp_name_taken)
+{
+	pid_t dead = dead_pid();
+	char name[128];
+	struct stat st;
+	int r;
+
+	/*
+	 * The first temporary of this process (each test runs in a process of its own)
+	 * is number 0: left there by a namesake process.
+	 */
+	fx_start("b/d/f t/d/.wh.x", "br:@/t=rw:@/b=ro");
+	fx_fmt(name, sizeof(name), "t/d/.wh..wh.cpup.%d.0", (int)getpid());
+	fx_put(name, "left", 0600);
+	r = aufs_openat(AT_FDCWD, fx_ex("@/mnt/d/f"), O_WRONLY, 0);
+	ck_assert_int_ge(r, 0);
+	close(r);
+	ck_assert(exists("t/d/f"));
+	ck_assert(exists(name));	/* this process's number: it may be one of its own */
+
+	fx_fresh();
+	fx_start("b/d/a t/.wh.d", "br:@/t=rw:@/b=ro");
+	fx_fmt(name, sizeof(name), "t/.wh..wh.cpup.%d.0", (int)dead);
+	fx_put(name, "partial", 0600);
+	wh_set_temp_min_age(0);
+	aufs_fault_set(SYS_mkdirat, 1, EEXIST);
+	r = aufs_mkdirat(AT_FDCWD, fx_ex("@/mnt/d"), 0755);
+	ck_assert_uint_eq(aufs_fault_fired(), 1);
+	aufs_fault_clear();
+	wh_set_temp_min_age(-1);
+	ck_assert_int_eq(r, 0);
+	ck_assert(lstat(fx_at("t/d/.wh..wh..opq"), &st) == 0);
+	ck_assert(!exists("t/.wh.d"));
+	ck_assert_msg(!exists(name), "the leftover %s stays", name);
+}
+END_TEST
+
+/*
+ * The rule an interrupted mkdir or rename leans on: a whiteout beside a name of its
+ * own branch hides only the lower copies; the branch's own entry shows (a
+ * directory opaque when it holds the marker), and a create of the name is EEXIST.
+ */
+START_TEST(test_own_entry_wins)
+{
+	struct aufs_union *u = fx_start("t/d/.wh..wh..opq t/.wh.d t/f t/.wh.f b/d/a b/f b/g",
+					"br:@/t=rw:@/b=ro");
+	struct aufs_dir *dir;
+	struct dirent64 *e;
+	struct aufs_loc loc;
+	int names = 0;
+
+	(void)u;
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, fx_ex("@/mnt/d"), 0, &loc), 0);
+	ck_assert_int_eq(loc.branch, 0);
+	ck_assert_int_eq(loc.type, DT_DIR);
+	ck_assert_int_eq(aufs_dir_open(&loc, -1, &dir), 0);
+	while ((e = aufs_dir_read(dir)))
+		names += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	aufs_dir_close(dir);
+	ck_assert_int_eq(names, 0);	/* opaque: the base's "a" stays hidden */
+	ck_assert_int_eq(aufs_resolve(AT_FDCWD, fx_ex("@/mnt/f"), 0, &loc), 0);
+	ck_assert_int_eq(loc.branch, 0);
+	ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, fx_ex("@/mnt/d"), 0755), -EEXIST);
+	ck_assert_int_eq(aufs_openat(AT_FDCWD, fx_ex("@/mnt/f"), O_WRONLY | O_CREAT | O_EXCL,
+				     0644), -EEXIST);
+}
+END_TEST
+
 Suite *whiteout_suite(void)
 {
 	Suite *s = suite_create("whiteout");
@@ -272,6 +416,9 @@ Suite *whiteout_suite(void)
 	tcase_add_test(tc, test_clear_dir);
 	tcase_add_test(tc, test_clear_dir_sweep);
 	tcase_add_test(tc, test_create_sweep);
+	tcase_add_test(tc, test_reap_temps);
+	tcase_add_test(tc, test_temp_name_taken);
+	tcase_add_test(tc, test_own_entry_wins);
 	suite_add_tcase(s, tc);
 	return s;
 }
