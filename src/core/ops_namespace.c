@@ -39,8 +39,9 @@ static int create_refused(const struct aufs_loc *loc, bool dir)
 {
 	if (loc->branch >= 0 || (loc->flags & AUFS_LOC_DOTS))
 		return -EEXIST;
+	/* the top-most copy, left unprobed for the create to test, decides it here */
 	if ((loc->flags & AUFS_LOC_TRAILING) && !dir)
-		return -ENOENT;
+		return create_unprobed_exists(loc, -1) ? -EEXIST : -ENOENT;
 	return 0;
 }
 
