@@ -90,7 +90,7 @@ enum aufs_opt_flags {
 	/*
 	 * The mount point of an fstab line that could not be mounted: no branch, and
 	 * every path under it fails with EIO instead of reaching the directory below
-	 * (aufs-preload(7), A BAD CONFIGURATION).
+	 * (aufs-preload(7), "A bad configuration").
 	 */
 	AUFS_OPT_FENCED      = 1 << 10,
 };

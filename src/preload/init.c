@@ -127,7 +127,7 @@ static void say(const char *msg)
  * process of the host, and followed when it is replaced. With AUFS_MOUNTS as well
  * both are compiled together in this process.
  *
- * A refused line fails closed (aufs-preload(7), A BAD CONFIGURATION): the other
+ * A refused line fails closed (aufs-preload(7), "A bad configuration"): the other
  * lines' unions are published with a fence at its mount point, so that nothing
  * this process writes there lands in the directory under it.
  */
