@@ -10,6 +10,7 @@
  *   link OLD NEW | symlink TARGET P
  *   open P FLAG,FLAG,...    rdonly wronly rdwr creat excl trunc directory nofollow path
  *   write P TEXT            open O_WRONLY|O_CREAT|O_TRUNC, write TEXT and a newline
+ *   setenv NAME VALUE       setenv(3), as php-fpm applies a pool's env[NAME]
  *
  * The word '' stands for an empty path, LONG for a path longer than PATH_MAX.
  * stat and lstat print the type on success ("-> dir"). Empty lines and lines
@@ -110,6 +111,8 @@ static int run(char **av, int ac, const char **what)
 		close(fd);
 		return 0;
 	}
+	if (ac == 3 && !strcmp(op, "setenv"))
+		return setenv(av[1], av[2], 1);
 	if (ac == 3 && !strcmp(op, "write")) {
 		size_t n = strlen(av[2]);
 
