@@ -96,6 +96,33 @@ for layout in base top whiteout; do
 	"
 done
 
+# As root, the same calls on a kernel overlay mount of the same layers (a
+# private mount namespace, one mount per call): the union answers as overlayfs
+# does too (a whiteout there is a 0/0 character device).
+overlay_ready
+cat >overlay.sh <<\EOF
+# overlay.sh LAYOUT CALLS: "CALL: ANSWER" for every call on a fresh overlay
+while IFS= read -r call; do
+	rm -rf ov && mkdir -p ov/l/dir ov/u ov/w ov/m && echo f >ov/l/file || exit 1
+	case $1 in
+	top) mv ov/l/file ov/l/dir ov/u/ ;;
+	whiteout) mknod ov/u/file c 0 0 && mknod ov/u/dir c 0 0 || exit 1 ;;
+	esac
+	mount -t overlay overlay -o lowerdir=ov/l,upperdir=ov/u,workdir=ov/w ov/m || exit 1
+	printf '%s: %s\n' "$call" "$(printf '%s\n' "$call" | sed 's#M/#ov/m/#g' | "$POSIX_OPS" | sed 's/.* -> //')"
+	umount ov/m || exit 1
+done <"$2"
+EOF
+for layout in base top whiteout; do
+	test_expect_success OVERLAY "the same calls answer as on a kernel overlay (names in the $layout)" "
+		rm -f mismatch &&
+		POSIX_OPS=\$POSIX_OPS unshare -m --propagation private sh overlay.sh $layout calls >overlay.out &&
+		compare $layout calls &&
+		sed 's/: kernel [A-Z]*, union /: /' answers >union.out &&
+		test_cmp overlay.out union.out
+	"
+done
+
 test_expect_success 'the kernel answers above are not all the same (the comparison says something)' '
 	sed -n "s/.*: kernel \([A-Z]*\), union.*/\1/p" answers | sort -u >kinds &&
 	cat kinds &&
