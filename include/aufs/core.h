@@ -164,6 +164,7 @@ enum aufs_table_flags {
 	AUFS_TABLE_FORCE     = 1 << 1,	/* compile even if the image matches (aufsctl, a corrupt one) */
 	AUFS_TABLE_MUST_WRITE = 1 << 2,	/* fail unless the image could be written (aufsctl) */
 	AUFS_TABLE_VERIFY    = 1 << 3,	/* check an existing image's every byte (aufs-run) */
+	AUFS_TABLE_FENCE     = 1 << 4,	/* refused lines fenced, the rest kept (the library) */
 };
 
 /* What an image records about the fstab it was compiled from. */
@@ -185,7 +186,10 @@ struct aufs_table_source {
  * "FILE:LINE: ...". NOTICE gets one line (code -EUCLEAN) when an image was
  * refused: "IMAGE: REASON; rebuilt" or "...; compiled privately". A failure to
  * write the image under AUFS_TABLE_MUST_WRITE sets notice->code to -EROFS, so
- * that a tool tells it from a fault of the fstab.
+ * that a tool tells it from a fault of the fstab. With AUFS_TABLE_FENCE, a file
+ * with refused lines gives 0 and a private configuration of its other unions and
+ * of the fences of those lines (aufs_config_parse_fstab()), never written as the
+ * image, with err->code and err->msg saying the first refusal.
  */
 int aufs_table_open(const char *fstab, const char *image, unsigned flags,
 		    struct aufs_config **ret, struct aufs_err *err, struct aufs_err *notice);

@@ -37,13 +37,20 @@ long aufs_fault_syscall6(long n, long a, long b, long c, long d, long e, long f)
 void aufs_fault_set(int sysno, unsigned nth, int err);
 /* The same, but the NTH call and every later matching call fail (a full disk). */
 void aufs_fault_set_persist(int sysno, unsigned nth, int err);
+/*
+ * One more rule beside those set (at most 4 in all), without restarting the
+ * counts: e.g. copy_file_range failing with EXDEV, then the pwrite of the
+ * fallback with ENOSPC. NTH counts the calls matching this rule from now on; a
+ * call the first rule fails is not offered to the later ones.
+ */
+void aufs_fault_add(int sysno, unsigned nth, int err, bool persist);
 /* No rule any more; the counts restart. */
 void aufs_fault_clear(void);
 /* Raw calls of SYSNO (AUFS_FAULT_ANY: of every kind) since the last set or clear. */
 unsigned long aufs_fault_count(int sysno);
-/* How many calls the current rule has failed (0: the rule's call never came). */
+/* How many calls the rules have failed (0: no rule's call came). */
 unsigned long aufs_fault_fired(void);
-/* The system call number the rule failed last, or -1. */
+/* The system call number a rule failed last, or -1. */
 int aufs_fault_last(void);
 
 #endif /* AUFS_FAULT_H */

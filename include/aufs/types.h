@@ -94,6 +94,12 @@ enum aufs_opt_flags {
 	AUFS_OPT_VERBOSE     = 1 << 7,
 	AUFS_OPT_QUIET       = 1 << 8,
 	AUFS_OPT_DIRPERM1    = 1 << 9,	/* read/search of a dir: top-most copy only */
+	/*
+	 * The mount point of an fstab line that could not be mounted: no branch, and
+	 * every path under it fails with EIO instead of reaching the directory below
+	 * (aufs-preload(7), "A bad configuration").
+	 */
+	AUFS_OPT_FENCED      = 1 << 10,
 };
 
 /* negttl=/posttl= value that never expires (a cached lookup stays until a change) */

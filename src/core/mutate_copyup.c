@@ -142,10 +142,18 @@ static int copy_range(int in, int out, off_t from, off_t to)
 
 			if (got <= 0)
 				return got < 0 ? (int)got : 0;
-			if (AUFS_SYS(SYS_pwrite64, out, buf, got, ooff, 0, 0) != got)
-				return -EIO;
 			ioff += got;
-			ooff += got;
+			/* a short write is retried: the next one says why (ENOSPC, EDQUOT, EFBIG) */
+			for (ssize_t done = 0; done < got;) {
+				ssize_t w = AUFS_SYS(SYS_pwrite64, out, buf + done, got - done, ooff, 0, 0);
+
+				if (w == -EINTR)
+					continue;
+				if (w <= 0)
+					return w < 0 ? (int)w : -EIO;
+				done += w;
+				ooff += w;
+			}
 		}
 	}
 	return 0;

@@ -17,15 +17,15 @@ static int marker_path(const struct aufs_union *u, int b, const char *dir, size_
 	return branch_path_name(&u->branch[b], dir, dlen, pfx, name, strlen(name), buf);
 }
 
+/*
+ * An empty regular file, made without a descriptor (mknod of S_IFREG needs no
+ * privilege): the kernel's unlink and rename need none, so a process at its
+ * descriptor limit must not get EMFILE from a whiteout. Like O_CREAT|O_EXCL it
+ * fails with EEXIST on any name there, a dangling symlink too.
+ */
 static int create_empty(const char *path)
 {
-	int fd = sys_openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0444);
-
-	if (fd < 0)
-		return fd;
-	sys_close(fd);
-	return 0;
+	return sys_mknodat(AT_FDCWD, path, S_IFREG | 0444, 0);
 }
 
 int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name)

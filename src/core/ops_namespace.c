@@ -54,8 +54,9 @@ static int create_refused(const struct aufs_loc *loc, bool dir)
 {
 	if (loc->branch >= 0 || (loc->flags & AUFS_LOC_DOTS))
 		return -EEXIST;
+	/* the top-most copy, left unprobed for the create to test, decides it here */
 	if ((loc->flags & AUFS_LOC_TRAILING) && !dir)
-		return -ENOENT;
+		return create_unprobed_exists(loc, -1) ? -EEXIST : -ENOENT;
 	return 0;
 }
 
@@ -239,6 +240,19 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 	return r;
 }
 
+/*
+ * What the kernel's getname() says of a path before any lookup: ENOENT for an
+ * empty one (unless AT_EMPTY_PATH allows it), ENAMETOOLONG for one longer than
+ * PATH_MAX. A call of two paths checks both first, so that one outside every
+ * union cannot turn these into the EXDEV of "another file system".
+ */
+static int name_error(const char *path, bool empty_ok)
+{
+	if (!*path)
+		return empty_ok ? 0 : -ENOENT;
+	return strnlen(path, PATH_MAX) >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
 int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
 {
 	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
@@ -246,8 +260,11 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	size_t dlen;
 	int r, ro, rn, t;
 
-	if (!o)
-		return -ENOMEM;
+	r = name_error(oldpath, flags & AT_EMPTY_PATH) ?: name_error(newpath, false);
+	if (r < 0 || !o) {
+		free(o);
+		return r < 0 ? r : -ENOMEM;
+	}
 	n = o + 1;
 	ro = aufs_resolve(olddirfd, oldpath,
 			  (flags & AT_SYMLINK_FOLLOW ? 0 : AUFS_RESOLVE_NOFOLLOW) |
@@ -953,8 +970,11 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
 	int r, ro, rn;
 
-	if (!o)
-		return -ENOMEM;
+	r = name_error(oldpath, false) ?: name_error(newpath, false);
+	if (r < 0 || !o) {
+		free(o);
+		return r < 0 ? r : -ENOMEM;
+	}
 	n = o + 1;
 	ro = aufs_resolve(olddirfd, oldpath, RESOLVE_NAME, o);
 	/*

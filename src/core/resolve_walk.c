@@ -493,6 +493,9 @@ static int walk_enter(struct walk *w)
 	if (!w->u)
 		return 0;
 	w->touched = true;
+	/* a refused fstab line: its mount point fails closed, never the directory below */
+	if (__builtin_expect(w->u->opts.flags & AUFS_OPT_FENCED, 0))
+		return -EIO;
 	loc->rel = rel_offset(w->u);
 	/* the walk goes on inside it (a name, or "." and ".." of the cwd) */
 	return dir_state3(w->u, relp(loc, w->vlen), rell(loc, w->vlen), w->fresh, false, true,

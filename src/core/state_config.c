@@ -1544,11 +1544,41 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* A union of no branch at MNT (already normalised) that fails every path: a fence. */
+static struct aufs_union *fence_at(const char *mnt)
+{
+	struct aufs_union *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	opts_init(&u->opts);
+	u->opts.flags |= AUFS_OPT_FENCED;
+	u->mnt = strdup(mnt);
+	if (!u->mnt) {
+		free(u);
+		return NULL;
+	}
+	u->mnt_len = strlen(mnt);
+	return u;
+}
+
+/* The fence of a refused line whose mount point field MNT can be read, else NULL. */
+static struct aufs_union *fence_of_field(const char *mnt)
+{
+	char path[PATH_MAX], norm[PATH_MAX];
+
+	if (!mnt || decode(mnt, path, sizeof(path)) < 0 || path[0] != '/' ||
+	    normalise(path, norm, sizeof(norm)) < 0)
+		return NULL;
+	return fence_at(norm);
+}
+
 /*
  * One fstab line (modified in place) into *RET. Returns 0, 1 for a comment or
- * blank line, -errno.
+ * blank line, -errno; *MNT is the line's mount point field when it has one.
  */
-static int parse_line(char *line, struct aufs_union **ret, struct aufs_err *err)
+static int parse_line(char *line, struct aufs_union **ret, const char **mnt,
+		      struct aufs_err *err)
 {
 	char *field[7];
 	int n = 0;
@@ -1568,6 +1598,7 @@ static int parse_line(char *line, struct aufs_union **ret, struct aufs_err *err)
 	}
 	if (n == 0)
 		return 1;
+	*mnt = n >= 2 ? field[1] : NULL;
 	if (n < 4)
 		return fail(err, -EINVAL,
 			    "expected \"SPEC MOUNTPOINT aufs OPTIONS [0 0]\", got %d field%s", n,
@@ -1734,12 +1765,32 @@ out:
 	return found;
 }
 
+/* Take union I out of CFG (its line number out of LINES, which starts at union FIRST). */
+static void config_drop(struct aufs_config *cfg, unsigned *lines, int first, int i)
+{
+	aufs_union_free(cfg->unions[i]);
+	memmove(&cfg->unions[i], &cfg->unions[i + 1],
+		(size_t)(cfg->nunion - i - 1) * sizeof(cfg->unions[0]));
+	memmove(&lines[i - first], &lines[i - first + 1],
+		(size_t)(cfg->nunion - i - 1) * sizeof(lines[0]));
+	cfg->nunion--;
+}
+
+/*
+ * Every line is parsed, a refused one too: a host of a thousand tenants does not
+ * lose 999 of them to one bad line. A refused line (its syntax, its options, its
+ * branches, a conflict with an earlier line) becomes a fence at its mount point
+ * when that field can be read (a union of no branch that fails every path, so
+ * that nothing reaches the directory under it), and the first refusal is the
+ * error returned; the unions of the other lines are added. Callers that must not
+ * run with a refused line (aufs-run, aufsctl) stop at the error as before.
+ */
 int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const char *origin,
 			    struct aufs_err *err)
 {
 	struct aufs_err dummy, e;
-	unsigned lineno = 0, *lines = NULL;
-	int first = cfg->nunion, r = 0, bad;
+	unsigned lineno = 0, *lines = NULL, nbad = 0, refused_line = 0;
+	int first = cfg->nunion, r = 0, refused = 0, bad;
 	size_t cap = 0;
 	char *copy, *line;
 
@@ -1758,17 +1809,24 @@ int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const cha
 	for (line = copy; line; ) {
 		char *next = strchr(line, '\n');
 		struct aufs_union *u = NULL;
+		const char *mnt = NULL;
 
 		if (next)
 			*next++ = 0;
 		lineno++;
 		err_clear(&e);
-		r = parse_line(line, &u, &e);
-		if (r < 0) {
-			fail(err, r, "%s:%u: %s", origin, lineno, e.msg);
-			break;
-		}
+		r = parse_line(line, &u, &mnt, &e);
 		line = next;
+		if (r < 0) {
+			if (!nbad++) {
+				refused = fail(err, r, "%s:%u: %s", origin, lineno, e.msg);
+				refused_line = lineno;
+			}
+			u = fence_of_field(mnt);
+			r = 0;
+			if (!u)
+				continue;	/* no mount point known: nothing to fence */
+		}
 		if (r == 1) {
 			r = 0;
 			continue;
@@ -1789,29 +1847,59 @@ int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const cha
 			cap = ncap;
 		}
 		lines[cfg->nunion - first] = lineno;
-		u->index = (unsigned)cfg->nunion;
 		cfg->unions[cfg->nunion++] = u;
 	}
 	memo_release(memo);
 	memo = NULL;
 	free(copy);
-	/* a refused union leaves the ones before it, as adding them one by one would */
-	bad = first_conflict(cfg->unions, cfg->nunion);
-	if (bad == -2) {
-		r = fail(err, -ENOMEM, "%s: out of memory", origin);
-		bad = first;
-	} else if (bad >= 0) {
-		err_clear(&e);
-		if (check_union(cfg->unions, bad, cfg->unions[bad], &e) == 0)
-			fail(&e, -EINVAL, "conflicts with an earlier union");
-		r = fail(err, -EINVAL, "%s:%u: %s", origin, lines[bad - first], e.msg);
+	/*
+	 * A line that conflicts with an earlier one is refused the same way, one at a
+	 * time from the first: its fence conflicts with nothing but an earlier union
+	 * at the same mount point, which then stands alone.
+	 */
+	while (r == 0 && (bad = first_conflict(cfg->unions, cfg->nunion)) != -1) {
+		struct aufs_union *u;
+
+		if (bad == -2) {
+			r = fail(err, -ENOMEM, "%s: out of memory", origin);
+			break;
+		}
+		if (bad < first)
+			break;	/* among the unions given before: not this text's to judge */
+		u = cfg->unions[bad];
+		/* a fence is of a line refused already; the message is of the first line */
+		if (!(u->opts.flags & AUFS_OPT_FENCED) &&
+		    (!nbad++ || lines[bad - first] < refused_line)) {
+			err_clear(&e);
+			if (check_union(cfg->unions, bad, u, &e) == 0)
+				fail(&e, -EINVAL, "conflicts with an earlier union");
+			refused = fail(err, -EINVAL, "%s:%u: %s", origin, lines[bad - first], e.msg);
+			refused_line = lines[bad - first];
+		}
+		if (u->opts.flags & AUFS_OPT_FENCED || !(cfg->unions[bad] = fence_at(u->mnt))) {
+			cfg->unions[bad] = u;
+			config_drop(cfg, lines, first, bad);
+		} else {
+			aufs_union_free(u);
+		}
 	}
-	if (bad >= first) {
-		for (int i = bad; i < cfg->nunion; i++)
+	if (r < 0) {
+		/* out of memory: nothing of this text is added */
+		for (int i = first; i < cfg->nunion; i++)
 			aufs_union_free(cfg->unions[i]);
-		cfg->nunion = bad;
+		cfg->nunion = first;
 	}
+	for (int i = first; i < cfg->nunion; i++)
+		cfg->unions[i]->index = (unsigned)i;
 	free(lines);
+	if (r == 0 && nbad > 1) {
+		size_t l = strlen(err->msg);
+
+		snprintf(err->msg + l, sizeof(err->msg) - l, " (and %u more line%s refused)",
+			 nbad - 1, nbad > 2 ? "s" : "");
+	}
+	if (r == 0)
+		r = refused;
 	if (cfg->nunion > first || r == 0) {
 		int ri = aufs_config_index(cfg);
 

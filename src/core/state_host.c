@@ -211,10 +211,12 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 	}
 	aufs_config_init(&builder);
 	r = aufs_config_parse_fstab(&builder, text, fstab, err);
-	if (r < 0) {
+	if (r < 0 && (!(flags & AUFS_TABLE_FENCE) || r == -ENOMEM)) {
 		aufs_config_release(&builder);
 		goto out;
 	}
+	if (r < 0)
+		flags &= ~(unsigned)AUFS_TABLE_MAY_WRITE;	/* the image is of a good fstab only */
 	src.fstab = fstab;
 	src.text_hash = tbl_sum(text, len);
 	src.serial = aufs_config_next_serial() ^ ((uint64_t)sys_getpid() << 40);
@@ -269,9 +271,11 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 	img = NULL;
 	*cfg = builder;
 	*ret = cfg;
+	r = 0;
+	if (err->code)
+		goto out;	/* refused lines: err says it, not the image's state */
 	why_line(notice, image, why ? why : "missing", "compiled privately");
 	notice->code = -EUCLEAN;
-	r = 0;
 	goto out;
 out_notice_rebuilt:
 	/* a missing or stale image is simply made; a bad one is said to be replaced */

@@ -871,7 +871,7 @@ static void inherit_shared_state(const struct aufs_config *cfg, struct aufs_unio
 		v = atomic_load_explicit(&p->unions[id], memory_order_acquire);
 		if (!v)
 			continue;	/* not used there: maybe in an older one */
-		if (v->nbranch > 0 && v->branch[0].len == u->branch[0].len &&
+		if (v->nbranch > 0 && u->nbranch > 0 && v->branch[0].len == u->branch[0].len &&
 		    !strcmp(v->branch[0].path, u->branch[0].path) &&
 		    v->branch[0].dev == u->branch[0].dev && v->branch[0].ino == u->branch[0].ino &&
 		    v->branch[0].perm == u->branch[0].perm &&
@@ -919,7 +919,9 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 		return NULL;
 	}
 	t = (const struct tbl_union *)((const char *)h + h->off_str + rec);
-	if (t->nbranch < 1 || t->nbranch > AUFS_BRANCH_MAX || !(brs = union_branches(h, t)) ||
+	/* no branch: only the fence of a refused line (AUFS_OPT_FENCED) */
+	if (t->nbranch < !(t->flags & AUFS_OPT_FENCED) || t->nbranch > AUFS_BRANCH_MAX ||
+	    !(brs = union_branches(h, t)) ||
 	    !union_strings_inside(h, t, brs) ||
 	    union_check(t, brs, (const char *)h + h->off_str) != t->check) {
 		table_corrupt(cfg, "union record");

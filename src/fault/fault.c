@@ -2,12 +2,12 @@
 /*
  * fault.c - the choke point of the unit tests' build of the core: every raw
  * system call of an object compiled with -DAUFS_FAULT_INJECT comes here
- * (include/aufs/sys.h), is counted per system call number, and is failed when the
- * one rule of include/aufs/fault.h matches it. Built only into
+ * (include/aufs/sys.h), is counted per system call number, and is failed when a
+ * rule of include/aufs/fault.h matches it. Built only into
  * build/libaufs-core-fault.a: the preload library never pays for it.
  *
  * Counters are atomics: the tests of the lookup cache run the core on several
- * threads at once. A rule is changed only while the test runs single-threaded.
+ * threads at once. Rules are changed only while the test runs single-threaded.
  */
 #include <stdatomic.h>
 
@@ -19,16 +19,22 @@
 static _Atomic unsigned long calls[NSYS];
 static _Atomic unsigned long calls_any;
 
-static struct {
+/* Up to RULES_MAX rules at once (aufs_fault_add()); set/clear replace them all. */
+#define RULES_MAX 4
+
+struct rule {
 	_Atomic bool armed;
 	int sysno;		/* or AUFS_FAULT_ANY */
 	unsigned long nth;
 	int err;
 	bool persist;
 	_Atomic unsigned long seen;	/* matching calls since the rule was set */
-	_Atomic unsigned long fired;
-	_Atomic int last;		/* the number of the call failed last */
-} rule = { .last = -1 };
+};
+
+static struct rule rules[RULES_MAX];
+static _Atomic int nrules;
+static _Atomic unsigned long fired;	/* calls failed by any rule */
+static _Atomic int last = -1;		/* the number of the call failed last */
 
 /* The calls that cannot fail with valid arguments: AUFS_FAULT_ANY leaves them alone. */
 static bool never_fails(long n)
@@ -47,25 +53,46 @@ static bool never_fails(long n)
 	}
 }
 
+static void disarm_all(void)
+{
+	for (int i = 0; i < RULES_MAX; i++)
+		atomic_store(&rules[i].armed, false);
+	atomic_store(&nrules, 0);
+}
+
 static void reset_counts(void)
 {
 	for (int i = 0; i < NSYS; i++)
 		atomic_store_explicit(&calls[i], 0, memory_order_relaxed);
 	atomic_store(&calls_any, 0);
-	atomic_store(&rule.seen, 0);
-	atomic_store(&rule.fired, 0);
-	atomic_store(&rule.last, -1);
+	for (int i = 0; i < RULES_MAX; i++)
+		atomic_store(&rules[i].seen, 0);
+	atomic_store(&fired, 0);
+	atomic_store(&last, -1);
+}
+
+static void add_rule(int sysno, unsigned nth, int err, bool persist)
+{
+	int i = atomic_load(&nrules);
+	struct rule *r;
+
+	if (i >= RULES_MAX)
+		return;		/* a test asking for more is wrong: aufs_fault_fired() tells */
+	r = &rules[i];
+	atomic_store(&r->seen, 0);
+	r->sysno = sysno;
+	r->nth = nth;
+	r->err = err > 0 ? err : -err;
+	r->persist = persist;
+	atomic_store(&nrules, i + 1);
+	atomic_store(&r->armed, nth > 0 && r->err > 0);
 }
 
 static void set_rule(int sysno, unsigned nth, int err, bool persist)
 {
-	atomic_store(&rule.armed, false);
+	disarm_all();
 	reset_counts();
-	rule.sysno = sysno;
-	rule.nth = nth;
-	rule.err = err > 0 ? err : -err;
-	rule.persist = persist;
-	atomic_store(&rule.armed, nth > 0 && rule.err > 0);
+	add_rule(sysno, nth, err, persist);
 }
 
 void aufs_fault_set(int sysno, unsigned nth, int err)
@@ -78,9 +105,14 @@ void aufs_fault_set_persist(int sysno, unsigned nth, int err)
 	set_rule(sysno, nth, err, true);
 }
 
+void aufs_fault_add(int sysno, unsigned nth, int err, bool persist)
+{
+	add_rule(sysno, nth, err, persist);
+}
+
 void aufs_fault_clear(void)
 {
-	atomic_store(&rule.armed, false);
+	disarm_all();
 	reset_counts();
 }
 
@@ -95,42 +127,50 @@ unsigned long aufs_fault_count(int sysno)
 
 unsigned long aufs_fault_fired(void)
 {
-	return atomic_load(&rule.fired);
+	return atomic_load(&fired);
 }
 
 int aufs_fault_last(void)
 {
-	return atomic_load(&rule.last);
+	return atomic_load(&last);
 }
 
-/* Does the rule fail this call? Counts it among the rule's matches. */
-static bool hit(long n)
+/* Does a rule fail this call (the first rule that does, in the order they were set)? */
+static int hit(long n)
 {
-	unsigned long k;
+	int nr = atomic_load_explicit(&nrules, memory_order_acquire);
 
-	if (!atomic_load_explicit(&rule.armed, memory_order_acquire))
-		return false;
-	if (rule.sysno == AUFS_FAULT_ANY ? never_fails(n) : n != rule.sysno)
-		return false;
-	k = atomic_fetch_add(&rule.seen, 1) + 1;
-	if (k == rule.nth || (rule.persist && k > rule.nth)) {
-		atomic_fetch_add(&rule.fired, 1);
-		atomic_store(&rule.last, (int)n);
-		return true;
+	for (int i = 0; i < nr; i++) {
+		struct rule *r = &rules[i];
+		unsigned long k;
+
+		if (!atomic_load_explicit(&r->armed, memory_order_acquire))
+			continue;
+		if (r->sysno == AUFS_FAULT_ANY ? never_fails(n) : n != r->sysno)
+			continue;
+		k = atomic_fetch_add(&r->seen, 1) + 1;
+		if (k == r->nth || (r->persist && k > r->nth)) {
+			atomic_fetch_add(&fired, 1);
+			atomic_store(&last, (int)n);
+			return r->err;
+		}
 	}
-	return false;
+	return 0;
 }
 
 long aufs_fault_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
+	int err;
+
 	if (n >= 0 && n < NSYS)
 		atomic_fetch_add_explicit(&calls[n], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&calls_any, 1, memory_order_relaxed);
-	if (hit(n)) {
+	err = hit(n);
+	if (err) {
 		/* close(2) releases the fd whatever it reports (include/aufs/fault.h) */
 		if (n == SYS_close)
 			(void)aufs_arch_syscall6(n, a, b, c, d, e, f);
-		return -(long)rule.err;
+		return -(long)err;
 	}
 	return aufs_arch_syscall6(n, a, b, c, d, e, f);
 }

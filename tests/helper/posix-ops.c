@@ -10,12 +10,15 @@
  *   link OLD NEW | symlink TARGET P
  *   open P FLAG,FLAG,...    rdonly wronly rdwr creat excl trunc directory nofollow path
  *   write P TEXT            open O_WRONLY|O_CREAT|O_TRUNC, write TEXT and a newline
+ *   setenv NAME VALUE       setenv(3), as php-fpm applies a pool's env[NAME]
  *
+ * The word '' stands for an empty path, LONG for a path longer than PATH_MAX.
  * stat and lstat print the type on success ("-> dir"). Empty lines and lines
  * starting with '#' are copied through. The exit status is 0 unless a line is
  * malformed (2): an error of a call is an answer, not a failure.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +111,8 @@ static int run(char **av, int ac, const char **what)
 		close(fd);
 		return 0;
 	}
+	if (ac == 3 && !strcmp(op, "setenv"))
+		return setenv(av[1], av[2], 1);
 	if (ac == 3 && !strcmp(op, "write")) {
 		size_t n = strlen(av[2]);
 
@@ -119,6 +124,16 @@ static int run(char **av, int ac, const char **what)
 		return r;
 	}
 	return -2;
+}
+
+/* A path the kernel refuses for its length alone (ENAMETOOLONG). */
+static char *long_path(void)
+{
+	static char p[PATH_MAX + 64];
+
+	memset(p, 'a', sizeof(p) - 1);
+	p[sizeof(p) - 1] = 0;
+	return p;
 }
 
 int main(void)
@@ -138,7 +153,7 @@ int main(void)
 		snprintf(copy, sizeof(copy), "%s", line);
 		for (char *w = strtok_r(copy, " \t", &save); w && ac < 8;
 		     w = strtok_r(NULL, " \t", &save))
-			av[ac++] = w;
+			av[ac++] = !strcmp(w, "''") ? "" : !strcmp(w, "LONG") ? long_path() : w;
 		errno = 0;
 		r = run(av, ac, &what);
 		if (r == -2) {

@@ -77,12 +77,12 @@ test_expect_success 'AUFS_FSTAB: comments, blank lines, \040 in paths, several u
 	test_cmp expect out
 '
 
-test_expect_success 'a bad AUFS_MOUNTS without aufs-run: one warning, no union, the command runs' '
-	aufs_env "none $M aufs br:$TRASH/top=bogus 0 0" sh -c "test -e \"$M/f\" || echo no union" >out 2>err &&
-	echo "no union" >expect &&
-	test_cmp expect out &&
+test_expect_success 'a bad AUFS_MOUNTS without aufs-run: one warning, its mount point fails closed' '
+	aufs_env "none $M aufs br:$TRASH/top=bogus 0 0" sh -c "cat \"$M/f\" 2>&1 || echo refused" >out 2>err &&
+	grep -q "Input/output error" out &&
+	test_grep "^refused\$" out &&
 	test_line_count = 1 err &&
-	test_grep "^aufs-preload: AUFS_MOUNTS: .*unknown permission \"bogus\".*no union is active" err
+	test_grep "^aufs-preload: AUFS_MOUNTS: .*unknown permission \"bogus\".*no union is active; paths under the refused mount point fail with EIO" err
 '
 
 test_expect_success 'several unions in one process, each with its own content' '
@@ -231,12 +231,13 @@ test_expect_success 'the library alone (AUFS_MOUNTS without aufs-run) does not w
 	test_must_be_empty err
 '
 
-test_expect_success 'the library refuses two unions sharing a writable branch: one line, no union, the command runs' '
+test_expect_success 'the library refuses the second of two unions sharing a writable branch: one line, it is fenced' '
 	aufs_env "none $M aufs br:$TRASH/top=rw:$TRASH/base=ro 0 0
-none $M2 aufs br:$TRASH/top=rw:$TRASH/b2=ro 0 0" sh -c "test -e \"$M/f\" || echo no union" >out 2>err &&
-	echo "no union" >expect &&
+none $M2 aufs br:$TRASH/top=rw:$TRASH/b2=ro 0 0" sh -c "test -e \"$M/f\" && echo union; { echo x >\"$M2/leak\"; } 2>/dev/null || echo fenced" >out 2>err &&
+	printf "%s\n" union fenced >expect &&
 	test_cmp expect out &&
-	echo "aufs-preload: AUFS_MOUNTS: AUFS_MOUNTS:2: writable branch $TRASH/top of $M2 is also a writable branch of $M (a writable branch must not be shared between unions); no union is active" >expect &&
+	test_path_is_missing "$M2/leak" &&
+	echo "aufs-preload: AUFS_MOUNTS: AUFS_MOUNTS:2: writable branch $TRASH/top of $M2 is also a writable branch of $M (a writable branch must not be shared between unions); the other unions work; paths under the refused mount point fail with EIO" >expect &&
 	test_cmp expect err
 '
 

@@ -1259,7 +1259,12 @@ START_TEST(test_load_fstab)
 	close(fd);
 	ck_assert_int_eq(aufs_config_load_fstab(&cfg, under("large"), &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, ":20002: unknown option \"what\""));
-	ck_assert_int_eq(cfg.nunion, 1);	/* what came before the failure stays */
+	/* the union before it stays, and the refused line's mount point is fenced */
+	ck_assert_int_eq(cfg.nunion, 2);
+	ck_assert(!(cfg.unions[0]->opts.flags & AUFS_OPT_FENCED));
+	ck_assert(cfg.unions[1]->opts.flags & AUFS_OPT_FENCED);
+	ck_assert_str_eq(cfg.unions[1]->mnt, "/v");
+	ck_assert_int_eq(cfg.unions[1]->nbranch, 0);
 	aufs_config_release(&cfg);
 
 	/* not a regular file: st_size says nothing */

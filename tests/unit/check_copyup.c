@@ -369,6 +369,70 @@ START_TEST(test_enospc_everywhere)
 }
 END_TEST
 
+/*
+ * A full disk (ENOSPC) or a full quota (EDQUOT) met while the data is copied is
+ * what the caller is told, as the kernel would tell it: from copy_file_range
+ * itself, and from the pwrite of the read-and-write fallback (copy_file_range
+ * refused with EXDEV between file systems, as between a tmpfs and a disk), the
+ * first pwrite and a later one. Nothing is left behind, the base untouched.
+ */
+START_TEST(test_copy_data_full)
+{
+	static const int errs[] = { ENOSPC, EDQUOT };
+	char big[70000];	/* more than the fallback's 64 KiB buffer: two pwrites */
+	char *old_t, *old_b;
+	int fds;
+
+	fx_start("b/d/e", "br:@/t=rw:@/b=ro");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	fx_put("b/d/f", big, 0644);
+	old_t = fx_snapshot("t", ignore);
+	old_b = fx_snapshot("b", NULL);
+	fds = fx_count_fds();
+	for (unsigned i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		for (int way = 0; way < 3; way++) {
+			int e = errs[i], r;
+
+			aufs_fault_clear();
+			if (way == 0) {
+				aufs_fault_set(SYS_copy_file_range, 1, e);
+			} else {
+				aufs_fault_set_persist(SYS_copy_file_range, 1, EXDEV);
+				aufs_fault_add(SYS_pwrite64, (unsigned)way, e, false);
+			}
+			r = aufs_openat(AT_FDCWD, fx_ex("@/mnt/d/f"), O_WRONLY | O_CLOEXEC, 0);
+			ck_assert_msg(r == -e, "%s, way %d: %d", strerror(e), way, r);
+			ck_assert_uint_eq(aufs_fault_fired(), (unsigned long)way + 1);	/* each EXDEV, the error */
+			aufs_fault_clear();
+			ck_assert_int_eq(fx_count_fds(), fds);
+			{
+				char *t = fx_snapshot("t", ignore), *b = fx_snapshot("b", NULL);
+
+				ck_assert_ptr_null(strstr(t, "cpup"));
+				ck_assert_ptr_null(strstr(t, "d/f "));
+				ck_assert_str_eq(b, old_b);
+				free(t), free(b);
+			}
+		}
+	}
+	/* and without a fault the fallback copies every byte */
+	aufs_fault_set_persist(SYS_copy_file_range, 1, EXDEV);
+	{
+		int fd = aufs_openat(AT_FDCWD, fx_ex("@/mnt/d/f"), O_WRONLY | O_CLOEXEC, 0);
+		struct stat st;
+
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		ck_assert_uint_ge(aufs_fault_count(SYS_pwrite64), 2);
+		aufs_fault_clear();
+		ck_assert_int_eq(stat(fx_at("t/d/f"), &st), 0);
+		ck_assert_int_eq(st.st_size, (off_t)sizeof(big) - 1);
+	}
+	free(old_t), free(old_b);
+}
+END_TEST
+
 /* The copy-up of @/mnt/d/NAME by OP: its mode in *MODE; did an fchmod come? */
 static bool copy_needed_fchmod(const char *name, int (*op)(const char *), mode_t *mode)
 {
@@ -493,6 +557,7 @@ Suite *copyup_suite(void)
 	tcase_add_loop_test(tc, test_sweep, 0, NCASES * NFAULTS);
 	tcase_add_test(tc, test_seam);
 	tcase_add_test(tc, test_enospc_everywhere);
+	tcase_add_test(tc, test_copy_data_full);
 	tcase_add_test(tc, test_copy_mode_umask_acl);
 	tcase_add_test(tc, test_dir_copy_costs);
 	suite_add_tcase(s, tc);

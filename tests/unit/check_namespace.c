@@ -451,6 +451,47 @@ START_TEST(test_exchange_dir_onto_base_dir_name)
 }
 END_TEST
 
+/*
+ * The fence of a refused fstab line: every way into its mount point (absolute,
+ * relative to a directory above it, "..", a symbolic link of another union)
+ * answers EIO, and nothing is created in the directory under it; the good
+ * line's union works.
+ */
+START_TEST(test_fenced_mount_point)
+{
+	struct aufs_err err = { 0 };
+	char text[2 * PATH_MAX], link_to[PATH_MAX];
+	struct stat st;
+	int dfd;
+
+	fx_build("b/f t/ m2/real");
+	fx_fmt(link_to, sizeof(link_to), "%s", fx_ex("@/m2/real"));
+	ck_assert_int_eq(symlink(link_to, fx_at("t/into")), 0);
+	fx_fmt(text, sizeof(text), "none %s aufs %s 0 0\nnone %s aufs br:%s,bogus 0 0\n",
+	       fx_ex("@/mnt"), fx_ex("br:@/t=rw:@/b=ro"), fx_ex("@/m2"), fx_ex("@/t"));
+	ck_assert_int_eq(aufs_config_parse_fstab(&fx_cfg, text, "F", &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "F:2: unknown option \"bogus\""));
+	ck_assert_int_eq(fx_cfg.nunion, 2);
+	aufs_state_publish(&fx_cfg);
+
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/f"), &st, 0), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/m2"), &st, 0), -EIO);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/m2/real"), &st, 0), -EIO);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/../m2/real"), &st, 0), -EIO);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/into"), &st, 0), -EIO);
+	ck_assert_int_eq(aufs_openat(AT_FDCWD, fx_ex("@/m2/new"), O_WRONLY | O_CREAT, 0644), -EIO);
+	ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, fx_ex("@/m2/dir"), 0755), -EIO);
+	dfd = open(fx_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(aufs_openat(dfd, "m2/new2", O_WRONLY | O_CREAT, 0644), -EIO);
+	close(dfd);
+	ck_assert_int_ne(access(fx_at("m2/new"), F_OK), 0);
+	ck_assert_int_ne(access(fx_at("m2/new2"), F_OK), 0);
+	ck_assert_int_ne(access(fx_at("m2/dir"), F_OK), 0);
+	aufs_state_publish(NULL);
+}
+END_TEST
+
 Suite *namespace_suite(void)
 {
 	Suite *s = suite_create("namespace");
@@ -460,6 +501,7 @@ Suite *namespace_suite(void)
 	tcase_add_checked_fixture(tc, fx_test_setup, fx_test_teardown);
 	tcase_add_loop_test(tc, test_refusals, 0, NREFUSALS);
 	tcase_add_test(tc, test_trailing_slash_allowed);
+	tcase_add_test(tc, test_fenced_mount_point);
 	tcase_add_test(tc, test_rename_onto_top_dir);
 	tcase_add_test(tc, test_rename_onto_names);
 	tcase_add_test(tc, test_removed_dir_stays_removed);

@@ -112,14 +112,17 @@ static const struct aufs_union *brute_match(const struct aufs_config *cfg, const
 /*
  * Lines drawn from a small pool of mount points and branches, so that duplicates,
  * nesting and shared writable branches come up often: parsing them together must
- * keep and refuse exactly what adding them one by one keeps and refuses.
+ * keep, fence and drop exactly what parsing them one line at a time (each checked
+ * against the unions and fences kept before it) keeps, fences and drops, and
+ * report the same first refusal.
  */
 START_TEST(test_first_conflict_equals_one_by_one)
 {
 	static const char *const mnts[] = { "m1", "m2", "m1/x", "m3", "t", "b/in", "m4" };
 	static const char *const brs[] = { "t", "b", "c", "t/sub", "d", "m1", "e" };
-	static const char *const perms[] = { "=rw", "=ro", "=rr", "" };
+	static const char *const perms[] = { "=rw", "=ro", "=rr", "", ",bogus" };
 	unsigned seed = 12345;
+	int fenced = 0;
 
 	fx_build("t/ t/sub/ b/ b/in/ c/ d/ e/ m1/ m1/x/ m2/ m3/ m4/");
 	for (int round = 0; round < 300; round++) {
@@ -140,26 +143,19 @@ START_TEST(test_first_conflict_equals_one_by_one)
 			for (int b = 0; b < nb; b++)
 				o += (size_t)snprintf(opts + o, sizeof(opts) - o, "%s%s%s", b ? ":" : "",
 						      fx_at(brs[rand_r(&seed) % 7]),
-						      perms[rand_r(&seed) % 4]);
+						      perms[rand_r(&seed) % 5]);
 			snprintf(line, sizeof(line), "none %s aufs %s 0 0\n",
 				 fx_at(mnts[rand_r(&seed) % 7]), opts);
 			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", line);
-			if (r1 == 0) {
-				struct aufs_union *u = NULL;
-				char *sp = strchr(line, ' ') + 1, *mnt = sp, *opt;
+			{
+				struct aufs_err e = { 0 };
+				int r = aufs_config_parse_fstab(&one, line, "F", &e);
 
-				*strchr(sp, ' ') = 0;
-				opt = strstr(mnt + strlen(mnt) + 1, "aufs ") + 5;
-				*strchr(opt, ' ') = 0;
-				r1 = aufs_union_parse(opt, mnt, &u, &e1);
-				if (r1 == 0)
-					r1 = aufs_config_add(&one, u, &e1);
-				if (r1 < 0) {
+				if (r < 0 && r1 == 0) {
 					/* the message the whole-file parse gives for that line */
-					char m[600];
-
-					snprintf(m, sizeof(m), ":%d: %s", l + 1, e1.msg);
-					snprintf(e1.msg, sizeof(e1.msg), "%s", m);
+					r1 = r;
+					snprintf(e1.msg, sizeof(e1.msg), ":%d: %s", l + 1,
+						 strstr(e.msg, ":1: ") + 4);
 				}
 			}
 		}
@@ -168,14 +164,17 @@ START_TEST(test_first_conflict_equals_one_by_one)
 			      r1, e1.msg, r2, e2.msg, text);
 		ck_assert_msg(one.nunion == all.nunion, "round %d: %d vs %d unions (%s / %s)\n%s",
 			      round, one.nunion, all.nunion, e1.msg, e2.msg, text);
-		for (int i = 0; i < one.nunion; i++)
+		for (int i = 0; i < one.nunion; i++) {
 			ck_assert(same_union(one.unions[i], all.unions[i]));
+			fenced += !!(all.unions[i]->opts.flags & AUFS_OPT_FENCED);
+		}
 		if (r1 < 0)
 			ck_assert_msg(strstr(e2.msg, e1.msg), "round %d: \"%s\" vs \"%s\"", round,
 				      e1.msg, e2.msg);
 		aufs_config_release(&one);
 		aufs_config_release(&all);
 	}
+	ck_assert_int_gt(fenced, 0);	/* the rounds did refuse lines */
 }
 END_TEST
 

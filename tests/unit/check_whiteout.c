@@ -51,8 +51,12 @@ START_TEST(test_create_links_the_base)
 	struct aufs_union *u = fx_start("t/d/ b/d/f", "br:@/t=rw:@/b=ro");
 	struct stat a, b, base;
 
+	/* the base and the links need no descriptor: EMFILE cannot stop an unlink */
+	aufs_fault_set_persist(SYS_openat, 1, EMFILE);
 	ck_assert_int_eq(wh_create(u, 0, "d", 1, "f"), 0);
 	ck_assert_int_eq(wh_create(u, 0, "", 0, "g"), 0);
+	ck_assert_uint_eq(aufs_fault_fired(), 0);
+	aufs_fault_clear();
 	a = st_of("t/d/.wh.f");
 	b = st_of("t/.wh.g");
 	base = st_of("t/.wh..wh.aufs");
@@ -72,7 +76,10 @@ START_TEST(test_create_nolwh)
 	struct aufs_union *u = fx_start("t/d/ b/d/f", "br:@/t=rw+nolwh:@/b=ro");
 	struct stat a;
 
+	aufs_fault_set_persist(SYS_openat, 1, EMFILE);
 	ck_assert_int_eq(wh_create(u, 0, "d", 1, "f"), 0);
+	ck_assert_uint_eq(aufs_fault_fired(), 0);
+	aufs_fault_clear();
 	a = st_of("t/d/.wh.f");
 	ck_assert(S_ISREG(a.st_mode) && a.st_size == 0 && a.st_nlink == 1);
 	ck_assert_uint_eq(a.st_mode & 07777, 0444);
@@ -135,10 +142,16 @@ START_TEST(test_make_opaque)
 	ck_assert(S_ISREG(st.st_mode) && st.st_size == 0);
 	ck_assert_int_eq(wh_make_opaque(u, 0, "d", 1), 0);
 	ck_assert_int_eq(wh_make_opaque(u, 0, "nodir", 5), -ENOENT);
-	aufs_fault_set(SYS_openat, 1, ENOSPC);
+	aufs_fault_set(SYS_mknodat, 1, ENOSPC);
 	ck_assert_int_eq(wh_make_opaque(u, 0, "", 0), -ENOSPC);
 	aufs_fault_clear();
 	ck_assert(!exists("t/.wh..wh..opq"));
+	/* made without a descriptor: a process at its limit still gets its marker */
+	aufs_fault_set_persist(SYS_openat, 1, EMFILE);
+	ck_assert_int_eq(wh_make_opaque(u, 0, "", 0), 0);
+	ck_assert_uint_eq(aufs_fault_fired(), 0);
+	aufs_fault_clear();
+	ck_assert(exists("t/.wh..wh..opq"));
 }
 END_TEST
 
