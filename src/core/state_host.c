@@ -11,6 +11,10 @@
  * runs as root or as FILE's owner; any other process keeps its compiled table to
  * itself. Writing an image replaces the old file by rename and marks the old one
  * superseded: its processes follow at their next call (state_mount.c).
+ *
+ * The image's directory is open to every user (/dev/shm): a name another user
+ * took first is never trusted (table_map_image()) and never blocks the owner,
+ * whose image then goes to a fallback beside it (aufs_table_write()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,14 +158,16 @@ static void describe(const char *path, char *buf, size_t size)
 {
 	struct stat st;
 
-	if (sys_lstat(path, &st) < 0)
-		snprintf(buf, size, "cannot be replaced");
-	else if (S_ISLNK(st.st_mode))
-		snprintf(buf, size, "a symbolic link of uid %u", (unsigned)st.st_uid);
-	else if (!S_ISREG(st.st_mode))
-		snprintf(buf, size, "not a regular file (uid %u)", (unsigned)st.st_uid);
-	else
-		snprintf(buf, size, "a file of uid %u", (unsigned)st.st_uid);
+	const char *kind;
+
+	if (sys_lstat(path, &st) < 0) {
+		snprintf(buf, size, "something");
+		return;
+	}
+	kind = S_ISREG(st.st_mode) ? "a file" : S_ISLNK(st.st_mode) ? "a symbolic link" :
+	       S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+	       "a special file";
+	snprintf(buf, size, "%s of uid %u", kind, (unsigned)st.st_uid);
 }
 
 /*

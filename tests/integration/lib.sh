@@ -786,7 +786,7 @@ state_hold() {
 	rm -rf "$_d" && mkdir "$_d" && : >"$_d/run" || return 1
 	if [ "$_u" != "$ME" ]; then chown "$_u" "$_d" || return 1; fi
 	run_as "$_u" "$@" -- sh -c '[ -e "$1" ]; : >"$0/ready"; while [ -e "$0/run" ]; do sleep 0.05; done' \
-		"$_d" "$_dir" 2>"$_d/err" &
+		"$_d" "$_dir" >"$_d/out" 2>"$_d/err" &
 	echo $! >"$_d/pid"
 	_i=0
 	while ! [ -e "$_d/ready" ]; do
