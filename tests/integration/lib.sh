@@ -102,8 +102,9 @@ mkdir "$AUFS_TABLE_DIR" && chmod 1777 "$AUFS_TABLE_DIR" || exit 1
 export AUFS_TABLE_DIR
 
 # The shared state of this file's unions: System V segments named by links
-# BRANCH/.wh..wh.aufs.shm.HASH. A segment outlives its processes (until it is removed
-# or the host reboots): each file removes its own, those named by the links in its
+# BRANCH/.wh..wh.aufs.shm.HASH. A state goes with the last process that maps it; the
+# segments a test made itself (shm-probe copy) and those of processes a test left
+# running do not: each file removes its own, those named by the links in its
 # temporary directory (and the links: a later process makes a fresh state) and those
 # of its mount points whose branch a test removed.
 remove_shm_files() {
