@@ -196,8 +196,18 @@ int aufs_table_open(const char *fstab, const char *image, unsigned flags,
 /* Compile UNIONS[0..N) into one malloc'd image *RET of *RET_SIZE bytes. -errno. */
 int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
 		     const struct aufs_table_source *src, void **ret, size_t *ret_size);
-/* Replace IMAGE by IMG atomically and mark the image it replaces superseded. */
+/*
+ * Replace IMAGE by IMG atomically and mark the image it replaces superseded. When
+ * another user holds the name IMAGE (a file, link, FIFO or directory this user
+ * cannot replace), the image goes to a fallback IMAGE.HEX beside it: 0, err->msg
+ * says where (err->code stays 0).
+ */
 int aufs_table_write(const char *image, const void *img, size_t size, struct aufs_err *err);
+/*
+ * Where the image named IMAGE is for a process (into BUF): IMAGE, or the fallback
+ * of root or OWNER that is trusted in its place; IMAGE when neither is trusted.
+ */
+int aufs_table_image_in_use(const char *image, uid_t owner, char *buf, size_t size);
 /*
  * Check an image's header and layout, and with FULL its whole checksum (the
  * library checks each record as it reads it instead): 0, or -EBADMSG with *WHY.

@@ -353,6 +353,12 @@ static inline int sys_flock(int fd, int op)
 	return (int)AUFS_SYS(SYS_flock, fd, op, 0, 0, 0, 0);
 }
 
+/* Names no other user can guess first (the host table's temporaries and fallbacks). */
+static inline ssize_t sys_getrandom(void *buf, size_t len, unsigned flags)
+{
+	return AUFS_SYS(SYS_getrandom, buf, len, flags, 0, 0, 0);
+}
+
 /*
  * The watcher of udba=inotify (src/core/state_watch.c): its thread, its lock (a
  * PI futex in the shared state: the kernel says when its owner is gone) and its

@@ -11,6 +11,10 @@
  * runs as root or as FILE's owner; any other process keeps its compiled table to
  * itself. Writing an image replaces the old file by rename and marks the old one
  * superseded: its processes follow at their next call (state_mount.c).
+ *
+ * The image's directory is open to every user (/dev/shm): a name another user
+ * took first is never trusted (table_map_image()) and never blocks the owner,
+ * whose image then goes to a fallback beside it (aufs_table_write()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,21 +74,131 @@ static bool image_matches(const struct tbl_hdr *h, const struct stat *st, const 
 	return text && h->src_size == len && h->src_hash == tbl_sum(text, len);
 }
 
+/* 16 hexadecimal digits that no other user can guess and make first. */
+static void random_hex(char out[17])
+{
+	static _Atomic uint64_t counter;
+	uint64_t v;
+
+	if (sys_getrandom(&v, sizeof(v), 0x0001 /* GRND_NONBLOCK */) != (ssize_t)sizeof(v)) {
+		/* no entropy yet (early boot): unique still, and O_EXCL says if it was taken */
+		uint64_t seed[3] = { (uint64_t)sys_getpid(), atomic_fetch_add(&counter, 1),
+				     __builtin_ia32_rdtsc() };
+
+		v = fnv1a(FNV_INIT, (const char *)seed, sizeof(seed));
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long)v);
+}
+
+/* Tell the processes that map the image at PATH (if it is an image) that it was replaced. */
+static void supersede(int fd)
+{
+	struct tbl_hdr oh;
+	uint32_t one = 1;
+
+	/* only an image of ours is marked: a stray file there is left as it was */
+	if (fd >= 0 && sys_pread(fd, &oh, sizeof(oh), 0) == (ssize_t)sizeof(oh) &&
+	    !memcmp(oh.magic, TBL_MAGIC, sizeof(oh.magic)))
+		(void)sys_pwrite(fd, &one, sizeof(one), offsetof(struct tbl_hdr, superseded));
+}
+
+static int open_old(const char *path)
+{
+	return sys_openat(AT_FDCWD, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+}
+
+/* A fallback this process may replace and remove: a regular file of its own user. */
+static bool own_fallback(const char *path)
+{
+	struct stat st;
+
+	return sys_lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == sys_geteuid();
+}
+
+struct fallbacks {
+	const char *keep;	/* the one written now */
+	char found[PATH_MAX];	/* one of ours, to write over */
+};
+
+static int find_own(const char *path, void *ctx)
+{
+	struct fallbacks *f = ctx;
+
+	if (!own_fallback(path))
+		return 0;
+	snprintf(f->found, sizeof(f->found), "%s", path);
+	return 1;
+}
+
+/* Every fallback of ours but the one written now: superseded (its processes follow), removed. */
+static int drop_own(const char *path, void *ctx)
+{
+	struct fallbacks *f = ctx;
+	int fd;
+
+	if ((f->keep && !strcmp(path, f->keep)) || !own_fallback(path))
+		return 0;
+	fd = open_old(path);
+	supersede(fd);
+	if (fd >= 0)
+		(void)sys_close(fd);
+	(void)sys_unlinkat(AT_FDCWD, path, 0);
+	return 0;
+}
+
+/* Can another user's object at the name be what stopped the rename? */
+static bool name_held(int r)
+{
+	return r == -EPERM || r == -EACCES || r == -EISDIR || r == -ENOTDIR || r == -ENOTEMPTY ||
+	       r == -EEXIST || r == -EBUSY;
+}
+
+/* What is at PATH, for the notice: a planted link, FIFO, directory or another's file. */
+static void describe(const char *path, char *buf, size_t size)
+{
+	struct stat st;
+
+	const char *kind;
+
+	if (sys_lstat(path, &st) < 0) {
+		snprintf(buf, size, "something");
+		return;
+	}
+	kind = S_ISREG(st.st_mode) ? "a file" : S_ISLNK(st.st_mode) ? "a symbolic link" :
+	       S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+	       "a special file";
+	snprintf(buf, size, "%s of uid %u", kind, (unsigned)st.st_uid);
+}
+
 /*
  * Write IMG to IMAGE: a temporary beside it, then a rename over it, so that a
  * reader maps either the old image or the new one, whole. The image replaced is
  * told (superseded) so that its processes follow.
+ *
+ * The names are in a directory every user may write (/dev/shm): another user can
+ * take IMAGE first, and this user cannot replace what it put there (the sticky
+ * bit). Then the image goes to a fallback, IMAGE.HEX, a name nobody can guess:
+ * the one of ours already there, else a new one made with RENAME_NOREPLACE.
+ * Readers find it by the same trust rules (table_map_image()): a regular file of
+ * root or the fstab's owner that nobody else may write, which no other user can
+ * make. When IMAGE is ours again, the fallbacks go. ERR->msg says where the image
+ * went when it is not IMAGE (ERR->code stays 0).
  */
 int aufs_table_write(const char *image, const void *img, size_t size, struct aufs_err *err)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], hex[17], held[96];
+	struct fallbacks fb = { 0 };
+	const char *dest = image;
 	size_t done = 0;
-	int fd, old, r;
-	uint32_t one = 1;
+	int fd = -EEXIST, old, r;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", image, (int)sys_getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	for (int i = 0; i < 8 && fd == -EEXIST; i++) {
+		random_hex(hex);
+		if (snprintf(tmp, sizeof(tmp), "%s.tmp.%s", image, hex) >= (int)sizeof(tmp))
+			return -ENAMETOOLONG;
+		fd = sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				0644);
+	}
 	if (fd < 0) {
 		snprintf(err->msg, sizeof(err->msg), "cannot create %s: %s", tmp, strerror(-fd));
 		return fd;
@@ -109,25 +223,46 @@ int aufs_table_write(const char *image, const void *img, size_t size, struct auf
 		snprintf(err->msg, sizeof(err->msg), "cannot write %s: %s", tmp, strerror(-r));
 		goto out_unlink;
 	}
-	old = sys_openat(AT_FDCWD, image, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	old = open_old(image);
 	r = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, image, 0);
+	if (r < 0 && name_held(r)) {
+		if (old >= 0)
+			(void)sys_close(old);
+		describe(image, held, sizeof(held));
+		/* ours from an earlier write: written over, so that its processes follow */
+		if (table_each_fallback(image, find_own, &fb) == 1) {
+			dest = fb.found;
+			old = open_old(dest);
+			r = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, 0);
+		} else {
+			old = -1;
+			dest = fb.found;
+			r = -EEXIST;
+			for (int i = 0; i < 8 && r == -EEXIST; i++) {
+				random_hex(hex);
+				snprintf(fb.found, sizeof(fb.found), "%s.%s", image, hex);
+				r = sys_renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, 1 /* RENAME_NOREPLACE */);
+			}
+		}
+	}
 	if (r < 0) {
-		snprintf(err->msg, sizeof(err->msg), "cannot rename %s to %s: %s", tmp, image,
+		snprintf(err->msg, sizeof(err->msg), "cannot rename %s to %s: %s", tmp, dest,
 			 strerror(-r));
 		if (old >= 0)
 			(void)sys_close(old);
 		goto out_unlink;
 	}
 	if (old >= 0) {
-		struct tbl_hdr oh;
-
-		/* only an image of ours is marked: a stray file there is left as it was */
-		if (sys_pread(old, &oh, sizeof(oh), 0) == (ssize_t)sizeof(oh) &&
-		    !memcmp(oh.magic, TBL_MAGIC, sizeof(oh.magic)))
-			(void)sys_pwrite(old, &one, sizeof(one), offsetof(struct tbl_hdr, superseded));
+		supersede(old);
 		(void)sys_close(old);
 	}
 	(void)sys_close(fd);
+	/* the other fallbacks of ours, or all of them once IMAGE is ours again */
+	fb.keep = dest == image ? NULL : dest;
+	(void)table_each_fallback(image, drop_own, &fb);
+	if (dest != image)
+		snprintf(err->msg, sizeof(err->msg), "%s: %s, which this user cannot replace; "
+			 "the image is %s", image, held, dest);
 	return 0;
 out_unlink:
 	(void)sys_close(fd);
@@ -236,6 +371,13 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 		if (r == 0 && (cfg = table_config_of_image(h, size, image, fstab, src.st.st_uid))) {
 			aufs_config_release(&builder);
 			*ret = cfg;
+			if (werr.msg[0]) {
+				/* another user holds the name: said, the image is beside it */
+				snprintf(notice->msg, sizeof(notice->msg), "%s", werr.msg);
+				notice->code = -EUCLEAN;
+				r = 0;
+				goto out;
+			}
 			goto out_notice_rebuilt;
 		}
 		if (flags & AUFS_TABLE_MUST_WRITE) {
@@ -295,7 +437,7 @@ out:
 int aufs_table_check(const char *fstab_given, const char *image_given, char *image, size_t isize,
 		     unsigned *ret_nunion, struct aufs_err *err)
 {
-	char fstab[PATH_MAX];
+	char fstab[PATH_MAX], named[PATH_MAX];
 	const struct tbl_hdr *h;
 	const char *why = NULL;
 	struct stat st;
@@ -318,7 +460,9 @@ int aufs_table_check(const char *fstab_given, const char *image_given, char *ima
 		snprintf(err->msg, sizeof(err->msg), "image of %s: %s", fstab, strerror(-r));
 		return err->code = r;
 	}
-	r = table_map_image(image, st.st_uid, &h, &size, &why);
+	/* the name given or made, then where the image is (beside it: a fallback) */
+	snprintf(named, sizeof(named), "%s", image);
+	r = table_map_image_at(named, st.st_uid, &h, &size, &why, image, isize);
 	if (r == 0 && aufs_table_verify(h, size, true, &why) < 0)
 		r = -EBADMSG;
 	if (r == 0 && !image_matches(h, &st, NULL, 0)) {
@@ -340,4 +484,17 @@ int aufs_table_check(const char *fstab_given, const char *image_given, char *ima
 	if (r < 0 && why)
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", image, why);
 	return r < 0 ? (err->code = r) : 0;
+}
+
+int aufs_table_image_in_use(const char *image, uid_t owner, char *buf, size_t size)
+{
+	const struct tbl_hdr *h;
+	const char *why;
+	size_t len;
+
+	if (table_map_image_at(image, owner, &h, &len, &why, buf, size) == 0)
+		(void)sys_munmap((void *)h, len);
+	else
+		snprintf(buf, size, "%s", image);
+	return strlen(buf) >= size - 1 ? -ENAMETOOLONG : 0;
 }

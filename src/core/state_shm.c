@@ -43,8 +43,15 @@
  * the branch root (two processes never make two states of one union), a new
  * segment mode 0644, given to the branch owner when root makes it, filled, then
  * a link under a temporary name renamed over the old one. Nobody else can:
- * they run uncached until root or the branch owner has attached once. A segment
- * lives until it is removed (ipcrm) or the host reboots, like a file in /dev/shm.
+ * they run uncached until a process of root or the branch owner attaches.
+ *
+ * How long. A segment is marked for removal (IPC_RMID) as soon as its maker has
+ * attached it: it lives while a process of the union maps it, and goes with the
+ * last one, so the states of unions nobody runs any more do not pile up (a test
+ * suite, a host whose tenants come and go). What goes with it is worth nothing
+ * then: the generations only order the caches of processes that map it, the
+ * counters start again. The link stays and names no segment; the next process
+ * that may make one does (a process of another user runs uncached until then).
  *
  * A union without a writable branch cannot change through any process: each
  * process keeps a private state, never shared.
@@ -245,6 +252,9 @@ static int map_segment_as(const struct where *w, int id, bool read_only, uintptr
 		(void)sys_shmdt(p);
 		return r;
 	}
+	/* a state made before states went with their last process: from now on it does */
+	if (rw && !(ds.shm_perm.mode & SHM_DEST))
+		(void)sys_shmctl(id, IPC_RMID, NULL);
 	*ret = (uintptr_t)p | (rw ? 0 : AUFS_SHM_RDONLY);
 	return 0;
 }
@@ -305,6 +315,14 @@ static int make(const struct where *w, uintptr_t *ret)
 		p = NULL;
 		goto out_remove;
 	}
+	/*
+	 * Gone when its last process detaches (Linux attaches a segment so marked by
+	 * its ID until then): the states of unions nobody runs any more never pile up,
+	 * and one abandoned half-made here goes with this process.
+	 */
+	r = sys_shmctl(id, IPC_RMID, NULL);
+	if (r < 0)
+		goto out_remove;
 	if (w->euid == 0 && w->st.st_uid != 0) {
 		/* the branch owner's processes write it too */
 		struct shmid_ds ds;

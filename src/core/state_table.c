@@ -23,6 +23,7 @@
  * `superseded`, which the writer of a newer image sets, and which every process
  * reads at each call (aufs_state_config()) to adopt the new image.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -1031,8 +1032,8 @@ int aufs_table_real_to_union(const struct aufs_config *cfg, const char *real, si
  * one else may write, and whole. Returns 0 with *RET and *RET_SIZE, or -errno with
  * *WHY (static text).
  */
-int table_map_image(const char *image, uid_t owner, const struct tbl_hdr **ret,
-		     size_t *ret_size, const char **why)
+static int map_one(const char *image, uid_t owner, const struct tbl_hdr **ret,
+		   size_t *ret_size, const char **why)
 {
 	struct stat st;
 	void *p;
@@ -1082,6 +1083,115 @@ int table_map_image(const char *image, uid_t owner, const struct tbl_hdr **ret,
 out:
 	(void)sys_close(fd);
 	return r;
+}
+
+static bool is_fallback_name(const char *name, const char *base, size_t blen)
+{
+	const char *h = name + blen + 1;
+
+	if (strncmp(name, base, blen) != 0 || name[blen] != '.')
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return false;
+	return h[16] == 0;
+}
+
+int table_each_fallback(const char *image, int (*fn)(const char *path, void *ctx), void *ctx)
+{
+	/* no malloc: a process follows a new image from within any call */
+	char buf[4096] __attribute__((aligned(8)));
+	char path[PATH_MAX];
+	const char *slash = strrchr(image, '/');
+	size_t dlen = slash ? (size_t)(slash - image) : 0, blen;
+	const char *base = slash ? slash + 1 : image;
+	int fd, r = 0;
+
+	blen = strlen(base);
+	if (dlen + 1 + blen + 1 + 16 + 1 > sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, image, dlen);
+	path[dlen] = 0;
+	fd = sys_openat(AT_FDCWD, slash ? (dlen ? path : "/") : ".",
+			O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		ssize_t n = sys_getdents64(fd, buf, sizeof(buf));
+
+		if (n <= 0) {
+			r = (int)n;
+			break;
+		}
+		for (ssize_t off = 0; off < n && r == 0;) {
+			const struct dirent64 *d = (const struct dirent64 *)(buf + off);
+
+			off += d->d_reclen;
+			if (!is_fallback_name(d->d_name, base, blen))
+				continue;
+			snprintf(path, sizeof(path), "%.*s%s%s", (int)dlen, image, slash ? "/" : "",
+				 d->d_name);
+			r = fn(path, ctx);
+		}
+		if (r)
+			break;
+	}
+	sys_close(fd);
+	return r;
+}
+
+struct fallback_map {
+	uid_t owner;
+	const struct tbl_hdr *h;
+	size_t size;
+	char *path;		/* where the one mapped is, when asked */
+	size_t path_size;
+};
+
+static int map_fallback(const char *path, void *ctx)
+{
+	struct fallback_map *m = ctx;
+	const char *why;
+
+	if (map_one(path, m->owner, &m->h, &m->size, &why) < 0)
+		return 0;	/* another user's, or broken: never trusted, never in the way */
+	if (atomic_load(&m->h->superseded)) {
+		(void)sys_munmap((void *)m->h, m->size);
+		m->h = NULL;
+		return 0;
+	}
+	if (m->path)
+		snprintf(m->path, m->path_size, "%s", path);
+	return 1;
+}
+
+/*
+ * IMAGE, else the fallback its writer used because another user holds the name
+ * (a file, a link, a FIFO planted there): trusted by the same rules, found by its
+ * owner and kind, never by a name anyone could make first.
+ */
+int table_map_image_at(const char *image, uid_t owner, const struct tbl_hdr **ret,
+		       size_t *ret_size, const char **why, char *path, size_t path_size)
+{
+	struct fallback_map m = { .owner = owner, .path = path, .path_size = path_size };
+	int r = map_one(image, owner, ret, ret_size, why);
+
+	if (path)
+		snprintf(path, path_size, "%s", image);
+	if (r == 0 || r == -ENOMEM)
+		return r;
+	if (table_each_fallback(image, map_fallback, &m) == 1) {
+		*ret = m.h;
+		*ret_size = m.size;
+		return 0;
+	}
+	return r;
+}
+
+int table_map_image(const char *image, uid_t owner, const struct tbl_hdr **ret,
+		    size_t *ret_size, const char **why)
+{
+	return table_map_image_at(image, owner, ret, ret_size, why, NULL, 0);
 }
 
 /* A configuration over a mapped image; from the arena, so that reload needs no malloc. */

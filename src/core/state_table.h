@@ -62,6 +62,16 @@ uint64_t tbl_sum(const void *p, size_t n);
  */
 int table_map_image(const char *image, uid_t owner, const struct tbl_hdr **ret,
 		    size_t *ret_size, const char **why);
+/* The same; PATH gets where the image mapped is (IMAGE or a fallback). */
+int table_map_image_at(const char *image, uid_t owner, const struct tbl_hdr **ret,
+		       size_t *ret_size, const char **why, char *path, size_t path_size);
+/*
+ * The fallbacks of IMAGE: IMAGE.HEX (16 lowercase hexadecimal digits) in its
+ * directory, where the writer puts the image when another user holds the name
+ * IMAGE itself (aufsctl(8), TRUST). FN(PATH, CTX) for each, until it returns
+ * nonzero (returned); 0 when done, -errno when the directory cannot be read.
+ */
+int table_each_fallback(const char *image, int (*fn)(const char *path, void *ctx), void *ctx);
 /* A configuration over a mapped image; from the arena, so that reload needs no malloc. */
 struct aufs_config *table_config_of_image(const struct tbl_hdr *h, size_t size,
 					  const char *image, const char *fstab, uid_t owner);

@@ -93,6 +93,7 @@ static int do_load(const char *fstab, const char *image, bool reload)
 {
 	struct aufs_err err = { 0 }, notice = { 0 };
 	struct aufs_config *cfg = NULL;
+	char path[PATH_MAX];
 	struct timespec t0;
 	int r;
 
@@ -105,30 +106,39 @@ static int do_load(const char *fstab, const char *image, bool reload)
 		return fail(notice.code != -EROFS && (r == -EINVAL || r == -ENOENT ||
 						      r == -ENOTDIR || r == -EFBIG || r == -EISDIR) ?
 			    EXIT_USAGE : EXIT_FAILED, "%s%s", err.msg, "");
+	if (notice.code)
+		fprintf(stderr, "aufsctl: %s\n", notice.msg);
+	/* where it went: beside its name when another user holds that */
+	(void)aufs_table_image_in_use(cfg->image, cfg->fstab_owner, path, sizeof(path));
 	printf("%s: %d union%s, image %s, %zu bytes, %.0f ms\n", cfg->fstab, cfg->nunion,
-	       cfg->nunion == 1 ? "" : "s", cfg->image, cfg->table_size, ms_since(&t0));
+	       cfg->nunion == 1 ? "" : "s", path, cfg->table_size, ms_since(&t0));
 	if (reload)
 		printf("%s: the processes of the image it replaced adopt it at their next call\n",
-		       cfg->image);
+		       path);
 	return 0;
 }
 
 static int do_image(const char *fstab, const char *image)
 {
-	char abs[PATH_MAX], buf[PATH_MAX];
+	char abs[PATH_MAX], buf[PATH_MAX], in_use[PATH_MAX];
 	struct stat st;
 
-	if (image && *image) {
-		puts(image);
-		return 0;
-	}
 	if (aufs_table_fstab_path(fstab, abs, sizeof(abs)) < 0)
 		return fail(EXIT_USAGE, "%s: %s", fstab, strerror(ENAMETOOLONG));
-	if (stat(abs, &st) < 0)
+	if (stat(abs, &st) < 0) {
+		if (image && *image) {
+			puts(image);	/* the name given: nothing tells whose it is */
+			return 0;
+		}
 		return fail(EXIT_USAGE, "%s: %s", fstab, strerror(errno));
-	if (aufs_table_default_image(abs, st.st_uid, buf, sizeof(buf)) < 0)
+	}
+	if (image && *image)
+		snprintf(buf, sizeof(buf), "%s", image);
+	else if (aufs_table_default_image(abs, st.st_uid, buf, sizeof(buf)) < 0)
 		return fail(EXIT_USAGE, "%s: %s", fstab, strerror(ENAMETOOLONG));
-	puts(buf);
+	/* the fallback beside it when another user holds the name */
+	(void)aufs_table_image_in_use(buf, st.st_uid, in_use, sizeof(in_use));
+	puts(in_use);
 	return 0;
 }
 

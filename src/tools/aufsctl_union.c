@@ -158,8 +158,9 @@ static void state_view(const struct aufs_union *u, struct state_view *v)
 		break;
 	case -ENOENT:
 		v->status = "none";
-		v->why = "none yet: root or the branch owner makes it when it first runs the "
-			 "union; until then its processes run uncached";
+		v->why = "none: no process of the union maps one (a state goes with the last "
+			 "that does); the next process of root or the branch owner makes it, until "
+			 "then the processes of other users run uncached";
 		break;
 	case -ESTALE:
 		v->status = "stale";

@@ -102,8 +102,9 @@ mkdir "$AUFS_TABLE_DIR" && chmod 1777 "$AUFS_TABLE_DIR" || exit 1
 export AUFS_TABLE_DIR
 
 # The shared state of this file's unions: System V segments named by links
-# BRANCH/.wh..wh.aufs.shm.HASH. A segment outlives its processes (until it is removed
-# or the host reboots): each file removes its own, those named by the links in its
+# BRANCH/.wh..wh.aufs.shm.HASH. A state goes with the last process that maps it; the
+# segments a test made itself (shm-probe copy) and those of processes a test left
+# running do not: each file removes its own, those named by the links in its
 # temporary directory (and the links: a later process makes a fresh state) and those
 # of its mount points whose branch a test removed.
 remove_shm_files() {
@@ -773,4 +774,44 @@ expect() {
 
 reader_stop() {
 	expect "$1" bye quit && wait "$(cat "$TRASH/$1/pid")"
+}
+
+# state_hold NAME USER DIR AUFS-RUN-ARGS...: a process of USER in the union(s) of
+# AUFS-RUN-ARGS that keeps their shared state mapped until state_release NAME (a
+# state goes with the last process that maps it: aufs-preload(7), SHARED STATE), as
+# a host's long-running pools do. Returns once it looked DIR up (and so attached).
+# It ends by itself when $TRASH/NAME goes (the test's cleanup).
+state_hold() {
+	_d=$TRASH/$1 _u=$2 _dir=$3
+	shift 3
+	rm -rf "$_d" && mkdir "$_d" && : >"$_d/run" || return 1
+	if [ "$_u" != "$ME" ]; then chown "$_u" "$_d" || return 1; fi
+	run_as "$_u" "$@" -- sh -c '[ -e "$1" ]; : >"$0/ready"; while [ -e "$0/run" ]; do sleep 0.05; done' \
+		"$_d" "$_dir" >"$_d/out" 2>"$_d/err" &
+	echo $! >"$_d/pid"
+	_i=0
+	while ! [ -e "$_d/ready" ]; do
+		_i=$((_i + 1))
+		if [ $_i -gt 2000 ]; then
+			echo "state_hold $1: not ready after 20 s" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# (a hold started in another test's subshell is no child of this one: wait returns
+# at once there, and kill -0 tells when it ended)
+state_release() {
+	_pid=$(cat "$TRASH/$1/pid") && rm -f "$TRASH/$1/run" || return 1
+	wait "$_pid" 2>/dev/null
+	_i=0
+	while kill -0 "$_pid" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ $_i -gt 2000 ]; then
+			echo "state_release $1: process $_pid still runs after 20 s" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
 }

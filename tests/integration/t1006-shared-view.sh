@@ -9,7 +9,9 @@ test_description='one view for every user of a union: a change made through it b
 # of that one process, whose caches stay warm) answers requests while other
 # processes change the union. The union's shared state is a System V segment named
 # by a link in the top writable branch (aufs-preload(7), SHARED STATE); shm-probe
-# looks at the segments from outside.
+# looks at the segments from outside. A state goes with the last process that maps
+# it: where a test needs one, a process of the tenant holds it (state_hold), as the
+# tenant's pools do on a host.
 host_users_ready || true
 SHM_PROBE=$AUFS_BUILD/helper/shm-probe
 if test_have_prereq HOST_USERS; then
@@ -57,6 +59,7 @@ nattch() {
 view_test() {
 	_rd=$1 _w=$2 _tag=$3
 	rm -rf "$T1/w" && mkdir "$T1/w" && chown "$TENANT:" "$T1/w" &&
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	reader_start "$_rd" "r-$_tag" -o "$U1" "$M1" &&
 	# warm: the reader caches a, b, the missing new and the listing
 	expect "r-$_tag" base-a read "$W1/a" &&
@@ -82,6 +85,7 @@ view_test() {
 	reader_stop "r-$_tag" &&
 	test_must_be_empty "$TRASH/r-$_tag/err" &&
 	test "$(state_of "$T1")" = "$id" &&
+	state_release hold &&
 	test -e "$T1/w/.wh.b" &&
 	branch_untouched "$BASE"
 }
@@ -101,6 +105,7 @@ test_expect_success HOST_USERS 'the web server and the tenant see what root (cro
 '
 
 test_expect_success HOST_USERS 'the state: one segment, owned by the tenant, that the web server maps read-only' '
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	id=$(state_of "$T1") &&
 	"$SHM_PROBE" info "$id" >info &&
 	cat info &&
@@ -108,13 +113,15 @@ test_expect_success HOST_USERS 'the state: one segment, owned by the tenant, tha
 	grep " mode=0644 size=131072 " info &&
 	grep " mnt=$M1\$" info &&
 	test "$(ls -d "$T1"/.wh..wh.aufs.shm.* | wc -l)" = 1 &&
-	test "$(stat -c %U "$T1")" = "$TENANT"
+	test "$(stat -c %U "$T1")" = "$TENANT" &&
+	state_release hold
 '
 
 # The web server may write where the tenant let it (an uploads directory of its
 # branch), but not the tenant's state: its change empties its own caches only.
 test_expect_success HOST_USERS 'the web server writing where the tenant lets it: it sees its change, the state is not written' '
 	mkdir -p "$T1/up" && chown "$TENANT:" "$T1/up" && chmod 0777 "$T1/up" &&
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	id=$(state_of "$T1") &&
 	reader_start "$WWW" r-up -o "$U1" "$M1" &&
 	expect r-up missing stat "$M1/up/f" &&
@@ -130,10 +137,12 @@ test_expect_success HOST_USERS 'the web server writing where the tenant lets it:
 	expect r-up2 from-www read "$M1/up/f" &&
 	reader_stop r-up2 &&
 	reader_stop r-up &&
+	state_release hold &&
 	test_must_be_empty r-up/err
 '
 
 test_expect_success HOST_USERS 'another tenant and the web server cannot write, re-own or remove the state' '
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	id=$(state_of "$T1") &&
 	for u in "$OTHER" "$WWW"; do
 		as "$u" "$SHM_PROBE" write "$id" >out
@@ -144,10 +153,12 @@ test_expect_success HOST_USERS 'another tenant and the web server cannot write, 
 		test $? = 1 && echo "shmctl: EPERM" >expect && test_cmp expect out || return 1
 	done &&
 	"$SHM_PROBE" info "$id" | grep " mode=0644 " &&
-	as "$TENANT" "$SHM_PROBE" write "$id"
+	as "$TENANT" "$SHM_PROBE" write "$id" &&
+	state_release hold
 '
 
 test_expect_success HOST_USERS 'another tenant cannot plant or replace the link, directly or through the union' '
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	link=$(link_of "$T1") &&
 	target=$(readlink "$link") &&
 	! as "$OTHER" ln -sfn shmid:1 "$link" 2>err &&
@@ -159,6 +170,7 @@ test_expect_success HOST_USERS 'another tenant cannot plant or replace the link,
 	! run_as "$TENANT" -o "$U1" "$M1" -- rm "$M1/${link##*/}" &&
 	test "$(readlink "$link")" = "$target" &&
 	run_as "$TENANT" -o "$U1" "$M1" -- ls -a "$M1" >names &&
+	state_release hold &&
 	! grep "^\.wh\." names
 '
 
@@ -169,6 +181,7 @@ test_expect_success HOST_USERS 'another tenant cannot plant or replace the link,
 refused_case() {
 	_why=$1 _owner=$2
 	shift 2
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	link=$(link_of "$T1") &&
 	good=$(state_of "$T1") &&
 	bad=$(as "$_owner" "$SHM_PROBE" copy "$good" "$@") &&
@@ -197,7 +210,8 @@ refused_case() {
 	test_grep "^aufs-run: shared state of $M1 (segment $bad, .*replaced by a new state\$" err.tenant &&
 	new=$(state_of "$T1") &&
 	test "$new" != "$bad" && test "$new" != "$good" &&
-	"$SHM_PROBE" rmid "$bad" && "$SHM_PROBE" rmid "$good" &&
+	"$SHM_PROBE" rmid "$bad" &&
+	state_release hold &&
 	rm -f "$T1/w/a" &&
 	branch_untouched "$BASE"
 }
@@ -219,26 +233,31 @@ test_expect_success HOST_USERS 'a state of the wrong size is refused' '
 '
 
 test_expect_success HOST_USERS 'a process that refused a state attaches once the tenant replaced it' '
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	link=$(link_of "$T1") &&
 	good=$(state_of "$T1") &&
 	bad=$(as "$OTHER" "$SHM_PROBE" copy "$good") &&
 	ln -sfn "shmid:$bad" "$link" &&
 	reader_start "$WWW" r-retry -o "$U1" "$M1" &&
 	expect r-retry base-c read "$W1/c" &&
-	run_as "$TENANT" -o "$U1" "$M1" -- true 2>/dev/null &&
+	# a new process of the tenant replaces it, and keeps it while it runs
+	state_hold hold2 "$TENANT" "$M1" -o "$U1" "$M1" &&
 	new=$(state_of "$T1") &&
-	test "$(nattch "$new")" = 0 &&
-	expect r-retry done stats "$W1/c" 600 &&
+	test "$new" != "$bad" && test "$new" != "$good" &&
 	test "$(nattch "$new")" = 1 &&
+	expect r-retry done stats "$W1/c" 600 &&
+	test "$(nattch "$new")" = 2 &&
 	reader_stop r-retry &&
 	test_line_count = 1 r-retry/err &&
-	"$SHM_PROBE" rmid "$bad" && "$SHM_PROBE" rmid "$good"
+	state_release hold2 && state_release hold &&
+	"$SHM_PROBE" rmid "$bad"
 '
 
 # A tenant who breaks its own state makes only its own union run uncached.
 test_expect_success HOST_USERS 'a bad state of one tenant leaves the other tenant of the same process cached' '
 	mkdir -p "$T2/own" && chown "$OTHER:" "$T2/own" &&
-	run_as "$OTHER" -o "$U2" "$M2" -- true &&
+	state_hold hold2 "$OTHER" "$M2" -o "$U2" "$M2" &&
+	state_hold hold "$TENANT" "$M1" -o "$U1" "$M1" &&
 	id2=$(state_of "$T2") &&
 	link=$(link_of "$T1") &&
 	good=$(state_of "$T1") &&
@@ -248,7 +267,7 @@ test_expect_success HOST_USERS 'a bad state of one tenant leaves the other tenan
 	expect r-two base-c read "$W1/c" &&
 	expect r-two base-c read "$W2/c" &&
 	expect r-two missing stat "$M2/own/n" &&
-	test "$(nattch "$id2")" = 1 &&
+	test "$(nattch "$id2")" = 2 &&
 	test "$(nattch "$bad")" = 0 &&
 	run_as "$OTHER" -o "$U2" "$M2" -- sh -c "echo t2-n >\"\$0/n\"" "$M2/own" &&
 	expect r-two t2-n read "$M2/own/n" &&
@@ -258,6 +277,7 @@ test_expect_success HOST_USERS 'a bad state of one tenant leaves the other tenan
 	test_grep "shared state of $M1 " r-two/err &&
 	ln -sfn "shmid:$good" "$link" &&
 	"$SHM_PROBE" rmid "$bad" &&
+	state_release hold && state_release hold2 &&
 	branch_untouched "$BASE"
 '
 

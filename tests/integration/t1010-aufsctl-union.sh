@@ -43,6 +43,12 @@ json_ok() {
 reader_script
 
 # reader_www NAME: the web server's reader in $TRASH/NAME over the union at M.
+# pool: the tenant's long-running process that keeps the union's state (a state goes
+# with the last process that maps it).
+pool_start() {
+	state_hold pool "$TENANT" "$M" -o "$U" "$M"
+}
+
 reader_www() {
 	reader_start "$WWW" "$1" -o "$U" "$M"
 }
@@ -89,7 +95,7 @@ test_expect_success 'status of a union no process ran yet, and of one without a 
 	test_grep "^  branch 0: $T1 rw\$" out &&
 	test_grep "^  branch 1: $BASE ro\$" out &&
 	test_grep "^  udba=reval create=tdp cpup=tdp\$" out &&
-	test_grep "shared state: none yet" out &&
+	test_grep "shared state: none: no process of the union maps one" out &&
 	mkdir m2 &&
 	"$AUFSCTL" status --fstab "$TRASH/fstab" >out &&
 	test_grep "^$TRASH/m2\$" out &&
@@ -111,34 +117,41 @@ assert len(d[\"unions\"]) == 2
 '
 
 test_expect_success PYTHON 'status: the processes attached and the counters of a running union' '
+	pool_start &&
 	reader_www r-st &&
 	run_as "$TENANT" -o "$U" "$M" -- sh -c "echo new >\"\$0/w/a-new\"" "$M" &&
 	expect r-st exists stat "$M/w/a-new" &&
 	"$AUFSCTL" status -o "$U" "$M" >out &&
 	cat out &&
-	test_grep "^  shared state: segment [0-9]* ($T1/.wh..wh.aufs.shm.[0-9a-f]*), 1 process attached\$" out &&
+	test_grep "^  shared state: segment [0-9]* ($T1/.wh..wh.aufs.shm.[0-9a-f]*), 2 processes attached\$" out &&
 	test_grep "^  generation 1, lookups [1-9][0-9]*, copy-ups 0, whiteouts [0-9]*\$" out &&
 	"$AUFSCTL" status --json -o "$U" "$M" >out &&
 	python3 -c "
 import json
 s = json.load(open(\"out\"))[\"unions\"][0][\"state\"]
-assert s[\"status\"] == \"present\" and s[\"attached\"] == 1 and s[\"lookups\"] > 0, s
+assert s[\"status\"] == \"present\" and s[\"attached\"] == 2 and s[\"lookups\"] > 0, s
 " &&
 	reader_stop r-st &&
 	"$AUFSCTL" status -o "$U" "$M" >out &&
-	test_grep ", 0 processes attached\$" out &&
+	test_grep ", 1 process attached\$" out &&
+	state_release pool &&
+	"$AUFSCTL" status -o "$U" "$M" >out &&
+	test_grep "shared state: none: no process of the union maps one" out &&
 	test_must_be_empty r-st/err
 '
 
 test_expect_success 'status reads the state and never writes it' '
+	pool_start &&
 	id=$("$SHM_PROBE" id "$T1"/.wh..wh.aufs.shm.*) &&
 	before=$("$SHM_PROBE" sum "$id") &&
 	"$AUFSCTL" status -o "$U" "$M" >/dev/null &&
 	as "$WWW" "$AUFSCTL" status -o "$U" "$M" >/dev/null &&
-	test "$("$SHM_PROBE" sum "$id")" = "$before"
+	test "$("$SHM_PROBE" sum "$id")" = "$before" &&
+	state_release pool
 '
 
 test_expect_success 'reval MNT: a name cached as missing, then created directly in the base, is seen at the next call' '
+	pool_start &&
 	reader_www r-rv &&
 	expect r-rv missing stat "$M/w/late" &&
 	echo late >"$BASE/w/late" &&
@@ -149,10 +162,12 @@ test_expect_success 'reval MNT: a name cached as missing, then created directly 
 	test_cmp expect out &&
 	expect r-rv exists stat "$M/w/late" &&
 	reader_stop r-rv &&
+	state_release pool &&
 	test_must_be_empty r-rv/err
 '
 
 test_expect_success 'reval MNT PATH: only that directory'"'"'s names are dropped' '
+	pool_start &&
 	reader_www r-dir &&
 	expect r-dir missing stat "$M/w/d1/n" &&
 	expect r-dir missing stat "$M/w/d2/n" &&
@@ -167,16 +182,19 @@ test_expect_success 'reval MNT PATH: only that directory'"'"'s names are dropped
 	"$AUFSCTL" reval --fstab "$TRASH/fstab" "$M" "$M/w/d2/" &&
 	expect r-dir exists stat "$M/w/d2/n" &&
 	reader_stop r-dir &&
+	state_release pool &&
 	test_must_be_empty r-dir/err
 '
 
 test_expect_success HOST_USERS 'reval by a user who may not write the state fails (exit 1) and changes nothing' '
+	pool_start &&
 	id=$("$SHM_PROBE" id "$T1"/.wh..wh.aufs.shm.*) &&
 	before=$("$SHM_PROBE" sum "$id") &&
 	test_expect_code_ 1 as "$WWW" "$AUFSCTL" reval -o "$U" "$M" &&
 	test_grep "only root or the owner of $T1 (uid $(id -u "$TENANT")) may write it" err &&
 	test_line_count = 1 err &&
-	test "$("$SHM_PROBE" sum "$id")" = "$before"
+	test "$("$SHM_PROBE" sum "$id")" = "$before" &&
+	state_release pool
 '
 
 test_expect_success 'reval of a union without a writable branch fails (exit 1); without a state there is nothing to drop' '

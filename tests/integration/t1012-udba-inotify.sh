@@ -179,14 +179,15 @@ test_expect_success PYTHON 'the web server sees direct changes within the deadli
 test_expect_success PYTHON 'udba=reval (control): a name cached as missing stays missing' '
 	# (an && list ending in & would run wholly in the background)
 	rm -f "$SYNC"/ready.* "$SYNC"/go.* || exit 1
-	# the tenant uses it first, and so makes its shared state (else the web server
-	# would run it uncached: every lookup probes the branches)
-	union_as "$TENANT" -o "$U_REVAL" "$M2" -- true || exit 1
+	# a process of the tenant runs it, and so makes and keeps its shared state (else
+	# the web server would run it uncached: every lookup probes the branches)
+	state_hold pool "$TENANT" "$M2" -o "$U_REVAL" "$M2" || exit 1
 	union_as "$WWW" -o "$U_REVAL" "$M2" -- python3 "$TRASH/reader.py" "$M2" 300 \
 		missing2=yes >actual 2>times &
 	pid=$!
 	change 0 sh -c "echo new >\"$BASE/missing2\"" || { kill $pid; cat actual times; exit 1; }
 	wait $pid
+	state_release pool &&
 	cat times &&
 	printf "%s\n" "missing2 missing" "missing2 not seen" >expect &&
 	test_cmp expect actual
@@ -210,6 +211,9 @@ test_expect_success PYTHON 'the watcher moves to a waiting process when its hold
 		change 1 sh -c "echo g >\"$BASE/newdir/g\""
 	} || { kill $pid; cat actual times; exit 1; }
 	wait $pid
+	# the web server keeps the state for the next test, where the last process that
+	# may write it ends (a state goes with the last process that maps it)
+	state_hold www "$WWW" "$M" -o "$U" "$M" &&
 	: >"$SYNC/b.stop" &&
 	cat times &&
 	printf "%s\n" "after missing" "newdir/g missing" "after seen" "newdir/g seen" >expect &&
@@ -228,7 +232,11 @@ test_expect_success PYTHON 'with no process left that may write the state, nobod
 	w=$("$SHM_PROBE" watcher "$(state_id)") &&
 	echo "watcher: $w, b: $b" &&
 	test "${w%% *}" = "$b" &&
-	! kill -0 "$b" 2>/dev/null
+	! kill -0 "$b" 2>/dev/null &&
+	# and the state goes with the last process that maps it
+	id=$(state_id) &&
+	state_release www &&
+	! "$SHM_PROBE" info "$id"
 '
 
 test_done

@@ -26,9 +26,10 @@ fi
 # (nowarn_perm: a tenant-owned branch over a root base is this host's layout)
 U="br:$T1=rw:$BASE=ro,nowarn_perm"
 
-# The tenant's first process makes the union's shared state; until then the web
-# server's processes run the union uncached (aufs-preload(7), SHARED STATE).
-run_as "$TENANT" -o "$U" "$M" -- true
+# A process of the tenant (its pool) makes the union's shared state and keeps it
+# for the whole file: without one the web server's processes run the union
+# uncached (aufs-preload(7), SHARED STATE).
+state_hold pool "$TENANT" "$M" -o "$U" "$M" || exit 1
 
 reader_script
 
@@ -129,4 +130,5 @@ test_expect_success 'the same with a new directory: a whole tree uploaded under 
 	test_must_be_empty r-tree/err
 '
 
+state_release pool
 test_done

@@ -98,11 +98,15 @@ test_expect_success 'create=rr: new files alternate between A and B (one process
 	branch_untouched "$BASE"
 '
 
+# The turn is in the union's shared state, which lives while a process of the union
+# maps it (aufs-preload(7), SHARED STATE): one holds it, as a host's pool does.
 test_expect_success 'create=rr: the turn is shared by separate processes of the union' '
 	fresh_ab &&
+	state_hold rr-hold "$ME" "$TRASH/m-rr2" -o "br:$A=rw:$BR_B=rw:$BASE=ro,create=rr" "$TRASH/m-rr2" &&
 	for i in 1 2 3 4; do
 		in_p create=rr m-rr2 "echo \$PPID >s$i" || exit 1
 	done &&
+	state_release rr-hold &&
 	where s1 s2 s3 s4 >w &&
 	cat w &&
 	! grep -E " (AB|none)\$" w &&

@@ -507,6 +507,84 @@ START_TEST(test_foreign_owner)
 }
 END_TEST
 
+/* The fallbacks beside IMAGE (IMAGE.HEX), one a line into LIST; their number. */
+static int fallbacks(char *list, size_t size)
+{
+	const char *base = strrchr(image, '/') + 1;
+	size_t blen = strlen(base);
+	struct dirent *e;
+	DIR *d = opendir(fx_dir);
+	int n = 0;
+
+	list[0] = 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, base, blen) && e->d_name[blen] == '.' &&
+		    strlen(e->d_name) == blen + 17 && !strstr(e->d_name, ".tmp.")) {
+			snprintf(list + strlen(list), size - strlen(list), "%s/%s\n", fx_dir,
+				 e->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Another user's object at the image's name, which this user cannot replace (a
+ * directory here: no rename replaces it, whoever runs the test): the image goes
+ * beside it, every open maps that one, the next write goes over the same one, and
+ * once the name is free the image is there again and the fallback goes.
+ */
+START_TEST(test_name_held_by_another)
+{
+	char list[4 * PATH_MAX], path[PATH_MAX], held[PATH_MAX];
+	struct aufs_config *a, *b;
+	struct aufs_err err = { 0 };
+	unsigned n;
+
+	image_setup(6);
+	ck_assert_int_eq(mkdir(image, 0755), 0);
+	write_text("image/inside", "planted");
+	a = open_table(AUFS_TABLE_MAY_WRITE, 0, "a directory of uid");
+	ck_assert_int_eq(a->table_kind, AUFS_TABLE_MAPPED);
+	ck_assert_int_eq(fallbacks(list, sizeof(list)), 1);
+	/* found by every process, silently; check and image name it */
+	b = open_table(AUFS_TABLE_MAY_WRITE, 0, NULL);
+	ck_assert_int_eq(b->table_kind, AUFS_TABLE_MAPPED);
+	ck_assert_int_eq(b->nunion, 6);
+	ck_assert_int_eq(aufs_table_check(fstab, image, path, sizeof(path), &n, &err), 0);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_int_eq(strncmp(list, path, strlen(path)), 0);
+	ck_assert_int_eq(aufs_table_image_in_use(image, geteuid(), held, sizeof(held)), 0);
+	ck_assert_str_eq(held, path);
+	/* a forced write goes over the same fallback, and its processes are told */
+	open_table(AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE | AUFS_TABLE_MUST_WRITE, 0,
+		   "which this user cannot replace");
+	ck_assert_int_eq(fallbacks(list, sizeof(list)), 1);
+	ck_assert_int_eq(strncmp(list, path, strlen(path)), 0);
+	ck_assert_uint_eq(*b->superseded, 1);
+	/* a fallback name whose file is not trusted is never mapped nor in the way */
+	{
+		char junk[PATH_MAX];
+
+		snprintf(junk, sizeof(junk), "%s.0123456789abcdef", image);
+		ck_assert_int_eq(mkfifo(junk, 0644), 0);
+	}
+	b = open_table(AUFS_TABLE_MAY_WRITE, 0, NULL);
+	ck_assert_int_eq(b->table_kind, AUFS_TABLE_MAPPED);
+	/* the name free again: the image is there, the fallbacks of ours go */
+	ck_assert_int_eq(unlink(fx_at("image/inside")), 0);
+	ck_assert_int_eq(rmdir(image), 0);
+	open_table(AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE | AUFS_TABLE_MUST_WRITE, 0, NULL);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_uint_eq(*b->superseded, 1);
+	ck_assert_int_eq(aufs_table_check(fstab, image, path, sizeof(path), &n, &err), 0);
+	ck_assert_str_eq(path, image);
+	/* the FIFO is no image: never removed, never trusted */
+	ck_assert_int_eq(fallbacks(list, sizeof(list)), 1);
+	ck_assert_ptr_nonnull(strstr(list, ".0123456789abcdef"));
+}
+END_TEST
+
 START_TEST(test_write_faults)
 {
 	image_setup(8);
@@ -563,6 +641,7 @@ Suite *table_suite(void)
 	tcase_add_test(tc, test_body_damage_caught);
 	tcase_add_test(tc, test_refused_images);
 	tcase_add_test(tc, test_foreign_owner);
+	tcase_add_test(tc, test_name_held_by_another);
 	tcase_add_test(tc, test_write_faults);
 	suite_add_tcase(s, tc);
 	return s;
