@@ -1349,6 +1349,11 @@ START_TEST(test_ttl_options)
 		{ "br:@/t=rw:@/b=ro,negttl=250,posttl=3000,negttl=1000", 1000, 3000,
 		  ",posttl=3000 " },
 		{ "br:@/t=rw:@/b=ro,negttl=0,posttl=never", 0, AUFS_TTL_NEVER, ",negttl=0 " },
+		/* udba=none trusts a miss for good unless negttl= says, in either order */
+		{ "br:@/t=rw:@/b=ro,udba=none", AUFS_TTL_NEVER, AUFS_TTL_NEVER, NULL },
+		{ "br:@/t=rw:@/b=ro,negttl=1000,udba=none", 1000, AUFS_TTL_NEVER,
+		  ",negttl=1000 " },
+		{ "br:@/t=rw:@/b=ro,udba=none,udba=reval", 1000, AUFS_TTL_NEVER, NULL },
 	};
 	struct aufs_union *u = NULL;
 	struct aufs_err err;
