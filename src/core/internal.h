@@ -263,6 +263,8 @@ bool shcache_usable(const struct aufs_union *u, const struct aufs_shm *shm);
  */
 bool shcache_get(const struct aufs_shm *shm, const struct aufs_union *u, const char *rel,
 		 size_t len, struct shc_entry *e);
+/* How many slots of SHM's shared lookup cache hold an entry (aufsctl status). */
+unsigned shcache_count(const struct aufs_shm *shm);
 /* Publish E for REL[0..LEN) of U, if this process may write U's state. */
 void shcache_put(const struct aufs_union *u, const char *rel, size_t len,
 		 const struct shc_entry *e);

@@ -184,6 +184,18 @@ bool shcache_get(const struct aufs_shm *shm, const struct aufs_union *u, const c
 	return false;
 }
 
+unsigned shcache_count(const struct aufs_shm *shm)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < AUFS_SHC_SLOTS; i++) {
+		uint64_t seq = atomic_load_explicit(&slot_at(shm, i)[W_SEQ], memory_order_relaxed);
+
+		n += seq != 0 && !(seq & 1);
+	}
+	return n;
+}
+
 /* Which way of SET a fill of K1/K2 takes: its own, an empty one, or a victim. */
 static _Atomic uint64_t *victim(const struct aufs_shm *shm, uint32_t set, uint64_t k1,
 				uint64_t k2)

@@ -564,6 +564,8 @@ int aufs_shm_status(const struct aufs_union *u, struct aufs_shm_status *ret,
 	ret->lookups = atomic_load(&shm->counter[AUFS_CNT_LOOKUPS]);
 	ret->copyups = atomic_load(&shm->counter[AUFS_CNT_COPYUPS]);
 	ret->whiteouts = atomic_load(&shm->counter[AUFS_CNT_WHITEOUTS]);
+	ret->shared_entries = shcache_count(shm);
+	ret->shared_slots = AUFS_SHC_SLOTS;
 	(void)sys_shmdt((void *)shm);
 	/* after the detach: the count is of the union's processes, not of this one */
 	r = sys_shmctl(id, IPC_STAT, &ds);
