@@ -430,11 +430,11 @@ static size_t parent_len(const char *rel, size_t len)
 
 /*
  * A miss read from the shared cache was probed by a process that may write the
- * state (root, the branch owner), which may search where the caller may not: the
- * caller would have been told EACCES by its own probe, not ENOENT. So it believes
- * the miss only where its probe could not have failed so: the parent's copies
- * all let everyone search and read (not restricted) and its top-most copy lets
- * the caller search. Names at the root of the union are probed.
+ * state, maybe root, which may search where the caller may not: the caller would
+ * have been told EACCES by its own probe, not ENOENT. So it believes the miss
+ * only where its probe could not have failed so: the parent's copies all let
+ * everyone search and read (not restricted) and its top-most copy lets the
+ * caller search. Names at the root of the union are probed.
  */
 static bool caller_may_probe_in(struct lcache *c, struct aufs_shm *shm,
 				const struct aufs_union *u, const char *rel, size_t plen)
@@ -471,7 +471,12 @@ static bool shared_lookup(struct lcache *c, struct aufs_shm *shm, const struct a
 			   .sbucket = shm_bucket_self(rel, len), .sgen = se.sgen };
 	if (!gens_valid(shm, &g, se.until))
 		return false;
-	if (se.branch < 0 && !shm_writable(u) && !caller_may_probe_in(c, shm, u, rel, plen))
+	/*
+	 * A process that maps the state read-only (the web server) believes no shared
+	 * miss: a name it created through the union, in this process or in one that
+	 * ran before (it could not announce it), would stay missing for it.
+	 */
+	if (se.branch < 0 && (!shm_writable(u) || !caller_may_probe_in(c, shm, u, rel, plen)))
 		return false;
 	*n = (struct node){ .branch = se.branch, .cut = se.cut, .type = se.type,
 			    .mask = se.mask, .cached = true, .alone = se.alone,

@@ -26,12 +26,13 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 echo base >"$BASE/site/g"
 # uploads: made in the tenant's branch too (its user writes there), with a base file
-mkdir "$BASE/uploads" "$T1/uploads"
+mkdir "$BASE/uploads" "$T1/uploads" "$T1/drop"
 echo old >"$BASE/uploads/old.jpg"
 chmod -R a+rX,go-w "$BASE"
 if test_have_prereq HOST_USERS; then
 	chown -R "$TENANT:" "$T1"
 fi
+chmod 0777 "$T1/drop"	# where the web server may write too
 # what the programs under strace write, as whichever user they run as
 O=$TRASH/traces
 mkdir "$O" && chmod 1777 "$O"
@@ -69,15 +70,23 @@ calls() {
 		sed -E 's/\(.*//'
 }
 
-# probe_trace USER MNT UDBA TRACE: in a brand-new process of USER, the warm-up stat of
-# the mount point (the library maps the state), then two rounds of a stat of the
-# deep base file and of a missing name beside it, under strace.
+# probe_trace USER MNT UDBA TRACE [deep]: in a brand-new process of USER, the warm-up
+# stat of the mount point (the library maps the state), then two rounds of a stat of
+# the deep base file and of a missing name beside it (deep: the file only), under
+# strace.
 probe_trace() {
+	if [ "${5:-}" = deep ]; then
+		set -- "$1" "$2" "$3" "$4" "$2/$DEEP"
+		printf "%s exists\n" "$2/$DEEP" >"$4.want"
+	else
+		set -- "$1" "$2" "$3" "$4" "$2/$DEEP" "$2/$MISS"
+		printf "%s exists\n%s missing\n" "$2/$DEEP" "$2/$MISS" >"$4.want"
+	fi
+	_o=$4
 	run_as "$1" -o "$U,udba=$3" "$2" -- strace -f -o "$O/$4" \
-		"$STAT_PROBE" -w "$2" -n 2 "$2/$DEEP" "$2/$MISS" >"$4.out" &&
-	printf "%s exists\n%s missing\n" "$2/$DEEP" "$2/$MISS" >"$4.want" &&
-	test_cmp "$4.want" "$4.out" &&
-	cp "$O/$4" "$4"
+		"$STAT_PROBE" -w "$2" -n 2 "$5" ${6:+"$6"} >"$4.out" &&
+	test_cmp "$_o.want" "$_o.out" &&
+	cp "$O/$_o" "$_o"
 }
 
 test_expect_success STRACE,STAT_PROBE,NOSAN 'natively: a stat of the deep file costs one system call, of the missing name one' '
@@ -110,7 +119,9 @@ test_expect_success STRACE,STAT_PROBE,NOSAN 'udba=reval and inotify: a brand-new
 '
 
 # The web server's fresh process (a new php-fpm worker, a CGI, a cron job as www)
-# finds what the tenant's process looked up: read-only, it writes nothing there.
+# finds what the tenant's process looked up: read-only, it writes nothing there. It
+# probes a miss itself (once: then its own cache has it), since it may have created
+# the name in a process before, unannounced.
 test_expect_success HOST_USERS,STRACE,STAT_PROBE,SHM_PROBE,NOSAN 'cross-user: aufs-tenant1 warms the union, a brand-new aufs-www process pays what a native stat pays, and writes nothing in the state' '
 	mkdir "$TRASH/m-x" &&
 	run_as "$TENANT" -o "$N" "$TRASH/m-x" -- "$STAT_PROBE" "$TRASH/m-x/$DEEP" "$TRASH/m-x/$MISS" >warm.out &&
@@ -122,15 +133,19 @@ test_expect_success HOST_USERS,STRACE,STAT_PROBE,SHM_PROBE,NOSAN 'cross-user: au
 	test -n "$id" &&
 	test "$("$SHM_PROBE" cache "$id")" -ge 7 &&
 	before=$("$SHM_PROBE" sum "$id") &&
-	probe_trace "$WWW" "$TRASH/m-x" none www.trace &&
-	test "$("$SHM_PROBE" sum "$id")" = "$before" &&
+	probe_trace "$WWW" "$TRASH/m-x" none www.trace deep &&
 	calls www.trace 0 >calls0 && calls www.trace 1 >calls1 &&
 	echo newfstatat >expect &&
 	test_cmp expect calls0 &&
+	test_cmp expect calls1 &&
+	probe_trace "$WWW" "$TRASH/m-x" none www2.trace &&
+	test "$("$SHM_PROBE" sum "$id")" = "$before" &&
+	calls www2.trace 1 >calls1 &&
 	test_cmp expect calls1
 '
 
 test_expect_success PYTHON 'aufsctl status: how much of the shared lookup cache is in use' '
+	run_as "$TENANT" -o "$N" "$TRASH/m-none" -- test -e "$TRASH/m-none/$DEEP" &&
 	aufsctl status -o "$N" "$TRASH/m-none" >out &&
 	test_grep "^  shared lookup cache: [1-9][0-9]* of 16384 entries\$" out &&
 	aufsctl status --json -o "$N" "$TRASH/m-none" >json &&
@@ -170,7 +185,7 @@ test_expect_success STRACE,NOSAN 'find, du, grep -r and tar in a fresh process c
 
 # A direct change to the branches, bypassing the union: under none, no process of the
 # union sees it, not even a new one, until aufsctl reval; then every process does.
-test_expect_success 'udba=none: a file dropped directly into the base is not seen, even by a new process, until aufsctl reval' '
+test_expect_success 'udba=none: a file dropped directly into the base is not seen by the tenant, even in a new process, until aufsctl reval' '
 	expect_missing() {
 		run_as "$1" -o "$N" "$M" -- sh -c "test -e \"\$0\" && echo exists || echo missing" "$2" >got &&
 		echo "$3" >want && test_cmp want got
@@ -178,9 +193,12 @@ test_expect_success 'udba=none: a file dropped directly into the base is not see
 	expect_missing "$TENANT" "$M/site/.maintenance" missing &&
 	echo "<?php" >"$BASE/site/.maintenance" &&
 	expect_missing "$TENANT" "$M/site/.maintenance" missing &&
-	expect_missing "$WWW" "$M/site/.maintenance" missing &&
 	sleep 1.2 &&
-	expect_missing "$WWW" "$M/site/.maintenance" missing &&
+	expect_missing "$TENANT" "$M/site/.maintenance" missing &&
+	# the web server (read-only: it believes no shared miss) probes it in a new process
+	if [ "$WWW" != "$TENANT" ]; then
+		expect_missing "$WWW" "$M/site/.maintenance" exists
+	fi &&
 	if [ "$TENANT" = "$ME" ]; then
 		aufsctl reval -o "$N" "$M" >out
 	else
@@ -224,6 +242,23 @@ test_expect_success 'udba=none: a cached file removed directly from the base is 
 	rm "$BASE/site/d1/tmp.php" &&
 	test_must_fail run_as "$WWW" -o "$N" "$M" -- cat "$M/site/d1/tmp.php" 2>err &&
 	test_grep "No such file or directory" err
+'
+
+# The web server maps the state read-only: a change it makes through the union cannot
+# be announced there. Its own processes see it (that one stops asking the shared cache,
+# and none of them believes a shared miss); for the processes that may write the state
+# it is a direct change, seen after aufsctl reval.
+test_expect_success HOST_USERS 'udba=none: the web server sees its own change through the union at once; the tenant after aufsctl reval' '
+	test_must_fail run_as "$TENANT" -o "$N" "$M" -- test -e "$M/drop/w.txt" &&
+	run_as "$WWW" -o "$N" "$M" -- sh -c "echo www >\"\$0/drop/w.txt\" && test -e \"\$0/drop/w.txt\" && cat \"\$0/drop/w.txt\"" "$M" >got &&
+	echo www >want && test_cmp want got &&
+	test -f "$T1/drop/w.txt" &&
+	run_as "$WWW" -o "$N" "$M" -- cat "$M/drop/w.txt" >got &&
+	test_cmp want got &&
+	test_must_fail run_as "$TENANT" -o "$N" "$M" -- test -e "$M/drop/w.txt" &&
+	user_aufsctl "$TENANT" reval -o "$N" "$M" >out &&
+	run_as "$TENANT" -o "$N" "$M" -- cat "$M/drop/w.txt" >got &&
+	test_cmp want got
 '
 
 reader_script
