@@ -270,8 +270,9 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 	if (c && !n->unprobed) {
 		cache_fill(c, u, rel, len, &g, n);
 		cache_share(u, shm, rel, len, &g, n);
-	} else
+	} else {
 		cache_uncacheable();	/* half an answer is never remembered */
+	}
 	return 0;
 }
 
