@@ -178,7 +178,8 @@ bool shcache_get(const struct aufs_shm *shm, const struct aufs_union *u, const c
 	keys(u, rel, len, &k1, &k2);
 	set = (uint32_t)(k1 >> 32) & (SHC_SETS - 1);
 	for (uint32_t i = 0; i < AUFS_SHC_WAYS; i++) {
-		if (read_slot(slot_at(shm, set * AUFS_SHC_WAYS + i), k1, w) && w[W_KEY2] == k2)
+		if (read_slot(slot_at(shm, set * AUFS_SHC_WAYS + i), k1, w) && w[W_KEY] == k1 &&
+		    w[W_KEY2] == k2)
 			return decode(u, w, len, e);
 	}
 	return false;
