@@ -292,6 +292,8 @@ struct aufs_shm_status {
 	unsigned long nattch;		/* processes attached (this one not counted) */
 	uint64_t gen, changes;		/* the global generation, the change counter */
 	uint64_t lookups, copyups, whiteouts;
+	unsigned shared_entries;	/* udba=none's shared lookup cache: slots in use */
+	unsigned shared_slots;		/* ... of this many */
 	bool may_write;			/* this process could write it (aufsctl reval) */
 };
 /*

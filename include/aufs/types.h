@@ -137,6 +137,8 @@ struct aufs_union {
 	_Atomic uintptr_t shm;
 	_Atomic int shm_state;		/* 0 untried, 1 attached, -errno failed; threads race to set it */
 	_Atomic unsigned shm_tries;	/* calls since the last failed attach (tried again now and then) */
+	/* this process changed the union unannounced: udba=none's shared cache is not for it */
+	_Atomic bool shc_local;
 	unsigned index;			/* position in its configuration */
 	/*
 	 * Made from a compiled host table (state_table.c): its strings live in the

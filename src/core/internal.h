@@ -108,10 +108,19 @@ static inline void long_scope_end(char *scope)
 /* ---------------------------------------------------------------- state_shm.c */
 
 #define AUFS_SHM_MAGIC    0x31666d6873667561ULL	/* "aufshmf1" */
-#define AUFS_SHM_VERSION  2
+#define AUFS_SHM_VERSION  3
 #define AUFS_SHM_HDR_SIZE 8192
 #define AUFS_SHM_NDIRGEN  16384			/* power of two */
-#define AUFS_SHM_SIZE     (128 * 1024)
+/*
+ * udba=none's shared lookup cache (state_shcache.c): AUFS_SHC_SLOTS slots of
+ * AUFS_SHC_WORDS words from AUFS_SHC_OFFSET, after the dirgen[] buckets. The
+ * pages of a union that does not use it are never touched (never allocated).
+ */
+#define AUFS_SHC_OFFSET   (128 * 1024)
+#define AUFS_SHC_SLOTS    16384			/* power of two */
+#define AUFS_SHC_WAYS     4			/* slots a name may take: one set */
+#define AUFS_SHC_WORDS    12			/* 96 bytes a slot */
+#define AUFS_SHM_SIZE     (AUFS_SHC_OFFSET + AUFS_SHC_SLOTS * AUFS_SHC_WORDS * 8)
 /* The pointer to a union's state, in its top writable branch: PREFIX + 16 hex digits. */
 #define AUFS_SHM_LINK_PREFIX ".wh..wh.aufs.shm."
 /* What the pointer says: "shmid:" and the System V identifier in decimal. */
@@ -163,6 +172,9 @@ struct aufs_shm {
 	_Atomic uint32_t watch_owner;
 	_Atomic uint32_t watch_pid;
 	_Atomic uint32_t watch_dirs;
+	/* where udba=none's shared lookup cache is and how many slots: checked at attach */
+	uint32_t shc_offset;		/* AUFS_SHC_OFFSET */
+	uint32_t shc_slots;		/* AUFS_SHC_SLOTS */
 	/* reserved up to hdr_size for the branch table of live remount (later) */
 };
 
@@ -218,6 +230,49 @@ static inline uint32_t shm_bucket_self(const char *rel, size_t len)
 {
 	return (uint32_t)(fnv1a(fnv1a(FNV_INIT, rel, len), "/", 1) & (AUFS_SHM_NDIRGEN - 1));
 }
+
+/* ---------------------------------------------------------------- state_shcache.c */
+
+/*
+ * One entry of udba=none's shared lookup cache: what a probe found for one
+ * union-relative path (struct node's cacheable part) and the generations it
+ * was found under, checked by resolve_cache.c as its own entries' are.
+ */
+struct shc_entry {
+	uint64_t gen;			/* shm->gen */
+	uint32_t pgen, sgen;		/* the parent's and its own dirgen[] buckets */
+	uint64_t until;			/* expiry (resolve_cache.c's clock), or never */
+	int branch;			/* -1: missing */
+	int cut;			/* missing: the branch whose whiteout hides it, or -1 */
+	unsigned type;			/* DT_* */
+	bool alone, restricted;
+	uint8_t diflags;		/* struct dinfo */
+	uint16_t dimode;
+	uint32_t diuid, digid;
+	aufs_mask mask;
+};
+
+/*
+ * May this process use U's shared lookup cache (udba=none, the state attached,
+ * no change of its own that it could not announce)? SHM: the mapping.
+ */
+bool shcache_usable(const struct aufs_union *u, const struct aufs_shm *shm);
+/*
+ * The entry of REL[0..LEN) of U in SHM, whole and in U's bounds, into *E: true.
+ * Its generations are the caller's to check. Never writes.
+ */
+bool shcache_get(const struct aufs_shm *shm, const struct aufs_union *u, const char *rel,
+		 size_t len, struct shc_entry *e);
+/* How many slots of SHM's shared lookup cache hold an entry (aufsctl status). */
+unsigned shcache_count(const struct aufs_shm *shm);
+/* Publish E for REL[0..LEN) of U, if this process may write U's state. */
+void shcache_put(const struct aufs_union *u, const char *rel, size_t len,
+		 const struct shc_entry *e);
+/*
+ * U changed through this process without the shared state knowing (it maps it
+ * read-only): the shared cache may hide the change from it, so it stops using it.
+ */
+void shcache_local_change(struct aufs_union *u);
 
 /* ---------------------------------------------------------------- state_watch.c */
 
@@ -543,6 +598,13 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel, s
  */
 bool cache_noalloc(bool on);
 bool cache_is_noalloc(void);
+/*
+ * udba=none: publish what a probe found (G sampled before it) in U's shared
+ * lookup cache, for every process of U (state_shcache.c); nothing when this
+ * process maps U's state read-only. cache_lookup() asks that cache on a miss.
+ */
+void cache_share(struct aufs_union *u, struct aufs_shm *shm, const char *rel, size_t len,
+		 const struct gens *g, const struct node *n);
 /* A component was resolved without the cache: no whole path may rest on it. */
 void cache_uncacheable(void);
 /* Forget this thread's entry of REL (the op found the cached object gone). */

@@ -30,6 +30,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "internal.h"
@@ -321,20 +322,29 @@ static void cache_evict(struct lcache *c)
 	free(keep);
 }
 
-static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
+/* Are generations G (and expiry UNTIL) of an entry those of SHM now? */
+static bool gens_valid(struct aufs_shm *shm, const struct gens *g, uint64_t until)
 {
 	_Atomic uint32_t *dg = shm_dirgen(shm);
 
-	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire))
+	if (g->gen != atomic_load_explicit(&shm->gen, memory_order_acquire))
 		return false;
-	if (expired(e->until))
+	if (expired(until))
 		return false;
-	if (atomic_load_explicit(&dg[e->pbucket], memory_order_acquire) != e->pgen)
+	if (atomic_load_explicit(&dg[g->pbucket], memory_order_acquire) != g->pgen)
 		return false;
 	/* every entry: a copy-up moves a file to another branch by its own bucket */
-	if (atomic_load_explicit(&dg[e->sbucket], memory_order_acquire) != e->sgen)
+	if (atomic_load_explicit(&dg[g->sbucket], memory_order_acquire) != g->sgen)
 		return false;
 	return true;
+}
+
+static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
+{
+	struct gens g = { .gen = e->gen, .pbucket = e->pbucket, .pgen = e->pgen,
+			  .sbucket = e->sbucket, .sgen = e->sgen };
+
+	return gens_valid(shm, &g, e->until);
 }
 
 void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t parent_len,
@@ -349,8 +359,9 @@ void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t paren
 	g->sgen = atomic_load_explicit(&dg[g->sbucket], memory_order_acquire);
 }
 
-void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
-		       size_t len, const struct gens *g, const struct node *n)
+/* Remember N for REL[0..LEN) of U under generations G, believed until UNTIL. */
+static void fill_until(struct lcache *c, const struct aufs_union *u, const char *rel,
+		       size_t len, const struct gens *g, const struct node *n, uint64_t until)
 {
 	uint64_t h = key_hash(u, rel, len);
 	struct lent **slot, *e;
@@ -398,9 +409,102 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 	e->dimode = n->di.mode;
 	e->diuid = n->di.uid;
 	e->digid = n->di.gid;
-	e->until = expiry(u, n->branch < 0);
+	e->until = until;
 	e->stamp = ++c->stamps;
 	record(e);
+}
+
+void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
+		       size_t len, const struct gens *g, const struct node *n)
+{
+	fill_until(c, u, rel, len, g, n, expiry(u, n->branch < 0));
+}
+
+/* ---------------------------------------------------------------- udba=none: shared */
+
+static size_t parent_len(const char *rel, size_t len)
+{
+	while (len > 0 && rel[len - 1] != '/')
+		len--;
+	return len ? len - 1 : 0;
+}
+
+/*
+ * A miss read from the shared cache was probed by a process that may write the
+ * state, maybe root, which may search where the caller may not: the caller would
+ * have been told EACCES by its own probe, not ENOENT. So it believes the miss
+ * only where its probe could not have failed so: the parent's copies all let
+ * everyone search and read (not restricted) and its top-most copy lets the
+ * caller search. Names at the root of the union are probed.
+ */
+static bool caller_may_probe_in(struct lcache *c, struct aufs_shm *shm,
+				const struct aufs_union *u, const char *rel, size_t plen)
+{
+	struct lent *p;
+	struct stat st;
+
+	if (plen == 0)
+		return false;
+	p = *cache_slot(c, key_hash(u, rel, plen), u, rel, plen);
+	if (!p || !lent_valid(p, shm) || p->type != DT_DIR || p->restricted ||
+	    !(p->diflags & DINFO_STAT))
+		return false;
+	if ((p->dimode & 0111) == 0111)
+		return true;	/* everyone may: no need to ask who the caller is */
+	st.st_mode = S_IFDIR | p->dimode;
+	st.st_uid = p->diuid;
+	st.st_gid = p->digid;
+	return creds_mode_allows(&st, X_OK, false);
+}
+
+/* The per-thread miss asks the union's shared cache; a hit is copied in here. */
+static bool shared_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_union *u,
+			  const char *rel, size_t len, struct node *n)
+{
+	struct shc_entry se;
+	struct gens g;
+	size_t plen;
+
+	if (!shcache_usable(u, shm) || !shcache_get(shm, u, rel, len, &se))
+		return false;
+	plen = parent_len(rel, len);
+	g = (struct gens){ .gen = se.gen, .pbucket = shm_bucket(rel, plen), .pgen = se.pgen,
+			   .sbucket = shm_bucket_self(rel, len), .sgen = se.sgen };
+	if (!gens_valid(shm, &g, se.until))
+		return false;
+	/*
+	 * A process that maps the state read-only (the web server) believes no shared
+	 * miss: a name it created through the union, in this process or in one that
+	 * ran before (it could not announce it), would stay missing for it.
+	 */
+	if (se.branch < 0 && (!shm_writable(u) || !caller_may_probe_in(c, shm, u, rel, plen)))
+		return false;
+	*n = (struct node){ .branch = se.branch, .cut = se.cut, .type = se.type,
+			    .mask = se.mask, .cached = true, .alone = se.alone,
+			    .restricted = se.restricted,
+			    .di = { .flags = se.diflags, .mode = se.dimode, .uid = se.diuid,
+				    .gid = se.digid } };
+	if (noalloc)
+		record(NULL);	/* nothing filled: no whole path rests on it */
+	else
+		fill_until(c, u, rel, len, &g, n, se.until);
+	return true;
+}
+
+void cache_share(struct aufs_union *u, struct aufs_shm *shm, const char *rel, size_t len,
+		 const struct gens *g, const struct node *n)
+{
+	struct shc_entry se;
+
+	if (noalloc || !shcache_usable(u, shm) || !shm_writable(u))
+		return;
+	se = (struct shc_entry){ .gen = g->gen, .pgen = g->pgen, .sgen = g->sgen,
+				 .until = expiry(u, n->branch < 0), .branch = n->branch,
+				 .cut = n->cut, .type = n->type, .alone = n->alone,
+				 .restricted = n->restricted, .diflags = n->di.flags,
+				 .dimode = n->di.mode, .diuid = n->di.uid, .digid = n->di.gid,
+				 .mask = n->mask };
+	shcache_put(u, rel, len, &se);
 }
 
 bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_union *u,
@@ -408,8 +512,10 @@ bool cache_lookup(struct lcache *c, struct aufs_shm *shm, const struct aufs_unio
 {
 	struct lent *e = *cache_slot(c, key_hash(u, rel, len), u, rel, len);
 
-	if (!e || !lent_valid(e, shm))
-		return false;
+	if (!e || !lent_valid(e, shm)) {
+		/* dropped by this thread (gen 0): it knows better than the shared cache */
+		return (!e || e->gen != 0) && shared_lookup(c, shm, u, rel, len, n);
+	}
 	record(e);
 	n->branch = e->branch;
 	n->cut = e->cut;

@@ -267,10 +267,12 @@ static int lookup_child(struct aufs_union *u, const char *rel, size_t len, size_
 	r = probe(u, rel, len, name_off, pmask, mode, n, buf);
 	if (r < 0)
 		return r;
-	if (c && !n->unprobed)
+	if (c && !n->unprobed) {
 		cache_fill(c, u, rel, len, &g, n);
-	else
+		cache_share(u, shm, rel, len, &g, n);
+	} else {
 		cache_uncacheable();	/* half an answer is never remembered */
+	}
 	return 0;
 }
 

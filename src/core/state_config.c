@@ -151,6 +151,9 @@ static bool parse_ull(const char *s, unsigned long long max, unsigned long long 
 	return true;
 }
 
+/* negttl= not given (yet): a value no option can set */
+#define NEGTTL_UNSET (AUFS_TTL_NEVER - 1)
+
 static bool parse_uint(const char *s, unsigned *ret)
 {
 	unsigned long long v;
@@ -593,7 +596,7 @@ static int parse_valued(struct aufs_opts *o, const char *name, char *val, struct
 
 		if (strcmp(val, "never") == 0)
 			*ttl = AUFS_TTL_NEVER;
-		else if (!parse_uint(val, ttl))
+		else if (!parse_uint(val, ttl) || *ttl >= NEGTTL_UNSET)
 			return fail(err, -EINVAL,
 				    "\"%s=%s\": the value is milliseconds or \"never\"", name, val);
 		return 0;
@@ -723,7 +726,7 @@ static void opts_init(struct aufs_opts *o)
 	o->cpup = AUFS_CPUP_TDP;
 	o->coo = AUFS_COO_NONE;
 	o->dirwh = DEFAULT_DIRWH;
-	o->negttl = AUFS_DEFAULT_NEGTTL;
+	o->negttl = NEGTTL_UNSET;	/* the default depends on udba= (aufs_union_parse()) */
 	o->posttl = AUFS_TTL_NEVER;
 }
 
@@ -776,6 +779,13 @@ int aufs_union_parse(const char *options, const char *mnt, struct aufs_union **r
 		}
 		tok = next;
 	}
+	/*
+	 * udba=none trusts what it looked up for good, as aufs(5)'s none does: a miss
+	 * too, until a change through the union or aufsctl reval, unless negttl= says
+	 */
+	if (u->opts.negttl == NEGTTL_UNSET)
+		u->opts.negttl = u->opts.udba == AUFS_UDBA_NONE ? AUFS_TTL_NEVER
+								: AUFS_DEFAULT_NEGTTL;
 	if (!brs) {
 		r = fail(err, -EINVAL, "no branches (br:DIR[:DIR...]) in \"%s\"", options);
 		goto out_free;
@@ -935,9 +945,12 @@ int aufs_union_format(const struct aufs_union *u, char *buf, size_t size)
 		putf(&out, ",dirwh=%u", o->dirwh);
 	if (o->flags & AUFS_OPT_DIROPQ_A)
 		puts_(&out, ",diropq=a");
-	if (o->negttl == AUFS_TTL_NEVER)
+	/* the default is udba='s: never for none, AUFS_DEFAULT_NEGTTL otherwise */
+	if (o->negttl == (o->udba == AUFS_UDBA_NONE ? AUFS_TTL_NEVER : AUFS_DEFAULT_NEGTTL))
+		;
+	else if (o->negttl == AUFS_TTL_NEVER)
 		puts_(&out, ",negttl=never");
-	else if (o->negttl != AUFS_DEFAULT_NEGTTL)
+	else
 		putf(&out, ",negttl=%u", o->negttl);
 	if (o->posttl != AUFS_TTL_NEVER)
 		putf(&out, ",posttl=%u", o->posttl);

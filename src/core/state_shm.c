@@ -77,6 +77,8 @@ _Static_assert(offsetof(struct aufs_shm, changes) == 184 + PATH_MAX, "layout");
 _Static_assert(offsetof(struct aufs_shm, watch_owner) == 192 + PATH_MAX, "layout");
 _Static_assert(offsetof(struct aufs_shm, watch_pid) == 196 + PATH_MAX, "layout");
 _Static_assert(offsetof(struct aufs_shm, watch_dirs) == 200 + PATH_MAX, "layout");
+_Static_assert(offsetof(struct aufs_shm, shc_offset) == 204 + PATH_MAX, "layout");
+_Static_assert(offsetof(struct aufs_shm, shc_slots) == 208 + PATH_MAX, "layout");
 _Static_assert(sizeof(struct aufs_shm) <= AUFS_SHM_HDR_SIZE, "layout");
 
 static int top_writable(const struct aufs_union *u)
@@ -201,7 +203,8 @@ static int validate(const struct aufs_shm *shm, const struct where *w, int id,
 	if (shm->version != AUFS_SHM_VERSION)
 		return refuse(err, w, id, "unsupported version %u", (unsigned)shm->version);
 	if (shm->hdr_size != AUFS_SHM_HDR_SIZE || shm->ndirgen != AUFS_SHM_NDIRGEN ||
-	    shm->size != AUFS_SHM_SIZE)
+	    shm->size != AUFS_SHM_SIZE || shm->shc_offset != AUFS_SHC_OFFSET ||
+	    shm->shc_slots != AUFS_SHC_SLOTS)
 		return refuse(err, w, id, "bad layout");
 	if (shm->br_dev != (uint64_t)w->st.st_dev || shm->br_ino != (uint64_t)w->st.st_ino ||
 	    strncmp(shm->mnt, w->u->mnt, sizeof(shm->mnt)) != 0)
@@ -279,6 +282,8 @@ static void fill(struct aufs_shm *shm, const struct aufs_union *u, const struct 
 	shm->size = AUFS_SHM_SIZE;
 	shm->owner = st ? (uint32_t)st->st_uid : (uint32_t)sys_geteuid();
 	shm->ndirgen = AUFS_SHM_NDIRGEN;
+	shm->shc_offset = AUFS_SHC_OFFSET;
+	shm->shc_slots = AUFS_SHC_SLOTS;
 	shm->br_dev = st ? (uint64_t)st->st_dev : 0;
 	shm->br_ino = st ? (uint64_t)st->st_ino : 0;
 	atomic_store(&shm->gen, 1);
@@ -503,10 +508,12 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
 {
 	struct aufs_shm *shm = writable_now(u);
 
-	if (shm)
+	if (shm) {
 		bump(shm, &shm_dirgen(shm)[shm_bucket(rel, len)]);
-	else
+	} else {
+		shcache_local_change(u);
 		aufs_state_local_change();
+	}
 }
 
 void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
@@ -522,10 +529,12 @@ void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
 {
 	struct aufs_shm *shm = writable_now(u);
 
-	if (shm)
+	if (shm) {
 		bump(shm, &shm_dirgen(shm)[shm_bucket_self(rel, len)]);
-	else
+	} else {
+		shcache_local_change(u);
 		aufs_state_local_change();
+	}
 }
 
 void aufs_union_changed(struct aufs_union *u)
@@ -536,6 +545,7 @@ void aufs_union_changed(struct aufs_union *u)
 		atomic_fetch_add_explicit(&shm->gen, 1, memory_order_seq_cst);
 		atomic_fetch_add_explicit(&shm->changes, 1, memory_order_seq_cst);
 	} else {
+		shcache_local_change(u);
 		aufs_state_local_change();
 	}
 }
@@ -572,6 +582,8 @@ int aufs_shm_status(const struct aufs_union *u, struct aufs_shm_status *ret,
 	ret->lookups = atomic_load(&shm->counter[AUFS_CNT_LOOKUPS]);
 	ret->copyups = atomic_load(&shm->counter[AUFS_CNT_COPYUPS]);
 	ret->whiteouts = atomic_load(&shm->counter[AUFS_CNT_WHITEOUTS]);
+	ret->shared_entries = shcache_count(shm);
+	ret->shared_slots = AUFS_SHC_SLOTS;
 	(void)sys_shmdt((void *)shm);
 	/* after the detach: the count is of the union's processes, not of this one */
 	r = sys_shmctl(id, IPC_STAT, &ds);

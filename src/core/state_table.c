@@ -879,6 +879,9 @@ static void inherit_shared_state(const struct aufs_config *cfg, struct aufs_unio
 		    atomic_load_explicit(&v->shm_state, memory_order_relaxed) == 1) {
 			atomic_store_explicit(&u->shm, atomic_load(&v->shm), memory_order_relaxed);
 			atomic_store_explicit(&u->shm_state, 1, memory_order_relaxed);
+			/* a change it could not announce stays unannounced in the new one */
+			atomic_store_explicit(&u->shc_local, atomic_load(&v->shc_local),
+					      memory_order_relaxed);
 		}
 		return;
 	}

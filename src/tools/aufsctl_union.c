@@ -203,6 +203,9 @@ static void status_human(const struct aufs_union *u)
 	printf("  generation %llu, lookups %llu, copy-ups %llu, whiteouts %llu\n",
 	       (unsigned long long)v.st.gen, (unsigned long long)v.st.lookups,
 	       (unsigned long long)v.st.copyups, (unsigned long long)v.st.whiteouts);
+	if (u->opts.udba == AUFS_UDBA_NONE)
+		printf("  shared lookup cache: %u of %u entries\n", v.st.shared_entries,
+		       v.st.shared_slots);
 }
 
 static void status_json(const struct aufs_union *u)
@@ -231,13 +234,16 @@ static void status_json(const struct aufs_union *u)
 		fputs(",\"link\":", stdout);
 		json_string(stdout, v.link);
 	}
-	if (!strcmp(v.status, "present"))
+	if (!strcmp(v.status, "present")) {
 		printf(",\"segment\":%d,\"attached\":%lu,\"generation\":%llu,\"lookups\":%llu,"
 		       "\"copyups\":%llu,\"whiteouts\":%llu",
 		       v.st.id, v.st.nattch, (unsigned long long)v.st.gen,
 		       (unsigned long long)v.st.lookups, (unsigned long long)v.st.copyups,
 		       (unsigned long long)v.st.whiteouts);
-	else {
+		if (u->opts.udba == AUFS_UDBA_NONE)
+			printf(",\"shared_entries\":%u,\"shared_slots\":%u",
+			       v.st.shared_entries, v.st.shared_slots);
+	} else {
 		fputs(",\"reason\":", stdout);
 		json_string(stdout, v.why);
 	}

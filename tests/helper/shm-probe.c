@@ -10,8 +10,12 @@
  *   shm-probe watcher ID        udba=inotify: "PID DIRS", the watcher's process id
  *                               (0 while none watches) and how many directories it
  *                               watches
- *   shm-probe sum ID            the sum of its generations and counters: changes
- *                               whenever a process writes the state
+ *   shm-probe sum ID            the sum of its generations, counters and the
+ *                               sequence words of udba=none's lookup cache:
+ *                               changes whenever a process writes the state
+ *   shm-probe cache ID          udba=none: how many slots of the shared lookup
+ *                               cache hold an entry (written at least once and
+ *                               not being written)
  *   shm-probe write ID          attach read-write and bump its generation
  *   shm-probe chmod ID MODE     IPC_SET the mode
  *   shm-probe rmid ID           IPC_RMID
@@ -42,7 +46,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SHM_SIZE (128 * 1024)
+#define OFF_SHC (128 * 1024)
+#define SHC_SLOTS 16384
+#define SHC_WORDS 12
+#define SHM_SIZE (OFF_SHC + SHC_SLOTS * SHC_WORDS * 8)
 #define SHM_MAGIC 0x31666d6873667561ULL
 #define OFF_GEN 32
 #define OFF_BR_DEV 168
@@ -63,7 +70,7 @@ static int fail(const char *call)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: shm-probe id LINK | info ID | gen ID | watcher ID | sum ID | write ID | chmod ID MODE |"
+	fprintf(stderr, "usage: shm-probe id LINK | info ID | gen ID | watcher ID | sum ID | cache ID | write ID | chmod ID MODE |"
 			" rmid ID | copy ID [magic|size=N|mode=M]... | remove LINK... | sweep DIR\n");
 	return 2;
 }
@@ -209,7 +216,26 @@ int main(int argc, char **argv)
 		for (int i = 0; i < NDIRGEN; i++)
 			sum += __atomic_load_n((const uint32_t *)(p + OFF_DIRGEN) + i,
 					       __ATOMIC_SEQ_CST);
+		for (int i = 0; i < SHC_SLOTS; i++)
+			sum += __atomic_load_n((const uint64_t *)(p + OFF_SHC) + i * SHC_WORDS,
+					       __ATOMIC_SEQ_CST);
 		printf("%llu\n", sum);
+		shmdt(p);
+		return 0;
+	}
+	if (!strcmp(cmd, "cache")) {
+		const char *p = shmat(id, NULL, SHM_RDONLY);
+		unsigned n = 0;
+
+		if (p == (void *)-1)
+			return fail("shmat");
+		for (int i = 0; i < SHC_SLOTS; i++) {
+			uint64_t seq = __atomic_load_n((const uint64_t *)(p + OFF_SHC) +
+							       i * SHC_WORDS, __ATOMIC_SEQ_CST);
+
+			n += seq && !(seq & 1);
+		}
+		printf("%u\n", n);
 		shmdt(p);
 		return 0;
 	}

@@ -271,7 +271,7 @@ test_expect_success 'a shared state that group or others may write is replaced' 
 
 test_expect_success 'a shared state of another size is replaced' '
 	bad_state size size=65536 &&
-	test_grep "65536 bytes, not 131072" err
+	test_grep "65536 bytes, not 1703936" err
 '
 
 test_expect_success 'a link to no segment (after a reboot) is replaced silently' '

@@ -110,7 +110,7 @@ test_expect_success HOST_USERS 'the state: one segment, owned by the tenant, tha
 	"$SHM_PROBE" info "$id" >info &&
 	cat info &&
 	grep "^uid=$(id -u "$TENANT") " info &&
-	grep " mode=0644 size=131072 " info &&
+	grep " mode=0644 size=1703936 " info &&
 	grep " mnt=$M1\$" info &&
 	test "$(ls -d "$T1"/.wh..wh.aufs.shm.* | wc -l)" = 1 &&
 	test "$(stat -c %U "$T1")" = "$TENANT" &&
@@ -229,7 +229,7 @@ test_expect_success HOST_USERS 'a state with a bad magic number is refused' '
 '
 
 test_expect_success HOST_USERS 'a state of the wrong size is refused' '
-	refused_case "65536 bytes, not 131072" "$TENANT" size=65536
+	refused_case "65536 bytes, not 1703936" "$TENANT" size=65536
 '
 
 test_expect_success HOST_USERS 'a process that refused a state attaches once the tenant replaced it' '

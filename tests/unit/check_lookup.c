@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "aufs/core.h"
+#include "aufs/fault.h"
 #include "fixture.h"	/* fx_remove_states() */
 #include "internal.h"
 
@@ -1349,6 +1350,11 @@ START_TEST(test_ttl_options)
 		{ "br:@/t=rw:@/b=ro,negttl=250,posttl=3000,negttl=1000", 1000, 3000,
 		  ",posttl=3000 " },
 		{ "br:@/t=rw:@/b=ro,negttl=0,posttl=never", 0, AUFS_TTL_NEVER, ",negttl=0 " },
+		/* udba=none trusts a miss for good unless negttl= says, in either order */
+		{ "br:@/t=rw:@/b=ro,udba=none", AUFS_TTL_NEVER, AUFS_TTL_NEVER, NULL },
+		{ "br:@/t=rw:@/b=ro,negttl=1000,udba=none", 1000, AUFS_TTL_NEVER,
+		  ",negttl=1000 " },
+		{ "br:@/t=rw:@/b=ro,udba=none,udba=reval", 1000, AUFS_TTL_NEVER, NULL },
 	};
 	struct aufs_union *u = NULL;
 	struct aufs_err err;
@@ -1442,6 +1448,96 @@ static void change_seen_by_other_thread(const char *layout)
 	ck_assert_int_eq(p.branch[1], -1);
 	ck_assert_int_eq(p.branch[2], 0);
 }
+
+/*
+ * udba=none: a thread whose cache is empty (as a brand-new process's is) finds
+ * what another thread probed in the union's shared lookup cache, without one
+ * system call (every raw call would fail here); under udba=reval it probes.
+ */
+struct fresh {
+	const char *path;
+	int r, branch;
+};
+
+static void *fresh_main(void *arg)
+{
+	struct fresh *f = arg;
+	struct aufs_loc loc;
+
+	f->r = aufs_resolve(AT_FDCWD, f->path, 0, &loc);
+	f->branch = f->r == 0 ? loc.branch : -100;
+	return NULL;
+}
+
+/* PATH resolved by a new thread; with NO_CALLS every raw call it makes fails (EIO). */
+static struct fresh in_fresh_thread(const char *tmpl, bool no_calls, unsigned long *fired)
+{
+	char path[PATH_MAX];
+	struct fresh f = { .path = path };
+	pthread_t th;
+
+	fmt(path, sizeof(path), "%s", ex(tmpl));
+	if (no_calls)
+		aufs_fault_set_persist(AUFS_FAULT_ANY, 1, EIO);
+	ck_assert_int_eq(pthread_create(&th, NULL, fresh_main, &f), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	if (fired)
+		*fired = aufs_fault_fired();
+	aufs_fault_clear();
+	return f;
+}
+
+static void warm_deep(const char *opts)
+{
+	start("t/ b/a/b/c/d/e/f", opts, NULL);
+	ck_assert_int_eq(resolve_ok("@/mnt/a/b/c/d/e/f", 0)->branch, 1);
+	ck_assert_int_eq(resolve_ok("@/mnt/a/b/c/d/e/nothere", 0)->branch, -1);
+}
+
+START_TEST(test_shared_cache_none)
+{
+	unsigned long fired;
+	struct fresh f;
+	int fd;
+
+	warm_deep("br:@/t=rw:@/b=ro,udba=none");
+	f = in_fresh_thread("@/mnt/a/b/c/d/e/f", true, &fired);
+	ck_assert_int_eq(f.r, 0);
+	ck_assert_int_eq(f.branch, 1);
+	ck_assert_uint_eq(fired, 0);
+	f = in_fresh_thread("@/mnt/a/b/c/d/e/nothere", true, &fired);
+	ck_assert_int_eq(f.r, 0);
+	ck_assert_int_eq(f.branch, -1);
+	ck_assert_uint_eq(fired, 0);
+	/* a change through the union: the shared miss is stale for every thread */
+	fd = aufs_openat(AT_FDCWD, ex("@/mnt/a/b/c/d/e/nothere"), O_WRONLY | O_CREAT | O_EXCL,
+			 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	f = in_fresh_thread("@/mnt/a/b/c/d/e/nothere", false, NULL);
+	ck_assert_int_eq(f.r, 0);
+	ck_assert_int_eq(f.branch, 0);
+	/* a direct change under a cached miss: not seen until a reval (the global generation) */
+	ck_assert_int_eq(resolve_ok("@/mnt/a/b/c/d/e/h", 0)->branch, -1);
+	put_file("b/a/b/c/d/e/h", "h");
+	ck_assert_int_eq(in_fresh_thread("@/mnt/a/b/c/d/e/h", false, NULL).branch, -1);
+	ck_assert_int_eq(in_fresh_thread("@/mnt/a/b/c/d/e/h", false, NULL).branch, -1);
+	aufs_union_changed(cfg.unions[0]);
+	ck_assert_int_eq(in_fresh_thread("@/mnt/a/b/c/d/e/h", false, NULL).branch, 1);
+}
+END_TEST
+
+START_TEST(test_shared_cache_only_for_none)
+{
+	unsigned long fired;
+	struct fresh f;
+
+	warm_deep("br:@/t=rw:@/b=ro");
+	f = in_fresh_thread("@/mnt/a/b/c/d/e/f", true, &fired);
+	ck_assert_int_eq(f.r, -EIO);
+	ck_assert_uint_gt(fired, 0);
+}
+END_TEST
 
 START_TEST(test_change_seen_by_other_thread)
 {
@@ -2006,6 +2102,8 @@ Suite *lookup_suite(void)
 	tcase_add_test(tc, test_create_through_union);
 	tcase_add_test(tc, test_republish);
 	tcase_add_test(tc, test_change_seen_by_other_thread);
+	tcase_add_test(tc, test_shared_cache_none);
+	tcase_add_test(tc, test_shared_cache_only_for_none);
 	tcase_add_test(tc, test_copied_up_dir_seen_by_other_thread);
 	tcase_add_test(tc, test_change_seen_by_other_process);
 	tcase_add_test(tc, test_cache_two_unions);

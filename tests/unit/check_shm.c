@@ -129,6 +129,8 @@ static int plant(void (*mutate)(struct aufs_shm *), size_t size, int mode)
 		shm->size = AUFS_SHM_SIZE;
 		shm->owner = geteuid();
 		shm->ndirgen = AUFS_SHM_NDIRGEN;
+		shm->shc_offset = AUFS_SHC_OFFSET;
+		shm->shc_slots = AUFS_SHC_SLOTS;
 		shm->gen = 41;
 		shm->br_dev = st.st_dev;
 		shm->br_ino = st.st_ino;
@@ -553,6 +555,16 @@ static void bad_size(struct aufs_shm *s)
 	s->size = AUFS_SHM_SIZE * 4;
 }
 
+static void bad_shc_offset(struct aufs_shm *s)
+{
+	s->shc_offset = AUFS_SHM_SIZE;	/* the shared lookup cache past the mapping */
+}
+
+static void bad_shc_slots(struct aufs_shm *s)
+{
+	s->shc_slots = AUFS_SHC_SLOTS * 2;
+}
+
 static const struct {
 	const char *name;
 	void (*mutate)(struct aufs_shm *);
@@ -560,11 +572,13 @@ static const struct {
 } corrupt[] = {
 	{ "bad magic", bad_magic, "bad magic number" },
 	{ "no magic", no_magic, "bad magic number" },
-	{ "another version", bad_version, "unsupported version 3" },
+	{ "another version", bad_version, "unsupported version 4" },
 	{ "the old version", old_version, "unsupported version 1" },
 	{ "another header size", bad_hdr, "bad layout" },
 	{ "another dirgen count", bad_ndirgen, "bad layout" },
 	{ "another size field", bad_size, "bad layout" },
+	{ "the lookup cache elsewhere", bad_shc_offset, "bad layout" },
+	{ "another lookup cache size", bad_shc_slots, "bad layout" },
 };
 #define NCORRUPT ((int)(sizeof(corrupt) / sizeof(corrupt[0])))
 
@@ -581,8 +595,8 @@ START_TEST(test_wrong_size)
 {
 	int id = plant(NULL, AUFS_SHM_SIZE / 2, 0644);
 
-	refused("65536 bytes, not 131072", id);
-	replaced("65536 bytes, not 131072", id);
+	refused("851968 bytes, not 1703936", id);
+	replaced("851968 bytes, not 1703936", id);
 }
 END_TEST
 

@@ -23,6 +23,7 @@ Suite *namespace_suite(void);
 Suite *perm_suite(void);
 Suite *longpath_suite(void);
 Suite *table_suite(void);
+Suite *shcache_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -40,6 +41,7 @@ static Suite *(*const suites[])(void) = {
 	perm_suite,
 	longpath_suite,
 	table_suite,
+	shcache_suite,
 	NULL,
 };
 
