@@ -41,13 +41,14 @@ U="br:$T1=rw:$BASE=ro,nowarn_perm"
 N="$U,udba=none"
 DEEP=a/b/c/d/e/f MISS=a/b/c/d/e/nothere
 
-# The tenant's first process makes the union's shared state (one per mount point:
-# each level below is mounted at its own directory, so each has its own state).
+# The tenant's long-running process (its php-fpm pool) makes the union's shared state
+# and keeps it mapped: a state goes with the last process that maps it (one per mount
+# point: each level below is mounted at its own directory, so each has its own state).
 for l in none reval inotify; do
 	mkdir "$TRASH/m-$l"
-	run_as "$TENANT" -o "$U,udba=$l" "$TRASH/m-$l" -- true
+	state_hold "pool-$l" "$TENANT" "$TRASH/m-$l" -o "$U,udba=$l" "$TRASH/m-$l"
 done
-run_as "$TENANT" -o "$N" "$M" -- true
+state_hold pool "$TENANT" "$M" -o "$N" "$M"
 
 [ -x "$SHM_PROBE" ] && test_set_prereq SHM_PROBE
 [ -x "$STAT_PROBE" ] && test_set_prereq STAT_PROBE
@@ -124,6 +125,7 @@ test_expect_success STRACE,STAT_PROBE,NOSAN 'udba=reval and inotify: a brand-new
 # the name in a process before, unannounced.
 test_expect_success HOST_USERS,STRACE,STAT_PROBE,SHM_PROBE,NOSAN 'cross-user: aufs-tenant1 warms the union, a brand-new aufs-www process pays what a native stat pays, and writes nothing in the state' '
 	mkdir "$TRASH/m-x" &&
+	state_hold pool-x "$TENANT" "$TRASH/m-x" -o "$N" "$TRASH/m-x" &&
 	run_as "$TENANT" -o "$N" "$TRASH/m-x" -- "$STAT_PROBE" "$TRASH/m-x/$DEEP" "$TRASH/m-x/$MISS" >warm.out &&
 	id= &&
 	for l in "$T1"/.wh..wh.aufs.shm.*; do
