@@ -123,9 +123,12 @@ static void copy_xattrs(int in, int out)
 static int copy_range(int in, int out, off_t from, off_t to)
 {
 	loff_t ioff = from, ooff = from;
+	bool by_hand = false;	/* the kernel said once it cannot copy these */
 
 	while (ioff < to) {
-		ssize_t n = sys_copy_file_range(in, &ioff, out, &ooff, (size_t)(to - ioff), 0);
+		ssize_t n = by_hand ? -EXDEV
+				    : sys_copy_file_range(in, &ioff, out, &ooff,
+							  (size_t)(to - ioff), 0);
 
 		if (n == 0)
 			break;	/* the source shrank meanwhile */
@@ -134,6 +137,7 @@ static int copy_range(int in, int out, off_t from, off_t to)
 		if (n != -EXDEV && n != -EINVAL && n != -ENOSYS && n != -EOPNOTSUPP)
 			return (int)n;
 		/* no in-kernel copy between these file systems: read and write */
+		by_hand = true;
 		{
 			char buf[65536];
 			ssize_t got = AUFS_SYS(SYS_pread64, in, buf,
