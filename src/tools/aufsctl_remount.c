@@ -303,6 +303,24 @@ static bool has_union(const char *fstab, const char *mnt)
 }
 
 /*
+ * The image root just wrote for another user's session goes to that user, who must
+ * be able to replace it in a sticky directory (its own remount, its processes).
+ */
+static void give_image(const char *image, uid_t uid)
+{
+	struct stat st;
+	int fd = open(image, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+	    fchown(fd, uid, (gid_t)-1) < 0)
+		fprintf(stderr, "aufsctl: note: %s stays root's (%s): only root may remount the "
+			"session again\n", image, strerror(errno));
+	close(fd);
+}
+
+/*
  * Without a host table that has the union: the sessions of `aufs-run -o` (session.h)
  * in use that hold a union at one of TARGETS, the caller's own (any as root). Each
  * is remounted on its own; the first failure stops, after what was done is said.
@@ -349,6 +367,8 @@ static int remount_sessions(const char *items, const char **targets, int ntarget
 		snprintf(label, sizeof(label), "session of pid %d (uid %u): ", (int)s[i].pid,
 			 (unsigned)s[i].uid);
 		r = remount_file(s[i].fstab, s[i].image, items, mine, k, false, label);
+		if (r == 0 && me == 0 && s[i].uid != 0)
+			give_image(s[i].image, s[i].uid);
 		if (r) {
 			if (done)
 				fprintf(stderr, "aufsctl: %d session%s had been remounted before this "
