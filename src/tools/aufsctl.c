@@ -10,7 +10,8 @@
  *   aufsctl image  [--image PATH] FILE     print the image's path
  *   aufsctl check  [--image PATH] FILE     is the image trusted, whole and current?
  *   aufsctl remount [--fstab FILE] -o ITEMS (MNT...|--all)
- *                                          change unions of the table live
+ *                                          change unions of the table (or of
+ *                                          aufs-run -o sessions) live
  *   aufsctl status [UNION] [MNT]           unions, branches, processes, counters
  *   aufsctl reval  UNION MNT [PATH]        running processes drop what they cached
  *   aufsctl diff   UNION MNT               the top writable branch's changes
@@ -56,7 +57,9 @@ static void usage(FILE *f)
 		"  check FILE  exit 0 when the image is trusted, whole and describes FILE\n"
 		"  remount apply aufs remount ITEMS (add:I:BR, ins:I:BR, append:BR, prepend:BR,\n"
 		"          del:BR, mod:BR=PERM, options) to unions of the host table FILE\n"
-		"          (default $AUFS_FSTAB), then reload it\n"
+		"          (default $AUFS_FSTAB), then reload it; without --fstab, when\n"
+		"          AUFS_FSTAB has no union at MNT, to the running aufs-run -o\n"
+		"          sessions that have one\n"
 		"  status  the unions (or the one at MNT): branches, options, processes\n"
 		"          attached to the shared state, generation and counters\n"
 		"  reval   every process of the union drops what it cached (about the\n"
