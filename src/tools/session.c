@@ -130,10 +130,14 @@ static void image_of(const char *fstab, char *image, size_t size)
  * Mark the sessions of S whose command ran out as in use when a process maps their
  * image (its path, or "PATH (deleted)" when a remount replaced it since): one pass
  * over /proc/ * /maps for all of them. Processes whose map the caller may not read
- * are not the caller's (a session's processes are its owner's, or root's).
+ * are not the caller's (a session's processes are its owner's, or root's). A
+ * process started before the earliest of those commands is none of theirs: its
+ * start time (a short read) spares reading its map (the long one), so that a host's
+ * long-running processes cost little.
  */
 static void mark_mapped(struct session *s, size_t n)
 {
+	unsigned long long earliest = ~0ull;
 	size_t pending = 0;
 	char path[64], *line = NULL;
 	size_t cap = 0;
@@ -141,14 +145,18 @@ static void mark_mapped(struct session *s, size_t n)
 	DIR *d;
 
 	for (size_t i = 0; i < n; i++)
-		pending += !s[i].in_use;
+		if (!s[i].in_use) {
+			pending++;
+			earliest = s[i].start < earliest ? s[i].start : earliest;
+		}
 	if (!pending || !(d = opendir("/proc")))
 		return;
 	while (pending && (e = readdir(d))) {
 		FILE *f;
 		ssize_t len;
 
-		if (!isdigit((unsigned char)e->d_name[0]))
+		if (!isdigit((unsigned char)e->d_name[0]) ||
+		    proc_start((pid_t)atoi(e->d_name)) < earliest)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/maps", e->d_name);
 		f = fopen(path, "re");

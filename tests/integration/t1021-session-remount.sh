@@ -99,6 +99,16 @@ test_expect_success 'aufs-run -o: the command gets a session fstab and its image
 	read -r m t <out && test "$m" = unset && case $t in "$D"/aufs-run.$UID_ME.*.image) ;; *) false ;; esac
 '
 
+test_expect_success 'no session file can be made: one line, and the unions go in AUFS_MOUNTS as before' '
+	AUFS_TABLE_DIR=$TRASH/nonexistent aufs_run -o "br:$TRASH/top=rw:$TRASH/day0=ro" "$TRASH/m1" -- \
+		sh -c "cat \"$TRASH/m1/VERSION\"; echo \${AUFS_FSTAB-unset}; printf %s \"\$AUFS_MOUNTS\"" \
+		>out 2>err &&
+	printf "%s\n" day0 unset "none $TRASH/m1 aufs br:$TRASH/top=rw:$TRASH/day0=ro 0 0" >expect &&
+	test_cmp expect out &&
+	test_line_count = 1 err &&
+	test_grep "^aufs-run: note: no session file ($TRASH/nonexistent: No such file or directory); the unions are in AUFS_MOUNTS and cannot be remounted\$" err
+'
+
 test_expect_success 'a reader of the session reads the new base at its next call after a remount, and the old one after del' '
 	reader_start "$ME" r1 -o "br:$TRASH/top=rw:$TRASH/day0=ro,nowarn_perm" "$TRASH/m1" &&
 	expect r1 day0 read "$TRASH/m1/VERSION" &&
