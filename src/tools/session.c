@@ -378,6 +378,10 @@ bool session_read_lines(const char *file, char **lines)
 	if (aufs_fstab_read(file, &text, &len, NULL, &err) < 0)
 		return false;
 	nl = strchr(text, '\n');
+	if (strncmp(text, HEADER, strlen(HEADER)) || !nl) {	/* replaced since */
+		free(text);
+		return false;
+	}
 	memmove(text, nl + 1, strlen(nl + 1) + 1);
 	*lines = text;
 	return true;
