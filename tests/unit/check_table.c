@@ -390,6 +390,8 @@ START_TEST(test_stale_image_of_a_fresh_fstab_waited_for)
 	ck_assert_int_eq(c->nunion, 7);
 	ck_assert_msg(ms_between(&t0, &t1) >= 190 && ms_between(&t0, &t1) < 2000,
 		      "waited %.0f ms", ms_between(&t0, &t1));
+	aufs_config_release(c);	/* a private table is the caller's to free */
+	free(c);
 }
 END_TEST
 
