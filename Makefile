@@ -105,12 +105,12 @@ $(LIB): $(PRELOAD_OBJ) $(CORE_LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-z,defs -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(CORE_LIB) \
 		-ldl -lpthread $(SANFLAGS)
 
-$(RUN_BIN): $(B)/src/tools/aufs-run.o $(CORE_LIB)
+$(RUN_BIN): $(B)/src/tools/aufs-run.o $(B)/src/tools/session.o $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)
 
 # aufsctl.c dispatches; its commands live in src/tools/aufsctl_*.c.
-CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard src/tools/aufsctl*.c))
+CTL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard src/tools/aufsctl*.c)) $(B)/src/tools/session.o
 $(CTL_BIN): $(CTL_OBJ) $(CORE_LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(SANFLAGS)

@@ -403,6 +403,12 @@ static inline int sys_ppoll(struct pollfd *fds, unsigned long n, const struct ti
 	return (int)AUFS_SYS(SYS_ppoll, fds, n, timeout, 0, 0, 0);
 }
 
+/* The raw call, not the vDSO: for the rare waits of state_host.c, never on a call's path. */
+static inline int sys_clock_gettime(int clock, struct timespec *ts)
+{
+	return (int)AUFS_SYS(SYS_clock_gettime, clock, ts, 0, 0, 0, 0);
+}
+
 /*
  * System V shared memory, the union's shared state (src/core/state_shm.c). On
  * x86-64 the kernel's shmid64_ds is the C library's struct shmid_ds, and shmat

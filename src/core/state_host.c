@@ -18,6 +18,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 #include "state_table.h"
@@ -60,6 +61,37 @@ int aufs_table_fstab_path(const char *given, char *buf, size_t size)
 	}
 	r = path_append_lexical(buf, &n, size, given);
 	return r < 0 ? r : (int)n;
+}
+
+/*
+ * aufsctl reload/remount renames the new fstab into place, then compiles and
+ * writes its image: a process that starts in between finds the image stale. If it
+ * may not write the image, it would compile a private table that never follows a
+ * later replacement; when the fstab changed this recently, its writer is at work,
+ * and the process waits for the image a little instead (WAIT_STEPS x WAIT_STEP_NS).
+ */
+#define JUST_CHANGED_NS (2LL * 1000000000)
+#define WAIT_STEP_NS 5000000
+#define WAIT_STEPS 40
+
+static bool fstab_just_changed(const struct stat *st)
+{
+	struct timespec now;
+	long long t, m, c;
+
+	if (sys_clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return false;
+	t = (long long)now.tv_sec * 1000000000 + now.tv_nsec;
+	m = (long long)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	c = (long long)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	return t - (m > c ? m : c) < JUST_CHANGED_NS;
+}
+
+static void wait_step(void)
+{
+	struct timespec ts = { 0, WAIT_STEP_NS };
+
+	(void)sys_ppoll(NULL, 0, &ts);
 }
 
 /* Does the image describe FSTAB as it is now (its identity, else its text)? */
@@ -307,14 +339,15 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 		snprintf(err->msg, sizeof(err->msg), "image of %s: %s", fstab, strerror(-r));
 		goto out;
 	}
-	if (!(flags & AUFS_TABLE_FORCE)) {
+	euid = sys_geteuid();
+	for (int wait = 0; !(flags & AUFS_TABLE_FORCE); wait++) {
 		r = table_map_image(image, src.st.st_uid, &h, &size, &why);
 		/* once per start of a host (aufs-run): the whole image, every byte */
 		if (r == 0 && (flags & AUFS_TABLE_VERIFY) && aufs_table_verify(h, size, true, &why) < 0) {
 			(void)sys_munmap((void *)h, size);
 			r = -EBADMSG;
 		}
-		if (r == 0 && !image_matches(h, &src.st, NULL, 0)) {
+		if (r == 0 && !text && !image_matches(h, &src.st, NULL, 0)) {
 			/* touched or replaced: the same text still matches */
 			r = aufs_fstab_read(fstab, &text, &len, &src.st, err);
 			if (r < 0) {
@@ -336,7 +369,13 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 		if (r == 0) {
 			(void)sys_munmap((void *)h, size);
 			why = "stale (the fstab changed)";
+			if (!((flags & AUFS_TABLE_MAY_WRITE) && (euid == 0 || euid == src.st.st_uid)) &&
+			    wait < WAIT_STEPS && fstab_just_changed(&src.st)) {
+				wait_step();
+				continue;
+			}
 		}
+		break;
 	}
 	/* compile: the checks of every line against the others, then the image */
 	if (!text) {
@@ -361,7 +400,6 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 		snprintf(err->msg, sizeof(err->msg), "%s: cannot compile: %s", fstab, strerror(-r));
 		goto out;
 	}
-	euid = sys_geteuid();
 	if ((flags & AUFS_TABLE_MAY_WRITE) && (euid == 0 || euid == src.st.st_uid)) {
 		struct aufs_err werr = { 0 };
 

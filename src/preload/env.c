@@ -3,9 +3,9 @@
  * env.c - the environment a new program gets: the library and its configuration
  * as this process started with them, captured once by a constructor; the
  * child's envp built on the caller's stack, with
- * LD_PRELOAD and the AUFS_MOUNTS / AUFS_FSTAB the library started with put back
- * when the program dropped them (env -i, clearenv), unless it set AUFS_MOUNTS or
- * AUFS_FSTAB itself or asked for AUFS_UNLOAD=1; and AUFS_CWD ("DEV:INO:PATH"),
+ * LD_PRELOAD and the AUFS_MOUNTS / AUFS_FSTAB (with its AUFS_TABLE) the library
+ * started with put back when the program dropped them (env -i, clearenv), unless
+ * it set AUFS_MOUNTS or AUFS_FSTAB itself or asked for AUFS_UNLOAD=1; and AUFS_CWD ("DEV:INO:PATH"),
  * which carries the virtual cwd. Everything but the capture may run in a vfork
  * child (exec.c): no allocation, no locks, nothing of the parent's written.
  */
@@ -29,6 +29,7 @@ static struct {
 	char *preload;		/* "LD_PRELOAD=..." for a child that has none */
 	char *mounts;		/* "AUFS_MOUNTS=..." or NULL */
 	char *fstab;		/* "AUFS_FSTAB=..." or NULL */
+	char *table;		/* "AUFS_TABLE=..." (the image of fstab) or NULL */
 } start;
 
 static char *env_entry(const char *name, const char *value)
@@ -105,6 +106,9 @@ static void start_capture(void)
 	v = getenv("AUFS_FSTAB");
 	if (v && *v)
 		start.fstab = env_entry("AUFS_FSTAB", v);
+	v = getenv("AUFS_TABLE");
+	if (start.fstab && v && *v)
+		start.table = env_entry("AUFS_TABLE", v);
 	atomic_store(&start.state, 2);
 }
 
@@ -224,16 +228,16 @@ size_t env_count(char *const envp[], size_t *ret_room)
 }
 
 /*
- * The child's environment into OUT (N + 5 pointers): ENVP without AUFS_CWD; with
+ * The child's environment into OUT (N + 6 pointers): ENVP without AUFS_CWD; with
  * LD_PRELOAD naming this library and, when the program set neither, the
- * AUFS_MOUNTS and AUFS_FSTAB the library started with (unless AUFS_UNLOAD);
- * then the AUFS_CWD entry. PRE (ROOM bytes) holds a rewritten LD_PRELOAD.
+ * AUFS_MOUNTS and AUFS_FSTAB (and AUFS_TABLE) the library started with (unless
+ * AUFS_UNLOAD); then the AUFS_CWD entry. PRE (ROOM bytes) holds a rewritten LD_PRELOAD.
  */
 char *const *env_build(struct xctx *x, char *const envp[], size_t n, char **out, char *pre,
 		       size_t room)
 {
 	const char *ldp = NULL, *add = NULL;
-	bool unload = false, own = false;
+	bool unload = false, own = false, start_fstab = false, table = false;
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -244,6 +248,9 @@ char *const *env_build(struct xctx *x, char *const envp[], size_t n, char **out,
 				ldp = e;
 		} else if (IS_VAR(e, "AUFS_MOUNTS") || IS_VAR(e, "AUFS_FSTAB")) {
 			own = true;
+			start_fstab |= start_ready() && start.fstab && !strcmp(e, start.fstab);
+		} else if (IS_VAR(e, "AUFS_TABLE")) {
+			table = true;
 		} else if (IS_VAR(e, "AUFS_UNLOAD")) {
 			unload = unload_value(e + 12);
 		}
@@ -279,6 +286,13 @@ char *const *env_build(struct xctx *x, char *const envp[], size_t n, char **out,
 		if (start.fstab)
 			out[k++] = start.fstab;
 	}
+	/*
+	 * The image goes with the fstab it was compiled from (an aufs-run session's is
+	 * not at the default name): with the fstab put back, or kept without it
+	 * (php-fpm's clear_env with env[AUFS_FSTAB] = $AUFS_FSTAB).
+	 */
+	if (start_ready() && !unload && start.table && !table && (!own || start_fstab))
+		out[k++] = start.table;
 	if (x->cwd_env)
 		out[k++] = x->cwdenv;
 	out[k] = NULL;
@@ -315,5 +329,7 @@ void env_ensure(void)
 			(void)REAL(setenv)("AUFS_MOUNTS", start.mounts + 12, 1);
 		if (start.fstab)
 			(void)REAL(setenv)("AUFS_FSTAB", start.fstab + 11, 1);
+		if (start.table && !getenv("AUFS_TABLE"))
+			(void)REAL(setenv)("AUFS_TABLE", start.table + 11, 1);
 	}
 }

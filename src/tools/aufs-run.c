@@ -6,10 +6,12 @@
  *
  * Everything is validated before the command runs (exit 2 with one precise line
  * on bad input); then the configuration goes to the library through the
- * environment (AUFS_MOUNTS: one fstab line per union; AUFS_FSTAB: the file, whose
- * compiled image is made or refreshed here; AUFS_TABLE: that image's path when
- * given) and LD_PRELOAD, and the command is executed in place, so its exit status
- * is ours.
+ * environment (AUFS_FSTAB: the file, whose compiled image is made or refreshed
+ * here; AUFS_TABLE: that image's path) and LD_PRELOAD, and the command is executed
+ * in place, so its exit status is ours. The unions of -o are written to a session
+ * fstab of their own (session.h), which `aufsctl remount` edits; AUFS_MOUNTS (one
+ * fstab line per union) carries them only beside a --fstab table or an inherited
+ * host table, or when no session file can be made.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "aufs/core.h"
+#include "session.h"
 
 /* Exit codes, as env(1) and the shells use them. */
 enum {
@@ -165,20 +168,67 @@ static char *append(char *s, const char *line)
 	return r;
 }
 
+/* A + B, both newline-terminated fstab texts (B may be NULL); A is consumed. */
+static char *prepend(char *a, char *b)
+{
+	return b ? append(a, b) : a;
+}
+
+/*
+ * The unions of -o (with those inherited) go to a session fstab, so that
+ * `aufsctl remount` reaches every process of the command (session.h): the command
+ * gets AUFS_FSTAB and AUFS_TABLE, and no AUFS_MOUNTS. The sessions nobody uses any
+ * more are removed first. When no session can be made (no writable directory),
+ * the unions go in AUFS_MOUNTS as they always did, and cannot be remounted: said.
+ */
+static void set_session(char *inherited_lines, char *mounts)
+{
+	char dir[PATH_MAX], fstab[PATH_MAX], image[PATH_MAX], why[PATH_MAX + 256];
+	char *lines = inherited_lines ? prepend(inherited_lines, mounts) : mounts;
+	int r = session_dir(dir, sizeof(dir));
+
+	if (r < 0) {
+		snprintf(why, sizeof(why), "%s: %s",
+			 getenv("AUFS_TABLE_DIR") && *getenv("AUFS_TABLE_DIR") ?
+			 getenv("AUFS_TABLE_DIR") : "/dev/shm", strerror(-r));
+	} else {
+		(void)session_sweep(dir);
+		r = session_create(dir, lines, fstab, image, why, sizeof(why));
+	}
+	if (r == 0) {
+		if (setenv("AUFS_FSTAB", fstab, 1) < 0 || setenv("AUFS_TABLE", image, 1) < 0 ||
+		    unsetenv("AUFS_MOUNTS") < 0)
+			die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
+		return;
+	}
+	fprintf(stderr, "aufs-run: note: no session file (%s); the unions are in AUFS_MOUNTS "
+		"and cannot be remounted\n", why);
+	if (setenv("AUFS_MOUNTS", lines, 1) < 0 || unsetenv("AUFS_FSTAB") < 0 ||
+	    unsetenv("AUFS_TABLE") < 0)
+		die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
+}
+
 int main(int argc, char **argv)
 {
 	struct aufs_config cfg;
 	struct aufs_err err = { 0 };
 	char lib[PATH_MAX], line[3 * PATH_MAX * 2], fstab_abs[PATH_MAX];
 	const char *fstab = NULL, *image = NULL, *old_mounts = getenv("AUFS_MOUNTS");
+	const char *old_fstab = getenv("AUFS_FSTAB");
 	struct aufs_config *table = NULL;
-	char *mounts = NULL, *preload;
+	char *mounts = NULL, *preload, *session_lines = NULL;
 	int i, r, inherited, count_o = 0;
 
 	aufs_config_init(&cfg);
 	/* unions inherited from an enclosing aufs-run stay, and are checked with ours */
 	if (old_mounts && *old_mounts) {
 		r = aufs_config_parse_fstab(&cfg, old_mounts, "AUFS_MOUNTS", &err);
+		if (r < 0)
+			die(EXIT_USAGE, "%s%s", err.msg, "");
+	}
+	/* an enclosing aufs-run's session: its unions are inherited the same way */
+	if (old_fstab && *old_fstab && session_read_lines(old_fstab, &session_lines)) {
+		r = aufs_config_parse_fstab(&cfg, session_lines, old_fstab, &err);
 		if (r < 0)
 			die(EXIT_USAGE, "%s%s", err.msg, "");
 	}
@@ -328,10 +378,15 @@ int main(int argc, char **argv)
 			preload = lib;
 		}
 	}
-	if (setenv("LD_PRELOAD", preload, 1) < 0 ||
-	    (mounts ? setenv("AUFS_MOUNTS", mounts, 1) : unsetenv("AUFS_MOUNTS")) < 0 ||
-	    (fstab && setenv("AUFS_FSTAB", fstab, 1) < 0) ||
-	    (image && setenv("AUFS_TABLE", image, 1) < 0))
+	if (setenv("LD_PRELOAD", preload, 1) < 0)
+		die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
+	if (!fstab && count_o && (!old_fstab || !*old_fstab || session_lines))
+		set_session(session_lines, mounts);
+	else if ((fstab && session_lines && !(mounts = prepend(session_lines, mounts))) ||
+		 (mounts ? setenv("AUFS_MOUNTS", mounts, 1) : unsetenv("AUFS_MOUNTS")) < 0 ||
+		 (fstab && setenv("AUFS_FSTAB", fstab, 1) < 0) ||
+		 /* an inherited AUFS_TABLE is another table's image, never FILE's */
+		 (fstab && (image ? setenv("AUFS_TABLE", image, 1) : unsetenv("AUFS_TABLE")) < 0))
 		die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
 	exec_command(lib, argv + i);
 	r = errno;

@@ -10,7 +10,8 @@
  *   aufsctl image  [--image PATH] FILE     print the image's path
  *   aufsctl check  [--image PATH] FILE     is the image trusted, whole and current?
  *   aufsctl remount [--fstab FILE] -o ITEMS (MNT...|--all)
- *                                          change unions of the table live
+ *                                          change unions of the table (or of
+ *                                          aufs-run -o sessions) live
  *   aufsctl status [UNION] [MNT]           unions, branches, processes, counters
  *   aufsctl reval  UNION MNT [PATH]        running processes drop what they cached
  *   aufsctl diff   UNION MNT               the top writable branch's changes
@@ -21,6 +22,7 @@
  * to the default image of FILE (/dev/shm/aufs-table.OWNER.HASH). See aufsctl(8).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,9 @@ static void usage(FILE *f)
 		"  check FILE  exit 0 when the image is trusted, whole and describes FILE\n"
 		"  remount apply aufs remount ITEMS (add:I:BR, ins:I:BR, append:BR, prepend:BR,\n"
 		"          del:BR, mod:BR=PERM, options) to unions of the host table FILE\n"
-		"          (default $AUFS_FSTAB), then reload it\n"
+		"          (default $AUFS_FSTAB), then reload it; without --fstab, when\n"
+		"          AUFS_FSTAB has no union at MNT, to the running aufs-run -o\n"
+		"          sessions that have one\n"
 		"  status  the unions (or the one at MNT): branches, options, processes\n"
 		"          attached to the shared state, generation and counters\n"
 		"  reval   every process of the union drops what it cached (about the\n"
@@ -181,6 +185,20 @@ static bool check_is_image(const struct ctl_args *u, bool image_given, const cha
 	return arg && stat(arg, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+const char *ctl_env_image(const char *file)
+{
+	const char *image = getenv("AUFS_TABLE"), *env_fstab = getenv("AUFS_FSTAB");
+	char a[PATH_MAX], b[PATH_MAX];
+
+	if (!image || !*image || !env_fstab || !*env_fstab)
+		return image;
+	/* inside an aufs-run session both name the session's files, not FILE's */
+	if (!file || aufs_table_fstab_path(file, a, sizeof(a)) < 0 ||
+	    aufs_table_fstab_path(env_fstab, b, sizeof(b)) < 0 || strcmp(a, b))
+		return NULL;
+	return image;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd, *image = getenv("AUFS_TABLE"), *file = NULL, *arg[2] = { NULL, NULL };
@@ -200,7 +218,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "remount"))
-		return aufsctl_remount(argc - 2, argv + 2, image);
+		return aufsctl_remount(argc - 2, argv + 2);
 	if (!is_table_cmd(cmd) && strcmp(cmd, "check") && strcmp(cmd, "status") &&
 	    strcmp(cmd, "reval") && strcmp(cmd, "diff"))
 		return fail(EXIT_USAGE, "unknown command \"%s\" (try --help)%s", cmd, "");
@@ -284,6 +302,8 @@ int main(int argc, char **argv)
 	if (!file || !*file)
 		return fail(EXIT_USAGE, "%s needs an fstab FILE%s", cmd,
 			    strcmp(cmd, "reload") ? "" : " (or AUFS_FSTAB)");
+	if (!image_given)
+		image = ctl_env_image(file);
 	if (!strcmp(cmd, "image"))
 		return do_image(file, image);
 	if (!strcmp(cmd, "check"))

@@ -49,7 +49,10 @@ int ctl_reval(const struct ctl_args *a);
 int ctl_diff(const struct ctl_args *a);
 int ctl_check_union(const struct ctl_args *a);
 
-/* aufsctl remount ARGV... (after the command's name), IMAGE from --image or AUFS_TABLE. */
-int aufsctl_remount(int argc, char **argv, const char *image);
+/* aufsctl remount ARGV... (after the command's name). */
+int aufsctl_remount(int argc, char **argv);
+
+/* $AUFS_TABLE when it is FILE's image: when AUFS_FSTAB is unset or names FILE. */
+const char *ctl_env_image(const char *file);
 
 #endif /* AUFSCTL_H */

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aufsctl_remount.c - aufsctl remount: change the branches and options of unions
- * of a host table while their processes run.
+ * of a host table, or of the sessions of `aufs-run -o`, while their processes run.
  *
  *   aufsctl remount [--fstab FILE] [--image PATH] -o ITEMS (MNT... | --all)
  *
  * The host table is the truth every process of the host maps (its image), so a
  * remount is an edit of the unions' lines in FILE followed by a reload: every
- * process, whatever its user, adopts the new branches at its next call. ITEMS
+ * process, whatever its user, adopts the new branches at its next call. Without
+ * --fstab, and when AUFS_FSTAB has no union at MNT, the same is done to every
+ * session fstab of aufs-run in use that has one (session.h). ITEMS
  * are aufs(5)'s remount options, applied left to right (aufs_remount_apply()).
  * The new file is checked whole before it replaces the old one; a bad result
  * leaves both the file and the running table as they were.
@@ -24,6 +26,7 @@
 
 #include "aufs/core.h"
 #include "aufsctl.h"
+#include "session.h"
 
 struct line {
 	char *text;		/* the line as it was, without its newline */
@@ -174,54 +177,22 @@ static int replace_file(const char *file, const char *text, size_t len)
 	return 0;
 }
 
-int aufsctl_remount(int argc, char **argv, const char *image)
+/*
+ * Apply ITEMS to the unions of FSTAB at TARGETS (all of them with ALL) and replace
+ * IMAGE. Each target found is set to NULL. Returns 0 or an exit status, said.
+ */
+static int remount_file(const char *fstab, const char *image, const char *items,
+			const char **targets, int ntarget, bool all, const char *label)
 {
-	const char *fstab = getenv("AUFS_FSTAB"), *items = NULL;
 	struct aufs_err err = { 0 }, notice = { 0 };
 	struct aufs_config check, *cfg = NULL;
-	char **targets = calloc((size_t)argc + 1, sizeof(char *));
 	struct line *lines = NULL;
 	size_t nlines = 0, len = 0, out_len = 0;
 	char *text = NULL, *out = NULL;
-	int ntarget = 0, changed = 0, r;
-	bool all = false;
+	int changed = 0, r;
 
-	if (!targets)
-		return ctl_fail(EXIT_FAILED, "out of memory");
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-o") && i + 1 < argc)
-			items = argv[++i];
-		else if (!strncmp(a, "-o", 2) && a[2])
-			items = a + 2;
-		else if (!strcmp(a, "--fstab") && i + 1 < argc)
-			fstab = argv[++i];
-		else if (!strncmp(a, "--fstab=", 8))
-			fstab = a + 8;
-		else if (!strcmp(a, "--image") && i + 1 < argc)
-			image = argv[++i];
-		else if (!strncmp(a, "--image=", 8))
-			image = a + 8;
-		else if (!strcmp(a, "--all"))
-			all = true;
-		else if (a[0] == '-')
-			return ctl_fail(EXIT_USAGE, "remount: unknown option \"%s\"", a);
-		else
-			targets[ntarget++] = argv[i];
-	}
-	if (!items || !*items)
-		return ctl_fail(EXIT_USAGE, "remount needs -o ITEMS (e.g. %s)",
-				 "prepend:/day1,mod:/day0=ro,del:/day0");
-	if (!all && !ntarget)
-		return ctl_fail(EXIT_USAGE, "remount needs a MOUNTPOINT or --all%s", "");
-	if (!fstab || !*fstab)
-		return ctl_fail(EXIT_USAGE, "remount works on a host table: give --fstab FILE (or "
-				 "AUFS_FSTAB)%s", "");
 	if (aufs_fstab_read(fstab, &text, &len, NULL, &err) < 0)
 		return ctl_fail(EXIT_USAGE, "%s", err.msg);
-	if (busy(items) < 0)
-		return EXIT_FAILED;
 	/* the lines, each kept as it is unless it is a target */
 	for (char *l = text, *nl; l && *l; l = nl) {
 		const char *f[4];
@@ -298,7 +269,177 @@ int aufsctl_remount(int argc, char **argv, const char *image)
 	if (r < 0)
 		return ctl_fail(EXIT_FAILED, "%s (the fstab was changed: aufsctl reload retries)",
 				 err.msg);
-	printf("%s: %d union%s remounted (%s); image %s: their processes adopt it at their next "
-	       "call\n", fstab, changed, changed == 1 ? "" : "s", items, cfg->image);
+	printf("%s%s: %d union%s remounted (%s); image %s: their processes adopt it at their next "
+	       "call\n", label, fstab, changed, changed == 1 ? "" : "s", items, cfg->image);
 	return 0;
+}
+
+/* Does FSTAB have a union at MNT (as given on the command line)? */
+static bool has_union(const char *fstab, const char *mnt)
+{
+	struct aufs_err err = { 0 };
+	char want[PATH_MAX], *text = NULL;
+	size_t len;
+	bool found = false;
+
+	if (aufs_table_fstab_path(mnt, want, sizeof(want)) < 0 ||
+	    aufs_fstab_read(fstab, &text, &len, NULL, &err) < 0)
+		return false;
+	for (char *l = text, *nl; l && *l && !found; l = nl) {
+		const char *f[4];
+		size_t flen[4];
+		char have[PATH_MAX];
+
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl++ = 0;
+		if (fields(l, f, flen)) {
+			mount_point(f[1], flen[1], have, sizeof(have));
+			found = !strcmp(have, want);
+		}
+	}
+	free(text);
+	return found;
+}
+
+/*
+ * The image root just wrote for another user's session goes to that user, who must
+ * be able to replace it in a sticky directory (its own remount, its processes).
+ */
+static void give_image(const char *image, uid_t uid)
+{
+	struct stat st;
+	int fd = open(image, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+	    fchown(fd, uid, (gid_t)-1) < 0)
+		fprintf(stderr, "aufsctl: note: %s stays root's (%s): only root may remount the "
+			"session again\n", image, strerror(errno));
+	close(fd);
+}
+
+/*
+ * Without a host table that has the union: the sessions of `aufs-run -o` (session.h)
+ * in use that hold a union at one of TARGETS, the caller's own (any as root). Each
+ * is remounted on its own; the first failure stops, after what was done is said.
+ */
+static int remount_sessions(const char *items, const char **targets, int ntarget)
+{
+	char dir[PATH_MAX], label[64];
+	struct session *s;
+	size_t n;
+	uid_t me = geteuid();
+	int r, done = 0, foreign = 0;
+	bool *found = calloc((size_t)ntarget, sizeof(bool));
+
+	if (!found)
+		return ctl_fail(EXIT_FAILED, "out of memory%s", "");
+	r = session_dir(dir, sizeof(dir));
+	if (r == 0)
+		r = session_list(dir, &s, &n);
+	if (r < 0)
+		return ctl_fail(EXIT_USAGE, "no host table has %s (give --fstab FILE, or AUFS_FSTAB) "
+				 "and the sessions of aufs-run cannot be listed: %s", targets[0],
+				 strerror(-r));
+	for (size_t i = 0; i < n; i++) {
+		const char *mine[ntarget + 1];
+		int k = 0;
+
+		if (!s[i].in_use)
+			continue;	/* nobody would follow; the next aufs-run removes it */
+		for (int t = 0; t < ntarget; t++) {
+			if (!has_union(s[i].fstab, targets[t]))
+				continue;
+			if (me != 0 && me != s[i].uid) {
+				fprintf(stderr, "aufsctl: note: %s (uid %u) has a union at %s: only its "
+					"owner or root may remount it\n", s[i].fstab,
+					(unsigned)s[i].uid, targets[t]);
+				foreign++;
+				continue;
+			}
+			found[t] = true;
+			mine[k++] = targets[t];
+		}
+		if (!k)
+			continue;
+		snprintf(label, sizeof(label), "session of pid %d (uid %u): ", (int)s[i].pid,
+			 (unsigned)s[i].uid);
+		r = remount_file(s[i].fstab, s[i].image, items, mine, k, false, label);
+		if (r == 0 && me == 0 && s[i].uid != 0)
+			give_image(s[i].image, s[i].uid);
+		if (r) {
+			if (done)
+				fprintf(stderr, "aufsctl: %d session%s had been remounted before this "
+					"failure\n", done, done == 1 ? "" : "s");
+			return r;
+		}
+		done++;
+	}
+	for (int t = 0; t < ntarget; t++)
+		if (!found[t])
+			return foreign ? EXIT_FAILED :
+			       ctl_fail(EXIT_USAGE, "no union at %s: not in AUFS_FSTAB, nor in a "
+					"running aufs-run session (%s)", targets[t], dir);
+	return 0;
+}
+
+int aufsctl_remount(int argc, char **argv)
+{
+	const char *fstab = getenv("AUFS_FSTAB"), *items = NULL, *image = NULL;
+	const char **targets = calloc((size_t)argc + 1, sizeof(char *));
+	int ntarget = 0;
+	bool all = false, given = false;
+
+	if (!targets)
+		return ctl_fail(EXIT_FAILED, "out of memory");
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-o") && i + 1 < argc)
+			items = argv[++i];
+		else if (!strncmp(a, "-o", 2) && a[2])
+			items = a + 2;
+		else if (!strcmp(a, "--fstab") && i + 1 < argc)
+			fstab = argv[++i], given = true;
+		else if (!strncmp(a, "--fstab=", 8))
+			fstab = a + 8, given = true;
+		else if (!strcmp(a, "--image") && i + 1 < argc)
+			image = argv[++i];
+		else if (!strncmp(a, "--image=", 8))
+			image = a + 8;
+		else if (!strcmp(a, "--all"))
+			all = true;
+		else if (a[0] == '-')
+			return ctl_fail(EXIT_USAGE, "remount: unknown option \"%s\"", a);
+		else
+			targets[ntarget++] = argv[i];
+	}
+	if (!items || !*items)
+		return ctl_fail(EXIT_USAGE, "remount needs -o ITEMS (e.g. %s)",
+				 "prepend:/day1,mod:/day0=ro,del:/day0");
+	if (!all && !ntarget)
+		return ctl_fail(EXIT_USAGE, "remount needs a MOUNTPOINT or --all%s", "");
+	if (fstab && !*fstab)
+		fstab = NULL;
+	if (!given && fstab && !all) {
+		/* AUFS_FSTAB when it has the unions; else the sessions of aufs-run */
+		for (int t = 0; t < ntarget && fstab; t++)
+			if (!has_union(fstab, targets[t]))
+				fstab = NULL;
+	}
+	if (!fstab && all)
+		return ctl_fail(EXIT_USAGE, "remount --all works on a host table: give --fstab FILE "
+				 "(or AUFS_FSTAB)%s", "");
+	if (busy(items) < 0)
+		return EXIT_FAILED;
+	if (!fstab) {
+		if (image)
+			return ctl_fail(EXIT_USAGE, "--image needs --fstab: a session's image is "
+					 "beside its fstab%s", "");
+		return remount_sessions(items, targets, ntarget);
+	}
+	return remount_file(fstab, image ? image : ctl_env_image(fstab), items, targets, ntarget,
+			    all, "");
 }

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aufs/fault.h"
@@ -337,6 +339,61 @@ START_TEST(test_changed_fstab_compiled_again)
 }
 END_TEST
 
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/*
+ * aufsctl reload/remount renames the fstab into place, then writes the image: a
+ * process that may not write it and starts in between waits for the writer rather
+ * than compile a private table that would never follow a later replacement.
+ */
+START_TEST(test_stale_image_of_a_fresh_fstab_waited_for)
+{
+	struct aufs_config *a, *b, *c;
+	struct timespec t0, t1;
+	char *text;
+	pid_t pid;
+	int status;
+
+	image_setup(5);
+	a = open_table(AUFS_TABLE_MAY_WRITE, 0, NULL);
+	text = tenants_fstab(6, NULL);
+	write_text("fstab", text);
+	free(text);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct aufs_err err = { 0 }, notice = { 0 };
+		struct aufs_config *w = NULL;
+
+		usleep(50000);
+		_exit(aufs_table_open(fstab, image, AUFS_TABLE_MAY_WRITE | AUFS_TABLE_FORCE |
+				      AUFS_TABLE_MUST_WRITE, &w, &err, &notice) ? 1 : 0);
+	}
+	b = open_table(0, 0, NULL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(b->table_kind, AUFS_TABLE_MAPPED);
+	ck_assert_int_eq(b->nunion, 6);
+	ck_assert_uint_eq(*a->superseded, 1);
+	/* nobody writes it: the wait is bounded, then the table is compiled privately */
+	text = tenants_fstab(7, NULL);
+	write_text("fstab", text);
+	free(text);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c = open_table(0, 0, "compiled privately");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(c->table_kind, AUFS_TABLE_PRIVATE);
+	ck_assert_int_eq(c->nunion, 7);
+	ck_assert_msg(ms_between(&t0, &t1) >= 190 && ms_between(&t0, &t1) < 2000,
+		      "waited %.0f ms", ms_between(&t0, &t1));
+	aufs_config_release(c);	/* a private table is the caller's to free */
+	free(c);
+}
+END_TEST
+
 START_TEST(test_bad_line_refused)
 {
 	struct aufs_err err = { 0 }, notice = { 0 };
@@ -636,6 +693,7 @@ Suite *table_suite(void)
 	tcase_add_test(tc, test_real_to_virtual);
 	tcase_add_test(tc, test_image_written_then_mapped);
 	tcase_add_test(tc, test_changed_fstab_compiled_again);
+	tcase_add_test(tc, test_stale_image_of_a_fresh_fstab_waited_for);
 	tcase_add_test(tc, test_bad_line_refused);
 	tcase_add_test(tc, test_header_damage_rebuilt);
 	tcase_add_test(tc, test_body_damage_caught);
