@@ -299,11 +299,12 @@ int main(int argc, char **argv)
 
 	if (image && !fstab)
 		die(EXIT_USAGE, "--image needs --fstab%s%s", "", "");
-	if (!fstab && getenv("AUFS_FSTAB") && *getenv("AUFS_FSTAB")) {
+	if (!fstab && !session_lines && getenv("AUFS_FSTAB") && *getenv("AUFS_FSTAB")) {
 		/*
 		 * An inherited AUFS_FSTAB is checked as --fstab is: a bad line stops the
 		 * start here, said once, instead of by the library in this process (which
-		 * loads it for execvp) and again in the command.
+		 * loads it for execvp) and again in the command. An enclosing aufs-run's
+		 * session was read and checked above, with the inherited unions.
 		 */
 		if (aufs_table_fstab_path(getenv("AUFS_FSTAB"), fstab_abs, sizeof(fstab_abs)) < 0)
 			die(EXIT_USAGE, "AUFS_FSTAB %s: %s", getenv("AUFS_FSTAB"), strerror(ENAMETOOLONG));
