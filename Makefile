@@ -62,6 +62,9 @@ HELPERS     := $(HELPER_SRC:tests/helper/%.c=$(B)/helper/%)
 # The probes again as large-file, fortified programs are built (git, tar, nginx):
 # their calls become the *64, __*_2 and __*_chk names.
 HELPERS_LFS := $(HELPER_SRC:tests/helper/%.c=$(B)/helper-lfs/%)
+# The stress programs (tests/stress/): make stress, and their short form in make check.
+STRESS_SRC  := $(wildcard tests/stress/*.c)
+STRESS_BIN  := $(STRESS_SRC:tests/stress/%.c=$(B)/stress/%)
 LFS_FLAGS   := -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -O2
 
 LIB      := $(B)/libaufs-preload.so
@@ -74,7 +77,7 @@ RUN_BIN  := $(B)/aufs-run
 CTL_BIN  := $(B)/aufsctl
 UNIT_BIN := $(B)/check-unit
 
-all: $(LIB) $(RUN_BIN) $(CTL_BIN) $(HELPERS) $(HELPERS_LFS)
+all: $(LIB) $(RUN_BIN) $(CTL_BIN) $(HELPERS) $(HELPERS_LFS) $(STRESS_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -124,6 +127,11 @@ $(B)/helper-lfs/%: tests/helper/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LFS_FLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
+
+$(B)/stress/%: tests/stress/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< -lpthread -lrt $(SANFLAGS)
 
 # The unit tests link the fault-injectable core and see the same include/aufs/sys.h.
 $(UNIT_BIN): $(UNIT_OBJ) $(FAULT_LIB)
