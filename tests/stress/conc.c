@@ -292,7 +292,8 @@ static void op_list(struct model *m)
 		names[n++] = strdup(d->d_name);
 	}
 	closedir(dp);
-	qsort(names, n, sizeof(names[0]), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(names[0]), cmp_str);
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(names[i - 1], names[i]))
 			bad(m->p, m->t, "the listing shows %s twice", names[i]);

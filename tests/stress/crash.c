@@ -158,7 +158,8 @@ static void walk(const char *root, const char *rel, bool meta, struct buf *out)
 		names[n++] = strdup(d->d_name);
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
 		char r[PATH_MAX], p[PATH_MAX];
 		struct stat st;
