@@ -62,6 +62,9 @@ HELPERS     := $(HELPER_SRC:tests/helper/%.c=$(B)/helper/%)
 # The probes again as large-file, fortified programs are built (git, tar, nginx):
 # their calls become the *64, __*_2 and __*_chk names.
 HELPERS_LFS := $(HELPER_SRC:tests/helper/%.c=$(B)/helper-lfs/%)
+# The stress programs (tests/stress/): make stress, and their short form in make check.
+STRESS_SRC  := $(wildcard tests/stress/*.c)
+STRESS_BIN  := $(STRESS_SRC:tests/stress/%.c=$(B)/stress/%)
 LFS_FLAGS   := -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -O2
 
 LIB      := $(B)/libaufs-preload.so
@@ -74,7 +77,7 @@ RUN_BIN  := $(B)/aufs-run
 CTL_BIN  := $(B)/aufsctl
 UNIT_BIN := $(B)/check-unit
 
-all: $(LIB) $(RUN_BIN) $(CTL_BIN) $(HELPERS) $(HELPERS_LFS)
+all: $(LIB) $(RUN_BIN) $(CTL_BIN) $(HELPERS) $(HELPERS_LFS) $(STRESS_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -125,6 +128,11 @@ $(B)/helper-lfs/%: tests/helper/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LFS_FLAGS) -Wno-missing-prototypes -o $@ $< $(SANFLAGS)
 
+$(B)/stress/%: tests/stress/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< -lpthread -lrt $(SANFLAGS)
+
 # The unit tests link the fault-injectable core and see the same include/aufs/sys.h.
 $(UNIT_BIN): $(UNIT_OBJ) $(FAULT_LIB)
 	$(call msg,LD,$@)
@@ -172,6 +180,45 @@ tsan:
 	@$(MAKE) --no-print-directory SANITIZE=thread build-tsan/libaufs-preload.so \
 		build-tsan/helper/stress-threads build-tsan/helper/stress-dirfd
 
+# ---------------------------------------------------------------- stress and fuzz
+# make stress: tests/integration/t9003-stress.sh in full (1,000 crash rounds, 60 s of
+# 16 processes x 8 threads, ...; minutes); make check runs its short form.
+stress: all
+	@B=$(B) SANITIZE=$(SANITIZE) STRESS=full AUFS_TEST_TIMEOUT=$${AUFS_TEST_TIMEOUT:-3600} \
+		tests/integration/run.sh t9003
+
+# make fuzz [FUZZ_SECONDS=N]: each libFuzzer target of tests/fuzz/ for N seconds, over
+# the core built by clang with ASan and UBSan into build-fuzz/ (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FB           := build-fuzz
+FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -D_LARGEFILE64_SOURCE -U_FORTIFY_SOURCE -Iinclude \
+	-Isrc/core -DAUFS_VERSION='"$(VERSION)"' -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined -Wall -Wno-unused-variable
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
+FUZZ_CORE    := $(CORE_SRC:src/core/%.c=$(FB)/core/%.o)
+
+$(FB)/core/%.o: src/core/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CLANG,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FB)/libaufs-core.a: $(FUZZ_CORE)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+# A target that includes a core file (to reach its static readers) defines that
+# file's symbols itself: the archive's copy is then never pulled in.
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/libaufs-core.a
+	$(call msg,CLANG,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FB)/libaufs-core.a -lpthread
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_CC=$(FUZZ_CC) tests/fuzz/run.sh
+
 # ---------------------------------------------------------------- install
 install: $(LIB) $(RUN_BIN) $(CTL_BIN)
 	install -d $(DESTDIR)$(PREFIX)/lib/aufs $(DESTDIR)$(PREFIX)/bin \
@@ -207,9 +254,9 @@ bench: all
 	@B=$(B) bench/run.sh
 
 clean:
-	rm -rf build build-san build-tsan
+	rm -rf build build-san build-tsan build-fuzz
 
-.PHONY: bench all check tsan deps check-headers check-symbols check-layers check-unit check-integration install \
+.PHONY: bench all check tsan stress fuzz fuzz-build deps check-headers check-symbols check-layers check-unit check-integration install \
 	uninstall demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

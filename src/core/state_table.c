@@ -906,6 +906,27 @@ static char *arena_string(const char *s, size_t len)
 	return c;
 }
 
+/*
+ * Is the record at REC union ID's? Its name follows it (the builder's layout), and
+ * the mount index names ID for that name. A valid record copied over another
+ * union's place keeps its own check, which covers neither where it lies nor which
+ * union it is: without this, a lookup of /srv/www/t2 made the union of
+ * /srv/www/t2/sub from such a copy (tests/fuzz/fuzz_image.c found it).
+ */
+static bool record_is_union(const struct tbl_hdr *h, const struct tbl_union *t, uint32_t rec,
+			    unsigned id)
+{
+	const char *mnt = (const char *)h + h->off_str + t->mnt;
+	const struct tbl_slot *s;
+	bool bad = false;
+
+	if ((uint64_t)t->mnt != (uint64_t)rec + sizeof(*t))
+		return false;
+	s = index_find(h, h->off_index, h->mask, fnv1a(FNV_INIT, mnt, t->mnt_len), mnt,
+		       t->mnt_len, &bad);
+	return s && s->unionp1 == id + 1;
+}
+
 struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned id,
 					 uint32_t rec)
 {
@@ -927,7 +948,8 @@ struct aufs_union *aufs_table_make_union(const struct aufs_config *cfg, unsigned
 	if (t->nbranch < !(t->flags & AUFS_OPT_FENCED) || t->nbranch > AUFS_BRANCH_MAX ||
 	    !(brs = union_branches(h, t)) ||
 	    !union_strings_inside(h, t, brs) ||
-	    union_check(t, brs, (const char *)h + h->off_str) != t->check) {
+	    union_check(t, brs, (const char *)h + h->off_str) != t->check ||
+	    !record_is_union(h, t, rec, id)) {
 		table_corrupt(cfg, "union record");
 		return NULL;
 	}

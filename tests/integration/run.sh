@@ -7,7 +7,8 @@
 #
 # Environment: B (build directory, default build), SANITIZE (1: sanitized library),
 # AUFS_TEST_TIMEOUT (seconds per test file, default 90), AUFS_TEST_KEEP=1,
-# AUFS_TEST_VERBOSE=1, AUFS_TEST_NO_UNPRIV=1 (as root: no second, unprivileged pass).
+# AUFS_TEST_VERBOSE=1, AUFS_TEST_NO_UNPRIV=1 (as root: no second, unprivileged pass),
+# STRESS=full and STRESS_* (make stress: t9003's full form, both passes).
 #
 # As root the suite runs twice: as root, then as the system user aufs-test
 # (created with useradd when missing) through runuser; the final line adds both.
@@ -171,6 +172,8 @@ if [ "$(id -u)" = 0 ] && [ "${AUFS_TEST_NO_UNPRIV:-}" != 1 ]; then
 			PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
 			HOME=/nonexistent LC_ALL=C TMPDIR="${TMPDIR:-/tmp}" \
 			B="$B" SANITIZE="$SANITIZE" AUFS_TEST_INNER=1 \
+			STRESS="${STRESS:-}" STRESS_ROUNDS="${STRESS_ROUNDS:-}" \
+			STRESS_SECONDS="${STRESS_SECONDS:-}" STRESS_RACE_SECONDS="${STRESS_RACE_SECONDS:-}" \
 			AUFS_TEST_TIMEOUT="$timeout_s" AUFS_TEST_KEEP="${AUFS_TEST_KEEP:-0}" \
 			AUFS_TEST_VERBOSE="${AUFS_TEST_VERBOSE:-0}" \
 			sh "$here/run.sh" "$pattern" | tee "$tmp/unpriv"

@@ -493,6 +493,71 @@ START_TEST(test_body_damage_caught)
 }
 END_TEST
 
+/*
+ * Offset of the last copy of the NUL-terminated string S in the image of SIZE bytes
+ * at IMG, or -1: a union's own name, after the names all unions share (a mount
+ * point that is an ancestor of another is one of those too).
+ */
+static long find_last_string(const char *img, size_t size, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	long found = -1;
+
+	for (size_t i = 0; i + n <= size; i++)
+		if (!memcmp(img + i, s, n))
+			found = (long)i;
+	return found;
+}
+
+/*
+ * A valid union record (80 bytes, its mount point right after it: aufs-preload(7))
+ * copied with its name over another union's record keeps its own check, and the
+ * other union's slot then matches the name's prefix: the lookup of that union's
+ * mount point must not answer with the copied union (fuzz_image found it).
+ */
+START_TEST(test_moved_record_caught)
+{
+	char extra[1024], a[PATH_MAX], b[PATH_MAX], *text, *img;
+	const struct aufs_union *u;
+	struct aufs_config *cfg;
+	long na, nb;
+	struct stat st;
+	int fd;
+
+	fx_build("tenants/t2sub/");
+	snprintf(extra, sizeof(extra), "none %s aufs br:%s=rw:%s=ro,nowarn_perm 0 0\n",
+		 fx_at("www/t2/sub"), fx_at("tenants/t2sub"), fx_at("cms"));
+	text = tenants_fstab(4, extra);
+	write_text("fstab", text);
+	free(text);
+	snprintf(fstab, sizeof(fstab), "%s", fx_at("fstab"));
+	snprintf(image, sizeof(image), "%s", fx_at("image"));
+	open_table(AUFS_TABLE_MAY_WRITE, 0, NULL);
+	snprintf(a, sizeof(a), "%s", fx_at("www/t2"));
+	snprintf(b, sizeof(b), "%s", fx_at("www/t2/sub"));
+	fd = open(image, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	img = malloc((size_t)st.st_size);
+	ck_assert_ptr_nonnull(img);
+	ck_assert_int_eq(pread(fd, img, (size_t)st.st_size, 0), st.st_size);
+	na = find_last_string(img, (size_t)st.st_size, a);
+	nb = find_last_string(img, (size_t)st.st_size, b);
+	ck_assert(na >= 80 + 256 && nb >= 80 + 256);
+	/* the record of www/t2/sub and its name over those of www/t2 */
+	ck_assert_int_eq(pwrite(fd, img + nb - 80, 80 + strlen(b) + 1, na - 80),
+			 (ssize_t)(80 + strlen(b) + 1));
+	close(fd);
+	free(img);
+	cfg = open_table(AUFS_TABLE_MAY_WRITE, 0, NULL);
+	ck_assert_int_eq(cfg->table_kind, AUFS_TABLE_MAPPED);
+	snprintf(a, sizeof(a), "%s", fx_at("www/t2/x"));
+	u = aufs_config_match(cfg, a, strlen(a), NULL);
+	ck_assert_msg(!u || !strcmp(u->mnt, fx_at("www/t2")), "www/t2/x answered by %s", u->mnt);
+	ck_assert(cfg->corrupt);
+}
+END_TEST
+
 START_TEST(test_refused_images)
 {
 	struct aufs_err err = { 0 };
@@ -697,6 +762,7 @@ Suite *table_suite(void)
 	tcase_add_test(tc, test_bad_line_refused);
 	tcase_add_test(tc, test_header_damage_rebuilt);
 	tcase_add_test(tc, test_body_damage_caught);
+	tcase_add_test(tc, test_moved_record_caught);
 	tcase_add_test(tc, test_refused_images);
 	tcase_add_test(tc, test_foreign_owner);
 	tcase_add_test(tc, test_name_held_by_another);
