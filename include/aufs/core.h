@@ -304,6 +304,37 @@ int aufs_shm_reval(struct aufs_union *u, const char *rel, size_t len, struct auf
  */
 void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
 
+/* ------------------------------------------------------------------ state_xino.c */
+
+/*
+ * Map U's table of inode numbers (xino=FILE, or the default file in
+ * $AUFS_XINO_DIR or /dev/shm), making it when this process may (root or the owner
+ * of the top writable branch's root) and it is missing: read-write for them,
+ * read-only for every other user. 0 (also: none yet, or noxino, or no writable
+ * branch: numbers are composed); -EUCLEAN a file that is not trusted (foreign
+ * owner, group- or world-writable, wrong size, magic, version or layout, another
+ * union's), with err->msg; other -errno. aufs-run calls it at start: a refused
+ * file is an error there (exit 2); the library says it once on stderr and
+ * composes numbers instead.
+ */
+int aufs_xino_attach(struct aufs_union *u, struct aufs_err *err);
+/* The path of U's xino file into BUF; -EROFS under noxino or without a writable branch. */
+int aufs_xino_path(const struct aufs_union *u, char *buf, size_t size);
+
+/* What aufs_xino_status() read of a union's xino file (aufsctl status). */
+struct aufs_xino_status {
+	uid_t uid;			/* the file's owner */
+	unsigned mode;
+	uint64_t generation;
+	uint64_t entries, records, full;
+};
+/*
+ * Read U's xino file, mapped read-only with the checks of an attach; never made.
+ * 0; -EROFS (noxino, no writable branch); -ENOENT none yet; -EUCLEAN refused.
+ */
+int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
+		     struct aufs_err *err);
+
 /* ------------------------------------------------------------------ state_mount.c: publishing */
 
 /*

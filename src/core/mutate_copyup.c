@@ -206,11 +206,13 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	struct stat sst, pst_here;
 	bool found = false, have_parent;
 	size_t pl = end;
-	int r;
+	int r, src_b = 0;
 
-	for (int b = 0; b < u->nbranch && !found; b++)
+	for (int b = 0; b < u->nbranch && !found; b++) {
 		found = b != t && branch_path(&u->branch[b], rel, end, src) == 0 &&
 			sys_lstat(src, &sst) == 0 && S_ISDIR(sst.st_mode);
+		src_b = b;
+	}
 	if (!found)
 		return -ENOENT;
 	while (pl > 0 && rel[pl - 1] != '/')
@@ -250,6 +252,14 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	copy_times(AT_FDCWD, dst, &sst, 0);
 	if (have_parent)
 		copy_times(AT_FDCWD, pdst, pst, 0);	/* its parent looks untouched */
+	if (xino_keeps(u, &sst)) {
+		struct stat copy;
+
+		/* the source is the branch the loop above stopped after */
+		if (sys_lstat(dst, &copy) == 0)
+			(void)xino_copied(u, src_b, &sst, (uint64_t)copy.st_dev,
+					  (uint64_t)copy.st_ino);
+	}
 	/*
 	 * Its parent's names hold, and so do its own: the copy is empty. Its own state
 	 * does not, unless the mode was widened (sealed again later: asked then).
@@ -544,6 +554,19 @@ static int copy_other(struct cpup_job *j)
 }
 
 /*
+ * The copy keeps the union inode number of what it copies (state_xino.c), told
+ * before the copy is published, so that no process sees it with another one.
+ */
+static void keep_number(struct cpup_job *j, int src)
+{
+	struct stat st;
+
+	if (xino_keeps(j->u, j->st) &&
+	    (j->out >= 0 ? sys_fstat(j->out, &st) : sys_lstat(j->tmp, &st)) == 0)
+		(void)xino_copied(j->u, src, j->st, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+/*
  * Publish the temporary under the real name without replacing: a racing copy
  * that landed first wins. Returns 1 (ours is in place), 0 (the winner's is) or
  * -errno; the temporary is gone afterwards.
@@ -623,6 +646,7 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 	}
 	if (r < 0)
 		return r;
+	keep_number(j, src);
 	r = publish(j);
 	if (r == 1 && keep &&
 	    (!(oflags & KEEP_SETFL) || sys_fcntl(j->out, F_SETFL, oflags & KEEP_SETFL) == 0)) {

@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/sysmacros.h>
 
 #include "internal.h"
 
@@ -85,6 +86,7 @@ again:
 	}
 	if (S_ISDIR(st->st_mode))
 		st->st_nlink = merged_nlink(&loc, st->st_nlink);
+	xino_stat(loc.u, loc.branch, st);
 	return 0;
 }
 
@@ -108,6 +110,17 @@ again:
 		return r;
 	if ((stx->stx_mask & STATX_TYPE) && S_ISDIR(stx->stx_mode))
 		stx->stx_nlink = (uint32_t)merged_nlink(&loc, stx->stx_nlink);
+	if (stx->stx_mask & STATX_INO)
+		stx->stx_ino = xino_number(loc.u, loc.branch,
+					   makedev(stx->stx_dev_major, stx->stx_dev_minor),
+					   stx->stx_ino);
+	{
+		uint64_t dev = xino_dev(loc.u);
+
+		/* always there, whatever the mask: the kernel fills them for every statx */
+		stx->stx_dev_major = major(dev);
+		stx->stx_dev_minor = minor(dev);
+	}
 	return 0;
 }
 
