@@ -257,7 +257,7 @@ struct aufs_xino {
 	uint32_t pad;
 	uint64_t br_dev;		/* st_dev and st_ino of the top writable branch */
 	uint64_t br_ino;
-	_Atomic uint64_t generation;	/* 1 when made; bumped by trunc_xib's emptying */
+	_Atomic uint64_t generation;	/* 1 when made (informative) */
 	_Atomic uint64_t counter[AUFS_XINO_CNT_MAX];
 	char mnt[PATH_MAX];		/* the mount point this table belongs to */
 };

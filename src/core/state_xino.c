@@ -410,7 +410,9 @@ static int make(const struct where *w, bool replace, uintptr_t *ret)
 	fd = sys_openat(AT_FDCWD, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fd;
-	r = sys_fchmod(fd, 0644);	/* whatever the umask */
+	r = 0;
+	if (creds_umask() < 0 || (creds_umask() & 0644))
+		r = sys_fchmod(fd, 0644);	/* whatever the umask */
 	if (r == 0 && w->euid == 0 && w->br.st_uid != 0)
 		r = sys_fchown(fd, w->br.st_uid, w->br.st_gid);	/* the owner's processes write it */
 	if (r == 0)

@@ -7,7 +7,10 @@
  * it off for a debugger), so that a crash fails one test and not the run.
  */
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 Suite *config_suite(void);
 Suite *lookup_suite(void);
@@ -43,10 +46,38 @@ static Suite *(*const suites[])(void) = {
 	NULL,
 };
 
+/*
+ * The unions' tables of inode numbers (state_xino.c) go to a directory of the
+ * run, not to /dev/shm, and go with it.
+ */
+static char xino_dir[] = "/tmp/aufs-check-xino-XXXXXX";
+
+static void xino_dir_remove(void)
+{
+	DIR *d = opendir(xino_dir);
+	struct dirent *e;
+	char p[sizeof(xino_dir) + 256 + 2];
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", xino_dir, e->d_name);
+			unlink(p);
+		}
+	if (d)
+		closedir(d);
+	rmdir(xino_dir);
+}
+
 int main(void)
 {
-	SRunner *sr = srunner_create(NULL);
+	SRunner *sr;
 	int failed;
+
+	if (!getenv("AUFS_XINO_DIR") && mkdtemp(xino_dir)) {
+		setenv("AUFS_XINO_DIR", xino_dir, 1);
+		atexit(xino_dir_remove);
+	}
+	sr = srunner_create(NULL);
 
 	for (size_t i = 0; suites[i]; i++)
 		srunner_add_suite(sr, suites[i]());
