@@ -42,8 +42,9 @@
  * with the right magic, version, layout, mount point and branch. Anything else is
  * refused with one precise line: aufs-run exits 2; the library says it once per
  * process on stderr and composes numbers (a copy-up then changes a number). A
- * file of the right format made for another union (same name, other branch) is
- * replaced when this process may (it owns it, or root), else refused. After the
+ * default file of the right format made for another union (same name, other
+ * branch) is replaced when this process may (it owns it, or root); one xino=
+ * names, or of another owner, is refused. After the
  * checks only the fixed offsets of internal.h are read: a slot index is a hash
  * masked by AUFS_XINO_NSLOT, never a value read from the file. The owner of the
  * file can still truncate it, and a process of another user that maps it then
@@ -465,11 +466,14 @@ static int attach(struct aufs_union *u, uintptr_t *ret, struct aufs_err *err)
 	for (tries = 0; tries < 3; tries++) {
 		r = map_file(&w, true, ret, err);
 		if (r == -ESTALE) {
-			if (!may_replace(&w))
+			/* the file xino= names is the administrator's: never replaced */
+			if (u->opts.xino || !may_replace(&w))
 				return refuse(err, &w, "made for another union or branch: remove it");
 			r = make(&w, true, ret);
 		} else if (r == -ENOENT && w.may_make) {
 			r = make(&w, false, ret);
+		} else if (r == -ENOENT) {
+			return 1;	/* none yet: root or the branch owner makes it */
 		}
 		if (r != -EEXIST)	/* another process made it first: map theirs */
 			return r;
@@ -482,7 +486,7 @@ int aufs_xino_attach(struct aufs_union *u, struct aufs_err *err)
 	uintptr_t v = 0, expected = 0;
 	int r = attach(u, &v, err);
 
-	if (r == -EROFS || (r == -ENOENT && !v))
+	if (r == -EROFS || r == 1)
 		return 0;	/* composed numbers: nothing to map (yet) */
 	if (r < 0)
 		return r;

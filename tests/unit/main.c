@@ -26,6 +26,7 @@ Suite *namespace_suite(void);
 Suite *perm_suite(void);
 Suite *longpath_suite(void);
 Suite *table_suite(void);
+Suite *xino_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -43,6 +44,7 @@ static Suite *(*const suites[])(void) = {
 	perm_suite,
 	longpath_suite,
 	table_suite,
+	xino_suite,
 	NULL,
 };
 
@@ -51,10 +53,12 @@ static Suite *(*const suites[])(void) = {
  * run, not to /dev/shm, and go with it.
  */
 static char xino_dir[] = "/tmp/aufs-check-xino-XXXXXX";
+static pid_t runner;
 
+/* at the runner's exit, not at a forked test's */
 static void xino_dir_remove(void)
 {
-	DIR *d = opendir(xino_dir);
+	DIR *d = getpid() == runner ? opendir(xino_dir) : NULL;
 	struct dirent *e;
 	char p[sizeof(xino_dir) + 256 + 2];
 
@@ -63,8 +67,9 @@ static void xino_dir_remove(void)
 			snprintf(p, sizeof(p), "%s/%s", xino_dir, e->d_name);
 			unlink(p);
 		}
-	if (d)
-		closedir(d);
+	if (!d)
+		return;
+	closedir(d);
 	rmdir(xino_dir);
 }
 
@@ -75,6 +80,7 @@ int main(void)
 
 	if (!getenv("AUFS_XINO_DIR") && mkdtemp(xino_dir)) {
 		setenv("AUFS_XINO_DIR", xino_dir, 1);
+		runner = getpid();
 		atexit(xino_dir_remove);
 	}
 	sr = srunner_create(NULL);
