@@ -66,6 +66,11 @@
 
 #include "internal.h"
 
+/* The offsets aufs-preload(7) documents (ON-DISK FORMAT). */
+_Static_assert(offsetof(struct aufs_xino, br_dev) == 40, "layout");
+_Static_assert(offsetof(struct aufs_xino, generation) == 56, "layout");
+_Static_assert(offsetof(struct aufs_xino, counter) == 64, "layout");
+_Static_assert(offsetof(struct aufs_xino, mnt) == 128, "layout");
 _Static_assert(sizeof(struct aufs_xino) <= AUFS_XINO_HDR_SIZE, "layout");
 _Static_assert(sizeof(struct aufs_xino_slot) == AUFS_XINO_SLOT_SIZE, "layout");
 _Static_assert((AUFS_XINO_NSLOT & (AUFS_XINO_NSLOT - 1)) == 0, "power of two");
