@@ -295,6 +295,8 @@ static inline void xino_stat(struct aufs_union *u, int b, struct stat *st)
  */
 int xino_copied(struct aufs_union *u, int src, const struct stat *src_st, uint64_t dev,
 		uint64_t ino);
+/* A copy recorded by xino_copied() was not published (another's was): its entry goes. */
+void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino);
 /* Would xino_copied() record a copy of SRC_ST (worth the stat of the copy)? */
 bool xino_keeps(struct aufs_union *u, const struct stat *src_st);
 /* Record (DEV, INO) -> NUM in the table mapped at X (tests). */

@@ -557,13 +557,11 @@ static int copy_other(struct cpup_job *j)
  * The copy keeps the union inode number of what it copies (state_xino.c), told
  * before the copy is published, so that no process sees it with another one.
  */
-static void keep_number(struct cpup_job *j, int src)
+static bool keep_number(struct cpup_job *j, int src, struct stat *st)
 {
-	struct stat st;
-
-	if (xino_keeps(j->u, j->st) &&
-	    (j->out >= 0 ? sys_fstat(j->out, &st) : sys_lstat(j->tmp, &st)) == 0)
-		(void)xino_copied(j->u, src, j->st, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	return xino_keeps(j->u, j->st) &&
+	       (j->out >= 0 ? sys_fstat(j->out, st) : sys_lstat(j->tmp, st)) == 0 &&
+	       xino_copied(j->u, src, j->st, (uint64_t)st->st_dev, (uint64_t)st->st_ino) == 0;
 }
 
 /*
@@ -615,7 +613,8 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 		     bool *seal)
 {
 	const struct stat *st = j->st;
-	bool keep = ret_fd && S_ISREG(st->st_mode) && may_keep(st, oflags);
+	bool keep = ret_fd && S_ISREG(st->st_mode) && may_keep(st, oflags), kept;
+	struct stat copy;
 	int r;
 
 	for (int attempt = 0;; attempt++) {
@@ -646,8 +645,10 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 	}
 	if (r < 0)
 		return r;
-	keep_number(j, src);
+	kept = keep_number(j, src, &copy);
 	r = publish(j);
+	if (r != 1 && kept)	/* the inode is gone: its number may not go to the next one */
+		xino_forget(j->u, (uint64_t)copy.st_dev, (uint64_t)copy.st_ino);
 	if (r == 1 && keep &&
 	    (!(oflags & KEEP_SETFL) || sys_fcntl(j->out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
 		*ret_fd = j->out;	/* ours is the copy in place: it is open already */

@@ -205,6 +205,28 @@ struct aufs_xino *xino_writable(struct aufs_union *u)
 	return (v & AUFS_SHM_RDONLY) ? NULL : (struct aufs_xino *)v;
 }
 
+void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino)
+{
+	struct aufs_xino *x = xino_writable(u);
+	struct aufs_xino_slot *s;
+	uint32_t i = xino_slot_of(dev, ino);
+
+	if (!x)
+		return;
+	s = slots(x);
+	/* the key stays (keys are never removed: lookups stop at a free slot), absent */
+	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
+		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
+
+		if (k == 0)
+			return;
+		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev) {
+			atomic_store_explicit(&s[i].num, 0, memory_order_release);
+			return;
+		}
+	}
+}
+
 bool xino_keeps(struct aufs_union *u, const struct stat *src_st)
 {
 	/* another name of it stays where it is, with the number: the copy is another file */
