@@ -417,6 +417,12 @@ void aufs_fd_forget(int fd);
  */
 void aufs_fd_mark_lower(int fd, bool lower);
 bool aufs_fd_is_lower(int fd);
+/*
+ * FD was opened through a union (set by aufs_openat, any object; cleared, copied
+ * and closed along with the path slot): fstat gives the union's numbers.
+ */
+void aufs_fd_mark_union(int fd, bool in_union);
+bool aufs_fd_is_union(int fd);
 /* In the child of fork (an atfork handler): no other thread is reading the table now. */
 void aufs_fd_after_fork(void);
 
@@ -494,6 +500,12 @@ int aufs_sock_unname(int fd, const struct sockaddr *addr, socklen_t len,
  * union and the shim should call the real function with its own arguments.
  */
 int aufs_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+/*
+ * fstat: of a descriptor a union opened (aufs_fd_is_union, or a directory of the
+ * fd table), the kernel's answer with the union's device and inode number (the
+ * branch is found from the descriptor's /proc link); of any other, AUFS_PASS.
+ */
+int aufs_fstat(int fd, struct stat *st);
 int aufs_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 int aufs_faccessat(int dirfd, const char *path, int mode, int flags);
 /* Returns the length. Also translates /proc/self/cwd, /proc/self/fd/N and the like. */

@@ -90,6 +90,39 @@ again:
 	return 0;
 }
 
+int aufs_fstat(int fd, struct stat *st)
+{
+	const struct aufs_config *cfg;
+	struct aufs_union *u;
+	char link[40], real[PATH_MAX];
+	size_t brlen;
+	ssize_t n;
+	int r, id;
+
+	if (!aufs_fd_is_union(fd) && !aufs_fd_known(fd))
+		return AUFS_PASS;
+	cfg = aufs_state_config();
+	if (!cfg)
+		return AUFS_PASS;
+	r = sys_fstat(fd, st);
+	if (r < 0)
+		return r;
+	/* which branch: the kernel's name of the descriptor (" (deleted)" after it) */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = sys_readlinkat(AT_FDCWD, link, real, sizeof(real) - 1);
+	if (n <= 0)
+		return 0;	/* no /proc: the branch file's own numbers */
+	real[n] = 0;
+	id = aufs_table_real_to_union(cfg, real, (size_t)n, &brlen);
+	u = id < 0 ? NULL : aufs_config_union(cfg, id);
+	for (int b = 0; u && b < u->nbranch; b++)
+		if (u->branch[b].len == brlen && !memcmp(u->branch[b].path, real, brlen)) {
+			xino_stat(u, b, st);
+			break;
+		}
+	return 0;
+}
+
 int aufs_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
 	struct aufs_loc loc;
@@ -386,6 +419,7 @@ again:
 			else if (aufs_fd_known(fd))
 				aufs_fd_set(fd, NULL);
 			aufs_fd_mark_lower(fd, lower && loc.type != DT_DIR);
+			aufs_fd_mark_union(fd, true);
 		}
 		return fd;
 	}
@@ -403,6 +437,7 @@ again:
 		if (aufs_fd_known(fd))
 			aufs_fd_set(fd, NULL);
 		aufs_fd_mark_lower(fd, false);
+		aufs_fd_mark_union(fd, true);
 	}
 	return fd;
 }

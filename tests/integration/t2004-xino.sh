@@ -98,6 +98,36 @@ test_expect_success PYTHON 'python: os.scandir inode() equals os.stat().st_ino' 
 	grep "d/f True" scandir
 '
 
+test_expect_success 'fstat of a descriptor the union opened: the union numbers, a dup too' '
+	for args in "$M/d/f" "$M/links/a" "$M/d dir" "$M dir" "$M/other/log dup"; do
+		aufs_run -o "$OPTS" "$M" -- "$AUFS_BUILD/helper/probe-fstat" $args >out &&
+		aufs_run -o "$OPTS" "$M" -- "$AUFS_BUILD/helper-lfs/probe-fstat" $args >out.lfs &&
+		test_cmp out out.lfs &&
+		test "$(sed -n 1p out)" = "$(sed -n 2p out)" || return 1
+	done &&
+	"$AUFS_BUILD/helper/probe-fstat" "$BASE/d/g" >out &&
+	test "$(sed -n 1p out)" = "$(sed -n 2p out)"
+'
+
+test_expect_success PYTHON 'python: os.fstat of an open file equals os.stat' '
+	u "python3 -c \"import os; fd = os.open(\\\"d/sub/deep\\\", os.O_RDONLY); a = os.fstat(fd); b = os.stat(\\\"d/sub/deep\\\"); print(a.st_ino == b.st_ino and a.st_dev == b.st_dev)\"" >out &&
+	echo True >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'find walks a wide and deep tree whole (fts climbs with .. and compares fstat)' '
+	W=$TRASH/wide && mkdir -p "$W/b" "$W/t/d1/e1" "$W/m" &&
+	for i in $(seq 10); do
+		for j in $(seq 10); do mkdir -p "$W/b/d$i/e$j/f"; echo >"$W/b/d$i/e$j/f/x"; done
+	done &&
+	deep=$W/b/$(seq -s / 60 | sed "s/\([0-9]*\)/n\1/g") &&
+	mkdir -p "$deep" && echo bottom >"$deep/file" &&
+	(cd "$W/b" && find . -printf "%y %P\n" | sort) >native &&
+	aufs_run -o "br:$W/t=rw:$W/b=ro" "$W/m" -- sh -c "cd $W/m && find . -printf \"%y %P\\n\"" 2>&1 |
+		sort >union &&
+	test_cmp native union
+'
+
 test_expect_success 'du counts a hard-linked pair once' '
 	u "du -sk links" >both &&
 	u "du -sk links/a" >one &&
