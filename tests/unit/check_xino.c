@@ -81,6 +81,38 @@ START_TEST(test_numbers)
 }
 END_TEST
 
+/* fstat of a descriptor the union opened is a stat of its name; others pass. */
+START_TEST(test_fstat)
+{
+	fx_start("b/d/f t/d/own", "br:@/t=rw:@/b=ro");
+	const char *const names[] = { "@/mnt/d/f", "@/mnt/d/own", "@/mnt/d", "@/mnt" };
+	struct stat st, want;
+	int fd, copy;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		fd = aufs_openat(AT_FDCWD, fx_ex(names[i]), O_RDONLY, 0);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(aufs_fstat(fd, &st), 0);
+		want = stat_of(names[i]);
+		ck_assert_uint_eq(st.st_ino, want.st_ino);
+		ck_assert_uint_eq(st.st_dev, want.st_dev);
+		/* a copy of it too; and not after the close */
+		copy = dup(fd);
+		aufs_fd_dup(fd, copy);
+		ck_assert_int_eq(aufs_fstat(copy, &st), 0);
+		ck_assert_uint_eq(st.st_ino, want.st_ino);
+		close(copy);
+		aufs_fd_forget(copy);
+		aufs_fd_forget(fd);
+		close(fd);
+	}
+	fd = open(fx_at("b/d/f"), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(aufs_fstat(fd, &st), AUFS_PASS);
+	close(fd);
+}
+END_TEST
+
 /* readdir's d_ino is what stat gives. */
 START_TEST(test_readdir)
 {
@@ -385,6 +417,7 @@ Suite *xino_suite(void)
 	tcase_add_checked_fixture(tc, fx_test_setup, fx_test_teardown);
 	tcase_add_test(tc, test_numbers);
 	tcase_add_test(tc, test_readdir);
+	tcase_add_test(tc, test_fstat);
 	tcase_add_test(tc, test_noxino);
 	tcase_add_test(tc, test_hard_link_not_kept);
 	tcase_add_test(tc, test_full);
