@@ -148,7 +148,9 @@ uint64_t xino_number(struct aufs_union *u, int b, uint64_t dev, uint64_t ino)
 {
 	const struct aufs_xino *x;
 
-	if (!(u->opts.flags & AUFS_OPT_NOXINO) && (x = xino_mapped(u)) != NULL) {
+	/* copies are made in writable branches only: another branch's objects are originals */
+	if (u->branch[b].perm == AUFS_PERM_RW && !(u->opts.flags & AUFS_OPT_NOXINO) &&
+	    (x = xino_mapped(u)) != NULL) {
 		uint64_t kept = xino_lookup(x, dev, ino);
 
 		if (kept)
@@ -540,10 +542,16 @@ static void report_once(const struct aufs_err *err)
 static __attribute__((noinline)) struct aufs_xino *attach_lazily(struct aufs_union *u)
 {
 	struct aufs_err err = { 0 };
-	int r;
+	int r, state = atomic_load_explicit(&u->xino_state, memory_order_relaxed);
 
+	if (state == 2)
+		return NULL;	/* noxino, or no writable branch: never a table */
+	if (state == 0 && ((u->opts.flags & AUFS_OPT_NOXINO) || top_writable(u) < 0)) {
+		atomic_store_explicit(&u->xino_state, 2, memory_order_relaxed);
+		return NULL;
+	}
 	/* after a failure (or none to map yet), again every AUFS_XINO_RETRY calls */
-	if (atomic_load_explicit(&u->xino_state, memory_order_relaxed) != 0 &&
+	if (state != 0 &&
 	    (atomic_fetch_add_explicit(&u->xino_tries, 1, memory_order_relaxed) + 1) %
 			    AUFS_XINO_RETRY != 0)
 		return NULL;
