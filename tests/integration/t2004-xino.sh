@@ -10,6 +10,7 @@ host_users_ready
 have_cmd python3 && test_set_prereq PYTHON
 have_cmd git && test_set_prereq GIT
 have_cmd tar && test_set_prereq TAR
+overlay_ready
 
 setup_branches top base
 T=$TRASH/top
@@ -236,6 +237,30 @@ test_expect_success 'aufsctl status: the table, the slots taken, the numbers kep
 	test_grep "^  inode numbers: composed (noxino" out &&
 	aufsctl status -o "br:$TRASH/top4=rw:$BASE=ro,xino=$TRASH/bad.xino" "$M4" >out &&
 	test_grep "^  inode numbers: xino file $TRASH/bad.xino of $M4: " out
+'
+
+# stability.sh: whether a file's and a directory's numbers stay through a copy-up,
+# and whether the mount point, a base file and a new file share one st_dev.
+cat >"$TRASH/stability.sh" <<\EOF
+f0=$(stat -c %i s/file) d0=$(stat -c %i s/dir)
+echo more >>s/file && touch s/dir/new
+[ "$(stat -c %i s/file)" = "$f0" ] && echo "file number kept" || echo "file number changed"
+[ "$(stat -c %i s/dir)" = "$d0" ] && echo "dir number kept" || echo "dir number changed"
+stat -c %d . s/file s/dir/new | sort -u | wc -l | sed "s/\$/ device(s)/"
+EOF
+
+test_expect_success ROOT,OVERLAY 'as stable as the kernel overlay with xino=on and index=on' '
+	O=$TRASH/ovlx && mkdir -p "$O/lower/s/dir" "$O/upper" "$O/work" "$O/merged" "$TRASH/topx" "$TRASH/mntx" &&
+	echo f >"$O/lower/s/file" &&
+	cp -a "$O/lower" "$TRASH/basex" &&
+	unshare -m --propagation private sh -c "
+		mount -t overlay overlay \
+			-o lowerdir=$O/lower,upperdir=$O/upper,workdir=$O/work,xino=on,index=on $O/merged &&
+		cd $O/merged && sh $TRASH/stability.sh" >ovl.out &&
+	aufs_run -o "br:$TRASH/topx=rw:$TRASH/basex=ro" "$TRASH/mntx" -- \
+		sh -c "cd $TRASH/mntx && sh $TRASH/stability.sh" >aufs.out &&
+	cat ovl.out &&
+	test_cmp ovl.out aufs.out
 '
 
 test_expect_success 'the base was never written' '
