@@ -275,13 +275,78 @@ struct aufs_xino_slot {
 } __attribute__((aligned(16)));
 
 /* The union's st_dev: one virtual device per union, no real device's number. */
-uint64_t xino_dev(struct aufs_union *u);
+uint64_t xino_dev_slow(struct aufs_union *u);
+static inline uint64_t xino_dev(struct aufs_union *u)
+{
+	uint64_t v = atomic_load_explicit(&u->vdev, memory_order_relaxed);
+
+	return __builtin_expect(v != 0, 1) ? v : xino_dev_slow(u);
+}
+
+/* The number composed of branch B and real number INO (folded above 56 bits). */
+static inline uint64_t xino_compose(int b, uint64_t ino)
+{
+	const uint64_t mask = (1ULL << AUFS_XINO_BRANCH_SHIFT) - 1;
+
+	if (__builtin_expect(ino > mask, 0))
+		ino = (ino ^ (ino >> AUFS_XINO_BRANCH_SHIFT) * 0x9e3779b97f4a7c15ULL) & mask;
+	return (uint64_t)b << AUFS_XINO_BRANCH_SHIFT | ino;
+}
+
+/* The first slot (DEV, INO) is looked for in. */
+static inline uint32_t xino_slot_of(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino ^ (dev << 32 | dev >> 32)) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(h >> 32) & (AUFS_XINO_NSLOT - 1);
+}
+
+/* The slots: at the fixed offset the map checked, never hdr_size. */
+static inline struct aufs_xino_slot *xino_slots(const struct aufs_xino *x)
+{
+	return (struct aufs_xino_slot *)((char *)x + AUFS_XINO_HDR_SIZE);
+}
+
+/* The number recorded for (DEV, INO) in X, 0 when none. */
+static inline uint64_t xino_lookup(const struct aufs_xino *x, uint64_t dev, uint64_t ino)
+{
+	struct aufs_xino_slot *s = xino_slots(x);
+	uint32_t i = xino_slot_of(dev, ino);
+
+	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
+		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
+
+		if (k == 0)
+			return 0;	/* keys are never removed: it is not further on */
+		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev)
+			return atomic_load_explicit(&s[i].num, memory_order_acquire);
+	}
+	return 0;
+}
+
+/* U's table, mapping it first (NULL: none, or noxino, or not trusted: composed numbers). */
+const struct aufs_xino *xino_attach_lazily(struct aufs_union *u);
+
 /*
  * The union inode number of the object of branch B whose real numbers are DEV and
  * INO: the number a copy-up kept for it, else composed of B and INO. No system
- * call once the table is mapped (a hash probe in it).
+ * call once the table is mapped (a hash probe in it). Copies are made in writable
+ * branches only: another branch's objects are originals, and not looked up.
  */
-uint64_t xino_number(struct aufs_union *u, int b, uint64_t dev, uint64_t ino);
+static inline uint64_t xino_number(struct aufs_union *u, int b, uint64_t dev, uint64_t ino)
+{
+	if (u->branch[b].perm == AUFS_PERM_RW) {
+		uintptr_t v = atomic_load_explicit(&u->xino, memory_order_acquire);
+		const struct aufs_xino *x = __builtin_expect(v != 0, 1)
+			? (const struct aufs_xino *)(v & ~AUFS_SHM_RDONLY)
+			: xino_attach_lazily(u);
+		uint64_t kept = x ? xino_lookup(x, dev, ino) : 0;
+
+		if (kept)
+			return kept;
+	}
+	return xino_compose(b, ino);
+}
 /* Give the union's numbers to an lstat of the object of branch B. */
 static inline void xino_stat(struct aufs_union *u, int b, struct stat *st)
 {
@@ -301,10 +366,6 @@ void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino);
 bool xino_keeps(struct aufs_union *u, const struct stat *src_st);
 /* Record (DEV, INO) -> NUM in the table mapped at X (tests). */
 int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num);
-/* The number recorded for (DEV, INO) in X, 0 when none. */
-uint64_t xino_lookup(const struct aufs_xino *x, uint64_t dev, uint64_t ino);
-/* The first slot (DEV, INO) is looked for in (tests make keys collide). */
-uint32_t xino_slot_of(uint64_t dev, uint64_t ino);
 /* The table of U if mapped writable (tests), else NULL. */
 struct aufs_xino *xino_writable(struct aufs_union *u);
 

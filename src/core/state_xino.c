@@ -76,87 +76,26 @@ _Static_assert(sizeof(struct aufs_xino_slot) == AUFS_XINO_SLOT_SIZE, "layout");
 _Static_assert((AUFS_XINO_NSLOT & (AUFS_XINO_NSLOT - 1)) == 0, "power of two");
 _Static_assert(AUFS_BRANCH_MAX < 128, "the branch index fits above bit 56, below bit 63");
 
-#define NUM_MASK ((1ULL << AUFS_XINO_BRANCH_SHIFT) - 1)
-
 /* ---------------------------------------------------------------- numbers */
 
-uint64_t xino_dev(struct aufs_union *u)
+/* (the lookup itself is inline, internal.h: it is on every stat's path) */
+uint64_t xino_dev_slow(struct aufs_union *u)
 {
-	uint64_t v = atomic_load_explicit(&u->vdev, memory_order_relaxed);
+	/*
+	 * Major 0, a minor of 2^31 or more: the kernel's device numbers have 20 bits
+	 * of minor, so no real device has it. 31 bits of the mount point's hash: two
+	 * unions of a host meet with a chance of 1 in 2^31 per pair.
+	 */
+	uint32_t h = (uint32_t)fnv1a(FNV_INIT, u->mnt, u->mnt_len);
+	uint64_t v = (uint64_t)makedev(0, 0x80000000u | (h & 0x7fffffffu));
 
-	if (__builtin_expect(v == 0, 0)) {
-		/*
-		 * Major 0, a minor of 2^31 or more: the kernel's device numbers have 20
-		 * bits of minor, so no real device has it. 31 bits of the mount point's
-		 * hash: two unions of a host meet with a chance of 1 in 2^31 per pair.
-		 */
-		uint32_t h = (uint32_t)fnv1a(FNV_INIT, u->mnt, u->mnt_len);
-
-		v = (uint64_t)makedev(0, 0x80000000u | (h & 0x7fffffffu));
-		atomic_store_explicit(&u->vdev, v, memory_order_relaxed);
-	}
+	atomic_store_explicit(&u->vdev, v, memory_order_relaxed);
 	return v;
-}
-
-static inline uint64_t compose(int b, uint64_t ino)
-{
-	if (__builtin_expect(ino > NUM_MASK, 0))
-		ino = (ino ^ (ino >> AUFS_XINO_BRANCH_SHIFT) * 0x9e3779b97f4a7c15ULL) & NUM_MASK;
-	return (uint64_t)b << AUFS_XINO_BRANCH_SHIFT | ino;
-}
-
-uint32_t xino_slot_of(uint64_t dev, uint64_t ino)
-{
-	uint64_t h = (ino ^ (dev << 32 | dev >> 32)) * 0x9e3779b97f4a7c15ULL;
-
-	return (uint32_t)(h >> 32) & (AUFS_XINO_NSLOT - 1);
 }
 
 static inline struct aufs_xino_slot *slots(const struct aufs_xino *x)
 {
-	return (struct aufs_xino_slot *)((char *)x + AUFS_XINO_HDR_SIZE);
-}
-
-uint64_t xino_lookup(const struct aufs_xino *x, uint64_t dev, uint64_t ino)
-{
-	struct aufs_xino_slot *s = slots(x);
-	uint32_t i = xino_slot_of(dev, ino);
-
-	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
-		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
-
-		if (k == 0)
-			return 0;	/* keys are never removed: it is not further on */
-		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev)
-			return atomic_load_explicit(&s[i].num, memory_order_acquire);
-	}
-	return 0;
-}
-
-static struct aufs_xino *attach_lazily(struct aufs_union *u);
-
-static inline const struct aufs_xino *xino_mapped(struct aufs_union *u)
-{
-	uintptr_t v = atomic_load_explicit(&u->xino, memory_order_acquire);
-
-	if (__builtin_expect(v != 0, 1))
-		return (const struct aufs_xino *)(v & ~AUFS_SHM_RDONLY);
-	return attach_lazily(u);
-}
-
-uint64_t xino_number(struct aufs_union *u, int b, uint64_t dev, uint64_t ino)
-{
-	const struct aufs_xino *x;
-
-	/* copies are made in writable branches only: another branch's objects are originals */
-	if (u->branch[b].perm == AUFS_PERM_RW && !(u->opts.flags & AUFS_OPT_NOXINO) &&
-	    (x = xino_mapped(u)) != NULL) {
-		uint64_t kept = xino_lookup(x, dev, ino);
-
-		if (kept)
-			return kept;
-	}
-	return compose(b, ino);
+	return xino_slots(x);
 }
 
 /* A 16-byte compare-and-swap of a free key to (DEV, INO): cmpxchg16b, inline. */
@@ -202,7 +141,8 @@ struct aufs_xino *xino_writable(struct aufs_union *u)
 {
 	uintptr_t v;
 
-	(void)xino_mapped(u);
+	if (!atomic_load_explicit(&u->xino, memory_order_acquire))
+		(void)xino_attach_lazily(u);
 	v = atomic_load_explicit(&u->xino, memory_order_acquire);
 	return (v & AUFS_SHM_RDONLY) ? NULL : (struct aufs_xino *)v;
 }
@@ -539,7 +479,7 @@ static void report_once(const struct aufs_err *err)
 		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static __attribute__((noinline)) struct aufs_xino *attach_lazily(struct aufs_union *u)
+__attribute__((noinline)) const struct aufs_xino *xino_attach_lazily(struct aufs_union *u)
 {
 	struct aufs_err err = { 0 };
 	int r, state = atomic_load_explicit(&u->xino_state, memory_order_relaxed);
@@ -559,8 +499,8 @@ static __attribute__((noinline)) struct aufs_xino *attach_lazily(struct aufs_uni
 	if (err.code == -EUCLEAN)
 		report_once(&err);
 	atomic_store_explicit(&u->xino_state, r < 0 ? r : 1, memory_order_relaxed);
-	return (struct aufs_xino *)(atomic_load_explicit(&u->xino, memory_order_acquire) &
-				    ~AUFS_SHM_RDONLY);
+	return (const struct aufs_xino *)(atomic_load_explicit(&u->xino, memory_order_acquire) &
+					  ~AUFS_SHM_RDONLY);
 }
 
 /* ---------------------------------------------------------------- administration (aufsctl) */
