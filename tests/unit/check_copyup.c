@@ -447,6 +447,8 @@ START_TEST(test_dir_copy_costs)
 	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/e/f"), &st, 0), 0);
 	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/e/g"), &st, 0), 0);
 	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d/e/h"), &st, 0), 0);
+	/* and a name of the writable branch: its table of inode numbers is mapped */
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/a/b/c/d"), &st, 0), 0);
 
 	aufs_fault_clear();
 	ck_assert_int_eq(op_open_write(fx_ex("@/mnt/a/b/c/d/e/f")), 0);
