@@ -330,7 +330,9 @@ struct aufs_xino_status {
 };
 /*
  * Read U's xino file, mapped read-only with the checks of an attach; never made.
- * 0; -EROFS (noxino, no writable branch); -ENOENT none yet; -EUCLEAN refused.
+ * 0; -EROFS (noxino, no writable branch); -ENOENT none yet; -ESTALE made for
+ * another root of the branch (replaced by the next process of root or its
+ * owner); -EUCLEAN refused.
  */
 int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 		     struct aufs_err *err);

@@ -42,9 +42,10 @@
  * with the right magic, version, layout, mount point and branch. Anything else is
  * refused with one precise line: aufs-run exits 2; the library says it once per
  * process on stderr and composes numbers (a copy-up then changes a number). A
- * default file of the right format made for another union (same name, other
- * branch) is replaced when this process may (it owns it, or root); one xino=
- * names, or of another owner, is refused. After the
+ * file made for another mount point (two unions naming one xino=) is refused
+ * too. One made for this mount point and another branch root (the branch was
+ * made again: restored, moved) is stale, not wrong: root or its owner replaces
+ * it, and until then every other process composes numbers. After the
  * checks only the fixed offsets of internal.h are read: a slot index is a hash
  * masked by AUFS_XINO_NSLOT, never a value read from the file. The owner of the
  * file can still truncate it, and a process of another user that maps it then
@@ -274,7 +275,10 @@ static int refuse(struct aufs_err *err, const struct where *w, const char *fmt, 
 	return -EUCLEAN;
 }
 
-/* The header of a mapped file: -EUCLEAN (err) when not ours to trust, -ESTALE another union's. */
+/*
+ * The header of a mapped file: -EUCLEAN (err) when not ours to trust (another
+ * mount point's too), -ESTALE made for another root of the branch.
+ */
 static int validate(const struct aufs_xino *x, const struct where *w, struct aufs_err *err)
 {
 	if (x->magic != AUFS_XINO_MAGIC)
@@ -284,8 +288,10 @@ static int validate(const struct aufs_xino *x, const struct where *w, struct auf
 	if (x->hdr_size != AUFS_XINO_HDR_SIZE || x->size != AUFS_XINO_SIZE ||
 	    x->nslot != AUFS_XINO_NSLOT || x->slot_size != AUFS_XINO_SLOT_SIZE)
 		return refuse(err, w, "bad layout");
-	if (x->br_dev != (uint64_t)w->br.st_dev || x->br_ino != (uint64_t)w->br.st_ino ||
-	    strncmp(x->mnt, w->u->mnt, sizeof(x->mnt)) != 0)
+	if (strncmp(x->mnt, w->u->mnt, sizeof(x->mnt)) != 0)
+		return refuse(err, w, "made for another mount point (%.200s)",
+			      memchr(x->mnt, 0, sizeof(x->mnt)) ? x->mnt : "?");
+	if (x->br_dev != (uint64_t)w->br.st_dev || x->br_ino != (uint64_t)w->br.st_ino)
 		return -ESTALE;
 	return 0;
 }
@@ -435,9 +441,9 @@ static int attach(struct aufs_union *u, uintptr_t *ret, struct aufs_err *err)
 	for (tries = 0; tries < 3; tries++) {
 		r = map_file(&w, true, ret, err);
 		if (r == -ESTALE) {
-			/* the file xino= names is the administrator's: never replaced */
-			if (u->opts.xino || !may_replace(&w))
-				return refuse(err, &w, "made for another union or branch: remove it");
+			/* the branch was made again: its numbers are new too */
+			if (!may_replace(&w))
+				return 1;	/* composed until root or its owner replaces it */
 			r = make(&w, true, ret);
 		} else if (r == -ENOENT && w.may_make) {
 			r = make(&w, false, ret);
@@ -519,8 +525,6 @@ int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 		return r;
 	/* read-only whoever asks: looking never writes it, even as root */
 	r = map_file(&w, false, &v, err);
-	if (r == -ESTALE)
-		return refuse(err, &w, "made for another union or branch: remove it");
 	if (r < 0)
 		return r;
 	x = (const struct aufs_xino *)(v & ~AUFS_SHM_RDONLY);

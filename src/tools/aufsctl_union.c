@@ -205,6 +205,11 @@ static void xino_view(const struct aufs_union *u, struct xino_view *v)
 		v->status = "none";
 		v->why = "none yet: root or the branch owner makes it when it first runs the union";
 		break;
+	case -ESTALE:
+		v->status = "stale";
+		v->why = "stale: made for another root of the branch; the next process of root or "
+			 "the branch owner replaces it";
+		break;
 	case -EUCLEAN:
 		v->status = "refused";
 		v->why = v->err.msg;

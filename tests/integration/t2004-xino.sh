@@ -172,7 +172,16 @@ test_expect_success HOST_USERS 'a second user of the union sees the numbers the 
 	user_aufs_run "$AUFS_TENANT1" -o "$o" "$M1" -- stat -c %i "$M1/site/other.html" >t12 &&
 	test_cmp www2 t12 &&
 	ls -l "$AUFS_XINO_DIR" >files &&
-	grep "$AUFS_TENANT1" files
+	grep "$AUFS_TENANT1" files &&
+	# the branch made again (restored): the web server runs on, composing numbers
+	mv "$T1" "$T1.old" && cp -a "$T1.old" "$T1" &&
+	aufsctl status -o "$o" "$M1" >out &&
+	test_grep "inode numbers: stale" out &&
+	user_aufs_run "$AUFS_WWW" -o "$o" "$M1" -- stat -c %i "$M1/site/other.html" >www3 &&
+	test_cmp www2 www3 &&
+	user_aufs_run "$AUFS_TENANT1" -o "$o" "$M1" -- true &&
+	aufsctl status -o "$o" "$M1" >out &&
+	test_grep "inode numbers: .*, entries 0, kept 0, full 0" out
 '
 
 test_expect_success 'xino=FILE: the table is that file' '

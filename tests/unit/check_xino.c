@@ -299,6 +299,36 @@ START_TEST(test_key_without_number)
 }
 END_TEST
 
+/*
+ * A branch made again (restored): its table is stale, replaced by its owner;
+ * another user composes numbers meanwhile, without an error.
+ */
+START_TEST(test_branch_made_again)
+{
+	struct aufs_union *u = fx_start("b/f t/top", "br:@/t=rw:@/b=ro");
+	struct aufs_err err = { 0 };
+	struct aufs_xino_status st;
+	char path[PATH_MAX];
+	uintptr_t v;
+
+	ck_assert_int_eq(aufs_xino_attach(u, &err), 0);
+	ck_assert_int_eq(xino_record(xino_writable(u), 1, 2, 3), 0);
+	ck_assert_int_ge(aufs_xino_path(u, path, sizeof(path)), 0);
+	v = atomic_exchange(&u->xino, 0);
+	munmap((void *)(v & ~AUFS_SHM_RDONLY), AUFS_XINO_SIZE);
+	atomic_store(&u->xino_state, 0);
+	ck_assert_int_eq(rename(fx_at("t"), fx_at("t.old")), 0);
+	ck_assert_int_eq(mkdir(fx_at("t"), 0755), 0);
+	ck_assert_int_eq(aufs_xino_status(u, &st, &err), -ESTALE);
+	/* (another user composes numbers meanwhile: t2003 and t2004, as the web server) */
+	/* its owner (or root) makes a fresh one */
+	ck_assert_int_eq(aufs_xino_attach(u, &err), 0);
+	ck_assert_ptr_nonnull(xino_writable(u));
+	ck_assert_uint_eq(xino_lookup(xino_writable(u), 1, 2), 0);
+	ck_assert_int_eq(aufs_xino_status(u, &st, &err), 0);
+}
+END_TEST
+
 /* Spoil the table file of a union with FN, then map it as a new process would: WHY. */
 static void refused(void (*fn)(const char *path), const char *why)
 {
@@ -328,7 +358,7 @@ static void refused(void (*fn)(const char *path), const char *why)
 	ck_assert_uint_eq(st.st_dev, xino_dev(u));
 }
 
-/* A table made for another union is replaced when it is ours by default, refused when named. */
+/* A table named for another mount point is refused. */
 START_TEST(test_stale)
 {
 	struct aufs_union *u = fx_start("b/f t/ t2/ b2/", "br:@/t=rw:@/b=ro,xino=@/table");
@@ -337,7 +367,7 @@ START_TEST(test_stale)
 
 	ck_assert_int_eq(aufs_xino_attach(u, &err), 0);
 	ck_assert_int_eq(aufs_xino_attach(v, &err), -EUCLEAN);
-	ck_assert_msg(strstr(err.msg, "made for another union"), "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "made for another mount point"), "%s", err.msg);
 }
 END_TEST
 
@@ -429,6 +459,7 @@ Suite *xino_suite(void)
 	tcase_add_test(tc, test_refused_version);
 	tcase_add_test(tc, test_refused_symlink);
 	tcase_add_test(tc, test_stale);
+	tcase_add_test(tc, test_branch_made_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
