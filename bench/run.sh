@@ -90,6 +90,9 @@ trap 'exit 130' INT TERM
 log "bench: $([ "$QUICK" = 1 ] && echo quick || echo full) run, $ROUNDS rounds, scratch $W, results $OUT"
 [ -x "$AUFS_RUN" ] && [ -r "$B/libaufs-preload.so" ] || { echo "bench: build the library first (make)" >&2; exit 1; }
 mkdir -p "$BB" "$RAW" "$W" || exit 1
+# the unions' tables of inode numbers go with the scratch tree, not to /dev/shm
+export AUFS_XINO_DIR=$W/xino
+mkdir -p "$AUFS_XINO_DIR" && chmod 1777 "$AUFS_XINO_DIR" || exit 1
 CC=${CC:-cc}
 $CC -O2 -Wall -Wextra -Wno-format-truncation -o "$FSB" bench/fsbench.c || exit 1
 $CC -O2 -Wall -Wextra -Wno-format-truncation -o "$MKTREE" bench/mktree.c -lm || exit 1

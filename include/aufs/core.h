@@ -320,6 +320,39 @@ int aufs_shm_reval(struct aufs_union *u, const char *rel, size_t len, struct auf
  */
 void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len);
 
+/* ------------------------------------------------------------------ state_xino.c */
+
+/*
+ * Map U's table of inode numbers (xino=FILE, or the default file in
+ * $AUFS_XINO_DIR or /dev/shm), making it when this process may (root or the owner
+ * of the top writable branch's root) and it is missing: read-write for them,
+ * read-only for every other user. 0 (also: none yet, or noxino, or no writable
+ * branch: numbers are composed); -EUCLEAN a file that is not trusted (foreign
+ * owner, group- or world-writable, wrong size, magic, version or layout, another
+ * union's), with err->msg; other -errno. aufs-run calls it at start: a refused
+ * file is an error there (exit 2); the library says it once on stderr and
+ * composes numbers instead.
+ */
+int aufs_xino_attach(struct aufs_union *u, struct aufs_err *err);
+/* The path of U's xino file into BUF; -EROFS under noxino or without a writable branch. */
+int aufs_xino_path(const struct aufs_union *u, char *buf, size_t size);
+
+/* What aufs_xino_status() read of a union's xino file (aufsctl status). */
+struct aufs_xino_status {
+	uid_t uid;			/* the file's owner */
+	unsigned mode;
+	uint64_t generation;
+	uint64_t entries, records, full;
+};
+/*
+ * Read U's xino file, mapped read-only with the checks of an attach; never made.
+ * 0; -EROFS (noxino, no writable branch); -ENOENT none yet; -ESTALE made for
+ * another root of the branch (replaced by the next process of root or its
+ * owner); -EUCLEAN refused.
+ */
+int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
+		     struct aufs_err *err);
+
 /* ------------------------------------------------------------------ state_mount.c: publishing */
 
 /*
@@ -402,6 +435,12 @@ void aufs_fd_forget(int fd);
  */
 void aufs_fd_mark_lower(int fd, bool lower);
 bool aufs_fd_is_lower(int fd);
+/*
+ * FD was opened through a union (set by aufs_openat, any object; cleared, copied
+ * and closed along with the path slot): fstat gives the union's numbers.
+ */
+void aufs_fd_mark_union(int fd, bool in_union);
+bool aufs_fd_is_union(int fd);
 /* In the child of fork (an atfork handler): no other thread is reading the table now. */
 void aufs_fd_after_fork(void);
 
@@ -479,6 +518,12 @@ int aufs_sock_unname(int fd, const struct sockaddr *addr, socklen_t len,
  * union and the shim should call the real function with its own arguments.
  */
 int aufs_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+/*
+ * fstat: of a descriptor a union opened (aufs_fd_is_union, or a directory of the
+ * fd table), the kernel's answer with the union's device and inode number (the
+ * branch is found from the descriptor's /proc link); of any other, AUFS_PASS.
+ */
+int aufs_fstat(int fd, struct stat *st);
 int aufs_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
 int aufs_faccessat(int dirfd, const char *path, int mode, int flags);
 /* Returns the length. Also translates /proc/self/cwd, /proc/self/fd/N and the like. */

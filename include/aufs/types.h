@@ -139,6 +139,15 @@ struct aufs_union {
 	_Atomic unsigned shm_tries;	/* calls since the last failed attach (tried again now and then) */
 	/* this process changed the union unannounced: udba=none's shared cache is not for it */
 	_Atomic bool shc_local;
+	/*
+	 * The translation table of inode numbers (state_xino.c), mapped on first use as
+	 * shm is (AUFS_SHM_RDONLY set when read-only); its attach state and retries; the
+	 * union's st_dev, computed once (0: not yet).
+	 */
+	_Atomic uintptr_t xino;
+	_Atomic int xino_state;
+	_Atomic unsigned xino_tries;
+	_Atomic uint64_t vdev;
 	unsigned index;			/* position in its configuration */
 	/*
 	 * Made from a compiled host table (state_table.c): its strings live in the

@@ -273,6 +273,155 @@ void shcache_put(const struct aufs_union *u, const char *rel, size_t len,
  * read-only): the shared cache may hide the change from it, so it stops using it.
  */
 void shcache_local_change(struct aufs_union *u);
+/* ---------------------------------------------------------------- state_xino.c */
+
+#define AUFS_XINO_MAGIC     0x316f6e6978736661ULL	/* "afsxino1" */
+#define AUFS_XINO_VERSION   1
+#define AUFS_XINO_HDR_SIZE  8192
+#define AUFS_XINO_NSLOT     (1u << 16)		/* power of two */
+#define AUFS_XINO_SLOT_SIZE 32
+#define AUFS_XINO_SIZE      (AUFS_XINO_HDR_SIZE + (size_t)AUFS_XINO_NSLOT * AUFS_XINO_SLOT_SIZE)
+/* Slots a key may be looked for in from its hash on: past them the table is full for it. */
+#define AUFS_XINO_PROBE     32
+/* A union inode number: the branch index above this bit, the real number below. */
+#define AUFS_XINO_BRANCH_SHIFT 56
+/* An unattached union tries again every this many calls (a power of two). */
+#define AUFS_XINO_RETRY     256
+
+enum aufs_xino_counter {
+	AUFS_XINO_CNT_ENTRIES = 0,	/* slots taken */
+	AUFS_XINO_CNT_RECORDS,		/* numbers recorded (copy-ups that kept theirs) */
+	AUFS_XINO_CNT_FULL,		/* records refused: no free slot among AUFS_XINO_PROBE */
+	AUFS_XINO_CNT_MAX = 8,
+};
+
+/*
+ * The header of a union's xino file (state_xino.c says why and how). As the
+ * shared state, it is read once, when a process maps it; afterwards only the
+ * fixed offsets below.
+ */
+struct aufs_xino {
+	uint64_t magic;			/* AUFS_XINO_MAGIC */
+	uint32_t version;		/* AUFS_XINO_VERSION */
+	uint32_t hdr_size;		/* AUFS_XINO_HDR_SIZE: where the slots start */
+	uint64_t size;			/* AUFS_XINO_SIZE */
+	uint32_t nslot;			/* AUFS_XINO_NSLOT */
+	uint32_t slot_size;		/* AUFS_XINO_SLOT_SIZE */
+	uint32_t owner;			/* owner of the branch root when made (informative) */
+	uint32_t pad;
+	uint64_t br_dev;		/* st_dev and st_ino of the top writable branch */
+	uint64_t br_ino;
+	_Atomic uint64_t generation;	/* 1 when made (informative) */
+	_Atomic uint64_t counter[AUFS_XINO_CNT_MAX];
+	char mnt[PATH_MAX];		/* the mount point this table belongs to */
+};
+
+/*
+ * One translation: the real (dev, ino) of an object in a writable branch (both 0:
+ * free; set together, once, by a 16-byte compare-and-swap) and the union number
+ * it keeps (0: not yet written, as if absent).
+ */
+struct aufs_xino_slot {
+	uint64_t ino;
+	uint64_t dev;
+	_Atomic uint64_t num;
+	uint64_t spare;
+} __attribute__((aligned(16)));
+
+/* The union's st_dev: one virtual device per union, no real device's number. */
+uint64_t xino_dev_slow(struct aufs_union *u);
+static inline uint64_t xino_dev(struct aufs_union *u)
+{
+	uint64_t v = atomic_load_explicit(&u->vdev, memory_order_relaxed);
+
+	return __builtin_expect(v != 0, 1) ? v : xino_dev_slow(u);
+}
+
+/* The number composed of branch B and real number INO (folded above 56 bits). */
+static inline uint64_t xino_compose(int b, uint64_t ino)
+{
+	const uint64_t mask = (1ULL << AUFS_XINO_BRANCH_SHIFT) - 1;
+
+	if (__builtin_expect(ino > mask, 0))
+		ino = (ino ^ (ino >> AUFS_XINO_BRANCH_SHIFT) * 0x9e3779b97f4a7c15ULL) & mask;
+	return (uint64_t)b << AUFS_XINO_BRANCH_SHIFT | ino;
+}
+
+/* The first slot (DEV, INO) is looked for in. */
+static inline uint32_t xino_slot_of(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino ^ (dev << 32 | dev >> 32)) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(h >> 32) & (AUFS_XINO_NSLOT - 1);
+}
+
+/* The slots: at the fixed offset the map checked, never hdr_size. */
+static inline struct aufs_xino_slot *xino_slots(const struct aufs_xino *x)
+{
+	return (struct aufs_xino_slot *)((char *)x + AUFS_XINO_HDR_SIZE);
+}
+
+/* The number recorded for (DEV, INO) in X, 0 when none. */
+static inline uint64_t xino_lookup(const struct aufs_xino *x, uint64_t dev, uint64_t ino)
+{
+	struct aufs_xino_slot *s = xino_slots(x);
+	uint32_t i = xino_slot_of(dev, ino);
+
+	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
+		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
+
+		if (k == 0)
+			return 0;	/* keys are never removed: it is not further on */
+		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev)
+			return atomic_load_explicit(&s[i].num, memory_order_acquire);
+	}
+	return 0;
+}
+
+/* U's table, mapping it first (NULL: none, or noxino, or not trusted: composed numbers). */
+const struct aufs_xino *xino_attach_lazily(struct aufs_union *u);
+
+/*
+ * The union inode number of the object of branch B whose real numbers are DEV and
+ * INO: the number a copy-up kept for it, else composed of B and INO. No system
+ * call once the table is mapped (a hash probe in it). Copies are made in writable
+ * branches only: another branch's objects are originals, and not looked up.
+ */
+static inline uint64_t xino_number(struct aufs_union *u, int b, uint64_t dev, uint64_t ino)
+{
+	if (u->branch[b].perm == AUFS_PERM_RW) {
+		uintptr_t v = atomic_load_explicit(&u->xino, memory_order_acquire);
+		const struct aufs_xino *x = __builtin_expect(v != 0, 1)
+			? (const struct aufs_xino *)(v & ~AUFS_SHM_RDONLY)
+			: xino_attach_lazily(u);
+		uint64_t kept = x ? xino_lookup(x, dev, ino) : 0;
+
+		if (kept)
+			return kept;
+	}
+	return xino_compose(b, ino);
+}
+/* Give the union's numbers to an lstat of the object of branch B. */
+static inline void xino_stat(struct aufs_union *u, int b, struct stat *st)
+{
+	st->st_ino = (ino_t)xino_number(u, b, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+	st->st_dev = (dev_t)xino_dev(u);
+}
+/*
+ * A copy-up of the object SRC_ST of branch SRC made the object (DEV, INO) in a
+ * writable branch: it keeps the source's union number. 0, or -errno (no table,
+ * read-only, -ENOSPC when full: the copy then has a number of its own).
+ */
+int xino_copied(struct aufs_union *u, int src, const struct stat *src_st, uint64_t dev,
+		uint64_t ino);
+/* A copy recorded by xino_copied() was not published (another's was): its entry goes. */
+void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino);
+/* Would xino_copied() record a copy of SRC_ST (worth the stat of the copy)? */
+bool xino_keeps(struct aufs_union *u, const struct stat *src_st);
+/* Record (DEV, INO) -> NUM in the table mapped at X (tests). */
+int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num);
+/* The table of U if mapped writable (tests), else NULL. */
+struct aufs_xino *xino_writable(struct aufs_union *u);
 
 /* ---------------------------------------------------------------- state_watch.c */
 

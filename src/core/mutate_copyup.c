@@ -219,11 +219,13 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	struct stat sst, pst_here;
 	bool found = false, have_parent;
 	size_t pl = end;
-	int r;
+	int r, src_b = 0;
 
-	for (int b = 0; b < u->nbranch && !found; b++)
+	for (int b = 0; b < u->nbranch && !found; b++) {
 		found = b != t && branch_path(&u->branch[b], rel, end, src) == 0 &&
 			sys_lstat(src, &sst) == 0 && S_ISDIR(sst.st_mode);
+		src_b = b;
+	}
 	if (!found)
 		return -ENOENT;
 	while (pl > 0 && rel[pl - 1] != '/')
@@ -263,6 +265,14 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	copy_times(AT_FDCWD, dst, &sst, 0);
 	if (have_parent)
 		copy_times(AT_FDCWD, pdst, pst, 0);	/* its parent looks untouched */
+	if (xino_keeps(u, &sst)) {
+		struct stat copy;
+
+		/* the source is the branch the loop above stopped after */
+		if (sys_lstat(dst, &copy) == 0)
+			(void)xino_copied(u, src_b, &sst, (uint64_t)copy.st_dev,
+					  (uint64_t)copy.st_ino);
+	}
 	/*
 	 * Its parent's names hold, and so do its own: the copy is empty. Its own state
 	 * does not, unless the mode was widened (sealed again later: asked then).
@@ -557,6 +567,17 @@ static int copy_other(struct cpup_job *j)
 }
 
 /*
+ * The copy keeps the union inode number of what it copies (state_xino.c), told
+ * before the copy is published, so that no process sees it with another one.
+ */
+static bool keep_number(struct cpup_job *j, int src, struct stat *st)
+{
+	return xino_keeps(j->u, j->st) &&
+	       (j->out >= 0 ? sys_fstat(j->out, st) : sys_lstat(j->tmp, st)) == 0 &&
+	       xino_copied(j->u, src, j->st, (uint64_t)st->st_dev, (uint64_t)st->st_ino) == 0;
+}
+
+/*
  * Publish the temporary under the real name without replacing: a racing copy
  * that landed first wins. Returns 1 (ours is in place), 0 (the winner's is) or
  * -errno; the temporary is gone afterwards.
@@ -628,7 +649,8 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 		     bool *seal)
 {
 	const struct stat *st = j->st;
-	bool keep = ret_fd && S_ISREG(st->st_mode) && may_keep(st, oflags);
+	bool keep = ret_fd && S_ISREG(st->st_mode) && may_keep(st, oflags), kept;
+	struct stat copy;
 	int r;
 
 	for (int attempt = 0;; attempt++) {
@@ -661,7 +683,10 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 	}
 	if (r < 0)
 		return r;
+	kept = keep_number(j, src, &copy);
 	r = publish(j);
+	if (r != 1 && kept)	/* the inode is gone: its number may not go to the next one */
+		xino_forget(j->u, (uint64_t)copy.st_dev, (uint64_t)copy.st_ino);
 	if (r == 1 && keep &&
 	    (!(oflags & KEEP_SETFL) || sys_fcntl(j->out, F_SETFL, oflags & KEEP_SETFL) == 0)) {
 		*ret_fd = j->out;	/* ours is the copy in place: it is open already */

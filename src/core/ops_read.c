@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/sysmacros.h>
 
 #include "internal.h"
 
@@ -85,6 +86,40 @@ again:
 	}
 	if (S_ISDIR(st->st_mode))
 		st->st_nlink = merged_nlink(&loc, st->st_nlink);
+	xino_stat(loc.u, loc.branch, st);
+	return 0;
+}
+
+int aufs_fstat(int fd, struct stat *st)
+{
+	const struct aufs_config *cfg;
+	struct aufs_union *u;
+	char link[40], real[PATH_MAX];
+	size_t brlen;
+	ssize_t n;
+	int r, id;
+
+	if (!aufs_fd_is_union(fd) && !aufs_fd_known(fd))
+		return AUFS_PASS;
+	cfg = aufs_state_config();
+	if (!cfg)
+		return AUFS_PASS;
+	r = sys_fstat(fd, st);
+	if (r < 0)
+		return r;
+	/* which branch: the kernel's name of the descriptor (" (deleted)" after it) */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = sys_readlinkat(AT_FDCWD, link, real, sizeof(real) - 1);
+	if (n <= 0)
+		return 0;	/* no /proc: the branch file's own numbers */
+	real[n] = 0;
+	id = aufs_table_real_to_union(cfg, real, (size_t)n, &brlen);
+	u = id < 0 ? NULL : aufs_config_union(cfg, id);
+	for (int b = 0; u && b < u->nbranch; b++)
+		if (u->branch[b].len == brlen && !memcmp(u->branch[b].path, real, brlen)) {
+			xino_stat(u, b, st);
+			break;
+		}
 	return 0;
 }
 
@@ -108,6 +143,17 @@ again:
 		return r;
 	if ((stx->stx_mask & STATX_TYPE) && S_ISDIR(stx->stx_mode))
 		stx->stx_nlink = (uint32_t)merged_nlink(&loc, stx->stx_nlink);
+	if (stx->stx_mask & STATX_INO)
+		stx->stx_ino = xino_number(loc.u, loc.branch,
+					   makedev(stx->stx_dev_major, stx->stx_dev_minor),
+					   stx->stx_ino);
+	{
+		uint64_t dev = xino_dev(loc.u);
+
+		/* always there, whatever the mask: the kernel fills them for every statx */
+		stx->stx_dev_major = major(dev);
+		stx->stx_dev_minor = minor(dev);
+	}
 	return 0;
 }
 
@@ -373,6 +419,7 @@ again:
 			else if (aufs_fd_known(fd))
 				aufs_fd_set(fd, NULL);
 			aufs_fd_mark_lower(fd, lower && loc.type != DT_DIR);
+			aufs_fd_mark_union(fd, true);
 		}
 		return fd;
 	}
@@ -390,6 +437,7 @@ again:
 		if (aufs_fd_known(fd))
 			aufs_fd_set(fd, NULL);
 		aufs_fd_mark_lower(fd, false);
+		aufs_fd_mark_union(fd, true);
 	}
 	return fd;
 }

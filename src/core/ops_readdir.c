@@ -206,9 +206,22 @@ static bool short_read_is_end(struct aufs_branch *br, int fd)
 	return known > 0;
 }
 
+/*
+ * An entry's d_ino as stat gives it (state_xino.c): the number of the object of
+ * branch B. The root's ".." is the host's directory above the mount point, as the
+ * kernel reads it.
+ */
+static uint64_t union_ino(struct aufs_dir *d, int b, const char *name, size_t len, uint64_t ino)
+{
+	if (len == 2 && name[0] == '.' && name[1] == '.' && !d->rel[0])
+		return ino;
+	return xino_number(d->u, b, (uint64_t)d->u->branch[b].dev, ino);
+}
+
 static int read_branch(struct aufs_dir *d, struct aufs_branch *br, int fd, bool first,
 		       struct whset *newwh, bool *ret_opaque, char *buf)
 {
+	int b = (int)(br - d->u->branch);
 	bool wh = branch_has_whiteouts(br), at_end = false;
 	int r = 0;
 	ssize_t got = 0;
@@ -225,7 +238,8 @@ static int read_branch(struct aufs_dir *d, struct aufs_branch *br, int fd, bool 
 			off += de->d_reclen;
 			if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) {
 				if (first)
-					r = add(d, name, len, de->d_ino, de->d_type, false);
+					r = add(d, name, len, union_ino(d, b, name, len, de->d_ino), de->d_type,
+				    false);
 				if (r < 0)
 					goto out;
 				continue;
@@ -241,13 +255,15 @@ static int read_branch(struct aufs_dir *d, struct aufs_branch *br, int fd, bool 
 						goto out;
 				}
 				if (!name_is_hidden(d->u, name)) {
-					r = add(d, name, len, de->d_ino, de->d_type, false);
+					r = add(d, name, len, union_ino(d, b, name, len, de->d_ino), de->d_type,
+				    false);
 					if (r < 0)
 						goto out;
 				}
 				continue;
 			}
-			r = add(d, name, len, de->d_ino, de->d_type, false);
+			r = add(d, name, len, union_ino(d, b, name, len, de->d_ino), de->d_type,
+				    false);
 			if (r < 0)
 				goto out;
 		}

@@ -180,6 +180,31 @@ bool aufs_fd_is_lower(int fd)
 	return atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & (1ULL << (fd % 64));
 }
 
+/* one bit per fd: a file opened through a union (fstat gives the union's numbers) */
+static _Atomic uint64_t fd_union[FD_PAGE * FD_PAGES / 64];
+
+void aufs_fd_mark_union(int fd, bool in_union)
+{
+	uint64_t bit;
+
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+		return;
+	bit = 1ULL << (fd % 64);
+	if (in_union) {
+		if (!(atomic_load_explicit(&fd_union[fd / 64], memory_order_relaxed) & bit))
+			atomic_fetch_or(&fd_union[fd / 64], bit);
+	} else if (atomic_load_explicit(&fd_union[fd / 64], memory_order_relaxed) & bit) {
+		atomic_fetch_and(&fd_union[fd / 64], ~bit);	/* else a close writes nothing */
+	}
+}
+
+bool aufs_fd_is_union(int fd)
+{
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+		return false;
+	return atomic_load_explicit(&fd_union[fd / 64], memory_order_relaxed) & (1ULL << (fd % 64));
+}
+
 static struct fdpath *_Atomic *fd_slot(int fd, bool create)
 {
 	unsigned p, i;
@@ -359,6 +384,7 @@ void aufs_fd_forget(int fd)
 	if (slot && atomic_load_explicit(slot, memory_order_relaxed))
 		aufs_fd_set(fd, NULL);
 	aufs_fd_mark_lower(fd, false);
+	aufs_fd_mark_union(fd, false);
 }
 
 bool aufs_fd_known(int fd)
@@ -376,6 +402,7 @@ void aufs_fd_dup(int oldfd, int newfd)
 	if (oldfd == newfd)
 		return;
 	aufs_fd_mark_lower(newfd, aufs_fd_is_lower(oldfd));
+	aufs_fd_mark_union(newfd, aufs_fd_is_union(oldfd));
 	switch (aufs_fd_get(oldfd, buf, sizeof(buf))) {
 	case -EXDEV:
 		aufs_fd_mark_outside(newfd);
@@ -395,8 +422,10 @@ void aufs_fd_close_range(unsigned first, unsigned last)
 
 	if (last > max)
 		last = max;
-	for (unsigned fd = first; fd <= last && fd >= first; fd++)
+	for (unsigned fd = first; fd <= last && fd >= first; fd++) {
 		aufs_fd_mark_lower((int)fd, false);
+		aufs_fd_mark_union((int)fd, false);
+	}
 	for (unsigned fd = first; fd <= last && fd >= first; fd++) {
 		if (!atomic_load_explicit(&fd_pages[fd >> FD_PAGE_BITS], memory_order_relaxed)) {
 			fd |= FD_PAGE - 1;	/* skip the whole empty page */

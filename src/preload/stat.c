@@ -2,8 +2,9 @@
 /*
  * stat.c - the stat family. Canonical: fstatat, statx. Forwarders (wrapfuncs.def):
  * stat, stat64, lstat, lstat64, fstatat64, and the pre-2.33 __xstat, __xstat64,
- * __lxstat, __lxstat64, __fxstatat, __fxstatat64. fstat and friends take an fd,
- * which is always the real file's: they are not wrapped. The prologue is gen.c's.
+ * __lxstat, __lxstat64, __fxstatat, __fxstatat64; fstat (fstat64, __fxstat,
+ * __fxstat64): a descriptor the union opened gets the union's device and inode
+ * number, as a stat of its name. The prologue is gen.c's.
  */
 #include "shim.h"
 
@@ -35,4 +36,14 @@ long verb_statx(int dirfd, const char *path, int flags, unsigned int mask, struc
 			return -EFAULT;
 		return r;
 	}
+}
+
+long verb_fstat(int fd, struct stat *st)
+{
+	struct stat tmp;
+	long r = aufs_fstat(fd, &tmp);
+
+	if (r == 0 && aufs_guard_copy(st, &tmp, sizeof(tmp)) < 0)
+		return -EFAULT;
+	return r;
 }

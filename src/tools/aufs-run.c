@@ -360,6 +360,21 @@ int main(int argc, char **argv)
 		r = aufs_shm_attach(u, &err);
 		if (r == 0 && err.code == -EUCLEAN)
 			fprintf(stderr, "aufs-run: %s\n", err.msg);
+		/*
+		 * Its table of inode numbers likewise; one that may not be trusted is an
+		 * error here: numbers would change under the command's feet.
+		 */
+		err.code = 0;
+		r = aufs_xino_attach(u, &err);
+		if (r == -EUCLEAN)
+			die(EXIT_USAGE, "%s%s", err.msg, "; remove it or give another xino=");
+		if (r < 0) {
+			char path[PATH_MAX];
+
+			if (aufs_xino_path(u, path, sizeof(path)) < 0)
+				path[0] = 0;
+			die(EXIT_USAGE, "xino file %s: %s", path, strerror(-r));
+		}
 	}
 	if (find_library(lib, sizeof(lib)) < 0)
 		die(EXIT_INTERNAL, "cannot find libaufs-preload.so next to aufs-run (%s)", lib, "");

@@ -177,6 +177,84 @@ static void state_view(const struct aufs_union *u, struct state_view *v)
 	}
 }
 
+/* What a union's table of inode numbers is, for both outputs. */
+struct xino_view {
+	const char *status;	/* present, composed, none, refused, unreadable */
+	const char *why;
+	struct aufs_xino_status st;
+	char file[PATH_MAX];
+	struct aufs_err err;
+};
+
+static void xino_view(const struct aufs_union *u, struct xino_view *v)
+{
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if (aufs_xino_path(u, v->file, sizeof(v->file)) < 0)
+		v->file[0] = 0;
+	r = aufs_xino_status(u, &v->st, &v->err);
+	switch (r) {
+	case 0:
+		v->status = "present";
+		break;
+	case -EROFS:
+		v->status = "composed";
+		v->why = "composed (noxino, or no writable branch): a copy-up changes a number";
+		break;
+	case -ENOENT:
+		v->status = "none";
+		v->why = "none yet: root or the branch owner makes it when it first runs the union";
+		break;
+	case -ESTALE:
+		v->status = "stale";
+		v->why = "stale: made for another root of the branch; the next process of root or "
+			 "the branch owner replaces it";
+		break;
+	case -EUCLEAN:
+		v->status = "refused";
+		v->why = v->err.msg;
+		break;
+	default:
+		v->status = "unreadable";
+		v->why = strerror(-r);
+	}
+}
+
+static void xino_human(const struct aufs_union *u)
+{
+	struct xino_view v;
+
+	xino_view(u, &v);
+	if (strcmp(v.status, "present"))
+		printf("  inode numbers: %s\n", v.why);
+	else
+		printf("  inode numbers: %s, entries %llu, kept %llu, full %llu\n", v.file,
+		       (unsigned long long)v.st.entries, (unsigned long long)v.st.records,
+		       (unsigned long long)v.st.full);
+}
+
+static void xino_json(const struct aufs_union *u)
+{
+	struct xino_view v;
+
+	xino_view(u, &v);
+	printf(",\"xino\":{\"status\":\"%s\"", v.status);
+	if (v.file[0]) {
+		fputs(",\"file\":", stdout);
+		json_string(stdout, v.file);
+	}
+	if (!strcmp(v.status, "present")) {
+		printf(",\"entries\":%llu,\"kept\":%llu,\"full\":%llu}",
+		       (unsigned long long)v.st.entries, (unsigned long long)v.st.records,
+		       (unsigned long long)v.st.full);
+	} else {
+		fputs(",\"reason\":", stdout);
+		json_string(stdout, v.why);
+		fputs("}", stdout);
+	}
+}
+
 static void status_human(const struct aufs_union *u)
 {
 	char create[64];
@@ -193,6 +271,7 @@ static void status_human(const struct aufs_union *u)
 	create_name(&u->opts, create, sizeof(create));
 	printf("  udba=%s create=%s cpup=%s\n", udba_name(u->opts.udba), create,
 	       cpup_name(u->opts.cpup));
+	xino_human(u);
 	state_view(u, &v);
 	if (strcmp(v.status, "present")) {
 		printf("  shared state: %s\n", v.why);
@@ -247,7 +326,9 @@ static void status_json(const struct aufs_union *u)
 		fputs(",\"reason\":", stdout);
 		json_string(stdout, v.why);
 	}
-	fputs("}}", stdout);
+	fputs("}", stdout);
+	xino_json(u);
+	fputs("}", stdout);
 }
 
 int ctl_status(const struct ctl_args *a)

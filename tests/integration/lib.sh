@@ -100,6 +100,10 @@ export TRASH
 AUFS_TABLE_DIR=$TEST_TMP/images
 mkdir "$AUFS_TABLE_DIR" && chmod 1777 "$AUFS_TABLE_DIR" || exit 1
 export AUFS_TABLE_DIR
+# The unions' tables of inode numbers (xino, default /dev/shm) likewise.
+AUFS_XINO_DIR=$TEST_TMP/xino
+mkdir "$AUFS_XINO_DIR" && chmod 1777 "$AUFS_XINO_DIR" || exit 1
+export AUFS_XINO_DIR
 
 # The shared state of this file's unions: System V segments named by links
 # BRANCH/.wh..wh.aufs.shm.HASH. A state goes with the last process that maps it; the

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -253,16 +254,45 @@ static struct aufs_union *start(const char *layout, const char *opts, const char
 	return u;
 }
 
-static void same_object(const char *what, const struct stat *st, const char *real)
+/*
+ * What a union shows of the real object WANT at REAL (state_xino.c): its union's
+ * device and the number of the object of its branch. A host path keeps its own.
+ */
+static void union_numbers(const char *real, struct stat *want)
+{
+	for (int k = 0; k < cfg.nunion; k++) {
+		struct aufs_union *u = cfg.unions[k];
+
+		for (int b = 0; b < u->nbranch; b++) {
+			const struct aufs_branch *br = &u->branch[b];
+
+			if (strncmp(real, br->path, br->len) == 0 &&
+			    (real[br->len] == '/' || real[br->len] == 0)) {
+				xino_stat(u, b, want);
+				return;
+			}
+		}
+	}
+}
+
+/* ST (as the union shows it, else as the kernel does: UNION) is the object at REAL. */
+static void same_object_as(const char *what, const struct stat *st, const char *real, bool in_union)
 {
 	struct stat want;
 
 	ck_assert_msg(lstat(real, &want) == 0, "%s: lstat %s: %s", what, real, strerror(errno));
+	if (in_union)
+		union_numbers(real, &want);
 	ck_assert_msg(st->st_dev == want.st_dev && st->st_ino == want.st_ino,
 		      "%s: got dev %lu ino %lu, expected %s (dev %lu ino %lu)", what,
 		      (unsigned long)st->st_dev, (unsigned long)st->st_ino, real,
 		      (unsigned long)want.st_dev, (unsigned long)want.st_ino);
 	ck_assert_uint_eq(st->st_mode & S_IFMT, want.st_mode & S_IFMT);
+}
+
+static void same_object(const char *what, const struct stat *st, const char *real)
+{
+	same_object_as(what, st, real, true);
 }
 
 static const char *resolve_name(int r)
@@ -852,8 +882,8 @@ static void run_open(const struct lcase *c, const char *pass)
 	ck_assert_msg(fd >= 0, "%s (%s): aufs_openat(\"%s\") = %s", c->name, pass, path,
 		      resolve_name(fd));
 	ck_assert_int_eq(fstat(fd, &st), 0);
-	if (c->real)
-		same_object(c->name, &st, ex(c->real));
+	if (c->real)	/* the kernel's fstat of the real file */
+		same_object_as(c->name, &st, ex(c->real), false);
 	if (S_ISDIR(st.st_mode)) {
 		int n = aufs_fd_get(fd, buf, sizeof(buf));
 
@@ -1020,7 +1050,7 @@ START_TEST(test_cache_hit)
 	ck_assert_int_eq(first.branch, 1);
 	ck_assert(!(first.flags & AUFS_LOC_CACHED));
 	ck_assert(first.flags & AUFS_LOC_HAVE_STAT);
-	same_object("probe stat", &first.st, at("b/d/f"));
+	same_object_as("probe stat", &first.st, at("b/d/f"), false);	/* the lookup's lstat */
 	loc = resolve_ok("@/mnt/d/f", 0);
 	ck_assert(loc->flags & AUFS_LOC_CACHED);
 	ck_assert_int_eq(loc->branch, first.branch);
@@ -2025,10 +2055,13 @@ START_TEST(test_statx)
 	start("t/l->f b/f", NULL, NULL);
 	ck_assert_int_eq(aufs_statx(AT_FDCWD, ex("@/mnt/l"), 0, STATX_BASIC_STATS, &stx), 0);
 	ck_assert_int_eq(lstat(at("b/f"), &st), 0);
+	union_numbers(at("b/f"), &st);
 	ck_assert_uint_eq(stx.stx_ino, st.st_ino);
+	ck_assert_uint_eq(makedev(stx.stx_dev_major, stx.stx_dev_minor), st.st_dev);
 	ck_assert_int_eq(aufs_statx(AT_FDCWD, ex("@/mnt/l"), AT_SYMLINK_NOFOLLOW,
 				    STATX_BASIC_STATS, &stx), 0);
 	ck_assert_int_eq(lstat(at("t/l"), &st), 0);
+	union_numbers(at("t/l"), &st);
 	ck_assert_uint_eq(stx.stx_ino, st.st_ino);
 	ck_assert_int_eq(aufs_statx(AT_FDCWD, ex("@/mnt/nx"), 0, STATX_BASIC_STATS, &stx),
 			 -ENOENT);

@@ -7,7 +7,10 @@
  * it off for a debugger), so that a crash fails one test and not the run.
  */
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 Suite *config_suite(void);
 Suite *lookup_suite(void);
@@ -24,6 +27,7 @@ Suite *perm_suite(void);
 Suite *longpath_suite(void);
 Suite *table_suite(void);
 Suite *shcache_suite(void);
+Suite *xino_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -42,13 +46,46 @@ static Suite *(*const suites[])(void) = {
 	longpath_suite,
 	table_suite,
 	shcache_suite,
+	xino_suite,
 	NULL,
 };
 
+/*
+ * The unions' tables of inode numbers (state_xino.c) go to a directory of the
+ * run, not to /dev/shm, and go with it.
+ */
+static char xino_dir[] = "/tmp/aufs-check-xino-XXXXXX";
+static pid_t runner;
+
+/* at the runner's exit, not at a forked test's */
+static void xino_dir_remove(void)
+{
+	DIR *d = getpid() == runner ? opendir(xino_dir) : NULL;
+	struct dirent *e;
+	char p[sizeof(xino_dir) + 256 + 2];
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", xino_dir, e->d_name);
+			unlink(p);
+		}
+	if (!d)
+		return;
+	closedir(d);
+	rmdir(xino_dir);
+}
+
 int main(void)
 {
-	SRunner *sr = srunner_create(NULL);
+	SRunner *sr;
 	int failed;
+
+	if (!getenv("AUFS_XINO_DIR") && mkdtemp(xino_dir)) {
+		setenv("AUFS_XINO_DIR", xino_dir, 1);
+		runner = getpid();
+		atexit(xino_dir_remove);
+	}
+	sr = srunner_create(NULL);
 
 	for (size_t i = 0; suites[i]; i++)
 		srunner_add_suite(sr, suites[i]());
