@@ -907,11 +907,12 @@ static char *arena_string(const char *s, size_t len)
 }
 
 /*
- * Is the record at REC union ID's? Its name follows it (the builder's layout), and
- * the mount index names ID for that name. A valid record copied over another
- * union's place keeps its own check, which covers neither where it lies nor which
- * union it is: without this, a lookup of /srv/www/t2 made the union of
- * /srv/www/t2/sub from such a copy (tests/fuzz/fuzz_image.c found it).
+ * Is the record at REC union ID's? The mount index names ID for the record's
+ * mount point. A valid record copied over another union's place keeps its own
+ * check, which does not say which union it is: without this, a lookup of
+ * /srv/www/t2 made the union of /srv/www/t2/sub from such a copy
+ * (tests/fuzz/fuzz_image.c found it). Where the name lies is no proof: a mount
+ * point that is also another union's ancestor is one of the shared strings.
  */
 static bool record_is_union(const struct tbl_hdr *h, const struct tbl_union *t, uint32_t rec,
 			    unsigned id)
@@ -920,10 +921,13 @@ static bool record_is_union(const struct tbl_hdr *h, const struct tbl_union *t, 
 	const struct tbl_slot *s;
 	bool bad = false;
 
-	if ((uint64_t)t->mnt != (uint64_t)rec + sizeof(*t))
-		return false;
-	s = index_find(h, h->off_index, h->mask, fnv1a(FNV_INIT, mnt, t->mnt_len), mnt,
-		       t->mnt_len, &bad);
+	uint64_t hash = fnv1a(FNV_INIT, mnt, t->mnt_len);
+
+	(void)rec;
+	/* as aufs_table_find(): a mount point that is another's ancestor is in the small index */
+	s = index_find(h, h->off_pindex, h->pmask, hash, mnt, t->mnt_len, &bad);
+	if (!s && !bad)
+		s = index_find(h, h->off_index, h->mask, hash, mnt, t->mnt_len, &bad);
 	return s && s->unionp1 == id + 1;
 }
 
