@@ -78,6 +78,14 @@ int branch_path(const struct aufs_branch *br, const char *rel, size_t len, char 
 int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
 		     const char *pfx, const char *name, size_t nlen, char *buf);
 
+/* ---------------------------------------------------------------- util_say.c */
+
+/*
+ * One line "aufs-preload: FMT..." on stderr, cut to fit; with ONCE, only the first
+ * time *ONCE is seen false in this process (it is set).
+ */
+__attribute__((format(printf, 2, 3))) void aufs_say(_Atomic bool *once, const char *fmt, ...);
+
 /* ---------------------------------------------------------------- util_long.c */
 
 /*

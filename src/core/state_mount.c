@@ -233,15 +233,11 @@ static _Atomic unsigned adopt_wait;
 static void say_rebuilt(const struct aufs_config *old, const struct aufs_config *cfg,
 			const struct aufs_err *err)
 {
-	char line[2 * PATH_MAX];
-	int n = snprintf(line, sizeof(line), "aufs-preload: %s: corrupt (%s); %s%s\n", old->image,
-			 old->corrupt_what ? old->corrupt_what : "a record",
-			 !cfg ? "not compiled again: " :
-			 cfg->table_kind == AUFS_TABLE_MAPPED ? "rebuilt" : "compiled privately",
-			 cfg ? "" : err->msg);
-
-	if (n > 0)
-		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	aufs_say(NULL, "%s: corrupt (%s); %s%s", old->image,
+		 old->corrupt_what ? old->corrupt_what : "a record",
+		 !cfg ? "not compiled again: " :
+		 cfg->table_kind == AUFS_TABLE_MAPPED ? "rebuilt" : "compiled privately",
+		 cfg ? "" : err->msg);
 }
 
 static const struct aufs_config *adopt(const struct aufs_config *old, bool now)

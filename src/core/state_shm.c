@@ -437,14 +437,8 @@ int aufs_shm_attach(struct aufs_union *u, struct aufs_err *err)
 static void report_once(const struct aufs_err *err)
 {
 	static _Atomic bool reported;
-	char line[sizeof(err->msg) + 32];
-	int n;
 
-	if (atomic_exchange(&reported, true))
-		return;
-	n = snprintf(line, sizeof(line), "aufs-preload: %s\n", err->msg);
-	if (n > 0)
-		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	aufs_say(&reported, "%s", err->msg);
 }
 
 static __attribute__((noinline)) struct aufs_shm *attach_lazily(struct aufs_union *u)

@@ -96,17 +96,11 @@ struct watcher {
 static void report_once(const struct aufs_union *u, const char *what, int err)
 {
 	static _Atomic bool reported;
-	char line[PATH_MAX + 256];
-	int n;
 
-	if (atomic_exchange(&reported, true))
-		return;
-	n = snprintf(line, sizeof(line),
-		     "aufs-preload: udba=inotify of %s: %s (%s); changes made directly in the "
-		     "branches are seen as under udba=reval\n",
-		     u->mnt, what, strerror(-err));
-	if (n > 0)
-		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	aufs_say(&reported,
+		 "udba=inotify of %s: %s (%s); changes made directly in the branches are seen "
+		 "as under udba=reval",
+		 u->mnt, what, strerror(-err));
 }
 
 static void rel_set(struct watcher *w, int wd, const char *rel, size_t len)

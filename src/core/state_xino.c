@@ -474,15 +474,8 @@ int aufs_xino_attach(struct aufs_union *u, struct aufs_err *err)
 static void report_once(const struct aufs_err *err)
 {
 	static _Atomic bool reported;
-	char line[sizeof(err->msg) + 64];
-	int n;
 
-	if (atomic_exchange(&reported, true))
-		return;
-	n = snprintf(line, sizeof(line), "aufs-preload: %s; not trusted: numbers are composed\n",
-		     err->msg);
-	if (n > 0)
-		(void)sys_write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	aufs_say(&reported, "%s; not trusted: numbers are composed", err->msg);
 }
 
 __attribute__((noinline)) const struct aufs_xino *xino_attach_lazily(struct aufs_union *u)
