@@ -51,10 +51,15 @@ EOF
 chmod -R a-w "$W/tpl/base"
 mkdir "$W/mnt"
 
+# The unions' tables of inode numbers and aufs-run's session files go with each run's
+# tree: no earlier run's session is left for aufs-run to look for in /proc (a cost that
+# varies with the processes of the machine, and would not cancel out).
 fresh() {
 	rm -rf "$W/run"
 	mkdir "$W/run"
 	cp -a "$W/tpl/base" "$W/tpl/top" "$W/tpl/native" "$W/run/"
+	mkdir -m 1777 "$W/run/state"
+	export AUFS_XINO_DIR="$W/run/state" AUFS_TABLE_DIR="$W/run/state"
 }
 run() { # TARGET OP COUNT OUT
 	fresh

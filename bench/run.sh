@@ -271,7 +271,10 @@ prep() {
 		[ "$fresh" = 1 ] && { cp -a "$top" "$d/top"; top=$d/top; }
 		br="br:$top=rw"
 		for b in "${LAY_LOWERS[@]}"; do br="$br:$b=ro"; done
-		PFX=("$AUFS_RUN" -o "$br,udba=${t#aufs-},nowarn_perm" "$ROOT" --) ;;
+		# aufs-run's session file goes with this run's tree: no earlier run's session is
+		# left for it to look for in /proc, a cost that varies with the machine's processes
+		mkdir -m 1777 "$d/state"
+		PFX=(env AUFS_TABLE_DIR="$d/state" "$AUFS_RUN" -o "$br,udba=${t#aufs-},nowarn_perm" "$ROOT" --) ;;
 	overlay|fuse-overlayfs)
 		top=$LAY_TOP_OVL
 		[ "$fresh" = 1 ] && { cp -a "$top/." "$d/top"; top=$d/top; }

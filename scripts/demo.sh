@@ -7,6 +7,9 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/aufs-demo.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
+# the union's table of inode numbers and aufs-run's session file go with the demo's files
+export AUFS_XINO_DIR="$dir/state" AUFS_TABLE_DIR="$dir/state"
+mkdir -m 1777 "$dir/state"
 base=$dir/cms-base tenant=$dir/tenant1 mnt=$dir/www/tenant1
 mkdir -p "$dir/www" "$base/wp-content/themes/default" "$base/wp-admin" "$tenant/wp-content/uploads" \
 	"$tenant/wp-content/themes/custom"
