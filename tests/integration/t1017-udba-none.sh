@@ -63,10 +63,13 @@ prereq_reason() {
 	esac
 }
 
-# calls TRACE ROUND: the system calls stat-probe made in ROUND (its markers, the
-# writes, and printf's fstat of stdout left out), one name a line.
+# calls TRACE ROUND: the system calls stat-probe's own thread made in ROUND (its
+# markers, the writes, and printf's fstat of stdout left out), one name a line; a
+# thread of the library's (udba=inotify's watcher) may run meanwhile, and is not it.
 calls() {
-	sed -n "/write(-1, \"round $2/,/write(-1, \"round $(($2 + 1))\|write(1, /p" "$1" |
+	_pid=$(sed -n "s/^\([0-9][0-9]*\) *write(-1, \"round $2.*/\1/p" "$1" | head -n 1)
+	grep "^$_pid " "$1" | grep -v "^$_pid *<\.\.\. .* resumed>" |
+		sed -n "/write(-1, \"round $2/,/write(-1, \"round $(($2 + 1))\|write(1, /p" |
 		sed -E 's/^[0-9]+ +//' | grep -v -E '^(write\(|newfstatat\(1,|brk\(|getrandom\()' |
 		sed -E 's/\(.*//'
 }
