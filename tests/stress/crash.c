@@ -423,8 +423,11 @@ static void make_env(void)
 	if (!child_env || asprintf(&mounts, "AUFS_MOUNTS=none %s aufs br:%s=rw:%s=ro 0 0", dir_mnt,
 				   dir_top, dir_base) < 0)
 		die("alloc");
+	/* the union is ours alone; where its state files go (the test's directory) stays */
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "AUFS_", 5))
+		if ((strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "AUFS_", 5)) ||
+		    !strncmp(environ[i], "AUFS_XINO_DIR=", 14) ||
+		    !strncmp(environ[i], "AUFS_TABLE_DIR=", 15))
 			child_env[k++] = environ[i];
 	child_env[k++] = mounts;
 	if (asprintf(&child_env[k++], "LD_PRELOAD=%s", pre) < 0)
