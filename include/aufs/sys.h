@@ -69,7 +69,7 @@ static inline int sys_openat(int dirfd, const char *path, int flags, mode_t mode
 	 O_CLOEXEC | O_PATH | O_TMPFILE)
 
 /*
- * openat2(2) with only the resolve flags (the writes into branches: util_beneath.c).
+ * openat2(2) with only the resolve flags (the writes into branches: mutate_beneath.c).
  * -ENOSYS on a kernel before 5.6 or under a filter that refuses it.
  */
 static inline int sys_openat2(int dirfd, const char *path, int flags, mode_t mode,

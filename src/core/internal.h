@@ -86,7 +86,7 @@ int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
  */
 __attribute__((format(printf, 2, 3))) void aufs_say(_Atomic bool *once, const char *fmt, ...);
 
-/* ---------------------------------------------------------------- util_beneath.c */
+/* ---------------------------------------------------------------- mutate_beneath.c */
 
 /*
  * Writes into a branch, each through a descriptor of the object's parent (or of
@@ -136,6 +136,8 @@ int beneath_truncate(const char *real, off_t len);
 int beneath_setxattr(const char *real, const char *name, const void *value, size_t size,
 		     int flags, bool nofollow);
 int beneath_removexattr(const char *real, const char *name, bool nofollow);
+/* For tests: whether writes in directories only the caller can change skip the descriptors. */
+void beneath_set_closed(bool on);
 
 /* ---------------------------------------------------------------- util_long.c */
 

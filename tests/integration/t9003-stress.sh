@@ -73,7 +73,7 @@ show conc.out
 # resolved, follows it to tenants/secret: a directory of root's beside the branch,
 # which the tenant cannot write. Every file there is a write of the victim's
 # landing outside every branch. The union makes every write through directories
-# opened from the branch root without following a symlink (src/core/util_beneath.c):
+# opened from the branch root without following a symlink (src/core/mutate_beneath.c):
 # the swapped-in symlink makes that create fail with ELOOP instead.
 #
 # symrace_run ATTACKER...: the attacker's command prefix (as_user USER, or nothing).
@@ -87,6 +87,11 @@ symrace_run() {
 	base_sum=$(cd race/cms && find . -type f -exec md5sum {} + | sort | md5sum)
 	if [ $# -gt 0 ]; then
 		chown -R "$2" race/tenants/t1 || return 1
+	else
+		# One user alone races only itself, which gains it nothing, and the union
+		# then names paths (src/core/mutate_beneath.c, closed directories): a
+		# branch its group may write stands for another user who can swap.
+		chmod g+w race/tenants/t1 || return 1
 	fi
 	# only the tenant's loop in the background: the layout is made first
 	"$@" "$S/symrace" swap race/tenants/t1/d race/tenants/t1/d.lnk "$SECONDS_RACE" \

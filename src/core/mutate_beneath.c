@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * util_beneath.c - every write into a branch is made through a directory opened
+ * mutate_beneath.c - every write into a branch is made through a directory opened
  * from the branch root without following a symlink.
  *
  * Why. The resolver checks a real path one component at a time, then a verb
@@ -25,17 +25,209 @@
  * component is opened with O_NOFOLLOW | O_DIRECTORY.
  *
  * Cost: one openat2 and one close more per verb than the plain call (a rename
- * or link between two directories: two of each). An open of a file costs
- * nothing more: the openat2 is the open.
+ * or link between two directories: two of each), once per directory per verb
+ * (struct beneath_scope). An open of a file costs nothing more: the openat2 is
+ * the open.
+ *
+ * Where no other user can change anything, none of this is needed: a directory
+ * whose every component from "/" down is the caller's or root's, none writable by
+ * others (a sticky directory protects the caller's and root's entries), cannot
+ * be swapped by anyone but the caller, and the caller racing itself gains
+ * nothing it could not do directly. A tenant's php-fpm writing in its own branch
+ * is that case, and pays nothing; root's cron writing in a tenant's directory
+ * is not. What was found is kept per thread for a second (struct closed_dir),
+ * keyed by euid, and forgotten at once for a path this process renames,
+ * removes, chmods or chowns through the union.
  */
 #include <linux/openat2.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "internal.h"
 
 #define PROC_FD "/proc/thread-self/fd/"
 #define PROC_FD_LEN (sizeof(PROC_FD) - 1)
+
+__thread struct beneath_scope *beneath_scope_cur;
+/* Scopes begun by this thread: which verb a directory was first written in by. */
+static __thread uint32_t scope_serial;
+
+/* ---------------------------------------------------------------- closed directories */
+
+#define CLOSED_SLOTS   128		/* two ways each: a directory and its parent rarely evict */
+#define CLOSED_PATH    256		/* a longer directory is always opened */
+#define CLOSED_BUCKETS 256
+#define CLOSED_SEEN    8		/* directories written in once, by their hash */
+/*
+ * How long a thread trusts what it learnt: a change made outside this process
+ * (root's chown -R of a tenant's directory to www-data) is seen within it.
+ */
+#define CLOSED_TTL_NS  1000000000ull
+
+/* What a thread learnt of a directory by its lstat. */
+struct closed_dir {
+	uint64_t until;			/* CLOCK_MONOTONIC_COARSE ns; 0: empty */
+	uint32_t bgen;			/* its bucket's generation when learnt */
+	uid_t euid;			/* who learnt it */
+	uid_t uid;			/* the directory's owner and mode */
+	mode_t mode;
+	uint16_t len;
+	char path[CLOSED_PATH];
+};
+
+static __thread struct closed_dir *closed_dirs;	/* CLOSED_SLOTS, then CLOSED_SEEN */
+static bool closed_enabled = true;
+/*
+ * Bumped for a path this process renames, removes, chmods, chowns or sets an
+ * attribute of: what any thread learnt of a directory at that path is stale,
+ * and below it too (each lookup checks every ancestor's entry).
+ */
+static _Atomic uint32_t closed_bucket[CLOSED_BUCKETS];
+
+static uint32_t bucket_of(const char *path, size_t len)
+{
+	return (uint32_t)(fnv1a(FNV_INIT, path, len) % CLOSED_BUCKETS);
+}
+
+static void closed_changed(const char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	atomic_fetch_add_explicit(&closed_bucket[bucket_of(path, len)], 1, memory_order_relaxed);
+}
+
+static bool only_us(uid_t uid, uid_t euid)
+{
+	return uid == euid || uid == 0;
+}
+
+static uint64_t coarse_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)	/* the vDSO, not interposed */
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool closed_valid(const struct closed_dir *e, const char *dir, size_t len, uid_t euid,
+			 uint64_t now, uint32_t bgen)
+{
+	return e->until > now && e->bgen == bgen && e->euid == euid && e->len == len &&
+	       !memcmp(e->path, dir, len);
+}
+
+/*
+ * DIR[0..LEN) ("/" when LEN is 0), as the thread knows it or by an lstat now:
+ * its owner and mode into *UID and *MODE, and true when nobody but EUID and root
+ * can replace it or a directory above it ("/" itself; in such a parent that only
+ * they can write, or in a sticky one when the entry is theirs).
+ */
+static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_t *uid,
+		     mode_t *mode)
+{
+	uint32_t bucket = bucket_of(dir, len ? len : 1);
+	uint32_t bgen = atomic_load_explicit(&closed_bucket[bucket], memory_order_relaxed);
+	struct closed_dir *e = &closed_dirs[fnv1a(FNV_INIT ^ euid, dir, len) % CLOSED_SLOTS & ~1u];
+	uid_t puid;
+	mode_t pmode;
+	size_t plen;
+
+	if (!closed_valid(e, dir, len, euid, now, bgen) &&
+	    !closed_valid(++e, dir, len, euid, now, bgen)) {
+		char path[CLOSED_PATH + 1];
+		struct stat st;
+
+		if (e[-1].until < e->until)
+			e--;	/* the older of the two ways (an empty one is the oldest) */
+		memcpy(path, dir, len);
+		memcpy(path + (len ? len : 1), "", 1);
+		if (!len)
+			path[0] = '/';
+		if (sys_lstat(path, &st) < 0)
+			return false;
+		e->until = 0;	/* a signal handler's call in between finds no half entry */
+		atomic_signal_fence(memory_order_seq_cst);
+		e->bgen = bgen;
+		e->euid = euid;
+		e->uid = st.st_uid;
+		e->mode = st.st_mode;
+		e->len = (uint16_t)len;
+		memcpy(e->path, dir, len);
+		atomic_signal_fence(memory_order_seq_cst);
+		e->until = now + CLOSED_TTL_NS;
+	}
+	*uid = e->uid;
+	*mode = e->mode;
+	if (!S_ISDIR(*mode))
+		return false;
+	if (!len)
+		return true;
+	for (plen = len; plen > 0 && dir[plen - 1] != '/'; plen--)
+		;
+	if (!dir_safe(dir, plen ? plen - 1 : 0, euid, now, &puid, &pmode))
+		return false;
+	return (only_us(puid, euid) && !(pmode & 022)) ||
+	       ((pmode & S_ISVTX) && only_us(*uid, euid));
+}
+
+/*
+ * Can nobody but the caller (and root) change DIR[0..LEN) or what is in it? Then
+ * a write there may name its path: no race of another user's can redirect it.
+ */
+static bool dir_closed(const char *dir, size_t len)
+{
+	struct closed_dir *e;
+	uid_t euid, uid;
+	uint64_t now, h;
+	mode_t mode;
+
+	if (!closed_enabled || !len || dir[0] != '/' || len >= CLOSED_PATH)
+		return false;
+	if (!closed_dirs) {
+		if (cache_is_noalloc())
+			return false;	/* a vfork child allocates nothing: the descriptors then */
+		closed_dirs = calloc(CLOSED_SLOTS + CLOSED_SEEN, sizeof(*closed_dirs));
+		if (!closed_dirs)
+			return false;
+	}
+	now = coarse_now();
+	euid = creds_get()->euid;
+	len = len == 1 ? 0 : len;
+	/*
+	 * Learning costs an lstat per level, the descriptors two calls: a directory
+	 * is learnt the second time it is written in within the TTL, so that a
+	 * process writing once pays two calls and one writing often pays nothing.
+	 */
+	h = fnv1a(FNV_INIT ^ euid, dir, len);
+	e = &closed_dirs[h % CLOSED_SLOTS & ~1u];
+	if (!closed_valid(e, dir, len, euid, now, e->bgen) &&
+	    !closed_valid(e + 1, dir, len, euid, now, e[1].bgen)) {
+		struct closed_dir *seen = &closed_dirs[CLOSED_SLOTS + h % CLOSED_SEEN];
+
+		/* the first verb to write there: the hash alone (a collision learns early) */
+		if (!(seen->until > now && seen->bgen == (uint32_t)h && seen->euid == euid)) {
+			seen->bgen = (uint32_t)h;
+			seen->euid = euid;
+			seen->uid = scope_serial;
+			seen->until = now + CLOSED_TTL_NS;
+			return false;
+		}
+		if (seen->uid == scope_serial && scope_serial)
+			return false;	/* the same verb again: not yet a second write */
+	}
+	return now && dir_safe(dir, len, euid, now, &uid, &mode) && only_us(uid, euid) &&
+	       !(mode & 022);
+}
+
+void beneath_set_closed(bool on)
+{
+	closed_enabled = on;
+}
 
 /* Set once openat2 has answered ENOSYS: the component walk from then on. */
 static _Atomic bool no_openat2;
@@ -124,10 +316,10 @@ int beneath_open(const char *real, int flags, mode_t mode)
 	return walk_open(at, rel, flags, mode);
 }
 
-__thread struct beneath_scope *beneath_scope_cur;
 
 struct beneath_scope *beneath_scope_begin(struct beneath_scope *s)
 {
+	scope_serial++;
 	s->outer = beneath_scope_cur;
 	s->n = 0;
 	beneath_scope_cur = s;
@@ -228,6 +420,10 @@ static int parent_open(const char *real, char *buf, const char **name)
 	fd = scope_find(real, end);
 	if (fd >= 0)
 		return fd;
+	if (dir_closed(real, end)) {
+		*name = real;	/* nobody else can change it: the path is as safe */
+		return PARENT_PATH;
+	}
 	memcpy(dir, real, end);
 	dir[end] = 0;
 	fd = open_spare(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -301,8 +497,10 @@ int beneath_unlinkat(const char *real, int flags)
 		return d;
 	r = sys_unlinkat(at(d), name, flags);
 	parent_put(d);
-	if (r == 0 && (flags & AT_REMOVEDIR))
+	if (r == 0 && (flags & AT_REMOVEDIR)) {
 		scope_forget(real);
+		closed_changed(real);
+	}
 	return r;
 }
 
@@ -349,7 +547,10 @@ int beneath_fchownat(const char *real, uid_t uid, gid_t gid)
 {
 	char buf[NAME_MAX + 1];
 	const char *name;
-	int d = parent_open(real, buf, &name), r;
+	int d, r;
+
+	closed_changed(real);	/* an owner decides who may change a directory */
+	d = parent_open(real, buf, &name);
 
 	if (d < 0 && d != PARENT_PATH)
 		return d;
@@ -427,6 +628,8 @@ int beneath_renameat2(const char *from, const char *to, unsigned flags)
 	if (r == 0) {
 		scope_forget(from);
 		scope_forget(to);	/* replaced, or exchanged */
+		closed_changed(from);	/* a directory may have moved out or in */
+		closed_changed(to);
 	}
 	return r;
 }
@@ -512,11 +715,25 @@ static int object_call(enum object_verb v, const char *path, const struct object
 	return -EINVAL;
 }
 
+/* Is the directory holding REAL closed (dir_closed())? */
+static bool parent_closed(const char *real)
+{
+	const char *slash = strrchr(real, '/');
+
+	return slash && slash[1] && dir_closed(real, slash > real ? (size_t)(slash - real) : 1);
+}
+
 static int object_verb(enum object_verb v, const char *real, const struct object_args *a,
 		       bool nofollow)
 {
 	char proc[32];
-	int fd = open_spare(real, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0)), r;
+	int fd, r;
+
+	if (v != OBJ_TRUNCATE)
+		closed_changed(real);	/* a mode or an ACL may open a directory up */
+	if (parent_closed(real))
+		return object_call(v, real, a, nofollow);	/* nobody else can swap it */
+	fd = open_spare(real, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 
 	if (fd == -EMFILE || fd == -ENFILE)
 		return object_call(v, real, a, nofollow);	/* as parent_open() */
