@@ -318,7 +318,7 @@ static size_t parent_end(const char *rel, size_t end)
  * missing, a sealed copy in between) walks down from the root, unsealing.
  */
 static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
-			struct stat *dirst, bool *have_dirst, bool missing)
+			struct stat *dirst, bool *have_dirst, bool missing, size_t *made_from)
 {
 	char dst[PATH_MAX];
 	struct stat st, pst;
@@ -385,6 +385,8 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		r = make_dir_copy(u, rel, end, t, &widen, have_pst ? &pst : NULL, &st);
 		if (r < 0)
 			return r;
+		if (r == 0 && made_from && !*made_from)
+			*made_from = end;	/* the shallowest this call made */
 		/* 1: another process made it first, as it likes: ask it */
 		have_pst = r == 0 || sys_lstat(dst, &st) == 0;
 		absent = r == 0;
@@ -399,12 +401,12 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false, NULL);
 }
 
 int cpup_dirs_missing(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true, NULL);
 }
 
 /* The open flags F_SETFL gives a kept copy-up descriptor afterwards. */
@@ -439,6 +441,8 @@ struct cpup_job {
 	bool dir_changes;	/* the caller's op changes the directory: keep its times */
 	bool dir_known;		/* dst is the lookup's (struct dinfo), not an lstat */
 	bool dir_noacl;		/* the lookup knows: no default ACL there */
+	size_t made_from;	/* REL[0..made_from) is the shallowest directory this copy-up
+				 * made in T (0: none), taken away again if the copy fails */
 	int in, out;
 	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 };
@@ -619,6 +623,27 @@ static void published(struct cpup_job *j, bool seal)
 	shm_count(j->u, AUFS_CNT_COPYUPS);
 }
 
+/*
+ * A copy-up failed (a full branch, most often) after making the directories
+ * REL[0..FROM) to REL[0..LEN) in T: take them away again, deepest first, so that
+ * a failed copy-up leaves nothing. One that is not empty (another process's copy
+ * went in meanwhile) stays, and so do those above it. The union's view never
+ * depended on them: each is the copy of a lower directory.
+ */
+static void undo_dirs(struct aufs_union *u, const char *rel, size_t len, size_t from, int t)
+{
+	char dst[PATH_MAX];
+
+	for (size_t end = len; end >= from && end > 0; end = parent_end(rel, end)) {
+		if (branch_path(&u->branch[t], rel, end, dst) < 0 ||
+		    beneath_unlinkat(dst, AT_REMOVEDIR) < 0)
+			break;
+		lookup_name_changed(u, rel, end);
+		if (end == from)
+			break;
+	}
+}
+
 /* Can the copy go into the directory TDI describes without walking down to it? */
 static bool dinfo_usable(const struct dinfo *tdi)
 {
@@ -683,7 +708,8 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 			sys_close(j->in);
 		j->in = j->out = -1;
 		j->dir_known = j->have_dst = j->have_dtime = j->dir_noacl = false;
-		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false);
+		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false,
+				 &j->made_from);
 		if (r < 0)
 			return r;
 		*seal = r > 0;
@@ -746,7 +772,8 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 		j->have_dst = j->dir_known = true;
 		j->dir_noacl = tdi->flags & DINFO_NOACL;
 	} else {
-		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime, dir_missing);
+		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime, dir_missing,
+				 &j->made_from);
 		if (r < 0)
 			goto out_free;
 		seal = r > 0;
@@ -757,6 +784,8 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 		sys_close(j->out);
 	if (j->in >= 0)
 		sys_close(j->in);
+	if (r < 0 && j->made_from)
+		undo_dirs(u, rel, j->dlen, j->made_from, t);
 out_free:
 	free(j);
 	return r;

@@ -143,6 +143,8 @@ test_expect_success !HOST_USERS 'symlink race: the writer comes through the race
 enospc_run() {
 	mkdir enospc &&
 	"$S/crash" setup "$TRASH/enospc" &&
+	mkdir -p enospc/base/deep/er &&
+	head -c 400000 /dev/zero >enospc/base/deep/er/big &&
 	snapshot_branch "$TRASH/enospc/base" &&
 	unshare -m --propagation private sh -c '
 		mount -t tmpfs -o size=256k tmpfs enospc/top || exit 3
@@ -155,6 +157,13 @@ enospc_run() {
 			>"$TEST_TMP/enospc.cmp" 2>&1
 		echo $? >>"$TEST_TMP/enospc.rc"
 		ls -A enospc/top >"$TEST_TMP/enospc.top"
+		# a copy-up that had to make its directories first
+		AUFS_MOUNTS="none $TRASH/enospc/m aufs br:$TRASH/enospc/top=rw:$TRASH/enospc/base=ro 0 0" \
+			LD_PRELOAD="$STRESS_PRELOAD" sh -c "echo x >>\"\$1\"" sh \
+			"$TRASH/enospc/m/deep/er/big" 2>"$TEST_TMP/enospc.deep.err"
+		echo $? >"$TEST_TMP/enospc.deep.rc"
+		(cd enospc/top && find . -mindepth 1 -name ".wh..wh.aufs*" -prune -o -print) \
+			>"$TEST_TMP/enospc.deep.top"
 	'
 }
 
@@ -184,6 +193,15 @@ test_expect_success ROOT,TMPFS_MOUNT 'ENOSPC: the error of a copy-up on a full b
 test_expect_success ROOT,TMPFS_MOUNT 'ENOSPC: the failed copy-up leaves no temporary in the branch' '
 	cat "$TEST_TMP/enospc.top" &&
 	! grep "^\.wh\.\.wh\.cpup" "$TEST_TMP/enospc.top"
+'
+
+# Issue 16 item 4: the directories a failed copy-up made for it go with it.
+test_expect_success ROOT,TMPFS_MOUNT 'ENOSPC: a failed copy-up takes away the directories it made' '
+	cat "$TEST_TMP/enospc.deep.err" "$TEST_TMP/enospc.deep.top" &&
+	test "$(cat "$TEST_TMP/enospc.deep.rc")" != 0 &&
+	test_grep "No space left on device" "$TEST_TMP/enospc.deep.err" &&
+	test_must_be_empty "$TEST_TMP/enospc.deep.top" &&
+	branch_untouched "$TRASH/enospc/base"
 '
 
 # RLIMIT_NOFILE of 20, every descriptor taken but FREE: an operation the kernel
