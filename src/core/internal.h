@@ -106,11 +106,13 @@ int beneath_open(const char *real, int flags, mode_t mode);
 #define BENEATH_SCOPE_PATH 1024	/* a longer directory is opened each time */
 struct beneath_scope {
 	struct beneath_scope *outer;
+	uintptr_t mark;			/* its address, marked: a live scope */
 	unsigned n;
 	int fd[BENEATH_SCOPE_DIRS];
 	uint16_t len[BENEATH_SCOPE_DIRS];
 	char dir[BENEATH_SCOPE_DIRS][BENEATH_SCOPE_PATH];
 };
+extern __thread struct beneath_scope *beneath_scope_cur;	/* the running verb's */
 struct beneath_scope *beneath_scope_begin(struct beneath_scope *s);
 void beneath_scope_end(struct beneath_scope **sp);
 #define BENEATH_SCOPE()                                                             \
@@ -123,6 +125,8 @@ int beneath_unlinkat(const char *real, int flags);
 int beneath_mkdirat(const char *real, mode_t mode);
 int beneath_mknodat(const char *real, mode_t mode, dev_t dev);
 int beneath_symlinkat(const char *target, const char *real);
+/* FLAGS as renameat2's, with BENEATH_NOT_DIRS when neither name is a directory. */
+#define BENEATH_NOT_DIRS (1u << 31)
 int beneath_renameat2(const char *from, const char *to, unsigned flags);
 int beneath_linkat(const char *from, const char *to);
 /* A link to a file outside every branch (OLDDIR, OLD, FLAGS as linkat's) at TO. */

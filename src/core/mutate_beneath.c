@@ -317,11 +317,38 @@ int beneath_open(const char *real, int flags, mode_t mode)
 }
 
 
+/*
+ * A scope left by a longjmp out of its verb (a signal handler's) never ended:
+ * its frame is gone and its memory may hold anything. A scope is trusted only
+ * with its mark, which holds its own address; the running verb's scope is also
+ * above the frame that asks (a handler on an alternate stack keeps its outer
+ * scope: it is the interrupted verb's, alive, and comes back when it ends).
+ */
+#define SCOPE_MARK 0x5bd1e995a4b3c2d1ull
+
+static bool scope_marked(const struct beneath_scope *s)
+{
+	return s && s->mark == ((uintptr_t)s ^ SCOPE_MARK);
+}
+
+/* The scope of the running verb, or NULL. */
+static __attribute__((noinline)) struct beneath_scope *scope_now(void)
+{
+	struct beneath_scope *s = beneath_scope_cur;
+
+	if (s && !(scope_marked(s) && (uintptr_t)s > (uintptr_t)__builtin_frame_address(0)))
+		beneath_scope_cur = s = NULL;	/* its descriptors are lost, not misused */
+	return s;
+}
+
 struct beneath_scope *beneath_scope_begin(struct beneath_scope *s)
 {
+	struct beneath_scope *o = beneath_scope_cur;
+
 	scope_serial++;
-	s->outer = beneath_scope_cur;
+	s->outer = o != s && scope_marked(o) ? o : NULL;
 	s->n = 0;
+	s->mark = (uintptr_t)s ^ SCOPE_MARK;
 	beneath_scope_cur = s;
 	return s;
 }
@@ -331,6 +358,7 @@ void beneath_scope_end(struct beneath_scope **sp)
 	struct beneath_scope *s = *sp;
 
 	beneath_scope_cur = s->outer;
+	s->mark = 0;
 	while (s->n)
 		sys_close(s->fd[--s->n]);
 }
@@ -338,7 +366,7 @@ void beneath_scope_end(struct beneath_scope **sp)
 /* A directory the current scope holds open, or -1. */
 static int scope_find(const char *dir, size_t len)
 {
-	struct beneath_scope *s = beneath_scope_cur;
+	struct beneath_scope *s = scope_now();
 
 	for (unsigned i = 0; s && i < s->n; i++)
 		if (s->len[i] == len && !memcmp(s->dir[i], dir, len))
@@ -349,7 +377,7 @@ static int scope_find(const char *dir, size_t len)
 /* Keep FD (directory DIR) open until the scope ends: true, or false when it is full. */
 static bool scope_keep(const char *dir, size_t len, int fd)
 {
-	struct beneath_scope *s = beneath_scope_cur;
+	struct beneath_scope *s = scope_now();
 
 	if (!s || s->n >= BENEATH_SCOPE_DIRS || len >= BENEATH_SCOPE_PATH)
 		return false;
@@ -442,7 +470,7 @@ static int parent_open(const char *real, char *buf, const char **name)
  */
 static void scope_forget(const char *real)
 {
-	struct beneath_scope *s = beneath_scope_cur;
+	struct beneath_scope *s = scope_now();
 	size_t len = strlen(real);
 
 	for (unsigned i = 0; s && i < s->n;) {
@@ -464,7 +492,7 @@ static void scope_forget(const char *real)
 /* Close FD from parent_open() unless the scope keeps it. */
 static void parent_put(int fd)
 {
-	struct beneath_scope *s = beneath_scope_cur;
+	struct beneath_scope *s = scope_now();
 
 	if (fd == PARENT_PATH)
 		return;
@@ -623,9 +651,9 @@ int beneath_renameat2(const char *from, const char *to, unsigned flags)
 
 	if (r < 0)
 		return r;
-	r = sys_renameat2(at(t.from_dir), t.from, at(t.to_dir), t.to, flags);
+	r = sys_renameat2(at(t.from_dir), t.from, at(t.to_dir), t.to, flags & ~BENEATH_NOT_DIRS);
 	two_close(&t);
-	if (r == 0) {
+	if (r == 0 && !(flags & BENEATH_NOT_DIRS)) {
 		scope_forget(from);
 		scope_forget(to);	/* replaced, or exchanged */
 		closed_changed(from);	/* a directory may have moved out or in */

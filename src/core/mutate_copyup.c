@@ -596,7 +596,7 @@ static bool keep_number(struct cpup_job *j, int src, struct stat *st)
  */
 static int publish(struct cpup_job *j)
 {
-	int r = beneath_renameat2(j->tmp, j->to, RENAME_NOREPLACE);
+	int r = beneath_renameat2(j->tmp, j->to, RENAME_NOREPLACE | BENEATH_NOT_DIRS);
 
 	if (r == -EINVAL || r == -ENOSYS) {
 		r = beneath_linkat(j->tmp, j->to);

@@ -955,7 +955,9 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 		if (r < 0)
 			goto undo;
 	}
-	r = beneath_renameat2(o->real, n->real, flags & RENAME_NOREPLACE);
+	r = beneath_renameat2(o->real, n->real,
+			      (flags & RENAME_NOREPLACE) |
+			      (o->type != DT_DIR && n->type != DT_DIR ? BENEATH_NOT_DIRS : 0));
 	if (r < 0) {
 		if (need_wh)
 			(void)wh_remove(o->u, t, odir, odlen, oname);

@@ -132,6 +132,39 @@ START_TEST(test_scope_opens_once)
 }
 END_TEST
 
+/* A verb left by a longjmp (its scope never ended), as from a signal handler. */
+static __attribute__((noinline)) void leave_scope_open(void)
+{
+	struct beneath_scope s;
+
+	beneath_scope_begin(&s);
+	ck_assert_int_eq(beneath_unlinkat(in("t/d/a"), 0), 0);
+	/* no beneath_scope_end(): the frame goes, the thread's pointer stays */
+}
+
+static __attribute__((noinline)) void scribble(void)
+{
+	volatile char junk[8192];
+
+	memset((char *)junk, 0x5a, sizeof(junk));
+}
+
+START_TEST(test_scope_left_by_longjmp)
+{
+	fx_build("t/d/ t/d/a t/d/b t/d/c");
+	beneath_set_closed(false);
+	leave_scope_open();
+	scribble();	/* the dead frame's memory reused */
+	ck_assert_int_eq(beneath_unlinkat(in("t/d/b"), 0), 0);
+	{
+		BENEATH_SCOPE();
+		ck_assert_int_eq(beneath_unlinkat(in("t/d/c"), 0), 0);
+	}
+	ck_assert_ptr_null(beneath_scope_cur);
+	beneath_set_closed(true);
+}
+END_TEST
+
 /*
  * A directory only the caller (and root) can change, written in by one verb
  * after another, is learnt (an lstat per level) and then costs nothing; one that
@@ -177,6 +210,7 @@ Suite *beneath_suite(void)
 	tcase_add_test(tc, test_swapped_symlink_refused);
 	tcase_add_test(tc, test_descriptor_limit);
 	tcase_add_test(tc, test_scope_opens_once);
+	tcase_add_test(tc, test_scope_left_by_longjmp);
 	tcase_add_test(tc, test_closed_directory);
 	suite_add_tcase(s, tc);
 	return s;
