@@ -295,7 +295,7 @@ static int walk_open(int at, const char *rel, int flags, mode_t mode)
 		if (dir != at)
 			sys_close(dir);
 		if (fd < 0)
-			return fd == -ENOTDIR ? -ELOOP : fd;	/* a symlink where a directory was */
+			return fd;	/* a symlink where a directory was: ENOTDIR, as a file */
 		dir = fd;
 		p = end;
 	}

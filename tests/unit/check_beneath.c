@@ -86,6 +86,34 @@ START_TEST(test_swapped_symlink_refused)
 }
 END_TEST
 
+/* A kernel without openat2 (or a filter refusing it): one O_NOFOLLOW open per component. */
+START_TEST(test_without_openat2)
+{
+	char target[PATH_MAX];
+	int fd;
+
+	fx_build("t/ t/e/ t/e/f out/ out/f");
+	fx_fmt(target, sizeof(target), "%s", in("out"));
+	ck_assert_int_eq(symlink(target, in("t/d")), 0);
+	beneath_set_closed(false);
+	aufs_fault_set_persist(SYS_openat2, 1, ENOSYS);
+	ck_assert_int_eq(beneath_mkdirat(in("t/d/dir"), 0755), -ENOTDIR);
+	ck_assert_int_eq(beneath_open(in("t/d/new"), O_WRONLY | O_CREAT | O_EXCL, 0644), -ENOTDIR);
+	ck_assert_int_eq(beneath_fchmodat(in("t/d/f"), 0600), -ENOTDIR);
+	ck_assert_int_eq(entries("out"), 1);
+	/* and what is there is reached */
+	fd = beneath_open(in("t/e/f"), O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(beneath_unlinkat(in("t/e/f"), 0), 0);
+	ck_assert_int_eq(beneath_mkdirat(in("t/e/g"), 0755), 0);
+	ck_assert_int_eq(beneath_renameat2(in("t/e/g"), in("t/e/h"), 0), 0);
+	ck_assert_int_eq(access(in("t/e/h"), F_OK), 0);
+	aufs_fault_clear();
+	beneath_set_closed(true);
+}
+END_TEST
+
 /* At the descriptor limit: what the kernel makes without a descriptor still works. */
 START_TEST(test_descriptor_limit)
 {
@@ -208,6 +236,7 @@ Suite *beneath_suite(void)
 	tcase_add_unchecked_fixture(tc, fx_case_setup, fx_case_teardown);
 	tcase_add_checked_fixture(tc, fx_test_setup, fx_test_teardown);
 	tcase_add_test(tc, test_swapped_symlink_refused);
+	tcase_add_test(tc, test_without_openat2);
 	tcase_add_test(tc, test_descriptor_limit);
 	tcase_add_test(tc, test_scope_opens_once);
 	tcase_add_test(tc, test_scope_left_by_longjmp);
