@@ -121,6 +121,33 @@ static bool closed_valid(const struct closed_dir *e, const char *dir, size_t len
 	       !memcmp(e->path, dir, len);
 }
 
+/* The length of DIR[0..LEN)'s parent (0: "/"). */
+static size_t parent_len(const char *dir, size_t len)
+{
+	size_t plen = len;
+
+	while (plen > 0 && dir[plen - 1] != '/')
+		plen--;
+	return plen ? plen - 1 : 0;
+}
+
+static struct closed_dir *closed_slot(const char *dir, size_t len, uid_t euid)
+{
+	return &closed_dirs[fnv1a(FNV_INIT ^ euid, dir, len) % CLOSED_SLOTS & ~1u];
+}
+
+/* The thread's valid entry of DIR[0..LEN), or NULL. */
+static struct closed_dir *closed_find(const char *dir, size_t len, uid_t euid, uint64_t now)
+{
+	uint32_t bgen = atomic_load_explicit(&closed_bucket[bucket_of(dir, len ? len : 1)],
+					     memory_order_relaxed);
+	struct closed_dir *e = closed_slot(dir, len, euid);
+
+	if (closed_valid(e, dir, len, euid, now, bgen))
+		return e;
+	return closed_valid(e + 1, dir, len, euid, now, bgen) ? e + 1 : NULL;
+}
+
 /*
  * DIR[0..LEN) ("/" when LEN is 0), as the thread knows it or by an lstat now:
  * its owner and mode into *UID and *MODE, and true when nobody but EUID and root
@@ -130,20 +157,19 @@ static bool closed_valid(const struct closed_dir *e, const char *dir, size_t len
 static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_t *uid,
 		     mode_t *mode)
 {
-	uint32_t bucket = bucket_of(dir, len ? len : 1);
-	uint32_t bgen = atomic_load_explicit(&closed_bucket[bucket], memory_order_relaxed);
-	struct closed_dir *e = &closed_dirs[fnv1a(FNV_INIT ^ euid, dir, len) % CLOSED_SLOTS & ~1u];
+	uint32_t bgen = atomic_load_explicit(&closed_bucket[bucket_of(dir, len ? len : 1)],
+					     memory_order_relaxed);
+	struct closed_dir *e = closed_find(dir, len, euid, now);
 	uid_t puid;
 	mode_t pmode;
-	size_t plen;
 
-	if (!closed_valid(e, dir, len, euid, now, bgen) &&
-	    !closed_valid(++e, dir, len, euid, now, bgen)) {
+	if (!e) {
 		char path[CLOSED_PATH + 1];
 		struct stat st;
 
-		if (e[-1].until < e->until)
-			e--;	/* the older of the two ways (an empty one is the oldest) */
+		e = closed_slot(dir, len, euid);
+		if (e[1].until < e->until)
+			e++;	/* the older of the two ways (an empty one is the oldest) */
 		memcpy(path, dir, len);
 		memcpy(path + (len ? len : 1), "", 1);
 		if (!len)
@@ -167,9 +193,7 @@ static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_
 		return false;
 	if (!len)
 		return true;
-	for (plen = len; plen > 0 && dir[plen - 1] != '/'; plen--)
-		;
-	if (!dir_safe(dir, plen ? plen - 1 : 0, euid, now, &puid, &pmode))
+	if (!dir_safe(dir, parent_len(dir, len), euid, now, &puid, &pmode))
 		return false;
 	return (only_us(puid, euid) && !(pmode & 022)) ||
 	       ((pmode & S_ISVTX) && only_us(*uid, euid));
@@ -181,9 +205,8 @@ static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_
  */
 static bool dir_closed(const char *dir, size_t len)
 {
-	struct closed_dir *e;
 	uid_t euid, uid;
-	uint64_t now, h;
+	uint64_t now;
 	mode_t mode;
 
 	if (!closed_enabled || !len || dir[0] != '/' || len >= CLOSED_PATH)
@@ -199,14 +222,15 @@ static bool dir_closed(const char *dir, size_t len)
 	euid = creds_get()->euid;
 	len = len == 1 ? 0 : len;
 	/*
-	 * Learning costs an lstat per level, the descriptors two calls: a directory
-	 * is learnt the second time it is written in within the TTL, so that a
-	 * process writing once pays two calls and one writing often pays nothing.
+	 * Learning costs an lstat per level, the descriptors two calls. A directory
+	 * whose parent is known costs one lstat: it is learnt at once. One whose
+	 * parent is not is learnt the second time it is written in within the TTL,
+	 * so that a process writing once pays two calls, and one writing often, or
+	 * in many directories of one tree, one lstat per directory at most.
 	 */
-	h = fnv1a(FNV_INIT ^ euid, dir, len);
-	e = &closed_dirs[h % CLOSED_SLOTS & ~1u];
-	if (!closed_valid(e, dir, len, euid, now, e->bgen) &&
-	    !closed_valid(e + 1, dir, len, euid, now, e[1].bgen)) {
+	if (!closed_find(dir, len, euid, now) && !(len && closed_find(dir, parent_len(dir, len),
+								       euid, now))) {
+		uint64_t h = fnv1a(FNV_INIT ^ euid, dir, len);
 		struct closed_dir *seen = &closed_dirs[CLOSED_SLOTS + h % CLOSED_SEEN];
 
 		/* the first verb to write there: the hash alone (a collision learns early) */
