@@ -995,12 +995,16 @@ int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *l
 	bool outer;
 	int r;
 
-	if (!(flags & AUFS_RESOLVE_NOALLOC))
-		return resolve(dirfd, path, flags, loc);	/* the mode stays as it is */
-	outer = cache_noalloc(true);
-	r = resolve(dirfd, path, flags & ~AUFS_RESOLVE_NOALLOC, loc);
-	/* restored before returning: in a vfork child it is the parent's memory */
-	(void)cache_noalloc(outer);
+	if (!(flags & AUFS_RESOLVE_NOALLOC)) {
+		r = resolve(dirfd, path, flags, loc);	/* the mode stays as it is */
+	} else {
+		outer = cache_noalloc(true);
+		r = resolve(dirfd, path, flags & ~AUFS_RESOLVE_NOALLOC, loc);
+		/* restored before returning: in a vfork child it is the parent's memory */
+		(void)cache_noalloc(outer);
+	}
+	if (r == 0)
+		plink_follow(loc, flags);	/* after the caches: they keep the name's own place */
 	return r;
 }
 

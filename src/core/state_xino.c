@@ -111,6 +111,12 @@ __attribute__((target("cx16"))) static bool claim(struct aufs_xino_slot *s, uint
 
 int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num)
 {
+	return xino_record_as(x, dev, ino, num, AUFS_XINO_CNT_RECORDS);
+}
+
+int xino_record_as(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num,
+		   enum aufs_xino_counter what)
+{
 	struct aufs_xino_slot *s = slots(x);
 	uint32_t i = xino_slot_of(dev, ino);
 
@@ -129,8 +135,7 @@ int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num)
 		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev) {
 			/* a key taken before (an inode number used again) gets the new one */
 			atomic_store_explicit(&s[i].num, num, memory_order_release);
-			atomic_fetch_add_explicit(&x->counter[AUFS_XINO_CNT_RECORDS], 1,
-						  memory_order_relaxed);
+			atomic_fetch_add_explicit(&x->counter[what], 1, memory_order_relaxed);
 			return 0;
 		}
 	}
@@ -151,12 +156,16 @@ struct aufs_xino *xino_writable(struct aufs_union *u)
 void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino)
 {
 	struct aufs_xino *x = xino_writable(u);
-	struct aufs_xino_slot *s;
+
+	if (x)
+		xino_unrecord(x, dev, ino);
+}
+
+void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino)
+{
+	struct aufs_xino_slot *s = slots(x);
 	uint32_t i = xino_slot_of(dev, ino);
 
-	if (!x)
-		return;
-	s = slots(x);
 	/* the key stays (keys are never removed: lookups stop at a free slot), absent */
 	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
 		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);

@@ -28,6 +28,7 @@ Suite *longpath_suite(void);
 Suite *table_suite(void);
 Suite *shcache_suite(void);
 Suite *xino_suite(void);
+Suite *plink_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -47,6 +48,7 @@ static Suite *(*const suites[])(void) = {
 	table_suite,
 	shcache_suite,
 	xino_suite,
+	plink_suite,
 	NULL,
 };
 
