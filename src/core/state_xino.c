@@ -535,6 +535,10 @@ int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 	ret->entries = atomic_load(&x->counter[AUFS_XINO_CNT_ENTRIES]);
 	ret->records = atomic_load(&x->counter[AUFS_XINO_CNT_RECORDS]);
 	ret->full = atomic_load(&x->counter[AUFS_XINO_CNT_FULL]);
+	ret->plinks = (uint64_t)plink_scan(x, NULL, 0);
+	ret->plinks_made = atomic_load(&x->counter[AUFS_XINO_CNT_PLINKS]);
+	ret->plinks_flushed = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_FLUSHED]);
+	ret->plinks_cleaned = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_CLEANED]);
 	(void)sys_munmap((void *)x, AUFS_XINO_SIZE);
 	if (sys_stat(w.path, &st) == 0) {
 		ret->uid = st.st_uid;
