@@ -362,16 +362,22 @@ struct aufs_plink {
 	uint64_t num;
 	int branch;
 };
+/* May this process change U's pseudo-links (root, the branch owner)? 0, or -EPERM (err->msg). */
+int aufs_plink_may_change(struct aufs_union *u, struct aufs_err *err);
 /* U's live pseudo-links, the first MAX into OUT (may be NULL); how many there are. */
 int aufs_plink_list(struct aufs_union *u, struct aufs_plink *out, size_t max);
 /* The union inode number of the object ST of branch B: a pseudo-link's key. */
 uint64_t aufs_plink_key(struct aufs_union *u, int b, const struct stat *st);
 /*
- * Drop pseudo-link NUM: its entry, then its copy's name in .wh..wh.plnk. Root and
- * the branch owner only (-EPERM, err->msg). 0 or -errno.
+ * Drop pseudo-link NUM (flushed: its names are real links of the copy now): its
+ * entry, then its copy's name in .wh..wh.plnk. Root and the branch owner only
+ * (-EPERM, err->msg). 0 or -errno.
  */
 int aufs_plink_drop(struct aufs_union *u, uint64_t num, struct aufs_err *err);
-/* clean_plink: drop every pseudo-link of U. How many, or -errno (err->msg). */
+/*
+ * clean_plink: drop every pseudo-link of U; each copy keeps only its own name and
+ * gets a number of its own. How many, or -errno (err->msg).
+ */
 int aufs_plink_clean(struct aufs_union *u, struct aufs_err *err);
 /* aufsctl flush made NAMES real hard links and dropped what it flushed: count it. */
 void aufs_plink_flushed(struct aufs_union *u, unsigned names);

@@ -230,7 +230,8 @@ void plink_copied(struct aufs_union *u, int src, const struct stat *src_st, int 
 		return;
 	if (sys_lstat(tmp, &copy) == 0)
 		(void)xino_record(x, (uint64_t)copy.st_dev, (uint64_t)copy.st_ino, num);
-	(void)plink_set(x, num, t);
+	if (plink_branch(u, x, num) != t)	/* joined: recorded already, unless its maker died */
+		(void)plink_set(x, num, t);
 }
 
 /* ---------------------------------------------------------------- administration */
@@ -257,6 +258,13 @@ static int table_rw(struct aufs_union *u, struct aufs_xino **ret, struct aufs_er
 	return 0;
 }
 
+int aufs_plink_may_change(struct aufs_union *u, struct aufs_err *err)
+{
+	struct aufs_xino *x;
+
+	return table_rw(u, &x, err);
+}
+
 int aufs_plink_list(struct aufs_union *u, struct aufs_plink *out, size_t max)
 {
 	const struct aufs_xino *x = plink_enabled(u) ? table_of(u) : NULL;
@@ -269,14 +277,21 @@ uint64_t aufs_plink_key(struct aufs_union *u, int b, const struct stat *st)
 	return xino_number(u, b, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
 }
 
-/* The entry NUM goes, then its copy's name in .wh..wh.plnk. */
-static int drop_entry(struct aufs_union *u, struct aufs_xino *x, uint64_t num)
+/*
+ * The entry NUM goes, then its copy's name in .wh..wh.plnk. FORGET (clean_plink):
+ * the copy is a file of its own from now on, with a number of its own, since the
+ * other names show the lower file and its number again.
+ */
+static int drop_entry(struct aufs_union *u, struct aufs_xino *x, uint64_t num, bool forget)
 {
 	char path[PATH_MAX];
+	struct stat copy;
 	int r = 0, t = plink_branch(u, x, num);
 
 	plink_clear(x, num);
 	if (t >= 0 && plink_path(u, t, num, path) == 0) {
+		if (forget && sys_lstat(path, &copy) == 0)
+			xino_unrecord(x, (uint64_t)copy.st_dev, (uint64_t)copy.st_ino);
 		r = sys_unlinkat(AT_FDCWD, path, 0);
 		if (r == -ENOENT)
 			r = 0;
@@ -290,7 +305,7 @@ int aufs_plink_drop(struct aufs_union *u, uint64_t num, struct aufs_err *err)
 	struct aufs_xino *x;
 	int r = table_rw(u, &x, err);
 
-	return r < 0 || !x ? r : drop_entry(u, x, num);
+	return r < 0 || !x ? r : drop_entry(u, x, num, false);
 }
 
 int aufs_plink_clean(struct aufs_union *u, struct aufs_err *err)
@@ -303,7 +318,7 @@ int aufs_plink_clean(struct aufs_union *u, struct aufs_err *err)
 		return r;
 	/* the entries one by one: each scan finds the first one left */
 	while (plink_scan(x, &one, 1) > 0 && n < (int)AUFS_XINO_NSLOT) {
-		r = drop_entry(u, x, one.num);
+		r = drop_entry(u, x, one.num, true);
 		if (r < 0) {
 			snprintf(err->msg, sizeof(err->msg), "pseudo-link %llu of %s: %s",
 				 (unsigned long long)one.num, u->mnt, strerror(-r));

@@ -106,6 +106,8 @@ int ctl_flush(const struct ctl_args *a)
 		return 0;
 	}
 	n = aufs_plink_list(fl.u, NULL, 0);
+	if (n > 0 && aufs_plink_may_change(fl.u, &err) < 0)
+		return ctl_fail(EXIT_FAILED, "flush: %s", err.msg);
 	if (n <= 0) {
 		printf("%s: no pseudo-links\n", fl.u->mnt);
 		return 0;
