@@ -293,6 +293,35 @@ START_TEST(test_race)
 }
 END_TEST
 
+/*
+ * A maker killed between the link in .wh..wh.plnk and its entry: the name is
+ * there, the table does not know it. The next copy-up of another name joins that
+ * copy and writes the entry; the gate opens.
+ */
+START_TEST(test_killed_maker)
+{
+	struct aufs_union *u = linked("");
+	struct stat a0 = stat_of("@/mnt/d/a"), c, p;
+	char buf[64];
+
+	ck_assert_int_eq(mkdir(fx_at("t/" AUFS_WH_PLINK), 0711), 0);
+	ck_assert_int_eq(mkdir(fx_at("t/d"), 0755), 0);
+	fx_put("t/d/a", "orphan copy", 0644);
+	ck_assert_int_eq(link(fx_at("t/d/a"), fx_at(plnk_of(a0.st_ino))), 0);
+	aufs_lookup_flush();
+	ck_assert_int_eq(aufs_plink_list(u, NULL, 0), 0);
+	ck_assert_str_eq(read_union("@/mnt/d/b", buf, sizeof(buf)), "b/d/a");	/* not yet */
+	ck_assert_int_eq(aufs_renameat2(AT_FDCWD, fx_ex("@/mnt/d/b"), AT_FDCWD,
+					fx_ex("@/mnt/d/c"), 0), 0);
+	ck_assert_int_eq(lstat(fx_at("t/d/c"), &c), 0);
+	ck_assert_int_eq(lstat(fx_at(plnk_of(a0.st_ino)), &p), 0);
+	ck_assert_uint_eq(c.st_ino, p.st_ino);
+	ck_assert_int_eq(aufs_plink_list(u, NULL, 0), 1);
+	ck_assert_str_eq(read_union("@/mnt/d/c", buf, sizeof(buf)), "orphan copy");
+	ck_assert_uint_eq(stat_of("@/mnt/d/c").st_ino, a0.st_ino);
+}
+END_TEST
+
 Suite *plink_suite(void)
 {
 	Suite *s = suite_create("plink");
@@ -309,6 +338,7 @@ Suite *plink_suite(void)
 	tcase_add_test(tc, test_clean);
 	tcase_add_test(tc, test_flush);
 	tcase_add_test(tc, test_race);
+	tcase_add_test(tc, test_killed_maker);
 	suite_add_tcase(s, tc);
 	return s;
 }
