@@ -437,6 +437,8 @@ int xino_record_as(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num
 		   enum aufs_xino_counter what);
 /* (DEV, INO) is absent from X again (its key stays: keys are never removed). */
 void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino);
+/* How many keys of device DEV X holds with a number (aufsctl status). */
+uint64_t xino_count_dev(const struct aufs_xino *x, uint64_t dev);
 /* The table of U if mapped writable (tests), else NULL. */
 struct aufs_xino *xino_writable(struct aufs_union *u);
 

@@ -179,6 +179,18 @@ void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino)
 	}
 }
 
+uint64_t xino_count_dev(const struct aufs_xino *x, uint64_t dev)
+{
+	const struct aufs_xino_slot *s = slots(x);
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++)
+		n += __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE) != 0 &&
+		     __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev &&
+		     atomic_load_explicit(&s[i].num, memory_order_relaxed) != 0;
+	return n;
+}
+
 bool xino_keeps(struct aufs_union *u, const struct stat *src_st)
 {
 	/* another name of it stays where it is, with the number: the copy is another file */
@@ -535,7 +547,7 @@ int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 	ret->entries = atomic_load(&x->counter[AUFS_XINO_CNT_ENTRIES]);
 	ret->records = atomic_load(&x->counter[AUFS_XINO_CNT_RECORDS]);
 	ret->full = atomic_load(&x->counter[AUFS_XINO_CNT_FULL]);
-	ret->plinks = (uint64_t)plink_scan(x, NULL, 0);
+	ret->plinks = xino_count_dev(x, AUFS_PLINK_DEV);
 	ret->plinks_made = atomic_load(&x->counter[AUFS_XINO_CNT_PLINKS]);
 	ret->plinks_flushed = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_FLUSHED]);
 	ret->plinks_cleaned = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_CLEANED]);
