@@ -142,6 +142,8 @@ int ctl_flush(const struct ctl_args *a)
 		dropped++;
 	}
 	aufs_plink_flushed(fl.u, fl.linked);
+	free(fl.links);
+	free(fl.failed);
 	printf("%s: %u name%s linked, %d pseudo-link%s flushed%s\n", fl.u->mnt, fl.linked,
 	       fl.linked == 1 ? "" : "s", dropped, dropped == 1 ? "" : "s",
 	       fl.errors ? ", some kept (see above)" : "");
