@@ -62,6 +62,43 @@ static inline int sys_openat(int dirfd, const char *path, int flags, mode_t mode
 	return (int)AUFS_SYS(SYS_openat, dirfd, path, flags | O_LARGEFILE, mode, 0, 0);
 }
 
+/* The flags openat(2) honours (the kernel's VALID_OPEN_FLAGS). */
+#define AUFS_OPEN_FLAGS                                                                    \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | \
+	 O_SYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |     \
+	 O_CLOEXEC | O_PATH | O_TMPFILE)
+
+/*
+ * openat2(2) with only the resolve flags (the writes into branches: mutate_beneath.c).
+ * -ENOSYS on a kernel before 5.6 or under a filter that refuses it.
+ */
+static inline int sys_openat2(int dirfd, const char *path, int flags, mode_t mode,
+			      unsigned long long resolve)
+{
+	struct {
+		unsigned long long flags, mode, resolve;
+	} how = { 0, 0, resolve };
+
+	/* openat2 refuses what openat ignores: flags it does not know, flags beside
+	 * O_PATH, a mode it would not use or with more than permission bits */
+	flags &= AUFS_OPEN_FLAGS;
+	if (flags & O_PATH)
+		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	else
+		flags |= O_LARGEFILE;
+	how.flags = (unsigned)flags;
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		how.mode = mode & 07777;
+
+	return (int)AUFS_SYS(SYS_openat2, dirfd, path, &how, sizeof(how), 0, 0);
+}
+
+struct rlimit64;
+static inline int sys_prlimit64(int resource, const struct rlimit64 *set, struct rlimit64 *old)
+{
+	return (int)AUFS_SYS(SYS_prlimit64, 0, resource, set, old, 0, 0);
+}
+
 static inline int sys_close(int fd)
 {
 	return (int)AUFS_SYS(SYS_close, fd, 0, 0, 0, 0, 0);

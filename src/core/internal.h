@@ -86,6 +86,59 @@ int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
  */
 __attribute__((format(printf, 2, 3))) void aufs_say(_Atomic bool *once, const char *fmt, ...);
 
+/* ---------------------------------------------------------------- mutate_beneath.c */
+
+/*
+ * Writes into a branch, each through a descriptor of the object's parent (or of
+ * the object) opened from the start of REAL without following any symlink:
+ * -ELOOP when a directory on the way was swapped for one. REAL is a real path
+ * the resolver built (branch_path()); the calls mirror the plain system calls,
+ * never following a last symlink (chown and utimensat act on a symlink itself).
+ */
+int beneath_open(const char *real, int flags, mode_t mode);
+
+/*
+ * A verb that makes several writes in one directory (a rename: copy-up,
+ * whiteout, rename) opens a scope: the directories opened for it stay open until
+ * the scope ends, so each is opened once. A signal handler's call opens its own.
+ */
+#define BENEATH_SCOPE_DIRS 2
+#define BENEATH_SCOPE_PATH 1024	/* a longer directory is opened each time */
+struct beneath_scope {
+	struct beneath_scope *outer;
+	unsigned n;
+	int fd[BENEATH_SCOPE_DIRS];
+	uint16_t len[BENEATH_SCOPE_DIRS];
+	char dir[BENEATH_SCOPE_DIRS][BENEATH_SCOPE_PATH];
+};
+struct beneath_scope *beneath_scope_begin(struct beneath_scope *s);
+void beneath_scope_end(struct beneath_scope **sp);
+#define BENEATH_SCOPE()                                                             \
+	struct beneath_scope beneath_scope_;                                        \
+	__attribute__((cleanup(beneath_scope_end))) struct beneath_scope *beneath_scope_p_ = \
+		beneath_scope_begin(&beneath_scope_)
+/* Open REAL (O_CREAT) in its parent, which the scope then holds for what follows. */
+int beneath_create_in(const char *real, int flags, mode_t mode);
+int beneath_unlinkat(const char *real, int flags);
+int beneath_mkdirat(const char *real, mode_t mode);
+int beneath_mknodat(const char *real, mode_t mode, dev_t dev);
+int beneath_symlinkat(const char *target, const char *real);
+int beneath_renameat2(const char *from, const char *to, unsigned flags);
+int beneath_linkat(const char *from, const char *to);
+/* A link to a file outside every branch (OLDDIR, OLD, FLAGS as linkat's) at TO. */
+int beneath_link_into(int olddir, const char *old, int flags, const char *to);
+int beneath_fchownat(const char *real, uid_t uid, gid_t gid);
+int beneath_utimensat(const char *real, const struct timespec ts[2]);
+/* These follow nothing either: a last component that is a symlink is -ELOOP
+ * (but for the xattr calls' NOFOLLOW, which act on the symlink). */
+int beneath_fchmodat(const char *real, mode_t mode);
+int beneath_truncate(const char *real, off_t len);
+int beneath_setxattr(const char *real, const char *name, const void *value, size_t size,
+		     int flags, bool nofollow);
+int beneath_removexattr(const char *real, const char *name, bool nofollow);
+/* For tests: whether writes in directories only the caller can change skip the descriptors. */
+void beneath_set_closed(bool on);
+
 /* ---------------------------------------------------------------- util_long.c */
 
 /*

@@ -25,11 +25,18 @@ bool may_write(const struct stat *st)
 	return creds_mode_allows(st, W_OK, false);
 }
 
-static void copy_times(int dirfd, const char *path, const struct stat *st, int flags)
+static void copy_times(const char *path, const struct stat *st)
 {
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
 
-	(void)sys_utimensat(dirfd, path, ts, flags);	/* best effort, as cp -p */
+	(void)beneath_utimensat(path, ts);	/* best effort, as cp -p */
+}
+
+static void copy_times_fd(int fd, const struct stat *st)
+{
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+
+	(void)sys_utimensat(fd, NULL, ts, 0);
 }
 
 /*
@@ -76,7 +83,7 @@ void cpup_seal(struct aufs_union *u, const char *rel, size_t len, int t)
 				continue;
 			if ((st.st_mode & 07777) == (copy_mode(&sst) | 0300) &&
 			    (st.st_mode & 07777) != copy_mode(&sst))
-				(void)sys_fchmodat(AT_FDCWD, dst, copy_mode(&sst));
+				(void)beneath_fchmodat(dst, copy_mode(&sst));
 			break;
 		}
 	}
@@ -95,7 +102,7 @@ static int copy_owner_mode(int fd, const char *path, const struct stat *st, bool
 	if (fd >= 0)
 		r = sys_fchown(fd, st->st_uid, st->st_gid);
 	else
-		r = sys_fchownat(AT_FDCWD, path, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+		r = beneath_fchownat(path, st->st_uid, st->st_gid);
 	if (r < 0 && r != -EPERM && r != -EINVAL)
 		return r;
 	/* a chown clears the set-id bits only, which a mode set at the create lacks */
@@ -236,7 +243,7 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 		pst = &pst_here;
 	r = branch_path(&u->branch[t], rel, end, dst);
 	if (r == 0)
-		r = sys_mkdirat(AT_FDCWD, dst, 0700);
+		r = beneath_mkdirat(dst, 0700);
 	if (r == -EEXIST)
 		return 1;
 	if (r < 0)
@@ -249,7 +256,7 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 	 */
 	if (!have_parent || sst.st_uid != c->euid ||
 	    sst.st_gid != (pst->st_mode & S_ISGID ? pst->st_gid : c->egid))
-		r = sys_fchownat(AT_FDCWD, dst, sst.st_uid, sst.st_gid, 0);
+		r = beneath_fchownat(dst, sst.st_uid, sst.st_gid);
 	if (r == -EPERM || r == -EINVAL) {
 		made->st_uid = c->euid;	/* ours, then: what its children are compared with */
 		made->st_gid = have_parent && (pst->st_mode & S_ISGID) ? pst->st_gid : c->egid;
@@ -257,14 +264,14 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 			made->st_mode &= ~(mode_t)S_ISGID;	/* unknown: never skip a chown below */
 	}
 	if (r == 0 || r == -EPERM || r == -EINVAL)
-		r = sys_fchmodat(AT_FDCWD, dst, made->st_mode & 07777);
+		r = beneath_fchmodat(dst, made->st_mode & 07777);
 	if (r < 0) {
-		(void)sys_unlinkat(AT_FDCWD, dst, AT_REMOVEDIR);
+		(void)beneath_unlinkat(dst, AT_REMOVEDIR);
 		return r;
 	}
-	copy_times(AT_FDCWD, dst, &sst, 0);
+	copy_times(dst, &sst);
 	if (have_parent)
-		copy_times(AT_FDCWD, pdst, pst, 0);	/* its parent looks untouched */
+		copy_times(pdst, pst);	/* its parent looks untouched */
 	if (xino_keeps(u, &sst)) {
 		struct stat copy;
 
@@ -289,7 +296,7 @@ static bool unseal(const char *dst, const struct stat *st)
 {
 	return (st->st_mode & 0300) != 0300 && creds_get()->euid != 0 &&
 	       st->st_uid == creds_get()->euid &&
-	       sys_fchmodat(AT_FDCWD, dst, (st->st_mode & 07777) | 0300) == 0;
+	       beneath_fchmodat(dst, (st->st_mode & 07777) | 0300) == 0;
 }
 
 /* The end of REL[0..END)'s parent in REL (0: the root). */
@@ -311,7 +318,7 @@ static size_t parent_end(const char *rel, size_t end)
  * missing, a sealed copy in between) walks down from the root, unsealing.
  */
 static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
-			struct stat *dirst, bool *have_dirst, bool missing)
+			struct stat *dirst, bool *have_dirst, bool missing, size_t *made_from)
 {
 	char dst[PATH_MAX];
 	struct stat st, pst;
@@ -378,6 +385,8 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		r = make_dir_copy(u, rel, end, t, &widen, have_pst ? &pst : NULL, &st);
 		if (r < 0)
 			return r;
+		if (r == 0 && made_from && !*made_from)
+			*made_from = end;	/* the shallowest this call made */
 		/* 1: another process made it first, as it likes: ask it */
 		have_pst = r == 0 || sys_lstat(dst, &st) == 0;
 		absent = r == 0;
@@ -392,12 +401,12 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false, NULL);
 }
 
 int cpup_dirs_missing(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true, NULL);
 }
 
 /* The open flags F_SETFL gives a kept copy-up descriptor afterwards. */
@@ -432,6 +441,8 @@ struct cpup_job {
 	bool dir_changes;	/* the caller's op changes the directory: keep its times */
 	bool dir_known;		/* dst is the lookup's (struct dinfo), not an lstat */
 	bool dir_noacl;		/* the lookup knows: no default ACL there */
+	size_t made_from;	/* REL[0..made_from) is the shallowest directory this copy-up
+				 * made in T (0: none), taken away again if the copy fails */
 	int in, out;
 	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 };
@@ -508,13 +519,14 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 	bool exact = j->dir_noacl && exact_mode_wanted(j);
 	int r;
 
-	j->in = sys_openat(AT_FDCWD, j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	j->in = beneath_open(j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (j->in < 0)
 		return j->in;
-	j->out = sys_openat(AT_FDCWD, j->tmp,
-			    (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
-			    O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC),
-			    exact ? copy_mode(st) : 0600);
+	/* in its directory, held for the publish and the directory's times */
+	j->out = beneath_create_in(j->tmp,
+				   (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
+				   O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC),
+				   exact ? copy_mode(st) : 0600);
 	if (j->out < 0)
 		return j->out;
 	r = copy_data(j->in, j->out, len < 0 || len > st->st_size ? st->st_size : len,
@@ -532,7 +544,7 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 	if (r < 0)
 		return r;
 	copy_xattrs(j->in, j->out);
-	copy_times(j->out, NULL, st, 0);
+	copy_times_fd(j->out, st);
 	return 0;
 }
 
@@ -549,20 +561,20 @@ static int copy_other(struct cpup_job *j)
 		if (n < 0)
 			return (int)n;
 		target[n] = 0;
-		r = sys_symlinkat(target, AT_FDCWD, j->tmp);
+		r = beneath_symlinkat(target, j->tmp);
 	} else {
-		r = sys_mknodat(AT_FDCWD, j->tmp, st->st_mode, st->st_rdev);
+		r = beneath_mknodat(j->tmp, st->st_mode, st->st_rdev);
 	}
 	if (r < 0)
 		return r;
 	r = copy_owner_mode(-1, j->tmp, st, false);
 	if (r == 0 && !S_ISLNK(st->st_mode))
-		r = sys_fchmodat(AT_FDCWD, j->tmp, copy_mode(st));	/* mknod obeyed the umask */
+		r = beneath_fchmodat(j->tmp, copy_mode(st));	/* mknod obeyed the umask */
 	if (r < 0) {
-		(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+		(void)beneath_unlinkat(j->tmp, 0);
 		return r;
 	}
-	copy_times(AT_FDCWD, j->tmp, st, S_ISLNK(st->st_mode) ? AT_SYMLINK_NOFOLLOW : 0);
+	copy_times(j->tmp, st);
 	return 0;
 }
 
@@ -584,13 +596,13 @@ static bool keep_number(struct cpup_job *j, int src, struct stat *st)
  */
 static int publish(struct cpup_job *j)
 {
-	int r = sys_renameat2(AT_FDCWD, j->tmp, AT_FDCWD, j->to, RENAME_NOREPLACE);
+	int r = beneath_renameat2(j->tmp, j->to, RENAME_NOREPLACE);
 
 	if (r == -EINVAL || r == -ENOSYS) {
-		r = sys_linkat(AT_FDCWD, j->tmp, AT_FDCWD, j->to, 0);
-		(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);	/* the name in place keeps the inode */
+		r = beneath_linkat(j->tmp, j->to);
+		(void)beneath_unlinkat(j->tmp, 0);	/* the name in place keeps the inode */
 	} else if (r < 0) {
-		(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+		(void)beneath_unlinkat(j->tmp, 0);
 	}
 	return r == 0 ? 1 : r == -EEXIST ? 0 : r;
 }
@@ -602,13 +614,34 @@ static void published(struct cpup_job *j, bool seal)
 		cpup_seal(j->u, j->rel, j->dlen, j->t);
 	if (j->have_dtime && !j->dir_changes &&
 	    branch_path(&j->u->branch[j->t], j->rel, j->dlen, j->tmp) == 0)
-		copy_times(AT_FDCWD, j->tmp, &j->dst, 0);
+		copy_times(j->tmp, &j->dst);
 	/*
 	 * The directory keeps its names: only what was cached about this one (its
 	 * branch) is stale, in every process (lent_valid() checks it).
 	 */
 	lookup_name_changed(j->u, j->rel, j->rlen);
 	shm_count(j->u, AUFS_CNT_COPYUPS);
+}
+
+/*
+ * A copy-up failed (a full branch, most often) after making the directories
+ * REL[0..FROM) to REL[0..LEN) in T: take them away again, deepest first, so that
+ * a failed copy-up leaves nothing. One that is not empty (another process's copy
+ * went in meanwhile) stays, and so do those above it. The union's view never
+ * depended on them: each is the copy of a lower directory.
+ */
+static void undo_dirs(struct aufs_union *u, const char *rel, size_t len, size_t from, int t)
+{
+	char dst[PATH_MAX];
+
+	for (size_t end = len; end >= from && end > 0; end = parent_end(rel, end)) {
+		if (branch_path(&u->branch[t], rel, end, dst) < 0 ||
+		    beneath_unlinkat(dst, AT_REMOVEDIR) < 0)
+			break;
+		lookup_name_changed(u, rel, end);
+		if (end == from)
+			break;
+	}
 }
 
 /* Can the copy go into the directory TDI describes without walking down to it? */
@@ -660,7 +693,7 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 		if (S_ISREG(st->st_mode)) {
 			r = copy_regular(j, len, keep, oflags);
 			if (r < 0 && j->out >= 0)
-				(void)sys_unlinkat(AT_FDCWD, j->tmp, 0);
+				(void)beneath_unlinkat(j->tmp, 0);
 		} else {
 			r = copy_other(j);
 		}
@@ -675,7 +708,8 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 			sys_close(j->in);
 		j->in = j->out = -1;
 		j->dir_known = j->have_dst = j->have_dtime = j->dir_noacl = false;
-		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false);
+		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false,
+				 &j->made_from);
 		if (r < 0)
 			return r;
 		*seal = r > 0;
@@ -739,7 +773,8 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 		j->have_dst = j->dir_known = true;
 		j->dir_noacl = tdi->flags & DINFO_NOACL;
 	} else {
-		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime, dir_missing);
+		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime, dir_missing,
+				 &j->made_from);
 		if (r < 0)
 			goto out_free;
 		seal = r > 0;
@@ -750,6 +785,8 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 		sys_close(j->out);
 	if (j->in >= 0)
 		sys_close(j->in);
+	if (r < 0 && j->made_from)
+		undo_dirs(u, rel, j->dlen, j->made_from, t);
 out_free:
 	free(j);
 	return r;

@@ -25,7 +25,7 @@ static int marker_path(const struct aufs_union *u, int b, const char *dir, size_
  */
 static int create_empty(const char *path)
 {
-	return sys_mknodat(AT_FDCWD, path, S_IFREG | 0444, 0);
+	return beneath_mknodat(path, S_IFREG | 0444, 0);
 }
 
 int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, const char *name)
@@ -39,13 +39,17 @@ int wh_create(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 		return r;
 	if (!(br->attr & AUFS_BRATTR_NOLWH) && br->len + sizeof(AUFS_WH_BASE) + 1 < PATH_MAX) {
 		snprintf(base, sizeof(base), "%s/%s", br->path, AUFS_WH_BASE);
-		/* the base inode is there but for the first whiteout of the branch */
-		r = sys_linkat(AT_FDCWD, base, AT_FDCWD, path, 0);
+		/*
+		 * The base inode is there but for the first whiteout of the branch. It is
+		 * named by its path: the branch root's path is canonical and not the
+		 * tenant's to change, and a link does not follow a last symlink.
+		 */
+		r = beneath_link_into(AT_FDCWD, base, 0, path);
 		if (r == 0 || r == -EEXIST)
 			goto out;
 		r = r == -ENOENT ? create_empty(base) : r;
 		if (r == 0 || r == -EEXIST) {
-			r = sys_linkat(AT_FDCWD, base, AT_FDCWD, path, 0);
+			r = beneath_link_into(AT_FDCWD, base, 0, path);
 			if (r == 0 || r == -EEXIST)
 				goto out;
 		}
@@ -67,7 +71,7 @@ int wh_remove(const struct aufs_union *u, int b, const char *dir, size_t dlen, c
 
 	if (r < 0)
 		return r;
-	r = sys_unlinkat(AT_FDCWD, path, 0);
+	r = beneath_unlinkat(path, 0);
 	return r == -ENOENT ? 0 : r;
 }
 
@@ -209,7 +213,7 @@ int wh_reap_temps(const struct aufs_union *u, int b, const char *dir, size_t dle
 		return r;
 	if (clock_gettime(CLOCK_REALTIME, &now) != 0)
 		return -EINVAL;
-	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	fd = beneath_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
 	buf = malloc(32768);
@@ -256,7 +260,7 @@ int wh_clear_dir(const struct aufs_union *u, int b, const char *dir, size_t dlen
 	r = branch_path(&u->branch[b], dir, dlen, path);
 	if (r < 0)
 		return r;
-	fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	fd = beneath_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
 	r = clear_markers(fd, 0);

@@ -47,6 +47,7 @@ static int prepare(int dirfd, const char *path, unsigned flags, enum right right
 
 int aufs_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r = prepare(dirfd, path, rflags(flags), RIGHT_OWNER, -1, &loc);
 
@@ -56,7 +57,7 @@ int aufs_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 		return r;
 	if (loc.type == DT_LNK)
 		return -EOPNOTSUPP;	/* Linux cannot chmod a symlink */
-	r = sys_fchmodat(AT_FDCWD, loc.real, mode);
+	r = beneath_fchmodat(loc.real, mode);
 	if (r == 0 && loc.type == DT_DIR)
 		loc_changed(&loc);	/* who may search it is cached with it (nodirperm1) */
 	return r;
@@ -64,6 +65,7 @@ int aufs_fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 
 int aufs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r = prepare(dirfd, path, rflags(flags), RIGHT_OWNER, -1, &loc);
 
@@ -71,7 +73,7 @@ int aufs_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 		return sys_fchownat(AT_FDCWD, loc.real, uid, gid, flags & AT_SYMLINK_NOFOLLOW);
 	if (r)
 		return r;
-	r = sys_fchownat(AT_FDCWD, loc.real, uid, gid, AT_SYMLINK_NOFOLLOW);
+	r = beneath_fchownat(loc.real, uid, gid);
 	if (r == 0 && loc.type == DT_DIR)
 		loc_changed(&loc);	/* the owner of its top copy is cached with it */
 	return r;
@@ -84,6 +86,7 @@ static bool sets_now(const struct timespec ts[2])
 
 int aufs_utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r = prepare(dirfd, path, rflags(flags),
 			sets_now(ts) ? RIGHT_OWNER_OR_WRITE : RIGHT_OWNER, -1, &loc);
@@ -92,11 +95,12 @@ int aufs_utimensat(int dirfd, const char *path, const struct timespec ts[2], int
 		return sys_utimensat(AT_FDCWD, loc.real, ts, flags & AT_SYMLINK_NOFOLLOW);
 	if (r)
 		return r;
-	return sys_utimensat(AT_FDCWD, loc.real, ts, AT_SYMLINK_NOFOLLOW);
+	return beneath_utimensat(loc.real, ts);
 }
 
 int aufs_truncate(const char *path, off_t len)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r;
 
@@ -109,12 +113,13 @@ int aufs_truncate(const char *path, off_t len)
 		return r;
 	if (loc.type == DT_DIR)
 		return -EISDIR;
-	return sys_truncate(loc.real, len);
+	return beneath_truncate(loc.real, len);
 }
 
 int aufs_setxattr(const char *path, const char *name, const void *value, size_t size,
 		  int flags, bool nofollow)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r = prepare(AT_FDCWD, path, nofollow ? AUFS_RESOLVE_NOFOLLOW : 0,
 			RIGHT_OWNER_OR_WRITE, -1, &loc);
@@ -123,7 +128,7 @@ int aufs_setxattr(const char *path, const char *name, const void *value, size_t 
 		return sys_setxattr(loc.real, name, value, size, flags, nofollow);
 	if (r)
 		return r;
-	r = sys_setxattr(loc.real, name, value, size, flags, true);
+	r = beneath_setxattr(loc.real, name, value, size, flags, true);
 	if (r == 0 && loc.type == DT_DIR)
 		loc_changed(&loc);	/* whether it has a default ACL is cached with it */
 	return r;
@@ -131,6 +136,7 @@ int aufs_setxattr(const char *path, const char *name, const void *value, size_t 
 
 int aufs_removexattr(const char *path, const char *name, bool nofollow)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r = prepare(AT_FDCWD, path, nofollow ? AUFS_RESOLVE_NOFOLLOW : 0,
 			RIGHT_OWNER_OR_WRITE, -1, &loc);
@@ -139,7 +145,7 @@ int aufs_removexattr(const char *path, const char *name, bool nofollow)
 		return sys_removexattr(loc.real, name, nofollow);
 	if (r)
 		return r;
-	r = sys_removexattr(loc.real, name, true);
+	r = beneath_removexattr(loc.real, name, true);
 	if (r == 0 && loc.type == DT_DIR)
 		loc_changed(&loc);
 	return r;

@@ -83,7 +83,7 @@ static void mkdir_untemp(const struct aufs_union *u, int b, const char *trel, in
 			 const char *treal)
 {
 	if (wh_clear_dir(u, b, trel, (size_t)n) == 0)
-		(void)sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR);
+		(void)beneath_unlinkat(treal, AT_REMOVEDIR);
 	/* what stays is out of sight, and removed as a leftover later (wh_reap_temps) */
 }
 
@@ -95,14 +95,14 @@ static void mkdir_untemp(const struct aufs_union *u, int b, const char *trel, in
 static int mkdir_publish(const char *treal, const struct aufs_loc *loc)
 {
 	struct stat st;
-	int r = sys_renameat2(AT_FDCWD, treal, AT_FDCWD, loc->real, RENAME_NOREPLACE);
+	int r = beneath_renameat2(treal, loc->real, RENAME_NOREPLACE);
 
 	if (r != -EINVAL && r != -ENOSYS)
 		return r;
 	r = sys_lstat(loc->real, &st);
 	if (r != -ENOENT)
 		return r == 0 ? -EEXIST : r;
-	r = sys_renameat2(AT_FDCWD, treal, AT_FDCWD, loc->real, 0);
+	r = beneath_renameat2(treal, loc->real, 0);
 	return r == -ENOTEMPTY || r == -ENOTDIR || r == -EISDIR ? -EEXIST : r;
 }
 
@@ -133,7 +133,7 @@ static int mkdir_opaque(struct aufs_loc *loc, int t, mode_t mode)
 		n = temp_name(u, t, dir, dlen, "mkdir", trel, treal);
 		if (n < 0)
 			return n;
-		r = sys_mkdirat(AT_FDCWD, treal, mode | added);
+		r = beneath_mkdirat(treal, mode | added);
 		if (r != -EEXIST || attempt > 1)
 			break;
 		(void)wh_reap_temps(u, t, dir, dlen);	/* a namesake process left it */
@@ -144,7 +144,7 @@ static int mkdir_opaque(struct aufs_loc *loc, int t, mode_t mode)
 	if (r == 0 && added) {
 		r = sys_lstat(treal, &st);
 		if (r == 0)
-			r = sys_fchmodat(AT_FDCWD, treal, st.st_mode & 07777 & ~added);
+			r = beneath_fchmodat(treal, st.st_mode & 07777 & ~added);
 	}
 	if (r == 0)
 		r = mkdir_publish(treal, loc);
@@ -155,6 +155,7 @@ static int mkdir_opaque(struct aufs_loc *loc, int t, mode_t mode)
 
 int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	const char *dir, *name;
 	size_t dlen;
@@ -175,14 +176,14 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 		return t;
 	loc_split(&loc, &dir, &dlen, &name);
 	/* over a whiteout (or diropq=a) the new directory hides what is below */
-	r = loc.cut >= 0 ? mkdir_opaque(&loc, t, mode) : sys_mkdirat(AT_FDCWD, loc.real, mode);
+	r = loc.cut >= 0 ? mkdir_opaque(&loc, t, mode) : beneath_mkdirat(loc.real, mode);
 	if (r < 0)
 		return r;
 	if (loc.cut < 0 && (loc.u->opts.flags & AUFS_OPT_DIROPQ_A)) {
 		/* nothing below to show: the marker may come second */
 		r = wh_make_opaque(loc.u, t, dir, strlen(dir));
 		if (r < 0) {
-			(void)sys_unlinkat(AT_FDCWD, loc.real, AT_REMOVEDIR);
+			(void)beneath_unlinkat(loc.real, AT_REMOVEDIR);
 			return r;
 		}
 	}
@@ -194,6 +195,7 @@ int aufs_mkdirat(int dirfd, const char *path, mode_t mode)
 
 int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r, t;
 
@@ -210,7 +212,7 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 		return -EEXIST;
 	if (t < 0)
 		return t;
-	r = sys_mknodat(AT_FDCWD, loc.real, mode, dev);
+	r = beneath_mknodat(loc.real, mode, dev);
 	if (r == 0)
 		create_done(&loc, t);
 	return r;
@@ -218,6 +220,7 @@ int aufs_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 
 int aufs_symlinkat(const char *target, int dirfd, const char *path)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	int r, t;
 
@@ -234,7 +237,7 @@ int aufs_symlinkat(const char *target, int dirfd, const char *path)
 		return -EEXIST;
 	if (t < 0)
 		return t;
-	r = sys_symlinkat(target, AT_FDCWD, loc.real);	/* the target is stored verbatim */
+	r = beneath_symlinkat(target, loc.real);	/* the target is stored verbatim */
 	if (r == 0)
 		create_done(&loc, t);
 	return r;
@@ -255,6 +258,7 @@ static int name_error(const char *path, bool empty_ok)
 
 int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
 	const char *dir, *name;
 	size_t dlen;
@@ -294,9 +298,9 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 			r = t;
 			goto out;
 		}
-		r = sys_linkat(ro == AUFS_PASS ? olddirfd : AT_FDCWD,
-			       ro == AUFS_PASS ? oldpath : o->real, AT_FDCWD, n->real,
-			       flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH));
+		r = beneath_link_into(ro == AUFS_PASS ? olddirfd : AT_FDCWD,
+				      ro == AUFS_PASS ? oldpath : o->real,
+				      flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH), n->real);
 		if (r == 0)
 			create_done(n, t);
 		goto out;
@@ -333,7 +337,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	t = o->branch;
 	r = create_place_in(n, t, n->pmask & MASK_BIT(t));
 	if (r == 0)
-		r = sys_linkat(AT_FDCWD, o->real, AT_FDCWD, n->real, 0);
+		r = beneath_linkat(o->real, n->real);
 	if (r == 0)
 		create_done(n, t);
 out:
@@ -377,14 +381,14 @@ static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_
 		n = temp_name(loc->u, b, dir, dlen, "rmdir", trel, treal);
 		if (n < 0)
 			return n;
-		r = sys_renameat2(AT_FDCWD, loc->real, AT_FDCWD, treal, RENAME_NOREPLACE);
+		r = beneath_renameat2(loc->real, treal, RENAME_NOREPLACE);
 		/*
 		 * No RENAME_NOREPLACE here: a plain rename all the same (the name is this
 		 * process's), never emptying the directory in place, which would show the
 		 * lower names its markers hide until it is gone.
 		 */
 		if (r == -EINVAL || r == -ENOSYS)
-			r = sys_renameat2(AT_FDCWD, loc->real, AT_FDCWD, treal, 0);
+			r = beneath_renameat2(loc->real, treal, 0);
 		if ((r != -EEXIST && r != -ENOTEMPTY) || attempt > 1)
 			break;
 		(void)wh_reap_temps(loc->u, b, dir, dlen);	/* a namesake process left it */
@@ -399,14 +403,14 @@ static int rmdir_aside(const struct aufs_loc *loc, int b, const char *dir, size_
 	if (!(loc->pmask & ~MASK_BIT(b)) &&
 	    branch_path_name(&loc->u->branch[b], trel, (size_t)n, "", AUFS_WH_OPQ,
 			     strlen(AUFS_WH_OPQ), marker) == 0 &&
-	    sys_unlinkat(AT_FDCWD, marker, 0) == 0 &&
-	    sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR) == 0)
+	    beneath_unlinkat(marker, 0) == 0 &&
+	    beneath_unlinkat(treal, AT_REMOVEDIR) == 0)
 		return 0;
 	r = wh_clear_dir(loc->u, b, trel, (size_t)n);
-	if (r == -EACCES && sys_fchmodat(AT_FDCWD, treal, S_IRWXU) == 0)
+	if (r == -EACCES && beneath_fchmodat(treal, S_IRWXU) == 0)
 		r = wh_clear_dir(loc->u, b, trel, (size_t)n);	/* out of sight: its mode is ours */
 	if (r == 0)
-		(void)sys_unlinkat(AT_FDCWD, treal, AT_REMOVEDIR);
+		(void)beneath_unlinkat(treal, AT_REMOVEDIR);
 	return 0;
 }
 
@@ -475,9 +479,9 @@ static int remove_in_branch(struct aufs_loc *loc, int b, aufs_mask pmask, bool r
 	} else if (rmdir) {
 		r = wh_clear_dir(loc->u, b, dir, strlen(dir));
 		if (r == 0)
-			r = sys_unlinkat(AT_FDCWD, loc->real, AT_REMOVEDIR);
+			r = beneath_unlinkat(loc->real, AT_REMOVEDIR);
 	} else {
-		r = sys_unlinkat(AT_FDCWD, loc->real, 0);
+		r = beneath_unlinkat(loc->real, 0);
 	}
 	if (r < 0 && below)
 		(void)wh_remove(loc->u, b, dir, dlen, name);
@@ -522,7 +526,7 @@ static int rmdir_alone(const struct aufs_loc *loc, int b, aufs_mask pmask)
 		return 1;
 	if (!(loc->flags & AUFS_LOC_ALONE) && loc_exists_below(loc, b, pmask))
 		return 1;
-	r = sys_unlinkat(AT_FDCWD, loc->real, AT_REMOVEDIR);
+	r = beneath_unlinkat(loc->real, AT_REMOVEDIR);
 	return r == -ENOTEMPTY || r == -EEXIST ? 1 : r;
 }
 
@@ -546,6 +550,7 @@ static int remove_refused(const struct aufs_loc *loc, bool rmdir)
 
 int aufs_unlinkat(int dirfd, const char *path, int flags)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc loc;
 	bool rmdir = flags & AT_REMOVEDIR;
 	const char *dir, *name;
@@ -703,7 +708,7 @@ static void take_opaque(const struct aufs_loc *loc, int t, bool made)
 
 	if (made && branch_path_name(&loc->u->branch[t], rel, strlen(rel), "", AUFS_WH_OPQ,
 				     strlen(AUFS_WH_OPQ), path) == 0)
-		(void)sys_unlinkat(AT_FDCWD, path, 0);
+		(void)beneath_unlinkat(path, 0);
 }
 
 /*
@@ -764,7 +769,7 @@ static int rename_exchange(struct aufs_loc *o, struct aufs_loc *n)
 		    (r = make_opaque(side[i], t, &made[i])) < 0)
 			goto undo;
 	}
-	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
+	r = beneath_renameat2(o->real, n->real, RENAME_EXCHANGE);
 	if (r == 0) {
 		loc_changed(o);
 		loc_changed(n);
@@ -852,14 +857,13 @@ static int rename_dir_over(struct aufs_loc *o, struct aufs_loc *n, int t, aufs_m
 	if (need_wh && (r = wh_create(o->u, t, odir, odlen, oname)) < 0)
 		goto undo;
 	/* a copy in T that the kernel finds empty is replaced as the kernel does it */
-	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, 0);
+	r = beneath_renameat2(o->real, n->real, 0);
 	if (in_t && (r == -ENOTEMPTY || r == -EEXIST)) {
-		r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, RENAME_EXCHANGE);
+		r = beneath_renameat2(o->real, n->real, RENAME_EXCHANGE);
 		if (r == 0) {
 			r = rmdir_aside(o, t, odir, odlen);	/* O's name holds N's old copy */
 			if (r < 0)
-				(void)sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real,
-						    RENAME_EXCHANGE);
+				(void)beneath_renameat2(o->real, n->real, RENAME_EXCHANGE);
 		} else if (r == -EINVAL) {
 			r = -EXDEV;	/* no RENAME_EXCHANGE on this file system: mv copes */
 		}
@@ -951,7 +955,7 @@ static int rename_in_union(struct aufs_loc *o, struct aufs_loc *n, unsigned flag
 		if (r < 0)
 			goto undo;
 	}
-	r = sys_renameat2(AT_FDCWD, o->real, AT_FDCWD, n->real, flags & RENAME_NOREPLACE);
+	r = beneath_renameat2(o->real, n->real, flags & RENAME_NOREPLACE);
 	if (r < 0) {
 		if (need_wh)
 			(void)wh_remove(o->u, t, odir, odlen, oname);
@@ -967,6 +971,7 @@ undo:
 int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
 		   unsigned flags)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
 	int r, ro, rn;
 

@@ -360,6 +360,7 @@ static int creat_refused(const struct aufs_loc *loc, int flags)
 
 int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
+	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	bool tmpfile, creat;
 	unsigned rf = 0;
 	struct aufs_loc loc;
@@ -408,8 +409,8 @@ again:
 		lower = loc.u->branch[loc.branch].perm != AUFS_PERM_RW;
 		if (fd < 0) {
 			/* an object found in a lower branch is never created there */
-			fd = sys_openat(AT_FDCWD, loc.real,
-					lower ? flags & ~(O_CREAT | O_EXCL) : flags, mode);
+			fd = beneath_open(loc.real, lower ? flags & ~(O_CREAT | O_EXCL) : flags,
+					  mode);
 			if (retry_stale(fd, &loc, &tries))
 				goto again;
 		}
@@ -430,7 +431,7 @@ again:
 		return -EEXIST;	/* as the kernel: an existing name first */
 	if (t < 0)
 		return t;
-	fd = sys_openat(AT_FDCWD, loc.real, flags, mode);
+	fd = beneath_open(loc.real, flags, mode);
 	if (fd >= 0) {
 		loc.type = DT_REG;	/* create_done() remembers what was made */
 		create_done(&loc, t);

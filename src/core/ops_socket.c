@@ -136,7 +136,7 @@ static int fill(struct aufs_sock *s, const char *real)
 		return -ENAMETOOLONG;
 	memcpy(dir, real, (size_t)(slash - real));
 	dir[slash - real] = 0;
-	fd = sys_openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	fd = beneath_open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
 	w = snprintf(s->sun.sun_path, sizeof(s->sun.sun_path), "/proc/self/fd/%d/%s", fd,

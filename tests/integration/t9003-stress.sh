@@ -66,20 +66,32 @@ show conc.out
 
 # ---------------------------------------------------------------- the symlink race
 # Issue 16 item 2. A tenant exchanges a directory of its branch with a symlink
-# "../secret" (renameat2 RENAME_EXCHANGE, in a loop) while another process creates
-# files through the union in that directory. Through the union the symlink leads
+# "../secret" (renameat2 RENAME_EXCHANGE, in a loop) while another process writes
+# through the union in that directory: creates, copy-ups, whiteouts, mkdir,
+# rename, chmod, truncate and symlink in turn (tests/stress/symrace.c). Through the union the symlink leads
 # to www/secret, which does not exist; the kernel, walking the real path the union
 # resolved, follows it to tenants/secret: a directory of root's beside the branch,
 # which the tenant cannot write. Every file there is a write of the victim's
-# landing outside every branch. Known breakage until the union walks real paths
-# from branch directories it holds open, without following what changed under it.
+# landing outside every branch. The union makes every write through directories
+# opened from the branch root without following a symlink (src/core/mutate_beneath.c):
+# the swapped-in symlink makes that create fail with ELOOP instead.
 #
 # symrace_run ATTACKER...: the attacker's command prefix (as_user USER, or nothing).
 symrace_run() {
 	mkdir -p race/cms/d race/tenants/t1/d race/tenants/secret race/www/t1 &&
-	ln -s ../secret race/tenants/t1/d.lnk || return 1
+	ln -s ../secret race/tenants/t1/d.lnk &&
+	# the base files the writer copies up, whites out, renames, chmods, truncates
+	(cd race/cms/d && for k in $(seq 0 999); do
+		for p in b u r c t; do echo base >$p.$k; done
+	done) || return 1
+	base_sum=$(cd race/cms && find . -type f -exec md5sum {} + | sort | md5sum)
 	if [ $# -gt 0 ]; then
 		chown -R "$2" race/tenants/t1 || return 1
+	else
+		# One user alone races only itself, which gains it nothing, and the union
+		# then names paths (src/core/mutate_beneath.c, closed directories): a
+		# branch its group may write stands for another user who can swap.
+		chmod g+w race/tenants/t1 || return 1
 	fi
 	# only the tenant's loop in the background: the layout is made first
 	"$@" "$S/symrace" swap race/tenants/t1/d race/tenants/t1/d.lnk "$SECONDS_RACE" \
@@ -91,6 +103,8 @@ symrace_run() {
 	wait
 	cat "$TEST_TMP/write.err"
 	n=$(ls -A race/tenants/secret | wc -l)
+	test "$(cd race/cms && find . -type f -exec md5sum {} + | sort | md5sum)" = "$base_sum" ||
+		{ echo "symlink race: the base changed"; return 1; }
 	echo "symlink race: $(cat "$TEST_TMP/write.out") through the union in ${SECONDS_RACE} s," \
 		"$(cat "$TEST_TMP/swap.out") by the tenant; $n entries outside the branches" \
 		>"$TEST_TMP/race.out"
@@ -103,10 +117,10 @@ symrace_run() {
 writer_survived() {
 	cat "$TEST_TMP/write.err" &&
 	test "$(cat "$TEST_TMP/write.rc")" = 0 &&
-	grep "^[1-9][0-9]* created" "$TEST_TMP/write.out"
+	grep "^[1-9][0-9]* writes made" "$TEST_TMP/write.out"
 }
 
-test_expect_failure HOST_USERS 'symlink race: a tenant swapping a directory for a symlink never makes root write outside the branches' '
+test_expect_success HOST_USERS 'symlink race: a tenant swapping a directory for a symlink never makes root write outside the branches' '
 	symrace_run as_user "$AUFS_TENANT1"
 '
 show race.out
@@ -115,7 +129,7 @@ test_expect_success HOST_USERS 'symlink race: root'"'"'s writer comes through th
 '
 rm -f "$TEST_TMP/race.out" "$TEST_TMP/write.out" "$TEST_TMP/write.rc"
 
-test_expect_failure !HOST_USERS 'symlink race: a directory swapped for a symlink never makes a write land outside the branches' '
+test_expect_success !HOST_USERS 'symlink race: a directory swapped for a symlink never makes a write land outside the branches' '
 	symrace_run
 '
 show race.out
@@ -129,6 +143,8 @@ test_expect_success !HOST_USERS 'symlink race: the writer comes through the race
 enospc_run() {
 	mkdir enospc &&
 	"$S/crash" setup "$TRASH/enospc" &&
+	mkdir -p enospc/base/deep/er &&
+	head -c 400000 /dev/zero >enospc/base/deep/er/big &&
 	snapshot_branch "$TRASH/enospc/base" &&
 	unshare -m --propagation private sh -c '
 		mount -t tmpfs -o size=256k tmpfs enospc/top || exit 3
@@ -141,6 +157,13 @@ enospc_run() {
 			>"$TEST_TMP/enospc.cmp" 2>&1
 		echo $? >>"$TEST_TMP/enospc.rc"
 		ls -A enospc/top >"$TEST_TMP/enospc.top"
+		# a copy-up that had to make its directories first
+		AUFS_MOUNTS="none $TRASH/enospc/m aufs br:$TRASH/enospc/top=rw:$TRASH/enospc/base=ro 0 0" \
+			LD_PRELOAD="$STRESS_PRELOAD" sh -c "echo x >>\"\$1\"" sh \
+			"$TRASH/enospc/m/deep/er/big" 2>"$TEST_TMP/enospc.deep.err"
+		echo $? >"$TEST_TMP/enospc.deep.rc"
+		(cd enospc/top && find . -mindepth 1 -name ".wh..wh.aufs*" -prune -o -print) \
+			>"$TEST_TMP/enospc.deep.top"
 	'
 }
 
@@ -170,6 +193,15 @@ test_expect_success ROOT,TMPFS_MOUNT 'ENOSPC: the error of a copy-up on a full b
 test_expect_success ROOT,TMPFS_MOUNT 'ENOSPC: the failed copy-up leaves no temporary in the branch' '
 	cat "$TEST_TMP/enospc.top" &&
 	! grep "^\.wh\.\.wh\.cpup" "$TEST_TMP/enospc.top"
+'
+
+# Issue 16 item 4: the directories a failed copy-up made for it go with it.
+test_expect_success ROOT,TMPFS_MOUNT 'ENOSPC: a failed copy-up takes away the directories it made' '
+	cat "$TEST_TMP/enospc.deep.err" "$TEST_TMP/enospc.deep.top" &&
+	test "$(cat "$TEST_TMP/enospc.deep.rc")" != 0 &&
+	test_grep "No space left on device" "$TEST_TMP/enospc.deep.err" &&
+	test_must_be_empty "$TEST_TMP/enospc.deep.top" &&
+	branch_untouched "$TRASH/enospc/base"
 '
 
 # RLIMIT_NOFILE of 20, every descriptor taken but FREE: an operation the kernel

@@ -29,6 +29,7 @@ Suite *table_suite(void);
 Suite *shcache_suite(void);
 Suite *xino_suite(void);
 Suite *plink_suite(void);
+Suite *beneath_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
 static Suite *(*const suites[])(void) = {
@@ -49,6 +50,7 @@ static Suite *(*const suites[])(void) = {
 	shcache_suite,
 	xino_suite,
 	plink_suite,
+	beneath_suite,
 	NULL,
 };
 

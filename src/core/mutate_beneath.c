@@ -1,0 +1,779 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mutate_beneath.c - every write into a branch is made through a directory opened
+ * from the branch root without following a symlink.
+ *
+ * Why. The resolver checks a real path one component at a time, then a verb
+ * hands the kernel the whole string, which walks it again. A tenant who can
+ * write its branch can swap a directory of it for a symlink in between; the
+ * kernel follows it, and a root cron job creating or copying up through the
+ * union writes wherever the tenant points (tests/stress/symrace.c).
+ *
+ * How. A verb names its object relative to a descriptor of the object's parent
+ * directory, opened with openat2(RESOLVE_NO_SYMLINKS). Branch paths are
+ * canonical (state_config.c: no symlink up to the root) and real paths are
+ * lexical (no ".."), so a walk that follows no symlink cannot leave the branch;
+ * a directory swapped for a symlink makes the verb fail with ELOOP instead. A
+ * path too long for PATH_MAX is "/proc/thread-self/fd/N/REST" (util_long.c): REST
+ * is resolved beneath N (RESOLVE_BENEATH), N having been opened the same way.
+ * The object itself: verbs that never follow a last symlink (unlink, rmdir,
+ * mkdir, mknod, symlink, link, rename, lchown, utimensat with
+ * AT_SYMLINK_NOFOLLOW) act on the name in that directory; those that would
+ * (chmod, truncate, setxattr) act on a descriptor of the object opened the same
+ * way, through its /proc/thread-self/fd entry, which names that very inode.
+ * Without openat2 (a kernel before 5.6, a seccomp filter that refuses it) each
+ * component is opened with O_NOFOLLOW | O_DIRECTORY.
+ *
+ * Cost: one openat2 and one close more per verb than the plain call (a rename
+ * or link between two directories: two of each), once per directory per verb
+ * (struct beneath_scope). An open of a file costs nothing more: the openat2 is
+ * the open.
+ *
+ * Where no other user can change anything, none of this is needed: a directory
+ * whose every component from "/" down is the caller's or root's, none writable by
+ * others (a sticky directory protects the caller's and root's entries), cannot
+ * be swapped by anyone but the caller, and the caller racing itself gains
+ * nothing it could not do directly. A tenant's php-fpm writing in its own branch
+ * is that case, and pays nothing; root's cron writing in a tenant's directory
+ * is not. What was found is kept per thread for a second (struct closed_dir),
+ * keyed by euid, and forgotten at once for a path this process renames,
+ * removes, chmods or chowns through the union.
+ */
+#include <linux/openat2.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define PROC_FD "/proc/thread-self/fd/"
+#define PROC_FD_LEN (sizeof(PROC_FD) - 1)
+
+__thread struct beneath_scope *beneath_scope_cur;
+/* Scopes begun by this thread: which verb a directory was first written in by. */
+static __thread uint32_t scope_serial;
+
+/* ---------------------------------------------------------------- closed directories */
+
+#define CLOSED_SLOTS   128		/* two ways each: a directory and its parent rarely evict */
+#define CLOSED_PATH    256		/* a longer directory is always opened */
+#define CLOSED_BUCKETS 256
+#define CLOSED_SEEN    8		/* directories written in once, by their hash */
+/*
+ * How long a thread trusts what it learnt: a change made outside this process
+ * (root's chown -R of a tenant's directory to www-data) is seen within it.
+ */
+#define CLOSED_TTL_NS  1000000000ull
+
+/* What a thread learnt of a directory by its lstat. */
+struct closed_dir {
+	uint64_t until;			/* CLOCK_MONOTONIC_COARSE ns; 0: empty */
+	uint32_t bgen;			/* its bucket's generation when learnt */
+	uid_t euid;			/* who learnt it */
+	uid_t uid;			/* the directory's owner and mode */
+	mode_t mode;
+	uint16_t len;
+	char path[CLOSED_PATH];
+};
+
+static __thread struct closed_dir *closed_dirs;	/* CLOSED_SLOTS, then CLOSED_SEEN */
+static bool closed_enabled = true;
+/*
+ * Bumped for a path this process renames, removes, chmods, chowns or sets an
+ * attribute of: what any thread learnt of a directory at that path is stale,
+ * and below it too (each lookup checks every ancestor's entry).
+ */
+static _Atomic uint32_t closed_bucket[CLOSED_BUCKETS];
+
+static uint32_t bucket_of(const char *path, size_t len)
+{
+	return (uint32_t)(fnv1a(FNV_INIT, path, len) % CLOSED_BUCKETS);
+}
+
+static void closed_changed(const char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	atomic_fetch_add_explicit(&closed_bucket[bucket_of(path, len)], 1, memory_order_relaxed);
+}
+
+static bool only_us(uid_t uid, uid_t euid)
+{
+	return uid == euid || uid == 0;
+}
+
+static uint64_t coarse_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)	/* the vDSO, not interposed */
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool closed_valid(const struct closed_dir *e, const char *dir, size_t len, uid_t euid,
+			 uint64_t now, uint32_t bgen)
+{
+	return e->until > now && e->bgen == bgen && e->euid == euid && e->len == len &&
+	       !memcmp(e->path, dir, len);
+}
+
+/*
+ * DIR[0..LEN) ("/" when LEN is 0), as the thread knows it or by an lstat now:
+ * its owner and mode into *UID and *MODE, and true when nobody but EUID and root
+ * can replace it or a directory above it ("/" itself; in such a parent that only
+ * they can write, or in a sticky one when the entry is theirs).
+ */
+static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_t *uid,
+		     mode_t *mode)
+{
+	uint32_t bucket = bucket_of(dir, len ? len : 1);
+	uint32_t bgen = atomic_load_explicit(&closed_bucket[bucket], memory_order_relaxed);
+	struct closed_dir *e = &closed_dirs[fnv1a(FNV_INIT ^ euid, dir, len) % CLOSED_SLOTS & ~1u];
+	uid_t puid;
+	mode_t pmode;
+	size_t plen;
+
+	if (!closed_valid(e, dir, len, euid, now, bgen) &&
+	    !closed_valid(++e, dir, len, euid, now, bgen)) {
+		char path[CLOSED_PATH + 1];
+		struct stat st;
+
+		if (e[-1].until < e->until)
+			e--;	/* the older of the two ways (an empty one is the oldest) */
+		memcpy(path, dir, len);
+		memcpy(path + (len ? len : 1), "", 1);
+		if (!len)
+			path[0] = '/';
+		if (sys_lstat(path, &st) < 0)
+			return false;
+		e->until = 0;	/* a signal handler's call in between finds no half entry */
+		atomic_signal_fence(memory_order_seq_cst);
+		e->bgen = bgen;
+		e->euid = euid;
+		e->uid = st.st_uid;
+		e->mode = st.st_mode;
+		e->len = (uint16_t)len;
+		memcpy(e->path, dir, len);
+		atomic_signal_fence(memory_order_seq_cst);
+		e->until = now + CLOSED_TTL_NS;
+	}
+	*uid = e->uid;
+	*mode = e->mode;
+	if (!S_ISDIR(*mode))
+		return false;
+	if (!len)
+		return true;
+	for (plen = len; plen > 0 && dir[plen - 1] != '/'; plen--)
+		;
+	if (!dir_safe(dir, plen ? plen - 1 : 0, euid, now, &puid, &pmode))
+		return false;
+	return (only_us(puid, euid) && !(pmode & 022)) ||
+	       ((pmode & S_ISVTX) && only_us(*uid, euid));
+}
+
+/*
+ * Can nobody but the caller (and root) change DIR[0..LEN) or what is in it? Then
+ * a write there may name its path: no race of another user's can redirect it.
+ */
+static bool dir_closed(const char *dir, size_t len)
+{
+	struct closed_dir *e;
+	uid_t euid, uid;
+	uint64_t now, h;
+	mode_t mode;
+
+	if (!closed_enabled || !len || dir[0] != '/' || len >= CLOSED_PATH)
+		return false;
+	if (!closed_dirs) {
+		if (cache_is_noalloc())
+			return false;	/* a vfork child allocates nothing: the descriptors then */
+		closed_dirs = calloc(CLOSED_SLOTS + CLOSED_SEEN, sizeof(*closed_dirs));
+		if (!closed_dirs)
+			return false;
+	}
+	now = coarse_now();
+	euid = creds_get()->euid;
+	len = len == 1 ? 0 : len;
+	/*
+	 * Learning costs an lstat per level, the descriptors two calls: a directory
+	 * is learnt the second time it is written in within the TTL, so that a
+	 * process writing once pays two calls and one writing often pays nothing.
+	 */
+	h = fnv1a(FNV_INIT ^ euid, dir, len);
+	e = &closed_dirs[h % CLOSED_SLOTS & ~1u];
+	if (!closed_valid(e, dir, len, euid, now, e->bgen) &&
+	    !closed_valid(e + 1, dir, len, euid, now, e[1].bgen)) {
+		struct closed_dir *seen = &closed_dirs[CLOSED_SLOTS + h % CLOSED_SEEN];
+
+		/* the first verb to write there: the hash alone (a collision learns early) */
+		if (!(seen->until > now && seen->bgen == (uint32_t)h && seen->euid == euid)) {
+			seen->bgen = (uint32_t)h;
+			seen->euid = euid;
+			seen->uid = scope_serial;
+			seen->until = now + CLOSED_TTL_NS;
+			return false;
+		}
+		if (seen->uid == scope_serial && scope_serial)
+			return false;	/* the same verb again: not yet a second write */
+	}
+	return now && dir_safe(dir, len, euid, now, &uid, &mode) && only_us(uid, euid) &&
+	       !(mode & 022);
+}
+
+void beneath_set_closed(bool on)
+{
+	closed_enabled = on;
+}
+
+/* Set once openat2 has answered ENOSYS: the component walk from then on. */
+static _Atomic bool no_openat2;
+
+/*
+ * Where REAL starts: AT_FDCWD and REAL itself, or, for util_long.c's
+ * "/proc/thread-self/fd/N/REST", the descriptor N and REST.
+ */
+static const char *split_start(const char *real, int *at)
+{
+	const char *p = real + PROC_FD_LEN;
+	long n = 0;
+
+	*at = AT_FDCWD;
+	if (strncmp(real, PROC_FD, PROC_FD_LEN) || *p < '0' || *p > '9')
+		return real;
+	while (*p >= '0' && *p <= '9' && n < INT_MAX / 10)
+		n = n * 10 + (*p++ - '0');
+	if (*p != '/')
+		return real;
+	while (*p == '/')
+		p++;
+	*at = (int)n;
+	return *p ? p : ".";
+}
+
+/* The walk without openat2: one O_NOFOLLOW open per component. */
+static int walk_open(int at, const char *rel, int flags, mode_t mode)
+{
+	char comp[NAME_MAX + 1];
+	int dir = at, fd;
+
+	if (*rel == '/') {
+		dir = sys_openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (dir < 0)
+			return dir;
+	}
+	for (const char *p = rel;;) {
+		const char *end;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		n = (size_t)(end - p);
+		if (n > NAME_MAX)
+			fd = -ENAMETOOLONG;
+		else if (n == 2 && p[0] == '.' && p[1] == '.')
+			fd = -EXDEV;	/* as RESOLVE_BENEATH: never above the start */
+		else {
+			const char *e = end;
+
+			memcpy(comp, n ? p : ".", n ? n : 1);
+			comp[n ? n : 1] = 0;
+			while (*e == '/')
+				e++;
+			if (!*e) {	/* the object itself */
+				fd = sys_openat(dir, comp, flags | O_NOFOLLOW, mode);
+				if (dir != at)
+					sys_close(dir);
+				return fd;
+			}
+			fd = sys_openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+		}
+		if (dir != at)
+			sys_close(dir);
+		if (fd < 0)
+			return fd == -ENOTDIR ? -ELOOP : fd;	/* a symlink where a directory was */
+		dir = fd;
+		p = end;
+	}
+}
+
+int beneath_open(const char *real, int flags, mode_t mode)
+{
+	int at, fd;
+	const char *rel = split_start(real, &at);
+
+	if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+		fd = sys_openat2(at, rel, flags, mode,
+				 RESOLVE_NO_SYMLINKS | (at == AT_FDCWD ? 0 : RESOLVE_BENEATH));
+		if (fd != -ENOSYS)
+			return fd;
+		atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
+	}
+	return walk_open(at, rel, flags, mode);
+}
+
+
+struct beneath_scope *beneath_scope_begin(struct beneath_scope *s)
+{
+	scope_serial++;
+	s->outer = beneath_scope_cur;
+	s->n = 0;
+	beneath_scope_cur = s;
+	return s;
+}
+
+void beneath_scope_end(struct beneath_scope **sp)
+{
+	struct beneath_scope *s = *sp;
+
+	beneath_scope_cur = s->outer;
+	while (s->n)
+		sys_close(s->fd[--s->n]);
+}
+
+/* A directory the current scope holds open, or -1. */
+static int scope_find(const char *dir, size_t len)
+{
+	struct beneath_scope *s = beneath_scope_cur;
+
+	for (unsigned i = 0; s && i < s->n; i++)
+		if (s->len[i] == len && !memcmp(s->dir[i], dir, len))
+			return s->fd[i];
+	return -1;
+}
+
+/* Keep FD (directory DIR) open until the scope ends: true, or false when it is full. */
+static bool scope_keep(const char *dir, size_t len, int fd)
+{
+	struct beneath_scope *s = beneath_scope_cur;
+
+	if (!s || s->n >= BENEATH_SCOPE_DIRS || len >= BENEATH_SCOPE_PATH)
+		return false;
+	memcpy(s->dir[s->n], dir, len);
+	s->len[s->n] = (uint16_t)len;
+	s->fd[s->n] = fd;
+	/* counted last: a signal handler's call in between sees a complete table */
+	atomic_signal_fence(memory_order_seq_cst);
+	s->n++;
+	return true;
+}
+
+/* parent_open()'s answer when no descriptor can be had: the verb names the path. */
+#define PARENT_PATH INT_MIN
+
+static int at(int d)
+{
+	return d == PARENT_PATH ? AT_FDCWD : d;
+}
+
+/*
+ * An O_PATH descriptor of REAL for a verb that the kernel makes without one
+ * (unlink, rename, chmod...): a process at its descriptor limit must not get
+ * EMFILE from them (issue: honest errors). The soft limit is raised by one for
+ * the open when the hard limit allows it; when it does not, -EMFILE tells the
+ * caller to use the path itself, the one case where the race stays open.
+ */
+static int open_spare(const char *real, int flags)
+{
+	struct rlimit64 lim, more;
+	int fd = beneath_open(real, flags, 0);
+
+	if (fd != -EMFILE || sys_prlimit64(RLIMIT_NOFILE, NULL, &lim) < 0 ||
+	    lim.rlim_cur >= lim.rlim_max)
+		return fd;
+	more = lim;
+	more.rlim_cur++;
+	if (sys_prlimit64(RLIMIT_NOFILE, &more, NULL) < 0)
+		return fd;
+	fd = beneath_open(real, flags, 0);
+	(void)sys_prlimit64(RLIMIT_NOFILE, &lim, NULL);	/* a descriptor above it stays valid */
+	return fd;
+}
+
+/*
+ * The directory holding REAL's last component, opened O_PATH beneath its start
+ * (or the one the verb's scope holds); NAME gets that component. Trailing
+ * slashes are not part of it (the resolver has judged them). parent_put() gives
+ * it back.
+ */
+static int parent_open(const char *real, char *buf, const char **name)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(real), end, slash;
+	int fd;
+
+	while (len > 1 && real[len - 1] == '/')
+		len--;
+	for (slash = len; slash > 0 && real[slash - 1] != '/'; slash--)
+		;
+	if (!slash || len - slash > NAME_MAX)
+		return slash ? -ENAMETOOLONG : -EINVAL;	/* real paths are absolute */
+	memcpy(buf, real + slash, len - slash);
+	buf[len - slash] = 0;
+	*name = buf;
+	for (end = slash; end > 1 && real[end - 1] == '/'; end--)
+		;
+	fd = scope_find(real, end);
+	if (fd >= 0)
+		return fd;
+	if (dir_closed(real, end)) {
+		*name = real;	/* nobody else can change it: the path is as safe */
+		return PARENT_PATH;
+	}
+	memcpy(dir, real, end);
+	dir[end] = 0;
+	fd = open_spare(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -EMFILE || fd == -ENFILE) {
+		*name = real;	/* no descriptor to be had: the path, as the kernel needs */
+		return PARENT_PATH;
+	}
+	if (fd >= 0)
+		(void)scope_keep(dir, end, fd);
+	return fd;
+}
+
+/*
+ * REAL was renamed or removed: the directories the scope holds at REAL or below
+ * it are not at their paths any more.
+ */
+static void scope_forget(const char *real)
+{
+	struct beneath_scope *s = beneath_scope_cur;
+	size_t len = strlen(real);
+
+	for (unsigned i = 0; s && i < s->n;) {
+		if (s->len[i] >= len && !memcmp(s->dir[i], real, len) &&
+		    (s->len[i] == len || s->dir[i][len] == '/')) {
+			int fd = s->fd[i];
+
+			s->n--;
+			s->fd[i] = s->fd[s->n];
+			s->len[i] = s->len[s->n];
+			memcpy(s->dir[i], s->dir[s->n], s->len[s->n]);
+			sys_close(fd);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Close FD from parent_open() unless the scope keeps it. */
+static void parent_put(int fd)
+{
+	struct beneath_scope *s = beneath_scope_cur;
+
+	if (fd == PARENT_PATH)
+		return;
+	for (unsigned i = 0; s && i < s->n; i++)
+		if (s->fd[i] == fd)
+			return;
+	sys_close(fd);
+}
+
+int beneath_create_in(const char *real, int flags, mode_t mode)
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d = parent_open(real, buf, &name), r;
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_openat(at(d), name, flags | O_NOFOLLOW, mode);
+	parent_put(d);
+	return r;
+}
+
+int beneath_unlinkat(const char *real, int flags)
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d = parent_open(real, buf, &name), r;
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_unlinkat(at(d), name, flags);
+	parent_put(d);
+	if (r == 0 && (flags & AT_REMOVEDIR)) {
+		scope_forget(real);
+		closed_changed(real);
+	}
+	return r;
+}
+
+int beneath_mkdirat(const char *real, mode_t mode)
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d = parent_open(real, buf, &name), r;
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_mkdirat(at(d), name, mode);
+	parent_put(d);
+	return r;
+}
+
+int beneath_mknodat(const char *real, mode_t mode, dev_t dev)
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d = parent_open(real, buf, &name), r;
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_mknodat(at(d), name, mode, dev);
+	parent_put(d);
+	return r;
+}
+
+int beneath_symlinkat(const char *target, const char *real)
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d = parent_open(real, buf, &name), r;
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_symlinkat(target, at(d), name);
+	parent_put(d);
+	return r;
+}
+
+int beneath_fchownat(const char *real, uid_t uid, gid_t gid)
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d, r;
+
+	closed_changed(real);	/* an owner decides who may change a directory */
+	d = parent_open(real, buf, &name);
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_fchownat(at(d), name, uid, gid, AT_SYMLINK_NOFOLLOW);
+	parent_put(d);
+	return r;
+}
+
+int beneath_utimensat(const char *real, const struct timespec ts[2])
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d = scope_find(real, strlen(real)), r;
+
+	if (d >= 0)	/* a directory the scope holds: no walk at all */
+		return sys_utimensat(at(d), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	d = parent_open(real, buf, &name);
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_utimensat(at(d), name, ts, AT_SYMLINK_NOFOLLOW);
+	parent_put(d);
+	return r;
+}
+
+/* Does A's parent directory have the same path as B's? (one descriptor for both) */
+static bool same_parent(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+
+	return sa && sb && sa - a == sb - b && !memcmp(a, b, (size_t)(sa - a)) && sa[1] && sb[1];
+}
+
+/* The two names of a rename or a link, each in its parent's descriptor. */
+struct two_names {
+	int from_dir, to_dir;
+	const char *from, *to;
+	char from_buf[NAME_MAX + 1], to_buf[NAME_MAX + 1];
+};
+
+static int two_open(const char *from, const char *to, struct two_names *t)
+{
+	t->from_dir = parent_open(from, t->from_buf, &t->from);
+	if (t->from_dir < 0 && t->from_dir != PARENT_PATH)
+		return t->from_dir;
+	if (t->from_dir != PARENT_PATH && same_parent(from, to)) {
+		t->to = strrchr(to, '/') + 1;
+		t->to_dir = t->from_dir;
+		return 0;
+	}
+	t->to_dir = parent_open(to, t->to_buf, &t->to);
+	if (t->to_dir < 0 && t->to_dir != PARENT_PATH) {
+		parent_put(t->from_dir);
+		return t->to_dir;
+	}
+	return 0;
+}
+
+static void two_close(struct two_names *t)
+{
+	if (t->to_dir != t->from_dir)
+		parent_put(t->to_dir);
+	parent_put(t->from_dir);
+}
+
+int beneath_renameat2(const char *from, const char *to, unsigned flags)
+{
+	struct two_names t;
+	int r = two_open(from, to, &t);
+
+	if (r < 0)
+		return r;
+	r = sys_renameat2(at(t.from_dir), t.from, at(t.to_dir), t.to, flags);
+	two_close(&t);
+	if (r == 0) {
+		scope_forget(from);
+		scope_forget(to);	/* replaced, or exchanged */
+		closed_changed(from);	/* a directory may have moved out or in */
+		closed_changed(to);
+	}
+	return r;
+}
+
+int beneath_linkat(const char *from, const char *to)
+{
+	struct two_names t;
+	int r = two_open(from, to, &t);
+
+	if (r < 0)
+		return r;
+	r = sys_linkat(at(t.from_dir), t.from, at(t.to_dir), t.to, 0);
+	two_close(&t);
+	return r;
+}
+
+int beneath_link_into(int olddir, const char *old, int flags, const char *to)
+{
+	char buf[NAME_MAX + 1];
+	const char *name;
+	int d = parent_open(to, buf, &name), r;
+
+	if (d < 0 && d != PARENT_PATH)
+		return d;
+	r = sys_linkat(olddir, old, at(d), name, flags);
+	parent_put(d);
+	return r;
+}
+
+/* "/proc/thread-self/fd/FD" into BUF (at least 32 bytes). */
+static void proc_fd_path(char *buf, int fd)
+{
+	char digits[12];
+	size_t n = 0, k = PROC_FD_LEN;
+	unsigned v = (unsigned)fd;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	memcpy(buf, PROC_FD, PROC_FD_LEN);
+	while (n)
+		buf[k++] = digits[--n];
+	buf[k] = 0;
+}
+
+/*
+ * The verbs that would follow a last symlink act on a descriptor of the object:
+ * opened O_PATH beneath (a symlink swapped in is ELOOP), then named through its
+ * /proc entry. Without /proc (ENOENT from a descriptor that exists) the path
+ * itself is used: that race is then open, as documented in aufs-preload(7).
+ */
+enum object_verb { OBJ_CHMOD, OBJ_TRUNCATE, OBJ_SETXATTR, OBJ_REMOVEXATTR };
+
+struct object_args {
+	mode_t mode;
+	off_t len;
+	const char *name;
+	const void *value;
+	size_t size;
+	int flags;
+};
+
+static bool proc_missing(void)
+{
+	struct stat st;
+
+	return sys_fstatat(AT_FDCWD, PROC_FD, &st, 0) == -ENOENT;
+}
+
+static int object_call(enum object_verb v, const char *path, const struct object_args *a,
+		       bool nofollow)
+{
+	switch (v) {
+	case OBJ_CHMOD:
+		return sys_fchmodat(AT_FDCWD, path, a->mode);
+	case OBJ_TRUNCATE:
+		return sys_truncate(path, a->len);
+	case OBJ_SETXATTR:
+		return sys_setxattr(path, a->name, a->value, a->size, a->flags, nofollow);
+	case OBJ_REMOVEXATTR:
+		return sys_removexattr(path, a->name, nofollow);
+	}
+	return -EINVAL;
+}
+
+/* Is the directory holding REAL closed (dir_closed())? */
+static bool parent_closed(const char *real)
+{
+	const char *slash = strrchr(real, '/');
+
+	return slash && slash[1] && dir_closed(real, slash > real ? (size_t)(slash - real) : 1);
+}
+
+static int object_verb(enum object_verb v, const char *real, const struct object_args *a,
+		       bool nofollow)
+{
+	char proc[32];
+	int fd, r;
+
+	if (v != OBJ_TRUNCATE)
+		closed_changed(real);	/* a mode or an ACL may open a directory up */
+	if (parent_closed(real))
+		return object_call(v, real, a, nofollow);	/* nobody else can swap it */
+	fd = open_spare(real, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+
+	if (fd == -EMFILE || fd == -ENFILE)
+		return object_call(v, real, a, nofollow);	/* as parent_open() */
+	if (fd < 0)
+		return fd;
+	proc_fd_path(proc, fd);
+	/* the magic link leads to the inode itself, a symlink's included */
+	r = object_call(v, proc, a, false);
+	if (r == -ENOENT && proc_missing())
+		r = object_call(v, real, a, nofollow);
+	sys_close(fd);
+	return r;
+}
+
+int beneath_fchmodat(const char *real, mode_t mode)
+{
+	const struct object_args a = { .mode = mode };
+
+	return object_verb(OBJ_CHMOD, real, &a, false);
+}
+
+int beneath_setxattr(const char *real, const char *name, const void *value, size_t size,
+		     int flags, bool nofollow)
+{
+	const struct object_args a = { .name = name, .value = value, .size = size,
+				       .flags = flags };
+
+	return object_verb(OBJ_SETXATTR, real, &a, nofollow);
+}
+
+int beneath_removexattr(const char *real, const char *name, bool nofollow)
+{
+	const struct object_args a = { .name = name };
+
+	return object_verb(OBJ_REMOVEXATTR, real, &a, nofollow);
+}
+
+int beneath_truncate(const char *real, off_t len)
+{
+	const struct object_args a = { .len = len };
+
+	return object_verb(OBJ_TRUNCATE, real, &a, false);
+}

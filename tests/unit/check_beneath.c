@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_beneath.c - unit tests of src/core/mutate_beneath.c: a write into a
+ * branch never follows a symlink that replaced a directory of the branch (each
+ * verb fails with ELOOP and writes nothing where the symlink leads), a process
+ * at its descriptor limit still gets what the kernel makes without one, a verb
+ * opens each directory once, and a directory that nobody but the caller can
+ * change costs no descriptor once it is written in often.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "aufs/fault.h"
+#include "fixture.h"
+#include "internal.h"
+
+Suite *beneath_suite(void);
+
+static const char *in(const char *rel)
+{
+	return fx_at(rel);
+}
+
+static int entries(const char *rel)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *f;
+	int n = 0, c;
+
+	fx_fmt(cmd, sizeof(cmd), "ls -A '%s'", fx_at(rel));
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	pclose(f);
+	return n;
+}
+
+/*
+ * t/d was a directory when the union looked; it is now a symlink to out/, a
+ * directory outside the branch: every verb refuses to go through it.
+ */
+START_TEST(test_swapped_symlink_refused)
+{
+	struct timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+	char target[PATH_MAX];
+
+	fx_build("t/ out/ out/f out/g/");
+	fx_fmt(target, sizeof(target), "%s", in("out"));
+	ck_assert_int_eq(symlink(target, in("t/d")), 0);
+	beneath_set_closed(false);	/* the same user swaps: the descriptors are used */
+
+	ck_assert_int_eq(beneath_open(in("t/d/new"), O_WRONLY | O_CREAT | O_EXCL, 0644), -ELOOP);
+	ck_assert_int_eq(beneath_create_in(in("t/d/new"), O_WRONLY | O_CREAT | O_EXCL, 0644),
+			 -ELOOP);
+	ck_assert_int_eq(beneath_mkdirat(in("t/d/dir"), 0755), -ELOOP);
+	ck_assert_int_eq(beneath_mknodat(in("t/d/.wh.f"), S_IFREG | 0444, 0), -ELOOP);
+	ck_assert_int_eq(beneath_symlinkat("x", in("t/d/link")), -ELOOP);
+	ck_assert_int_eq(beneath_unlinkat(in("t/d/f"), 0), -ELOOP);
+	ck_assert_int_eq(beneath_unlinkat(in("t/d/g"), AT_REMOVEDIR), -ELOOP);
+	ck_assert_int_eq(beneath_renameat2(in("t/d/f"), in("t/d/f2"), 0), -ELOOP);
+	ck_assert_int_eq(beneath_linkat(in("t/d/f"), in("t/d/f3")), -ELOOP);
+	ck_assert_int_eq(beneath_fchmodat(in("t/d/f"), 0600), -ELOOP);
+	ck_assert_int_eq(beneath_fchownat(in("t/d/f"), getuid(), getgid()), -ELOOP);
+	ck_assert_int_eq(beneath_utimensat(in("t/d/f"), ts), -ELOOP);
+	ck_assert_int_eq(beneath_truncate(in("t/d/f"), 0), -ELOOP);
+	ck_assert_int_eq(beneath_setxattr(in("t/d/f"), "user.x", "1", 1, 0, true), -ELOOP);
+	/* the last component too, where the kernel's call would follow it */
+	ck_assert_int_eq(symlink(fx_at("out/f"), in("t/lf")), 0);
+	ck_assert_int_eq(beneath_fchmodat(in("t/lf"), 0600), -ELOOP);
+	ck_assert_int_eq(beneath_truncate(in("t/lf"), 0), -ELOOP);
+	ck_assert_int_eq(beneath_open(in("t/lf"), O_WRONLY, 0), -ELOOP);
+
+	ck_assert_int_eq(entries("out"), 2);
+	ck_assert_int_eq(entries("out/g"), 0);
+	beneath_set_closed(true);
+}
+END_TEST
+
+/* At the descriptor limit: what the kernel makes without a descriptor still works. */
+START_TEST(test_descriptor_limit)
+{
+	fx_build("t/d/ t/d/f t/d/g");
+	beneath_set_closed(false);
+	aufs_fault_set_persist(SYS_openat2, 1, EMFILE);
+	ck_assert_int_eq(beneath_unlinkat(in("t/d/f"), 0), 0);
+	ck_assert_int_eq(beneath_renameat2(in("t/d/g"), in("t/d/h"), 0), 0);
+	ck_assert_int_eq(beneath_mkdirat(in("t/d/e"), 0755), 0);
+	ck_assert_int_eq(beneath_fchmodat(in("t/d/e"), 0700), 0);
+	ck_assert_uint_ge(aufs_fault_fired(), 4);
+	aufs_fault_clear();
+	ck_assert_int_ne(access(in("t/d/f"), F_OK), 0);
+	ck_assert_int_eq(access(in("t/d/h"), F_OK), 0);
+	ck_assert_int_eq(access(in("t/d/e"), F_OK), 0);
+	beneath_set_closed(true);
+}
+END_TEST
+
+/* A verb's scope opens each directory once, and closes it at its end. */
+START_TEST(test_scope_opens_once)
+{
+	int fds;
+
+	fx_build("t/d/ t/d/a t/d/b t/d/c");
+	beneath_set_closed(false);
+	fds = fx_count_fds();
+	aufs_fault_clear();
+	{
+		BENEATH_SCOPE();
+		ck_assert_int_eq(beneath_renameat2(in("t/d/a"), in("t/d/a2"), 0), 0);
+		ck_assert_int_eq(beneath_unlinkat(in("t/d/b"), 0), 0);
+		ck_assert_int_eq(beneath_mknodat(in("t/d/.wh.b"), S_IFREG | 0444, 0), 0);
+		ck_assert_uint_eq(aufs_fault_count(SYS_openat2), 1);
+	}
+	ck_assert_int_eq(fx_count_fds(), fds);
+	/* without a scope: each verb its own */
+	aufs_fault_clear();
+	ck_assert_int_eq(beneath_unlinkat(in("t/d/c"), 0), 0);
+	ck_assert_int_eq(beneath_unlinkat(in("t/d/a2"), 0), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_openat2), 2);
+	ck_assert_int_eq(fx_count_fds(), fds);
+	beneath_set_closed(true);
+}
+END_TEST
+
+/*
+ * A directory only the caller (and root) can change, written in by one verb
+ * after another, is learnt (an lstat per level) and then costs nothing; one that
+ * others may write (g+w) always costs its descriptor.
+ */
+START_TEST(test_closed_directory)
+{
+	char p[PATH_MAX];
+
+	fx_start("t/d/ t/open/ b/", "br:@/t=rw:@/b=ro");
+	for (int i = 0; i < 4; i++) {
+		aufs_fault_clear();
+		fx_fmt(p, sizeof(p), "%s/%d", fx_ex("@/mnt/d"), i);
+		ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, p, 0755), 0);
+		/* the first verb opens it, the second learns it, the next ones need neither */
+		ck_assert_uint_eq(aufs_fault_count(SYS_openat2), i == 0 ? 1 : 0);
+	}
+	/* opened up through the union: forgotten at once */
+	ck_assert_int_eq(aufs_fchmodat(AT_FDCWD, fx_ex("@/mnt/open"), 0775, 0), 0);
+	for (int i = 0; i < 3; i++) {
+		aufs_fault_clear();
+		fx_fmt(p, sizeof(p), "%s/%d", fx_ex("@/mnt/open"), i);
+		ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, p, 0755), 0);
+		ck_assert_uint_eq(aufs_fault_count(SYS_openat2), 1);
+	}
+	aufs_fault_clear();
+	ck_assert_int_eq(aufs_fchmodat(AT_FDCWD, fx_ex("@/mnt/d"), 0777, 0), 0);
+	fx_fmt(p, sizeof(p), "%s/x", fx_ex("@/mnt/d"));
+	aufs_fault_clear();
+	ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, p, 0755), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_openat2), 1);
+}
+END_TEST
+
+Suite *beneath_suite(void)
+{
+	Suite *s = suite_create("beneath");
+	TCase *tc = tcase_create("beneath");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, fx_case_setup, fx_case_teardown);
+	tcase_add_checked_fixture(tc, fx_test_setup, fx_test_teardown);
+	tcase_add_test(tc, test_swapped_symlink_refused);
+	tcase_add_test(tc, test_descriptor_limit);
+	tcase_add_test(tc, test_scope_opens_once);
+	tcase_add_test(tc, test_closed_directory);
+	suite_add_tcase(s, tc);
+	return s;
+}
