@@ -502,6 +502,8 @@ struct aufs_xino *xino_writable(struct aufs_union *u);
 
 /* plink, and a table to keep pseudo-links in (not noxino)? */
 bool plink_enabled(const struct aufs_union *u);
+/* U's table of inode numbers, mapping it first (NULL: none). */
+const struct aufs_xino *plink_table(struct aufs_union *u);
 /* The writable branch holding the copy of pseudo-link NUM in X, or -1: none, or out of bounds. */
 int plink_branch(const struct aufs_union *u, const struct aufs_xino *x, uint64_t num);
 /* Record pseudo-link NUM -> branch T in X, then open the gate. 0 or -ENOSPC. */
@@ -514,6 +516,8 @@ int plink_scan(const struct aufs_xino *x, struct aufs_plink *out, size_t max);
 void plink_close_gate(struct aufs_xino *x);
 /* BRANCH T/.wh..wh.plnk/NUM into BUF (PATH_MAX), as branch_path_name(). */
 int plink_path(const struct aufs_union *u, int t, uint64_t num, char *buf);
+
+/* ---------------------------------------------------------------- mutate_plink.c */
 
 /*
  * A copy-up of SRC_ST (branch SRC) into branch T wrote its copy at TMP, not yet
