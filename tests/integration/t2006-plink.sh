@@ -216,6 +216,18 @@ test_expect_success HOST_USERS 'a tenant copies up one name; the web server sees
 	branch_untouched "$TB"
 '
 
+fresh swapped
+test_expect_success '.wh..wh.plnk swapped for a symlink: no link made through it, the copy is a plain copy' '
+	mkdir "$TRASH/swapped/outside" &&
+	ln -s "$TRASH/swapped/outside" "$T/.wh..wh.plnk" &&
+	u "echo abc >>f_src_linked && cat f_src_linked2" >out &&
+	echo a >expect &&
+	test_cmp expect out &&
+	test -z "$(ls -A "$TRASH/swapped/outside")" &&
+	test "$(stat -c %h "$T/f_src_linked")" = 1 &&
+	branch_untouched "$BASE"
+'
+
 fresh idle
 test_expect_success 'check --xino: a table some process maps is not idle; one none maps is' '
 	XD=$TRASH/idle/xino && mkdir "$XD" &&
