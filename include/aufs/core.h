@@ -343,6 +343,8 @@ struct aufs_xino_status {
 	unsigned mode;
 	uint64_t generation;
 	uint64_t entries, records, full;
+	uint64_t plinks;		/* pseudo-links live now */
+	uint64_t plinks_made, plinks_flushed, plinks_cleaned;
 };
 /*
  * Read U's xino file, mapped read-only with the checks of an attach; never made.
@@ -352,6 +354,40 @@ struct aufs_xino_status {
  */
 int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 		     struct aufs_err *err);
+
+/* ------------------------------------------------------------------ state_plink.c */
+
+/* One pseudo-link: the union inode number of its file, the branch of its copy. */
+struct aufs_plink {
+	uint64_t num;
+	int branch;
+};
+/* May this process change U's pseudo-links (root, the branch owner)? 0, or -EPERM (err->msg). */
+int aufs_plink_may_change(struct aufs_union *u, struct aufs_err *err);
+/* U's live pseudo-links, the first MAX into OUT (may be NULL); how many there are. */
+int aufs_plink_list(struct aufs_union *u, struct aufs_plink *out, size_t max);
+/* The union inode number of the object ST of branch B: a pseudo-link's key. */
+uint64_t aufs_plink_key(struct aufs_union *u, int b, const struct stat *st);
+/*
+ * Drop pseudo-link NUM (flushed: its names are real links of the copy now): its
+ * entry, then its copy's name in .wh..wh.plnk. Root and the branch owner only
+ * (-EPERM, err->msg). 0 or -errno.
+ */
+int aufs_plink_drop(struct aufs_union *u, uint64_t num, struct aufs_err *err);
+/*
+ * clean_plink: drop every pseudo-link of U; each copy keeps only its own name and
+ * gets a number of its own. How many, or -errno (err->msg).
+ */
+int aufs_plink_clean(struct aufs_union *u, struct aufs_err *err);
+/* aufsctl flush made NAMES real hard links and dropped what it flushed: count it. */
+void aufs_plink_flushed(struct aufs_union *u, unsigned names);
+/*
+ * aufsctl flush: if the union path VIRT (the published configuration's) shows
+ * pseudo-link NUM, give it a real name in the copy's branch, a hard link of the
+ * copy, copying its directories up first. 1 linked, 0 it shows something else
+ * (or has its own name there already), -errno.
+ */
+int aufs_plink_flush_name(const char *virt, uint64_t num);
 
 /* ------------------------------------------------------------------ state_mount.c: publishing */
 

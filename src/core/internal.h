@@ -357,6 +357,10 @@ enum aufs_xino_counter {
 	AUFS_XINO_CNT_ENTRIES = 0,	/* slots taken */
 	AUFS_XINO_CNT_RECORDS,		/* numbers recorded (copy-ups that kept theirs) */
 	AUFS_XINO_CNT_FULL,		/* records refused: no free slot among AUFS_XINO_PROBE */
+	AUFS_XINO_CNT_PLINKS,		/* pseudo-links made (state_plink.c) */
+	AUFS_XINO_CNT_PLINK_GATE,	/* non-zero while a pseudo-link may be live */
+	AUFS_XINO_CNT_PLINK_FLUSHED,	/* names made real hard links by aufsctl flush */
+	AUFS_XINO_CNT_PLINK_CLEANED,	/* pseudo-links dropped by clean_plink */
 	AUFS_XINO_CNT_MAX = 8,
 };
 
@@ -485,8 +489,48 @@ void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino);
 bool xino_keeps(struct aufs_union *u, const struct stat *src_st);
 /* Record (DEV, INO) -> NUM in the table mapped at X (tests). */
 int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num);
+/* The same, counted as WHAT (a number kept, a pseudo-link made). */
+int xino_record_as(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num,
+		   enum aufs_xino_counter what);
+/* (DEV, INO) is absent from X again (its key stays: keys are never removed). */
+void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino);
+/* How many keys of device DEV X holds with a number (aufsctl status). */
+uint64_t xino_count_dev(const struct aufs_xino *x, uint64_t dev);
 /* The table of U if mapped writable (tests), else NULL. */
 struct aufs_xino *xino_writable(struct aufs_union *u);
+
+/* ---------------------------------------------------------------- state_plink.c */
+
+/* The device of the table's pseudo-link keys: no real device has it. */
+#define AUFS_PLINK_DEV UINT64_MAX
+
+/* plink, and a table to keep pseudo-links in (not noxino)? */
+bool plink_enabled(const struct aufs_union *u);
+/* U's table of inode numbers, mapping it first (NULL: none). */
+const struct aufs_xino *plink_table(struct aufs_union *u);
+/* The writable branch holding the copy of pseudo-link NUM in X, or -1: none, or out of bounds. */
+int plink_branch(const struct aufs_union *u, const struct aufs_xino *x, uint64_t num);
+/* Record pseudo-link NUM -> branch T in X, then open the gate. 0 or -ENOSPC. */
+int plink_set(struct aufs_xino *x, uint64_t num, int t);
+/* Pseudo-link NUM is absent from X (the gate stays: plink_close_gate()). */
+void plink_clear(struct aufs_xino *x, uint64_t num);
+/* The live pseudo-links of X, the first MAX into OUT; how many there are. */
+int plink_scan(const struct aufs_xino *x, struct aufs_plink *out, size_t max);
+/* Close X's gate if no pseudo-link is live, unless one was made meanwhile. */
+void plink_close_gate(struct aufs_xino *x);
+/* BRANCH T/.wh..wh.plnk/NUM into BUF (PATH_MAX), as branch_path_name(). */
+int plink_path(const struct aufs_union *u, int t, uint64_t num, char *buf);
+
+/* ---------------------------------------------------------------- mutate_plink.c */
+
+/*
+ * A copy-up of SRC_ST (branch SRC) into branch T wrote its copy at TMP, not yet
+ * published (*FD: the copy's descriptor, or -1): a file of several names becomes
+ * (or joins) the pseudo-link of its number. When another name's copy was made
+ * first, TMP is made another name of that copy, and *FD (of ours) is closed, -1.
+ */
+void plink_copied(struct aufs_union *u, int src, const struct stat *src_st, int t,
+		  const char *tmp, int *fd);
 
 /* ---------------------------------------------------------------- state_watch.c */
 
@@ -672,6 +716,40 @@ struct aufs_loc {
  */
 int aufs_resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc *loc);
 
+/* ---------------------------------------------------------------- state_plink.c: lookup */
+
+/* May U have a pseudo-link now (one word of its table; maps it first)? */
+static inline bool plink_gate_open(struct aufs_union *u)
+{
+	uintptr_t v;
+	const struct aufs_xino *x;
+
+	if (!(u->opts.flags & AUFS_OPT_PLINK) || (u->opts.flags & AUFS_OPT_NOXINO))
+		return false;
+	v = atomic_load_explicit(&u->xino, memory_order_acquire);
+	x = v ? (const struct aufs_xino *)(v & ~AUFS_SHM_RDONLY) : xino_attach_lazily(u);
+	return x && atomic_load_explicit(&x->counter[AUFS_XINO_CNT_PLINK_GATE],
+					 memory_order_acquire) != 0;
+}
+
+/*
+ * LOC (found in a branch below the top-most) names a file of several names
+ * another of which was copied up: point it at the copy (its branch, real path
+ * and lstat). Asks one lstat when the lookup kept none.
+ */
+void plink_follow_slow(struct aufs_loc *loc);
+/*
+ * The end of every lookup (aufs_resolve): the data calls (stat, open, chmod...)
+ * of a name that shows a pseudo-link go to the copy. The namespace calls
+ * (AUFS_RESOLVE_LAST_AS_IS: unlink, rename...) keep the name's own place. A
+ * union without pseudo-links pays one load of its table's gate.
+ */
+static inline void plink_follow(struct aufs_loc *loc, unsigned flags)
+{
+	if (loc->u && loc->branch > 0 && loc->type != DT_DIR &&
+	    !(flags & AUFS_RESOLVE_LAST_AS_IS) && __builtin_expect(plink_gate_open(loc->u), 0))
+		plink_follow_slow(loc);
+}
 /*
  * LOC is a host path (AUFS_PASS_HOST) that the walk reached through a union:
  * give loc->real back the last component as the caller wrote it, for the

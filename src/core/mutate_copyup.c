@@ -717,6 +717,7 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 	}
 	if (r < 0)
 		return r;
+	plink_copied(j->u, src, j->st, j->t, j->tmp, &j->out);
 	kept = keep_number(j, src, &copy);
 	r = publish(j);
 	if (r != 1 && kept)	/* the inode is gone: its number may not go to the next one */

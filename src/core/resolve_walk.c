@@ -956,6 +956,8 @@ static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc 
 	 * "." and "..".
 	 */
 	r = w.nested ? WHOLE_MISS : whole_lookup(cfg, dirfd, path, plen, flags, loc, &k);
+	if (r == 0)
+		plink_follow(loc, flags);	/* the caches keep the name's own place */
 	if (r != WHOLE_MISS && r != AUFS_PASS)
 		return r;
 	clean = path_is_clean(path, plen);
@@ -985,8 +987,10 @@ static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc 
 		return r;
 	}
 	r = fill_loc(&w, &n, loc);
-	if (r == 0)
+	if (r == 0) {
 		remember(&k, &w, &rec, 0, loc);
+		plink_follow(loc, flags);
+	}
 	return r;
 }
 

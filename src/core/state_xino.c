@@ -111,6 +111,12 @@ __attribute__((target("cx16"))) static bool claim(struct aufs_xino_slot *s, uint
 
 int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num)
 {
+	return xino_record_as(x, dev, ino, num, AUFS_XINO_CNT_RECORDS);
+}
+
+int xino_record_as(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num,
+		   enum aufs_xino_counter what)
+{
 	struct aufs_xino_slot *s = slots(x);
 	uint32_t i = xino_slot_of(dev, ino);
 
@@ -129,8 +135,7 @@ int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num)
 		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev) {
 			/* a key taken before (an inode number used again) gets the new one */
 			atomic_store_explicit(&s[i].num, num, memory_order_release);
-			atomic_fetch_add_explicit(&x->counter[AUFS_XINO_CNT_RECORDS], 1,
-						  memory_order_relaxed);
+			atomic_fetch_add_explicit(&x->counter[what], 1, memory_order_relaxed);
 			return 0;
 		}
 	}
@@ -151,12 +156,16 @@ struct aufs_xino *xino_writable(struct aufs_union *u)
 void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino)
 {
 	struct aufs_xino *x = xino_writable(u);
-	struct aufs_xino_slot *s;
+
+	if (x)
+		xino_unrecord(x, dev, ino);
+}
+
+void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino)
+{
+	struct aufs_xino_slot *s = slots(x);
 	uint32_t i = xino_slot_of(dev, ino);
 
-	if (!x)
-		return;
-	s = slots(x);
 	/* the key stays (keys are never removed: lookups stop at a free slot), absent */
 	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
 		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
@@ -168,6 +177,18 @@ void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino)
 			return;
 		}
 	}
+}
+
+uint64_t xino_count_dev(const struct aufs_xino *x, uint64_t dev)
+{
+	const struct aufs_xino_slot *s = slots(x);
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++)
+		n += __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE) != 0 &&
+		     __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev &&
+		     atomic_load_explicit(&s[i].num, memory_order_relaxed) != 0;
+	return n;
 }
 
 bool xino_keeps(struct aufs_union *u, const struct stat *src_st)
@@ -526,6 +547,10 @@ int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 	ret->entries = atomic_load(&x->counter[AUFS_XINO_CNT_ENTRIES]);
 	ret->records = atomic_load(&x->counter[AUFS_XINO_CNT_RECORDS]);
 	ret->full = atomic_load(&x->counter[AUFS_XINO_CNT_FULL]);
+	ret->plinks = xino_count_dev(x, AUFS_PLINK_DEV);
+	ret->plinks_made = atomic_load(&x->counter[AUFS_XINO_CNT_PLINKS]);
+	ret->plinks_flushed = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_FLUSHED]);
+	ret->plinks_cleaned = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_CLEANED]);
 	(void)sys_munmap((void *)x, AUFS_XINO_SIZE);
 	if (sys_stat(w.path, &st) == 0) {
 		ret->uid = st.st_uid;

@@ -46,6 +46,8 @@ static void usage(FILE *f)
 		"       aufsctl reval  [-o OPTIONS | --fstab FILE] MNT [PATH]\n"
 		"       aufsctl diff   [--json] [-o OPTIONS | --fstab FILE] MNT\n"
 		"       aufsctl check  [--repair] [--json] [-o OPTIONS | --fstab FILE] MNT\n"
+		"       aufsctl check  --xino [--repair] [DIR]\n"
+		"       aufsctl flush  [-o OPTIONS | --fstab FILE] MNT\n"
 		"Administer the host table FILE (fstab form: none MNT aufs OPTIONS 0 0) that\n"
 		"processes started with AUFS_FSTAB=FILE map from its compiled image, and the\n"
 		"unions while their processes run.\n"
@@ -68,6 +70,11 @@ static void usage(FILE *f)
 		"          M changed, D deleted, O opaque directory, one path a line\n"
 		"  check MNT  interrupted copy-ups, leftover temporaries, whiteouts and opaque\n"
 		"          markers that hide nothing, warn_perm; --repair removes them\n"
+		"  check --xino  tables of inode numbers in DIR (default $AUFS_XINO_DIR, else\n"
+		"          /dev/shm) that no process maps; --repair removes them\n"
+		"  flush   make the union's pseudo-links real hard links in its writable\n"
+		"          branch (auplink): before removing a branch, before backing up\n"
+		"          the writable branch alone\n"
 		"\n"
 		"  --image PATH    the image (default $AUFS_TABLE, else /dev/shm/aufs-table.*)\n"
 		"  -o OPTIONS      the union at MNT has these aufs options (as for aufs-run)\n"
@@ -220,7 +227,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "remount"))
 		return aufsctl_remount(argc - 2, argv + 2);
 	if (!is_table_cmd(cmd) && strcmp(cmd, "check") && strcmp(cmd, "status") &&
-	    strcmp(cmd, "reval") && strcmp(cmd, "diff"))
+	    strcmp(cmd, "reval") && strcmp(cmd, "diff") && strcmp(cmd, "flush"))
 		return fail(EXIT_USAGE, "unknown command \"%s\" (try --help)%s", cmd, "");
 	u.cmd = cmd;
 	for (i = 2; i < argc; i++) {
@@ -257,6 +264,10 @@ int main(int argc, char **argv)
 			u.repair = true;
 			continue;
 		}
+		if (!strcmp(cmd, "check") && !strcmp(a, "--xino")) {
+			u.xino = true;
+			continue;
+		}
 		if (!strcmp(a, "--")) {
 			i++;
 			break;
@@ -275,6 +286,12 @@ int main(int argc, char **argv)
 	}
 	if (u.options && u.fstab)
 		return fail(EXIT_USAGE, "%s: -o and --fstab name the union twice: give one", cmd, "");
+	if (u.xino) {
+		if (u.options || u.fstab || image_given || u.json || nargs > 1)
+			return fail(EXIT_USAGE, "check --xino takes [--repair] and one DIR only%s%s",
+				    "", "");
+		return ctl_check_xino(&u, arg[0]);
+	}
 	if (!is_table_cmd(cmd) && !(!strcmp(cmd, "check") && check_is_image(&u, image_given, arg[0]))) {
 		if (image_given)
 			return fail(EXIT_USAGE, "%s: --image is for the host table's image%s", cmd, "");
@@ -292,6 +309,8 @@ int main(int argc, char **argv)
 			return ctl_reval(&u);
 		if (!strcmp(cmd, "diff"))
 			return ctl_diff(&u);
+		if (!strcmp(cmd, "flush"))
+			return ctl_flush(&u);
 		return ctl_check_union(&u);
 	}
 	if (nargs > 1)

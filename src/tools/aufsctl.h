@@ -28,6 +28,7 @@ struct ctl_args {
 	const char *path;	/* reval: a directory of the union */
 	bool json;
 	bool repair;		/* check --repair */
+	bool xino;		/* check --xino [DIR] */
 };
 
 /* "aufsctl: " FMT "\n" on stderr; returns CODE. */
@@ -48,6 +49,10 @@ int ctl_status(const struct ctl_args *a);
 int ctl_reval(const struct ctl_args *a);
 int ctl_diff(const struct ctl_args *a);
 int ctl_check_union(const struct ctl_args *a);
+/* aufsctl flush MNT: pseudo-links made real hard links in the writable branch. */
+int ctl_flush(const struct ctl_args *a);
+/* aufsctl check --xino [DIR]: the tables of inode numbers no process maps. */
+int ctl_check_xino(const struct ctl_args *a, const char *dir);
 
 /* aufsctl remount ARGV... (after the command's name). */
 int aufsctl_remount(int argc, char **argv);

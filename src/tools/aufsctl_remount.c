@@ -178,6 +178,58 @@ static int replace_file(const char *file, const char *text, size_t len)
 }
 
 /*
+ * clean_plink is an act, not a state to keep in the line (each new process would
+ * drop the pseudo-links again): ITEMS without it into a new string (*RET), true
+ * when it was there.
+ */
+static bool take_clean_plink(const char *items, char **ret)
+{
+	char *copy = strdup(items), *out = calloc(1, strlen(items) + 1), *tok, *next;
+	bool found = false;
+
+	if (!copy || !out) {
+		free(copy);
+		free(out);
+		*ret = NULL;
+		return false;
+	}
+	for (tok = copy; tok; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = 0;
+		if (!strcmp(tok, "clean_plink")) {
+			found = true;
+			continue;
+		}
+		if (*tok)
+			strcat(strcat(out, *out ? "," : ""), tok);
+	}
+	free(copy);
+	*ret = out;
+	return found;
+}
+
+/* clean_plink for the union at MNT with OPTIONS (after the remount). 0 or an exit status. */
+static int clean_plink(const char *mnt, const char *options, const char *label)
+{
+	struct aufs_err err = { 0 };
+	struct aufs_union *u = NULL;
+	int r = aufs_union_parse(options, mnt, &u, &err);
+
+	if (r < 0)
+		return ctl_fail(EXIT_USAGE, "%s: %s", mnt, err.msg);
+	r = aufs_plink_clean(u, &err);
+	if (r < 0)
+		r = ctl_fail(EXIT_FAILED, "%sclean_plink %s: %s", label, mnt,
+			     err.msg[0] ? err.msg : strerror(-r));
+	else
+		printf("%s%s: %d pseudo-link%s dropped (clean_plink)\n", label, mnt, r,
+		       r == 1 ? "" : "s");
+	aufs_union_free(u);
+	return r < 0 ? r : 0;
+}
+
+/*
  * Apply ITEMS to the unions of FSTAB at TARGETS (all of them with ALL) and replace
  * IMAGE. Each target found is set to NULL. Returns 0 or an exit status, said.
  */
@@ -188,8 +240,13 @@ static int remount_file(const char *fstab, const char *image, const char *items,
 	struct aufs_config check, *cfg = NULL;
 	struct line *lines = NULL;
 	size_t nlines = 0, len = 0, out_len = 0;
-	char *text = NULL, *out = NULL;
-	int changed = 0, r;
+	char *text = NULL, *out = NULL, *kept_items = NULL;
+	bool clean = take_clean_plink(items, &kept_items);
+	struct { char mnt[PATH_MAX]; char *opts; } *cleans = NULL;
+	int changed = 0, ncleans = 0, r;
+
+	if (!kept_items)
+		return ctl_fail(EXIT_FAILED, "out of memory%s", "");
 
 	if (aufs_fstab_read(fstab, &text, &len, NULL, &err) < 0)
 		return ctl_fail(EXIT_USAGE, "%s", err.msg);
@@ -227,8 +284,15 @@ static int remount_file(const char *fstab, const char *image, const char *items,
 
 				memcpy(opts, f[3], flen[3]);
 				opts[flen[3]] = 0;
-				if (aufs_remount_apply(opts, items, &nopts, &err) < 0)
+				if (aufs_remount_apply(opts, kept_items, &nopts, &err) < 0)
 					return ctl_fail(EXIT_USAGE, "%s: %s", mnt, err.msg);
+				if (clean) {
+					cleans = realloc(cleans, (size_t)(ncleans + 1) *
+								 sizeof(*cleans));
+					if (!cleans || !(cleans[ncleans].opts = strdup(nopts)))
+						return ctl_fail(EXIT_FAILED, "out of memory%s", "");
+					snprintf(cleans[ncleans++].mnt, PATH_MAX, "%s", mnt);
+				}
 				lines[nlines].new_text = malloc(pre + strlen(nopts) + post + 1);
 				if (!lines[nlines].new_text)
 					return ctl_fail(EXIT_FAILED, "out of memory%s", "");
@@ -271,6 +335,10 @@ static int remount_file(const char *fstab, const char *image, const char *items,
 				 err.msg);
 	printf("%s%s: %d union%s remounted (%s); image %s: their processes adopt it at their next "
 	       "call\n", label, fstab, changed, changed == 1 ? "" : "s", items, cfg->image);
+	/* the pseudo-links go after the new line is in place, which no longer asks for it */
+	for (int i = 0; i < ncleans; i++)
+		if ((r = clean_plink(cleans[i].mnt, cleans[i].opts, label)) != 0)
+			return r;
 	return 0;
 }
 

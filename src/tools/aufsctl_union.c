@@ -232,6 +232,15 @@ static void xino_human(const struct aufs_union *u)
 		printf("  inode numbers: %s, entries %llu, kept %llu, full %llu\n", v.file,
 		       (unsigned long long)v.st.entries, (unsigned long long)v.st.records,
 		       (unsigned long long)v.st.full);
+	if (!(u->opts.flags & AUFS_OPT_PLINK))
+		printf("  pseudo-links: off (noplink)\n");
+	else if (!strcmp(v.status, "present"))
+		printf("  pseudo-links: %llu live (made %llu, flushed %llu names, cleaned %llu)\n",
+		       (unsigned long long)v.st.plinks, (unsigned long long)v.st.plinks_made,
+		       (unsigned long long)v.st.plinks_flushed,
+		       (unsigned long long)v.st.plinks_cleaned);
+	else
+		printf("  pseudo-links: none (they live in the table of inode numbers)\n");
 }
 
 static void xino_json(const struct aufs_union *u)
@@ -245,9 +254,15 @@ static void xino_json(const struct aufs_union *u)
 		json_string(stdout, v.file);
 	}
 	if (!strcmp(v.status, "present")) {
-		printf(",\"entries\":%llu,\"kept\":%llu,\"full\":%llu}",
+		printf(",\"entries\":%llu,\"kept\":%llu,\"full\":%llu,\"plink\":%s,"
+		       "\"plinks\":{\"live\":%llu,\"made\":%llu,\"flushed\":%llu,"
+		       "\"cleaned\":%llu}}",
 		       (unsigned long long)v.st.entries, (unsigned long long)v.st.records,
-		       (unsigned long long)v.st.full);
+		       (unsigned long long)v.st.full,
+		       u->opts.flags & AUFS_OPT_PLINK ? "true" : "false",
+		       (unsigned long long)v.st.plinks, (unsigned long long)v.st.plinks_made,
+		       (unsigned long long)v.st.plinks_flushed,
+		       (unsigned long long)v.st.plinks_cleaned);
 	} else {
 		fputs(",\"reason\":", stdout);
 		json_string(stdout, v.why);

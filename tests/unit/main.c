@@ -28,6 +28,7 @@ Suite *longpath_suite(void);
 Suite *table_suite(void);
 Suite *shcache_suite(void);
 Suite *xino_suite(void);
+Suite *plink_suite(void);
 Suite *beneath_suite(void);
 
 /* One constructor per suite, NULL-terminated. A new module's suite goes here. */
@@ -48,6 +49,7 @@ static Suite *(*const suites[])(void) = {
 	table_suite,
 	shcache_suite,
 	xino_suite,
+	plink_suite,
 	beneath_suite,
 	NULL,
 };
