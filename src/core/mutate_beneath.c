@@ -526,7 +526,46 @@ static void parent_put(int fd)
 	sys_close(fd);
 }
 
-int beneath_create_in(const char *real, int flags, mode_t mode)
+/* The calls that act on a name in its directory, and what each takes. */
+enum name_verb { NAME_CREATE, NAME_UNLINK, NAME_MKDIR, NAME_MKNOD, NAME_SYMLINK, NAME_CHOWN,
+		 NAME_UTIMENS, NAME_LINK_INTO };
+
+struct name_args {
+	int flags;
+	mode_t mode;
+	dev_t dev;
+	uid_t uid;
+	gid_t gid;
+	const char *target;		/* a symlink's; a link's source path */
+	int olddir;			/* a link's source directory */
+	const struct timespec *ts;
+};
+
+static int name_call(enum name_verb v, int d, const char *name, const struct name_args *a)
+{
+	switch (v) {
+	case NAME_CREATE:
+		return sys_openat(d, name, a->flags | O_NOFOLLOW, a->mode);
+	case NAME_UNLINK:
+		return sys_unlinkat(d, name, a->flags);
+	case NAME_MKDIR:
+		return sys_mkdirat(d, name, a->mode);
+	case NAME_MKNOD:
+		return sys_mknodat(d, name, a->mode, a->dev);
+	case NAME_SYMLINK:
+		return sys_symlinkat(a->target, d, name);
+	case NAME_CHOWN:
+		return sys_fchownat(d, name, a->uid, a->gid, AT_SYMLINK_NOFOLLOW);
+	case NAME_UTIMENS:
+		return sys_utimensat(d, name, a->ts, AT_SYMLINK_NOFOLLOW);
+	case NAME_LINK_INTO:
+		return sys_linkat(a->olddir, a->target, d, name, a->flags);
+	}
+	return -EINVAL;
+}
+
+/* V on REAL's last name, in its directory opened beneath (or held, or closed). */
+static int name_verb(enum name_verb v, const char *real, const struct name_args *a)
 {
 	char buf[NAME_MAX + 1];
 	const char *name;
@@ -534,21 +573,23 @@ int beneath_create_in(const char *real, int flags, mode_t mode)
 
 	if (d < 0 && d != PARENT_PATH)
 		return d;
-	r = sys_openat(at(d), name, flags | O_NOFOLLOW, mode);
+	r = name_call(v, at(d), name, a);
 	parent_put(d);
 	return r;
 }
 
+int beneath_create_in(const char *real, int flags, mode_t mode)
+{
+	const struct name_args a = { .flags = flags, .mode = mode };
+
+	return name_verb(NAME_CREATE, real, &a);
+}
+
 int beneath_unlinkat(const char *real, int flags)
 {
-	char buf[NAME_MAX + 1];
-	const char *name;
-	int d = parent_open(real, buf, &name), r;
+	const struct name_args a = { .flags = flags };
+	int r = name_verb(NAME_UNLINK, real, &a);
 
-	if (d < 0 && d != PARENT_PATH)
-		return d;
-	r = sys_unlinkat(at(d), name, flags);
-	parent_put(d);
 	if (r == 0 && (flags & AT_REMOVEDIR)) {
 		scope_forget(real);
 		closed_changed(real);
@@ -558,74 +599,48 @@ int beneath_unlinkat(const char *real, int flags)
 
 int beneath_mkdirat(const char *real, mode_t mode)
 {
-	char buf[NAME_MAX + 1];
-	const char *name;
-	int d = parent_open(real, buf, &name), r;
+	const struct name_args a = { .mode = mode };
 
-	if (d < 0 && d != PARENT_PATH)
-		return d;
-	r = sys_mkdirat(at(d), name, mode);
-	parent_put(d);
-	return r;
+	return name_verb(NAME_MKDIR, real, &a);
 }
 
 int beneath_mknodat(const char *real, mode_t mode, dev_t dev)
 {
-	char buf[NAME_MAX + 1];
-	const char *name;
-	int d = parent_open(real, buf, &name), r;
+	const struct name_args a = { .mode = mode, .dev = dev };
 
-	if (d < 0 && d != PARENT_PATH)
-		return d;
-	r = sys_mknodat(at(d), name, mode, dev);
-	parent_put(d);
-	return r;
+	return name_verb(NAME_MKNOD, real, &a);
 }
 
 int beneath_symlinkat(const char *target, const char *real)
 {
-	char buf[NAME_MAX + 1];
-	const char *name;
-	int d = parent_open(real, buf, &name), r;
+	const struct name_args a = { .target = target };
 
-	if (d < 0 && d != PARENT_PATH)
-		return d;
-	r = sys_symlinkat(target, at(d), name);
-	parent_put(d);
-	return r;
+	return name_verb(NAME_SYMLINK, real, &a);
 }
 
 int beneath_fchownat(const char *real, uid_t uid, gid_t gid)
 {
-	char buf[NAME_MAX + 1];
-	const char *name;
-	int d, r;
+	const struct name_args a = { .uid = uid, .gid = gid };
 
 	closed_changed(real);	/* an owner decides who may change a directory */
-	d = parent_open(real, buf, &name);
-
-	if (d < 0 && d != PARENT_PATH)
-		return d;
-	r = sys_fchownat(at(d), name, uid, gid, AT_SYMLINK_NOFOLLOW);
-	parent_put(d);
-	return r;
+	return name_verb(NAME_CHOWN, real, &a);
 }
 
 int beneath_utimensat(const char *real, const struct timespec ts[2])
 {
-	char buf[NAME_MAX + 1];
-	const char *name;
-	int d = scope_find(real, strlen(real)), r;
+	const struct name_args a = { .ts = ts };
+	int d = scope_find(real, strlen(real));
 
 	if (d >= 0)	/* a directory the scope holds: no walk at all */
-		return sys_utimensat(at(d), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-	d = parent_open(real, buf, &name);
+		return sys_utimensat(d, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	return name_verb(NAME_UTIMENS, real, &a);
+}
 
-	if (d < 0 && d != PARENT_PATH)
-		return d;
-	r = sys_utimensat(at(d), name, ts, AT_SYMLINK_NOFOLLOW);
-	parent_put(d);
-	return r;
+int beneath_link_into(int olddir, const char *old, int flags, const char *to)
+{
+	const struct name_args a = { .olddir = olddir, .target = old, .flags = flags };
+
+	return name_verb(NAME_LINK_INTO, to, &a);
 }
 
 /* Does A's parent directory have the same path as B's? (one descriptor for both) */
@@ -695,19 +710,6 @@ int beneath_linkat(const char *from, const char *to)
 		return r;
 	r = sys_linkat(at(t.from_dir), t.from, at(t.to_dir), t.to, 0);
 	two_close(&t);
-	return r;
-}
-
-int beneath_link_into(int olddir, const char *old, int flags, const char *to)
-{
-	char buf[NAME_MAX + 1];
-	const char *name;
-	int d = parent_open(to, buf, &name), r;
-
-	if (d < 0 && d != PARENT_PATH)
-		return d;
-	r = sys_linkat(olddir, old, at(d), name, flags);
-	parent_put(d);
 	return r;
 }
 
