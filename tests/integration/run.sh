@@ -6,7 +6,8 @@
 # if any test failed (or a test file died without finishing its plan).
 #
 # Environment: B (build directory, default build), SANITIZE (1: sanitized library),
-# AUFS_TEST_TIMEOUT (seconds per test file, default 90), AUFS_TEST_KEEP=1,
+# AUFS_TEST_TIMEOUT (seconds per test file, default 90; 240 for a sanitized build, which
+# runs two to three times slower and must not fail on a loaded machine), AUFS_TEST_KEEP=1,
 # AUFS_TEST_VERBOSE=1, AUFS_TEST_NO_UNPRIV=1 (as root: no second, unprivileged pass),
 # STRESS=full and STRESS_* (make stress: t9003's full form, both passes).
 #
@@ -18,7 +19,9 @@ root=$(cd "$here/../.." && pwd -P)
 pattern=${1:-}
 B=${B:-build}
 SANITIZE=${SANITIZE:-}
-timeout_s=${AUFS_TEST_TIMEOUT:-90}
+default_timeout=90
+[ -n "$SANITIZE" ] && default_timeout=240
+timeout_s=${AUFS_TEST_TIMEOUT:-$default_timeout}
 unpriv_user=aufs-test
 export B SANITIZE
 
