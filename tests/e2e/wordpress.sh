@@ -354,6 +354,18 @@ for t in $TENANTS; do
 	check "the broken tenant does not stop $t" serves "<title>Blog of $t" "$t" /
 done
 mv "$AUFS_HOST_TENANTS/idle/t500.away" "$AUFS_HOST_TENANTS/idle/t500"
+chmod 000 "$AUFS_HOST_TENANTS/idle/t501"
+refused "reload refuses a table whose tenant's branch is unreadable, with its line" 2 \
+	"$AUFS_HOST_FSTAB:.*branch $AUFS_HOST_TENANTS/idle/t501 is unreadable" $AUFSCTL reload "$AUFS_HOST_FSTAB"
+chmod 0755 "$AUFS_HOST_TENANTS/idle/t501"
+cp "$AUFS_HOST_FSTAB" "$T/fstab.good"
+echo "none $AUFS_HOST_WWW/intruder aufs br:$AUFS_HOST_TENANTS/aufs-wp1/wp-content=rw:$BASE2=ro,nowarn_perm 0 0" >> "$AUFS_HOST_FSTAB"
+refused "reload refuses a tenant whose branch overlaps another's, with its line" 2 \
+	"$AUFS_HOST_FSTAB:$(wc -l < "$AUFS_HOST_FSTAB"): writable branch $AUFS_HOST_TENANTS/aufs-wp1/wp-content .*overlap" $AUFSCTL reload "$AUFS_HOST_FSTAB"
+cp "$T/fstab.good" "$AUFS_HOST_FSTAB"
+for t in $TENANTS; do
+	check "the broken tenants did not stop $t" serves "<title>Blog of $t" "$t" /
+done
 
 # ------------------------------------------------------------------ 8. a fourth tenant
 db_for aufs-wp4 || fail "database of aufs-wp4"
