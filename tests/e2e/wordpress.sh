@@ -18,115 +18,21 @@ SECONDS=0
 topdir=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
 case $B in /*) ;; *) B=$topdir/$B ;; esac
-kit=$topdir/examples/host
+E2E_NAME=e2e
+. "$topdir/tests/e2e/lib.sh"
 
-say() { printf '[e2e %3ds] %s\n' "$SECONDS" "$*"; }
-skip() { echo "e2e: skipped: $*"; exit 77; }
-
-[ "$(id -u)" = 0 ] || skip "needs root (users, php-fpm pools, nginx as www-data)"
-[ -r "$B/libaufs-preload.so" ] && [ -x "$B/aufs-run" ] || { echo "e2e: build first (make)" >&2; exit 1; }
-
-# ------------------------------------------------------------------ packages
-need=
-command -v php-fpm8.2 >/dev/null || need="$need php-fpm"
-command -v nginx >/dev/null || need="$need nginx"
-command -v mariadbd >/dev/null || need="$need mariadb-server"
-command -v curl >/dev/null || need="$need curl"
-[ -f /usr/share/wordpress/wp-settings.php ] || need="$need wordpress"
-php -m 2>/dev/null | grep -qx mysqli || need="$need php-mysql"
-php -m 2>/dev/null | grep -qx imagick || need="$need php-imagick"
-php -m 2>/dev/null | grep -qx zip || need="$need php-zip"
-if [ -n "$need" ]; then
-	command -v apt-get >/dev/null || skip "missing:$need, and no apt-get"
-	say "installing:$need"
-	# the packages' own services stay down: the test starts its own servers
-	{ DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q $need ||
-	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q $need; }
-	} >/dev/null 2>&1 || skip "apt-get could not install:$need"
-fi
-
-# ------------------------------------------------------------------ scratch
-T=$(mktemp -d /tmp/aufs-e2e.XXXXXX) || exit 1
-chmod 0755 "$T"
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null
-	done
-	if [ "${E2E_KEEP:-0}" = 1 ]; then
-		echo "e2e: kept $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-export AUFS_TABLE_DIR=$T/images AUFS_XINO_DIR=$T/xino
-mkdir -m 1777 "$AUFS_TABLE_DIR" "$AUFS_XINO_DIR"
-export AUFS_HOST_FSTAB=$T/etc/aufs/tenants.fstab AUFS_HOST_CMS=$T/cms \
-	AUFS_HOST_TENANTS=$T/tenants AUFS_HOST_WWW=$T/www AUFS_HOST_RUN=$T/run \
-	AUFS_HOST_LOG=$T/log AUFS_HOST_POOLS=$T/etc/fpm/pool.d AUFS_HOST_SITES=$T/etc/nginx/sites \
-	AUFS_HOST_FPM_CONF=$T/etc/fpm/php-fpm.conf AUFS_HOST_NGINX_CONF=$T/etc/nginx/nginx.conf \
-	AUFS_HOST_FPM_PID=$T/run/php-fpm.pid AUFS_HOST_NGINX_PID=$T/run/nginx.pid \
-	AUFS_HOST_DOMAIN=e2e.test AUFS_HOST_WEB_USER=www-data \
-	AUFS_RUN=$topdir/bin/aufs-run AUFSCTL=$topdir/bin/aufsctl
-# a free port on 127.0.0.1
-for PORT in $(shuf -i 20000-60000 -n 20); do
-	(exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null || break
-done
-export AUFS_HOST_LISTEN=127.0.0.1:$PORT
-
-FAILED=0
-ok() { say "ok: $*"; }
-fail() { say "FAIL: $*"; FAILED=$((FAILED + 1)); }
-die() { say "FAIL: $*"; FAILED=$((FAILED + 1)); exit 1; }
-check() { # TITLE CMD...: one assertion
-	local t=$1; shift
-	if "$@"; then ok "$t"; else fail "$t"; fi
-}
-
-# ------------------------------------------------------------------ MariaDB
-say "MariaDB on $T/mysql.sock"
-mkdir -p "$T/db" "$T/log"
-mariadb-install-db --no-defaults --datadir="$T/db" --user=root --auth-root-authentication-method=socket \
-	--skip-test-db >"$T/log/mariadb-install.log" 2>&1 || die "mariadb-install-db (see $T/log/mariadb-install.log)"
-mariadbd --no-defaults --datadir="$T/db" --socket="$T/mysql.sock" --skip-networking --user=root \
-	--pid-file="$T/db.pid" --log-error="$T/log/mariadb.log" --innodb-buffer-pool-size=64M &
-PIDS+=($!)
-for _ in $(seq 100); do [ -S "$T/mysql.sock" ] && break; sleep 0.2; done
-[ -S "$T/mysql.sock" ] || die "MariaDB did not start (see $T/log/mariadb.log)"
-sql() { mariadb --no-defaults -S "$T/mysql.sock" -u root -e "$1"; }
-db_for() { # NAME: the tenant's own database and database user
-	local db=${1//-/_}
-	sql "CREATE DATABASE $db; CREATE USER '$1'@'localhost' IDENTIFIED BY 'pw-$1';
-	     GRANT ALL ON $db.* TO '$1'@'localhost';"
-}
+e2e_packages
+e2e_scratch
+e2e_mariadb
 
 # ------------------------------------------------------------------ the host
-say "host-init: base from /usr/share/wordpress"
-"$kit/host-init" /usr/share/wordpress || die "host-init"
-BASE1=$(readlink -f "$AUFS_HOST_CMS/current")
+# 997 tenants of the table that no test request reaches, the 3 below make 1,000 lines
+e2e_host 997
 check "the base has no symbolic link left, is owned by root, 0755" \
 	test -z "$(find "$BASE1" -type l | head -1)" -a "$(stat -c %u:%a "$BASE1")" = 0:755
 
-# 997 tenants of the table that no test request reaches, the 3 below make 1,000 lines
-mkdir "$AUFS_HOST_TENANTS/idle"
-for i in $(seq -w 1 997); do
-	mkdir "$AUFS_HOST_TENANTS/idle/t$i"
-	echo "none $AUFS_HOST_WWW/idle$i aufs br:$AUFS_HOST_TENANTS/idle/t$i=rw:$BASE1=ro,nowarn_perm 0 0"
-done >> "$AUFS_HOST_FSTAB"
-$AUFSCTL load "$AUFS_HOST_FSTAB" >/dev/null || die "aufsctl load of the idle tenants"
-
 TENANTS="aufs-wp1 aufs-wp2 aufs-wp3"
-for t in $TENANTS; do
-	userdel "$t" >/dev/null 2>&1	# a user left by an interrupted run
-	"$kit/tenant-add" "$t" >/dev/null || die "tenant-add $t"
-	db_for "$t" || die "database of $t"
-done
+for t in $TENANTS; do e2e_tenant "$t"; done
 check "the host table holds 1,000 tenant lines" \
 	test "$(grep -c '^none ' "$AUFS_HOST_FSTAB")" = 1000
 check "tenant-add made the branch and its uploads directory, owned by the tenant" \
@@ -155,56 +61,12 @@ userdel bad2 >/dev/null 2>&1
 ( cd "$BASE1" && find . -type f -print0 | sort -z | xargs -0 sha256sum ) > "$T/base1.sum"
 
 # ------------------------------------------------------------------ the servers
-say "php-fpm and nginx on 127.0.0.1:$PORT"
 # OPcache on, every include checked against its file; mail goes nowhere, but through
 # popen as on a host (the child of a worker that cleared its environment)
-"$kit/start-php-fpm" -d opcache.enable=1 -d opcache.validate_timestamps=1 -d opcache.revalidate_freq=0 \
-	-d "sendmail_path=/bin/cat >/dev/null" \
-	>"$T/log/php-fpm.out" 2>&1 &
-PIDS+=($!); FPM=$!
-"$kit/start-nginx" >"$T/log/nginx.out" 2>&1 &
-PIDS+=($!); NGINX=$!
-for _ in $(seq 100); do [ -S "$AUFS_HOST_RUN/php-aufs-wp3.sock" ] && [ -s "$AUFS_HOST_NGINX_PID" ] && break; sleep 0.2; done
-[ -S "$AUFS_HOST_RUN/php-aufs-wp3.sock" ] || die "php-fpm did not start: $(tail -3 "$T/log/php-fpm.out" "$AUFS_HOST_LOG/php-fpm.log" 2>&1)"
-[ -s "$AUFS_HOST_NGINX_PID" ] || die "nginx did not start: $(tail -3 "$T/log/nginx.out" 2>&1)"
-
-# curl NAME PATH [ARGS...]: a request to a tenant's site, with its cookies
-get() {
-	local n=$1 h=$1.$AUFS_HOST_DOMAIN p=$2; shift 2
-	curl -sS --max-time 120 --resolve "$h:$PORT:127.0.0.1" -b "$T/cookies.$n" -c "$T/cookies.$n" \
-		"$@" "http://$h:$PORT$p"
-}
-serves() { # PATTERN NAME PATH: the page holds PATTERN
-	get "$2" "$3" > "$T/page" && grep -q -- "$1" "$T/page"
-}
-code() { local n=$1 p=$2; shift 2; get "$n" "$p" -o /dev/null -w '%{http_code}' "$@"; }
-url() { echo "http://$1.$AUFS_HOST_DOMAIN:$PORT"; }
+e2e_start_servers aufs-wp3 -d opcache.enable=1 -d opcache.validate_timestamps=1 \
+	-d opcache.revalidate_freq=0 -d "sendmail_path=/bin/cat >/dev/null"
 
 # ------------------------------------------------------------------ 1. install
-install_tenant() { # NAME TITLE: wp-config.php through setup-config.php, then install.php
-	local n=$1 title=$2 db=${1//-/_}
-	get "$n" "/wp-admin/setup-config.php?step=2" -o "$T/setup.$n" \
-		--data-urlencode "dbname=$db" --data-urlencode "uname=$n" --data-urlencode "pwd=pw-$n" \
-		--data-urlencode "dbhost=localhost:$T/mysql.sock" --data-urlencode "prefix=wp_" \
-		--data-urlencode "language=" --data-urlencode "submit=Submit"
-	[ -f "$AUFS_HOST_TENANTS/$n/wp-config.php" ] || { say "setup-config: $(grep -o '<p>[^<]*' "$T/setup.$n" | head -3)"; return 1; }
-	# plugins are installed into the branch directly (its files are the tenant's own):
-	# the base's files are root's, which makes WordPress ask for FTP credentials otherwise
-	sed -i "s|^/\* That's all, stop editing|define( 'FS_METHOD', 'direct' );\n&|" "$AUFS_HOST_TENANTS/$n/wp-config.php"
-	get "$n" "/wp-admin/install.php?step=2" -o "$T/install.$n" \
-		--data-urlencode "weblog_title=$title" --data-urlencode "user_name=admin" \
-		--data-urlencode "admin_password=pw-admin-$n" --data-urlencode "admin_password2=pw-admin-$n" \
-		--data-urlencode "pw_weak=1" --data-urlencode "admin_email=admin@$n.test" \
-		--data-urlencode "blog_public=0" --data-urlencode "Submit=Install WordPress"
-	grep -q "Success!" "$T/install.$n" || { say "install.php: $(grep -o '<p>[^<]*' "$T/install.$n" | head -3)"; return 1; }
-}
-login() {
-	get "$1" /wp-login.php -o /dev/null
-	get "$1" /wp-login.php -o /dev/null --data-urlencode "log=admin" --data-urlencode "pwd=pw-admin-$1" \
-		--data-urlencode "wp-submit=Log In" --data-urlencode "testcookie=1" \
-		--data-urlencode "redirect_to=$(url "$1")/wp-admin/"
-	grep -q wordpress_logged_in "$T/cookies.$1"
-}
 for t in $TENANTS; do
 	check "1. $t installs through setup-config.php and install.php" install_tenant "$t" "Blog of $t"
 	check "1. $t's wp-config.php is in its branch, owned by $t" \
