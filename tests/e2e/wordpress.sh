@@ -239,6 +239,13 @@ check "8. aufs-wp4 installs" install_tenant aufs-wp4 "Blog of aufs-wp4"
 check "8. aufs-wp4's front page" serves "<title>Blog of aufs-wp4" aufs-wp4 /
 check "8. the others still serve" serves "<title>Blog of aufs-wp1" aufs-wp1 /
 
+check "tenant-del aufs-wp4" "$kit/tenant-del" aufs-wp4
+check "... its line, pool and server block are gone, its branch stays" \
+	test -z "$(grep "$AUFS_HOST_WWW/aufs-wp4 " "$AUFS_HOST_FSTAB")" -a ! -e "$AUFS_HOST_POOLS/aufs-wp4.conf" \
+	-a ! -e "$AUFS_HOST_SITES/aufs-wp4.conf" -a -f "$AUFS_HOST_TENANTS/aufs-wp4/wp-config.php"
+sleep 1	# nginx's new workers
+check "... and the others still serve" serves "<title>Blog of aufs-wp2" aufs-wp2 /
+
 # ------------------------------------------------------------------ 9. base, logs
 check "9. the base is byte-identical to its checksum from before" \
 	cmp -s "$T/base2.sum" <(cd "$BASE2" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
