@@ -86,6 +86,16 @@ int branch_path_name(const struct aufs_branch *br, const char *dir, size_t dlen,
  */
 __attribute__((format(printf, 2, 3))) void aufs_say(_Atomic bool *once, const char *fmt, ...);
 
+/* ---------------------------------------------------------------- util_env.c */
+
+enum aufs_env_dir { AUFS_ENV_TABLE_DIR, AUFS_ENV_XINO_DIR, AUFS_ENV_DIRS };
+/*
+ * AUFS_TABLE_DIR or AUFS_XINO_DIR as the process started with them (see
+ * aufs_env_capture() in core.h), or as the environment says now when nothing
+ * captured them; NULL when unset or empty.
+ */
+const char *aufs_env_dir(enum aufs_env_dir which);
+
 /* ---------------------------------------------------------------- util_long.c */
 
 /*

@@ -124,6 +124,7 @@ static void start_capture(void)
 		if ((start.fstab || start.mounts) && v && *v)
 			start.dirs[i] = env_entry(start_dir_vars[i], v);
 	}
+	aufs_env_capture();	/* the core's own copy, for the files it names later */
 	atomic_store(&start.state, 2);
 }
 

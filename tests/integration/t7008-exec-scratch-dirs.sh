@@ -35,7 +35,7 @@ test_expect_success 'env -i: the child reads the union and keeps the scratch dir
 test_expect_success 'environ cleared, then system(): the shell keeps them too' '
 	aufs_run --fstab "$FSTAB" -- $PY -c "
 import os
-os.environ.clear()
+import ctypes; ctypes.CDLL(None).clearenv()
 os.system(\"cat $M/f; env\")
 " >out 2>err &&
 	grep -x "base file" out &&
@@ -56,6 +56,29 @@ test_expect_success HOST_USERS 'a worker of another user (php-fpm pool): no priv
 	grep -x "base file" out &&
 	test_must_be_empty err &&
 	test_path_is_missing "$STRAY"
+'
+
+# In the process itself: php-fpm's worker empties its environment before its first
+# request, and the table of inode numbers is named when a copy-up first needs it.
+# Read then, it went to /dev/shm while nginx kept the host's directory: the two
+# kept different inode numbers for the same copies.
+test_expect_success 'a process that emptied its environment, then copies up: its table of inode numbers is in AUFS_XINO_DIR' '
+	ls "$AUFS_XINO_DIR" >before &&
+	(ls /dev/shm | grep "^aufs\.xino\." || :) >shm.before &&
+	aufs_run --fstab "$FSTAB" -- $PY -c "
+import os
+import ctypes; ctypes.CDLL(None).clearenv()
+with open(\"$M/f\", \"a\") as f:
+    f.write(\"more\\n\")
+" &&
+	ls "$AUFS_XINO_DIR" >after &&
+	comm -13 before after >new &&
+	test_line_count = 1 new &&
+	(ls /dev/shm | grep "^aufs\.xino\." || :) >shm.after &&
+	comm -13 shm.before shm.after >shm.new &&
+	test_must_be_empty shm.new &&
+	printf "base file\nmore\n" >want &&
+	test_cmp want "$TRASH/top/f"
 '
 
 rm -f "$STRAY"
