@@ -52,7 +52,8 @@ test_expect_success 'a variable the program set itself is its own' '
 '
 
 test_expect_success HOST_USERS 'a worker of another user (php-fpm pool): no private table, nothing in /dev/shm' '
-	aufs_run --fstab "$FSTAB" -- runuser -u "$AUFS_TENANT1" -- env -i /bin/sh -c "cat $M/f" >out 2>err &&
+	aufs_run --fstab "$FSTAB" -- true &&
+	user_aufs_run "$AUFS_TENANT1" --fstab "$FSTAB" -- env -i /bin/sh -c "cat $M/f" >out 2>err &&
 	grep -x "base file" out &&
 	test_must_be_empty err &&
 	test_path_is_missing "$STRAY"
