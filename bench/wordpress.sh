@@ -5,7 +5,9 @@
 # by nginx and php-fpm through the union (the kit of examples/host/, a host table of 1,000
 # lines, tests/e2e/lib.sh) against the same site served natively: a plain merged copy of the
 # base and the tenant's branch, by a php-fpm and an nginx of the same configuration without
-# the library. wrk, 2 threads and 16 connections, the two interleaved, in three modes:
+# the library. wrk, 2 threads and 16 connections, the two interleaved, in three modes
+# (requests/s, and the CPU time of the pool's workers per request, which a loaded machine
+# disturbs less):
 #   opcache      OPcache on, PHP's defaults (validate_timestamps=1, revalidate_freq=2)
 #   opcache-stat OPcache on, validate_timestamps=1, revalidate_freq=0 (a stat per include)
 #   no-opcache   OPcache off (every script compiled on every request)
@@ -92,23 +94,39 @@ stop_fpms() {
 	kill "$union_fpm" "$native_fpm"
 	wait "$union_fpm" "$native_fpm" 2>/dev/null
 }
-rps() { # PORT SECONDS: wrk's requests/s of the front page, or FAIL when any answer was not 200
+workers_ticks() { # MASTER: CPU time (user + system, clock ticks) of its workers so far
+	local p t=0
+	for p in $(pgrep -P "$1"); do
+		# fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the name
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')))
+	done
+	echo "$t"
+}
+# rps PORT SECONDS MASTER: "REQUESTS/S CPU-MS" of the front page (CPU-MS: the PHP workers'
+# CPU time per request, which the machine's load disturbs less than the rate), or FAIL
+# when any answer was not 200
+rps() {
+	local t0 t1
+	t0=$(workers_ticks "$3")
 	# (a loaded machine makes a page take seconds: wrk's 2 s timeout would count it lost)
 	wrk -t2 -c16 -d"$2"s --timeout 60s -H "Host: bench1.$AUFS_HOST_DOMAIN:$1" "http://127.0.0.1:$1/" \
 		> "$T/wrk.out" 2>&1
+	t1=$(workers_ticks "$3")
 	if grep -q 'Non-2xx\|Socket errors' "$T/wrk.out"; then
 		sed 's/^/  wrk: /' "$T/wrk.out" >&2
-		echo FAIL
+		echo FAIL FAIL
 	else
-		awk '/^Requests\/sec:/ { print $2 }' "$T/wrk.out"
+		awk -v dt=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
+			/ requests in / { n = $1 } /^Requests\/sec:/ { r = $2 }
+			END { printf "%s %.1f\n", r, (n > 0) ? (dt * 1000 / hz / n) : 0 }' "$T/wrk.out"
 	fi
 }
 mean() { awk '{ s += $1; n++ } END { if (n) printf "%.1f", s / n }'; }
 
-echo "mode,round,side,requests_per_s" > "$RAW/wordpress.csv"
+echo "mode,round,side,requests_per_s,php_cpu_ms_per_request" > "$RAW/wordpress.csv"
 {
-	echo "| mode | union req/s | native req/s | union/native |"
-	echo "|---|---|---|---|"
+	echo "| mode | union req/s | native req/s | union/native | union PHP CPU ms/req | native PHP CPU ms/req | native/union CPU |"
+	echo "|---|---|---|---|---|---|---|"
 } > "$RAW/wordpress.md"
 for mode in opcache opcache-stat no-opcache; do
 	case $mode in
@@ -121,26 +139,32 @@ for mode in opcache opcache-stat no-opcache; do
 	curl -sS --max-time 60 -H "Host: bench1.$AUFS_HOST_DOMAIN:$NPORT" "http://127.0.0.1:$NPORT/" -o "$T/native.html"
 	grep -q '<title>Bench blog' "$T/union.html" && grep -q '<title>Bench blog' "$T/native.html" ||
 		die "$mode: a front page is not the blog's"
-	rps "$PORT" 3 >/dev/null; rps "$NPORT" 3 >/dev/null	# warm both
+	rps "$PORT" 3 "$union_fpm" >/dev/null; rps "$NPORT" 3 "$native_fpm" >/dev/null	# warm both
 	for r in $(seq "$ROUNDS"); do
 		# interleaved, the first side alternating: drift on a shared machine hits both
 		if [ $((r % 2)) = 1 ]; then order="union native"; else order="native union"; fi
 		for side in $order; do
-			if [ "$side" = union ]; then v=$(rps "$PORT" "$DUR"); else v=$(rps "$NPORT" "$DUR"); fi
-			echo "$mode,$r,$side,$v" >> "$RAW/wordpress.csv"
-			say "$mode round $r $side: $v requests/s"
+			if [ "$side" = union ]; then v=$(rps "$PORT" "$DUR" "$union_fpm")
+			else v=$(rps "$NPORT" "$DUR" "$native_fpm"); fi
+			echo "$mode,$r,$side,${v% *},${v#* }" >> "$RAW/wordpress.csv"
+			say "$mode round $r $side: ${v% *} requests/s, ${v#* } ms of PHP CPU per request"
 		done
 	done
 	stop_fpms
 	u=$(awk -F, -v m=$mode '$1 == m && $3 == "union" { print $4 }' "$RAW/wordpress.csv" | mean)
 	n=$(awk -F, -v m=$mode '$1 == m && $3 == "native" { print $4 }' "$RAW/wordpress.csv" | mean)
 	ratio=$(awk -v u="$u" -v n="$n" 'BEGIN { if (n > 0) printf "%.3f", u / n; else print "-" }')
-	echo "| $mode | $u | $n | $ratio |" >> "$RAW/wordpress.md"
+	uc=$(awk -F, -v m=$mode '$1 == m && $3 == "union" { print $5 }' "$RAW/wordpress.csv" | mean)
+	nc=$(awk -F, -v m=$mode '$1 == m && $3 == "native" { print $5 }' "$RAW/wordpress.csv" | mean)
+	cratio=$(awk -v u="$uc" -v n="$nc" 'BEGIN { if (u > 0) printf "%.3f", n / u; else print "-" }')
+	echo "| $mode | $u | $n | $ratio | $uc | $nc | $cratio |" >> "$RAW/wordpress.md"
 done
 {
 	echo
 	echo "WordPress front page of one tenant (bench/wordpress.sh): wrk -t2 -c16, ${DUR} s x $ROUNDS rounds per"
-	echo "side, interleaved; a host table of 1,000 lines; $(nproc) CPUs. Budget (issue 15): union/native >= 0.95."
+	echo "side, interleaved; a host table of 1,000 lines; $(nproc) CPUs. PHP CPU ms/req: user + system time"
+	echo "of the pool's workers per request (native/union: above 1 means the union costs more)."
+	echo "Budget (issue 15): union/native >= 0.95."
 } >> "$RAW/wordpress.md"
 cat "$RAW/wordpress.md"
 grep -q FAIL "$RAW/wordpress.csv" && exit 1
