@@ -163,7 +163,7 @@ done
 	echo
 	echo "WordPress front page of one tenant (bench/wordpress.sh): wrk -t2 -c16, ${DUR} s x $ROUNDS rounds per"
 	echo "side, interleaved; a host table of 1,000 lines; $(nproc) CPUs. PHP CPU ms/req: user + system time"
-	echo "of the pool's workers per request (native/union: above 1 means the union costs more)."
+	echo "of the pool's workers per request (native/union: below 1 means the union costs more)."
 	echo "Budget (issue 15): union/native >= 0.95."
 } >> "$RAW/wordpress.md"
 cat "$RAW/wordpress.md"
