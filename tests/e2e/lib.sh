@@ -21,7 +21,7 @@ check() { # TITLE CMD...: one assertion
 # e2e_packages [PACKAGE...]: install what WordPress on nginx and php-fpm needs (and
 # the packages given) when missing, or skip
 e2e_packages() {
-	local need= p
+	local need='' p
 	[ "$(id -u)" = 0 ] || skip "needs root (users, php-fpm pools, nginx as www-data)"
 	[ -r "$B/libaufs-preload.so" ] && [ -x "$B/aufs-run" ] || { echo "$E2E_NAME: build first (make)" >&2; exit 1; }
 	command -v php-fpm8.2 >/dev/null || need="$need php-fpm"
@@ -58,6 +58,7 @@ e2e_scratch() {
 	T=$(mktemp -d "/tmp/aufs-$E2E_NAME.XXXXXX") || exit 1
 	chmod 0755 "$T"
 	PIDS=()
+	E2E_USERS=()
 	trap e2e_cleanup EXIT
 	trap 'exit 1' INT TERM
 	export AUFS_TABLE_DIR=$T/images AUFS_XINO_DIR=$T/xino
@@ -79,6 +80,10 @@ e2e_cleanup() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
+	# the tenants' users go with their branches (a kept directory keeps them)
+	if [ "${E2E_KEEP:-0}" != 1 ]; then
+		for p in "${E2E_USERS[@]}"; do userdel "$p" >/dev/null 2>&1; done
+	fi
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
 		echo "$E2E_NAME: kept $T"
 	else
@@ -122,6 +127,7 @@ e2e_host() {
 # e2e_tenant NAME: tenant-add, and its database
 e2e_tenant() {
 	userdel "$1" >/dev/null 2>&1	# a user left by an interrupted run
+	E2E_USERS+=("$1")
 	"$kit/tenant-add" "$1" >/dev/null || die "tenant-add $1"
 	db_for "$1" || die "database of $1"
 }

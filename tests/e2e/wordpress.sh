@@ -56,7 +56,7 @@ refused "tenant-add refuses a branch inside another tenant's" 6 \
 	"$kit/tenant-add" bad3 "$AUFS_HOST_TENANTS/aufs-wp1/wp-content"
 refused "tenant-add refuses a tenant twice" 3 "tenant aufs-wp1 exists" "$kit/tenant-add" aufs-wp1
 check "the refusals left the host table as it was" test "$(md5sum < "$AUFS_HOST_FSTAB")" = "$sum_fstab"
-userdel bad2 >/dev/null 2>&1
+check "... and took back the user it made" sh -c '! id -u bad2 >/dev/null 2>&1'
 
 ( cd "$BASE1" && find . -type f -print0 | sort -z | xargs -0 sha256sum ) > "$T/base1.sum"
 
@@ -232,6 +232,7 @@ done
 # ------------------------------------------------------------------ 8. a fourth tenant
 db_for aufs-wp4 || fail "database of aufs-wp4"
 userdel aufs-wp4 >/dev/null 2>&1
+E2E_USERS+=(aufs-wp4)
 check "8. tenant-add aufs-wp4 while the servers run" "$kit/tenant-add" aufs-wp4
 for _ in $(seq 100); do [ -S "$AUFS_HOST_RUN/php-aufs-wp4.sock" ] && break; sleep 0.1; done
 sleep 1	# nginx's new workers
