@@ -147,7 +147,7 @@ $(UNIT_OBJ): ALL_CFLAGS += -DAUFS_FAULT_INJECT -Wno-missing-prototypes -Isrc/cor
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory check-headers check-symbols check-layers check-unit \
-		check-integration
+		check-integration check-e2e
 
 deps:
 	@scripts/deps.sh
@@ -172,6 +172,19 @@ check-unit: $(UNIT_BIN)
 
 check-integration: all
 	@B=$(B) SANITIZE=$(SANITIZE) tests/integration/run.sh $(T)
+
+# make e2e: a real WordPress for several tenants behind nginx and php-fpm, through the kit
+# of examples/host/ (tests/e2e/wordpress.sh: root; installs its Debian packages; about a
+# minute). make check runs it as root unless AUFS_E2E=0, and says in one line why not
+# otherwise (exit 77 of the script is a skip).
+e2e: all
+	@B=$(B) tests/e2e/wordpress.sh
+
+check-e2e: all
+	@if [ -n "$(SANITIZE)" ]; then \
+		echo "e2e: skipped: SANITIZE=$(SANITIZE) (php-fpm and nginx run the plain build: make e2e)"; \
+	elif [ "$${AUFS_E2E:-1}" = 0 ]; then echo "e2e: skipped: AUFS_E2E=0"; \
+	else B=$(B) tests/e2e/wordpress.sh; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]; fi
 
 # The library and the thread probes (tests/helper/stress-threads.c, stress-dirfd.c) built
 # with -fsanitize=thread into build-tsan/, for the thread test of the integration suite
@@ -256,7 +269,7 @@ bench: all
 clean:
 	rm -rf build build-san build-tsan build-fuzz
 
-.PHONY: bench all check tsan stress fuzz fuzz-build deps check-headers check-symbols check-layers check-unit check-integration install \
+.PHONY: bench all check check-e2e e2e tsan stress fuzz fuzz-build deps check-headers check-symbols check-layers check-unit check-integration install \
 	uninstall demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

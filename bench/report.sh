@@ -311,6 +311,11 @@ if [ -s "$RAW/tenants.md" ]; then
 	}' "$RAW/tenants.csv" >>"$SUM"
 fi
 
+# ------------------------------------------------------------------ WordPress (bench/wordpress.sh)
+if [ -s "$RAW/wordpress.md" ]; then
+	{ echo; echo "## WordPress through nginx and php-fpm"; echo; cat "$RAW/wordpress.md"; } >>"$MD"
+fi
+
 # ------------------------------------------------------------------ notes
 {
 	echo "## Notes"

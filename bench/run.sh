@@ -9,7 +9,7 @@
 #   BENCH_SCALE_MIN=N    smallest tree of the scale runs, 10^N files (3)
 #   BENCH_TARGETS="..."  only these of: native aufs-reval aufs-none aufs-inotify overlay
 #                        fuse-overlayfs unionfs-fuse
-#   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale tenants
+#   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale tenants wordpress
 #   BENCH_TENANTS="..."  the host table sizes of the tenants phase (10 1000 10000 100000; quick: to 10000)
 #   BENCH_TMP=DIR        scratch directory (default /dev/shm/aufs-bench.PID, tmpfs); no spaces
 #   BENCH_OUT=DIR        where the results go (bench/results, quick: bench/results/quick)
@@ -45,7 +45,7 @@ else
 	OUT=${BENCH_OUT:-$here/results}
 fi
 SC_OPS="stat_top stat_base stat_missing stat_whiteout stat_cold stat_d1 stat_d4 stat_d8 open_read readdir copyup append create_unlink rename mkdir_rmdir"
-PHASES=${BENCH_PHASES:-micro workloads syscalls callgrind scale tenants}
+PHASES=${BENCH_PHASES:-micro workloads syscalls callgrind scale tenants wordpress}
 SCALE_MIN=${BENCH_SCALE_MIN:-3}
 W=${BENCH_TMP:-/dev/shm/aufs-bench.$$}
 RAW=$OUT/raw
@@ -137,6 +137,20 @@ if phase_on tenants; then
 	B=$B BENCH_TMP=$W/tenants BENCH_OUT=$OUT "$here/tenants.sh" 2>&1 | tee "$RAW/tenants.log" >&2
 	[ "${PIPESTATUS[0]}" = 0 ] || note "tenants: bench/tenants.sh failed (raw/tenants.log)"
 fi
+
+# ------------------------------------------------------------------ WordPress (bench/wordpress.sh)
+# One tenant's front page through nginx and php-fpm with the union against a native copy
+# (root; it installs its Debian packages, about 4 minutes).
+if phase_on wordpress; then
+	log "wordpress: one tenant's front page, union against native (bench/wordpress.sh)"
+	B=$B BENCH_OUT=$OUT "$here/wordpress.sh" 2>&1 | tee "$RAW/wordpress.log" >&2
+	case ${PIPESTATUS[0]} in
+	0) ;;
+	77) note "wordpress: skipped ($(tail -1 "$RAW/wordpress.log"))" ;;
+	*) note "wordpress: bench/wordpress.sh failed (raw/wordpress.log)" ;;
+	esac
+fi
+
 TARGETS=()
 TREE_DESC="none (no phase used it)"
 tree_phase=0

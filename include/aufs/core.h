@@ -215,9 +215,16 @@ int aufs_table_image_in_use(const char *image, uid_t owner, char *buf, size_t si
 int aufs_table_verify(const void *img, size_t size, bool full, const char **why);
 /*
  * "DIR/aufs-table.OWNER.HASH": the default image of FSTAB (absolute path), DIR
- * being AUFS_TABLE_DIR or /dev/shm.
+ * being AUFS_TABLE_DIR (as captured by aufs_env_capture()) or /dev/shm.
  */
 int aufs_table_default_image(const char *fstab, uid_t owner, char *buf, size_t size);
+/*
+ * Keep AUFS_TABLE_DIR and AUFS_XINO_DIR as they are now for the rest of the
+ * process (the library's constructor): the host table's image and the tables of
+ * inode numbers are named later, when a program such as php-fpm may have cleared
+ * its environment. Allocates nothing; the first call wins.
+ */
+void aufs_env_capture(void);
 /* FSTAB as the image names it: absolute, lexically normalised (not realpath). */
 int aufs_table_fstab_path(const char *given, char *buf, size_t size);
 /* The hash of an fstab's text an image records (to tell a touched file from a changed one). */

@@ -143,6 +143,16 @@ int beneath_removexattr(const char *real, const char *name, bool nofollow);
 /* For tests: whether writes in directories only the caller can change skip the descriptors. */
 void beneath_set_closed(bool on);
 
+/* ---------------------------------------------------------------- util_env.c */
+
+enum aufs_env_dir { AUFS_ENV_TABLE_DIR, AUFS_ENV_XINO_DIR, AUFS_ENV_DIRS };
+/*
+ * AUFS_TABLE_DIR or AUFS_XINO_DIR as the process started with them (see
+ * aufs_env_capture() in core.h), or as the environment says now when nothing
+ * captured them; NULL when unset or empty.
+ */
+const char *aufs_env_dir(enum aufs_env_dir which);
+
 /* ---------------------------------------------------------------- util_long.c */
 
 /*

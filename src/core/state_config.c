@@ -190,6 +190,19 @@ static bool parse_size(const char *s, unsigned long long *ret)
 /* ---------------------------------------------------------------- branches */
 
 /*
+ * A branch that no user but root may read or search (chmod 000, a tenant's branch
+ * locked away) would serve root's processes and fail every other one file by
+ * file: refused whole, so that a host table names the line (aufsctl reload).
+ */
+static int branch_unreadable(const struct stat *st, const char *given, struct aufs_err *err)
+{
+	if ((st->st_mode & 0444) && (st->st_mode & 0111))
+		return 0;
+	return fail(err, -EINVAL, "branch %s is unreadable (mode %04o): no user but root may read and search it",
+		    given, (unsigned)(st->st_mode & 07777));
+}
+
+/*
  * Open branch directory GIVEN and fill BR's canonical path, dev and ino. The
  * kernel's own name of the opened directory (/proc/self/fd) resolves every
  * symlink without calling the interposed realpath(); without /proc the name is
@@ -212,6 +225,9 @@ static int branch_open(struct aufs_branch *br, const char *given, bool *ret_rr,
 		fail(err, r, "branch %s: %s", given, errstr(r));
 		goto out_close;
 	}
+	r = branch_unreadable(&st, given, err);
+	if (r < 0)
+		goto out_close;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	r = 0;
 	n = sys_readlinkat(AT_FDCWD, proc, buf, sizeof(buf));

@@ -34,7 +34,7 @@ static char *why_line(struct aufs_err *err, const char *image, const char *why, 
 int aufs_table_default_image(const char *fstab, uid_t owner, char *buf, size_t size)
 {
 	/* read when a table is opened, never on a call's path */
-	const char *dir = getenv("AUFS_TABLE_DIR");
+	const char *dir = aufs_env_dir(AUFS_ENV_TABLE_DIR);
 	int n = snprintf(buf, size, "%s/aufs-table.%u.%016llx", dir && *dir ? dir : "/dev/shm",
 			 (unsigned)owner, (unsigned long long)fnv1a(FNV_INIT, fstab, strlen(fstab)));
 

@@ -230,7 +230,7 @@ static int xino_file(const struct aufs_union *u, int b, char *buf, size_t size)
 		n = snprintf(buf, size, "%s", u->opts.xino);
 	} else {
 		/* read when a union first maps its table, never on a call's path */
-		dir = getenv("AUFS_XINO_DIR");
+		dir = aufs_env_dir(AUFS_ENV_XINO_DIR);
 		h = fnv1a(FNV_INIT, u->mnt, u->mnt_len + 1);	/* with its NUL: a separator */
 		h = fnv1a(h, u->branch[b].path, u->branch[b].len);
 		n = snprintf(buf, size, "%s/aufs.xino.%016llx", dir && *dir ? dir : "/dev/shm",

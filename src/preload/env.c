@@ -3,7 +3,8 @@
  * env.c - the environment a new program gets: the library and its configuration
  * as this process started with them, captured once by a constructor; the
  * child's envp built on the caller's stack, with
- * LD_PRELOAD and the AUFS_MOUNTS / AUFS_FSTAB (with its AUFS_TABLE) the library
+ * LD_PRELOAD and the AUFS_MOUNTS / AUFS_FSTAB (with its AUFS_TABLE, and the scratch
+ * directories AUFS_TABLE_DIR and AUFS_XINO_DIR) the library
  * started with put back when the program dropped them (env -i, clearenv), unless
  * it set AUFS_MOUNTS or AUFS_FSTAB itself or asked for AUFS_UNLOAD=1; and AUFS_CWD ("DEV:INO:PATH"),
  * which carries the virtual cwd. Everything but the capture may run in a vfork
@@ -30,7 +31,16 @@ static struct {
 	char *mounts;		/* "AUFS_MOUNTS=..." or NULL */
 	char *fstab;		/* "AUFS_FSTAB=..." or NULL */
 	char *table;		/* "AUFS_TABLE=..." (the image of fstab) or NULL */
+	/*
+	 * Where the unions' shared files are, with the fstab: a child without them
+	 * would look for the host table's image and the xino tables in /dev/shm,
+	 * write a second image there (root), or compile the table privately on
+	 * every exec and give other inode numbers (any other user).
+	 */
+	char *dirs[2];		/* "AUFS_TABLE_DIR=...", "AUFS_XINO_DIR=..." or NULL */
 } start;
+
+static const char *const start_dir_vars[2] = { "AUFS_TABLE_DIR", "AUFS_XINO_DIR" };
 
 static char *env_entry(const char *name, const char *value)
 {
@@ -109,6 +119,12 @@ static void start_capture(void)
 	v = getenv("AUFS_TABLE");
 	if (start.fstab && v && *v)
 		start.table = env_entry("AUFS_TABLE", v);
+	for (size_t i = 0; i < 2; i++) {
+		v = getenv(start_dir_vars[i]);
+		if ((start.fstab || start.mounts) && v && *v)
+			start.dirs[i] = env_entry(start_dir_vars[i], v);
+	}
+	aufs_env_capture();	/* the core's own copy, for the files it names later */
 	atomic_store(&start.state, 2);
 }
 
@@ -228,16 +244,18 @@ size_t env_count(char *const envp[], size_t *ret_room)
 }
 
 /*
- * The child's environment into OUT (N + 6 pointers): ENVP without AUFS_CWD; with
+ * The child's environment into OUT (N + 8 pointers): ENVP without AUFS_CWD; with
  * LD_PRELOAD naming this library and, when the program set neither, the
  * AUFS_MOUNTS and AUFS_FSTAB (and AUFS_TABLE) the library started with (unless
- * AUFS_UNLOAD); then the AUFS_CWD entry. PRE (ROOM bytes) holds a rewritten LD_PRELOAD.
+ * AUFS_UNLOAD), and the scratch directories it started with that ENVP lacks
+ * (where the images of any table go, the program's own AUFS_FSTAB's too);
+ * then the AUFS_CWD entry. PRE (ROOM bytes) holds a rewritten LD_PRELOAD.
  */
 char *const *env_build(struct xctx *x, char *const envp[], size_t n, char **out, char *pre,
 		       size_t room)
 {
 	const char *ldp = NULL, *add = NULL;
-	bool unload = false, own = false, start_fstab = false, table = false;
+	bool unload = false, own = false, start_fstab = false, table = false, dir[2] = { false, false };
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -251,6 +269,10 @@ char *const *env_build(struct xctx *x, char *const envp[], size_t n, char **out,
 			start_fstab |= start_ready() && start.fstab && !strcmp(e, start.fstab);
 		} else if (IS_VAR(e, "AUFS_TABLE")) {
 			table = true;
+		} else if (IS_VAR(e, "AUFS_TABLE_DIR")) {
+			dir[0] = true;
+		} else if (IS_VAR(e, "AUFS_XINO_DIR")) {
+			dir[1] = true;
 		} else if (IS_VAR(e, "AUFS_UNLOAD")) {
 			unload = unload_value(e + 12);
 		}
@@ -293,6 +315,9 @@ char *const *env_build(struct xctx *x, char *const envp[], size_t n, char **out,
 	 */
 	if (start_ready() && !unload && start.table && !table && (!own || start_fstab))
 		out[k++] = start.table;
+	for (size_t i = 0; i < 2; i++)
+		if (start_ready() && !unload && start.dirs[i] && !dir[i])
+			out[k++] = start.dirs[i];
 	if (x->cwd_env)
 		out[k++] = x->cwdenv;
 	out[k] = NULL;
@@ -332,4 +357,7 @@ void env_ensure(void)
 		if (start.table && !getenv("AUFS_TABLE"))
 			(void)REAL(setenv)("AUFS_TABLE", start.table + 11, 1);
 	}
+	for (size_t i = 0; i < 2; i++)
+		if (start.dirs[i] && !getenv(start_dir_vars[i]))
+			(void)REAL(setenv)(start_dir_vars[i], start.dirs[i] + strlen(start_dir_vars[i]) + 1, 1);
 }

@@ -366,7 +366,7 @@ int xcall(const struct xreq *q)
 		argc++;
 	w.b = &b;
 	{
-		char *env[n <= XSTACK_PTRS ? n + 6 : 1];
+		char *env[n <= XSTACK_PTRS ? n + 8 : 1];
 		char *args[argc <= XSTACK_PTRS ? XARGS(argc) : 1];
 		char pre[room], vbuf[vname ? PATH_MAX : 1];
 		size_t big = 0;

@@ -39,7 +39,7 @@ void xctx_cwd(struct xctx *x);
 void env_capture_early(void);
 /* Entries of ENVP, and the room a rewritten LD_PRELOAD entry needs (at least 1). */
 size_t env_count(char *const envp[], size_t *ret_room);
-/* The child's environment into OUT (N + 6 pointers); PRE (ROOM bytes) for LD_PRELOAD. */
+/* The child's environment into OUT (N + 8 pointers); PRE (ROOM bytes) for LD_PRELOAD. */
 char *const *env_build(struct xctx *x, char *const envp[], size_t n, char **out, char *pre,
 		       size_t room);
 /* system and popen: put the library back into environ when the program dropped it. */
