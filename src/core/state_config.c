@@ -1887,7 +1887,7 @@ int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const cha
 	 * at the same mount point, which then stands alone.
 	 */
 	while (r == 0 && (bad = first_conflict(cfg->unions, cfg->nunion)) != -1) {
-		struct aufs_union *u;
+		struct aufs_union *u, *fence;
 
 		if (bad == -2) {
 			r = fail(err, -ENOMEM, "%s: out of memory", origin);
@@ -1905,10 +1905,11 @@ int aufs_config_parse_fstab(struct aufs_config *cfg, const char *text, const cha
 			refused = fail(err, -EINVAL, "%s:%u: %s", origin, lines[bad - first], e.msg);
 			refused_line = lines[bad - first];
 		}
-		if (u->opts.flags & AUFS_OPT_FENCED || !(cfg->unions[bad] = fence_at(u->mnt))) {
-			cfg->unions[bad] = u;
+		fence = u->opts.flags & AUFS_OPT_FENCED ? NULL : fence_at(u->mnt);
+		if (!fence) {
 			config_drop(cfg, lines, first, bad);
 		} else {
+			cfg->unions[bad] = fence;
 			aufs_union_free(u);
 		}
 	}
