@@ -325,6 +325,18 @@ static int walk_open(int at, const char *rel, int flags, mode_t mode)
 	}
 }
 
+static bool parent_closed(const char *real);
+
+/*
+ * May an open with FLAGS lead to a write (what the walk without openat2 is for)?
+ * A directory's descriptor may: the verbs write in it (mutate_whiteout.c).
+ */
+static bool open_writes(int flags)
+{
+	return (flags & (O_CREAT | O_TRUNC | O_DIRECTORY | O_PATH)) ||
+	       (flags & O_ACCMODE) != O_RDONLY || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
 int beneath_open(const char *real, int flags, mode_t mode)
 {
 	int at, fd;
@@ -337,6 +349,13 @@ int beneath_open(const char *real, int flags, mode_t mode)
 			return fd;
 		atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
 	}
+	/*
+	 * The walk costs two calls per component: only for what writes, outside a
+	 * closed directory. A read walks the path as the kernel does (valgrind,
+	 * which has no openat2, measures this).
+	 */
+	if (at == AT_FDCWD && (!open_writes(flags) || parent_closed(real)))
+		return sys_openat(AT_FDCWD, real, flags, mode);
 	return walk_open(at, rel, flags, mode);
 }
 
