@@ -205,7 +205,7 @@ stress: all
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FB           := build-fuzz
-FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -D_LARGEFILE64_SOURCE -U_FORTIFY_SOURCE -Iinclude \
+FUZZ_CFLAGS  := -std=gnu11 -mcx16 -D_GNU_SOURCE -D_LARGEFILE64_SOURCE -U_FORTIFY_SOURCE -Iinclude \
 	-Isrc/core -DAUFS_VERSION='"$(VERSION)"' -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -Wall -Wno-unused-variable
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
