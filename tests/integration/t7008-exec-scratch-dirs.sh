@@ -64,7 +64,6 @@ test_expect_success HOST_USERS 'a worker of another user (php-fpm pool): no priv
 # Read then, it went to /dev/shm while nginx kept the host's directory: the two
 # kept different inode numbers for the same copies.
 test_expect_success 'a process that emptied its environment, then copies up: its table of inode numbers is in AUFS_XINO_DIR' '
-	ls "$AUFS_XINO_DIR" >before &&
 	(ls /dev/shm | grep "^aufs\.xino\." || :) >shm.before &&
 	aufs_run --fstab "$FSTAB" -- $PY -c "
 import os
@@ -73,8 +72,9 @@ with open(\"$M/f\", \"a\") as f:
     f.write(\"more\\n\")
 " &&
 	ls "$AUFS_XINO_DIR" >after &&
-	comm -13 before after >new &&
-	test_line_count = 1 new &&
+	# the union'"'"'s table is there (made now, or by the reader of the case before:
+	# a lookup maps it to see whether the union has pseudo-links)
+	test_line_count = 1 after &&
 	(ls /dev/shm | grep "^aufs\.xino\." || :) >shm.after &&
 	comm -13 shm.before shm.after >shm.new &&
 	test_must_be_empty shm.new &&
