@@ -1582,6 +1582,7 @@ static struct aufs_union *fence_at(const char *mnt)
 		return NULL;
 	opts_init(&u->opts);
 	u->opts.flags |= AUFS_OPT_FENCED;
+	u->opts.negttl = AUFS_DEFAULT_NEGTTL;	/* as aufs_union_parse() settles it: status shows it */
 	u->mnt = strdup(mnt);
 	if (!u->mnt) {
 		free(u);
