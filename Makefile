@@ -183,10 +183,11 @@ tsan:
 # make memcheck: valgrind's memcheck over the whole unit suite, then over the
 # integration files of MEMCHECK_TESTS with every program of their unions traced
 # (VALGRIND=1: tests/integration/lib.sh), as root only unless
-# AUFS_TEST_NO_UNPRIV=0. The subset covers every family of doors in about 15
-# minutes on 2 idle cores (doc/HACKING.md, "Memcheck"); MEMCHECK_TESTS='t*' runs
-# everything (hours). tests/valgrind.supp: the suppressions, each explained.
-MEMCHECK_TESTS ?= t1004 t1005 t2001 t4003 t5002 t7001 t7002
+# AUFS_TEST_NO_UNPRIV=0. The subset covers every family of doors (doc/HACKING.md,
+# "Memcheck and ThreadSanitizer", says which file covers which, and the times);
+# MEMCHECK_TESTS='t*' runs everything (hours). tests/valgrind.supp: the
+# suppressions, each explained.
+MEMCHECK_TESTS ?= t1005 t2001 t4003 t5002 t7001 t7002
 VG_FLAGS := --tool=memcheck -q --error-exitcode=97 --suppressions=tests/valgrind.supp \
 	--leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
 	--num-callers=30
