@@ -209,6 +209,7 @@ prereq_reason() {
 	LIBC_PROBE) echo "libc-probe.c did not compile" ;;
 	HOST_USERS) echo "needs root and the users $AUFS_HOST_USERS (made by run.sh)" ;;
 	OVERLAY) echo "$OVERLAY_WHY" ;;
+	NOVALGRIND) echo "valgrind itself cannot run it (VALGRIND=1)" ;;
 	PYTHON | PHP | SQLITE | STRACE | BASH | TAR)
 		echo "$(echo "$1" | tr '[:upper:]' '[:lower:]') is not installed" ;;
 	*) echo "missing $1" ;;
@@ -564,12 +565,15 @@ if [ "$VALGRIND" = 1 ]; then
 	AUFS_VG="$AUFS_VG --suppressions=$AUFS_ROOT/tests/valgrind.supp --num-callers=30"
 	AUFS_VG="$AUFS_VG --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite"
 	AUFS_VG="$AUFS_VG --log-file=$AUFS_VG_DIR/%p.%n.log"
+	# no gdbserver: its pipes in /tmp cannot be removed after a chroot (t7002)
+	AUFS_VG="$AUFS_VG --vgdb=no"
 	# Not into the interpreters (and git): each takes 5 to 20 s to start under
 	# memcheck, checking itself more than the library, whose doors the C
 	# programs of the tests call too. They run preloaded as ever, unchecked.
 	AUFS_VG="$AUFS_VG --trace-children-skip=*/python3*,*/php*,*/perl*,*/git"
 fi
 export VALGRIND
+[ "$VALGRIND" = 1 ] || test_set_prereq NOVALGRIND
 
 # memcheck_verdict_: one more test, failing when any process left a report.
 memcheck_verdict_() {
