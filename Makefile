@@ -193,6 +193,33 @@ tsan:
 	@$(MAKE) --no-print-directory SANITIZE=thread build-tsan/libaufs-preload.so \
 		build-tsan/helper/stress-threads build-tsan/helper/stress-dirfd
 
+# make memcheck: valgrind's memcheck over the whole unit suite, then over the
+# integration files of MEMCHECK_TESTS with every program of their unions traced
+# (VALGRIND=1: tests/integration/lib.sh), as root only unless
+# AUFS_TEST_NO_UNPRIV=0. The subset covers every family of doors (doc/HACKING.md,
+# "Memcheck and ThreadSanitizer", says which file covers which, and the times);
+# MEMCHECK_TESTS='t*' runs everything (hours). tests/valgrind.supp: the
+# suppressions, each explained.
+MEMCHECK_TESTS ?= t1005 t2001 t4003 t5002 t7001 t7002
+VG_FLAGS := --tool=memcheck -q --error-exitcode=97 --suppressions=tests/valgrind.supp \
+	--leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+	--num-callers=30
+memcheck: all $(UNIT_BIN)
+	@echo "memcheck: the unit suite ($(UNIT_BIN))"
+	@CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-20} valgrind $(VG_FLAGS) $(UNIT_BIN)
+	@echo "memcheck: integration files $(MEMCHECK_TESTS)"
+	@B=$(B) VALGRIND=1 AUFS_TEST_NO_UNPRIV=$${AUFS_TEST_NO_UNPRIV:-1} \
+		tests/integration/run.sh "$(MEMCHECK_TESTS)"
+
+# make tsan-stress [TSAN_SECONDS=N]: the concurrency stress (tests/stress/conc.c,
+# 16 processes x 8 threads) with the library and conc under ThreadSanitizer, for N
+# seconds (60) with udba=reval and a third of that with udba=none and =inotify
+# (tests/stress/tsan-conc.sh); any report fails it.
+tsan-stress:
+	@$(MAKE) --no-print-directory SANITIZE=thread build-tsan/libaufs-preload.so \
+		build-tsan/stress/conc build-tsan/helper/shm-probe
+	@B=build-tsan tests/stress/tsan-conc.sh
+
 # ---------------------------------------------------------------- stress and fuzz
 # make stress: tests/integration/t9003-stress.sh in full (1,000 crash rounds, 60 s of
 # 16 processes x 8 threads, ...; minutes); make check runs its short form.
@@ -269,7 +296,7 @@ bench: all
 clean:
 	rm -rf build build-san build-tsan build-fuzz
 
-.PHONY: bench all check check-e2e e2e tsan stress fuzz fuzz-build deps check-headers check-symbols check-layers check-unit check-integration install \
+.PHONY: bench all check check-e2e e2e memcheck tsan tsan-stress stress fuzz fuzz-build deps check-headers check-symbols check-layers check-unit check-integration install \
 	uninstall demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

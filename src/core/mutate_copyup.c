@@ -331,8 +331,12 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		absent = true;
 	}
 	for (;;) {
-		if (end == 0) {
-			r = 0;	/* the branch's root: there, and never sealed or copied */
+		/*
+		 * The branch's root: there, and never sealed or copied. Only a caller
+		 * that wants *DIRST of the root itself needs its lstat (st is unset else).
+		 */
+		if (end == 0 && (absent || !dirst)) {
+			r = 0;
 			break;
 		}
 		if ((r = branch_path(&u->branch[t], rel, end, dst)) < 0)

@@ -323,7 +323,9 @@ static bool reopens_lower(const char *path)
 
 /*
  * Does this kernel refuse O_DIRECTORY | O_CREAT (EINVAL, Linux 6.4 on), whatever
- * the path? Asked once, with a path that can create nothing.
+ * the path? Asked once, with a path that can create nothing. AT_FDCWD, not -1:
+ * the kernel checks the flags first either way, but valgrind answers a bad dirfd
+ * itself (EBADF) without asking it.
  */
 static bool kernel_refuses_dir_creat(void)
 {
@@ -331,7 +333,7 @@ static bool kernel_refuses_dir_creat(void)
 	int a = atomic_load_explicit(&answer, memory_order_relaxed);
 
 	if (!a) {
-		int fd = sys_openat(-1, "", O_RDONLY | O_DIRECTORY | O_CREAT | O_CLOEXEC, 0);
+		int fd = sys_openat(AT_FDCWD, "", O_RDONLY | O_DIRECTORY | O_CREAT | O_CLOEXEC, 0);
 
 		if (fd >= 0)
 			sys_close(fd);

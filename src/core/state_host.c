@@ -481,6 +481,7 @@ int aufs_table_check(const char *fstab_given, const char *image_given, char *ima
 	struct stat st;
 	char *text = NULL;
 	size_t size, len = 0;
+	bool mapped;
 	int r;
 
 	r = aufs_table_fstab_path(fstab_given, fstab, sizeof(fstab));
@@ -501,6 +502,8 @@ int aufs_table_check(const char *fstab_given, const char *image_given, char *ima
 	/* the name given or made, then where the image is (beside it: a fallback) */
 	snprintf(named, sizeof(named), "%s", image);
 	r = table_map_image_at(named, st.st_uid, &h, &size, &why, image, isize);
+	/* H and SIZE are set only when mapped: an image refused by the mapping is not */
+	mapped = r == 0;
 	if (r == 0 && aufs_table_verify(h, size, true, &why) < 0)
 		r = -EBADMSG;
 	if (r == 0 && !image_matches(h, &st, NULL, 0)) {
@@ -517,7 +520,7 @@ int aufs_table_check(const char *fstab_given, const char *image_given, char *ima
 	}
 	if (r == 0)
 		*ret_nunion = h->nunion;
-	if (r == 0 || r == -ESTALE || r == -EBADMSG)
+	if (mapped)
 		(void)sys_munmap((void *)h, size);
 	if (r < 0 && why)
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", image, why);

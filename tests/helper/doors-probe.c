@@ -98,11 +98,14 @@ int main(int argc, char **argv)
 		int mnt;
 
 		h->handle_bytes = MAX_HANDLE_SZ;
-		if (name_to_handle_at(AT_FDCWD, argv[2], h, &mnt, 0) < 0)
+		if (name_to_handle_at(AT_FDCWD, argv[2], h, &mnt, 0) < 0) {
+			free(h);
 			return fail("name_to_handle_at");
+		}
 		for (unsigned i = 0; i < h->handle_bytes; i++)
 			printf("%02x", h->f_handle[i]);
 		printf("\n");
+		free(h);	/* freed, so that memcheck sees the library's leaks only */
 		return 0;
 	}
 	if (!strcmp(cmd, "chroot") && argc > 3) {
@@ -132,6 +135,7 @@ int main(int argc, char **argv)
 		if (!r)
 			return fail("tempnam");
 		printf("%s\n", r);
+		free(r);
 		return 0;
 	}
 	if (!strcmp(cmd, "tmpnam")) {

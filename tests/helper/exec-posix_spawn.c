@@ -32,6 +32,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r = posix_spawn(&pid, argv[i], &fa, NULL, argv + i, envp);
+	posix_spawn_file_actions_destroy(&fa);	/* its copies of the paths (memcheck) */
 	if (r) {
 		fprintf(stderr, "exec-posix_spawn: %s: %s\n", argv[i], strerror(r));
 		return 127;

@@ -35,6 +35,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r = posix_spawnp(&pid, argv[i], &fa, NULL, argv + i, environ);
+	posix_spawn_file_actions_destroy(&fa);	/* its copies of the paths (memcheck) */
 	if (r) {
 		fprintf(stderr, "exec-posix_spawnp: %s: %s\n", argv[i], strerror(r));
 		return 127;

@@ -209,6 +209,7 @@ prereq_reason() {
 	LIBC_PROBE) echo "libc-probe.c did not compile" ;;
 	HOST_USERS) echo "needs root and the users $AUFS_HOST_USERS (made by run.sh)" ;;
 	OVERLAY) echo "$OVERLAY_WHY" ;;
+	NOVALGRIND) echo "valgrind itself cannot run it (VALGRIND=1)" ;;
 	PYTHON | PHP | SQLITE | STRACE | BASH | TAR)
 		echo "$(echo "$1" | tr '[:upper:]' '[:lower:]') is not installed" ;;
 	*) echo "missing $1" ;;
@@ -314,6 +315,7 @@ test_skip() {
 }
 
 test_done() {
+	memcheck_verdict_
 	if [ "$test_fixed" -gt 0 ]; then
 		say "# $test_fixed known breakage(s) vanished; please make them test_expect_success"
 	fi
@@ -341,7 +343,15 @@ skip_all() {
 
 # ---------------------------------------------------------------- assertions
 # test_cmp EXPECTED ACTUAL: identical, or a unified diff and failure.
+# Under memcheck a traced program's argv[0] is the full path valgrind ran
+# (/usr/bin/cat: for cat:): that prefix of a message is ignored.
 test_cmp() {
+	if [ "$VALGRIND" = 1 ]; then
+		sed -E 's#^(/usr)?/s?bin/([^/: ]+): #\2: #' "$1" >"$TEST_TMP/cmp.1" &&
+			sed -E 's#^(/usr)?/s?bin/([^/: ]+): #\2: #' "$2" >"$TEST_TMP/cmp.2" &&
+			diff -u "$TEST_TMP/cmp.1" "$TEST_TMP/cmp.2"
+		return
+	fi
 	diff -u "$1" "$2"
 }
 
@@ -536,12 +546,65 @@ branch_untouched() {
 	fi
 }
 
+# ---------------------------------------------------------------- memcheck
+# VALGRIND=1 (make memcheck): what aufs_run, user_aufs_run and aufs_env start runs
+# under valgrind's memcheck, and every program it starts (--trace-children): the
+# library runs in each of them. Every process image writes its reports to a log
+# of its own in $AUFS_VG_DIR (%n: an exec'd image gets a new file), not to stderr,
+# which tests compare; test_done turns any report into a failing test of the file.
+# Exit status 97 marks a process with a report, so that the test that ran it fails
+# too. tests/valgrind.supp holds the suppressions (glibc's and valgrind's noise).
+VALGRIND=${VALGRIND:-0}
+AUFS_VG=
+AUFS_VG_DIR=
+if [ "$VALGRIND" = 1 ]; then
+	have_cmd valgrind || { echo "Bail out! VALGRIND=1 but valgrind is not installed"; exit 1; }
+	AUFS_VG_DIR=$TEST_TMP/memcheck
+	mkdir "$AUFS_VG_DIR" && chmod 1777 "$AUFS_VG_DIR" || exit 1
+	AUFS_VG="valgrind --tool=memcheck -q --trace-children=yes --error-exitcode=97"
+	AUFS_VG="$AUFS_VG --suppressions=$AUFS_ROOT/tests/valgrind.supp --num-callers=30"
+	AUFS_VG="$AUFS_VG --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite"
+	AUFS_VG="$AUFS_VG --log-file=$AUFS_VG_DIR/%p.%n.log"
+	# no gdbserver: its pipes in /tmp cannot be removed after a chroot (t7002)
+	AUFS_VG="$AUFS_VG --vgdb=no"
+	# Not into the interpreters (and git): each takes 5 to 20 s to start under
+	# memcheck, checking itself more than the library, whose doors the C
+	# programs of the tests call too. They run preloaded as ever, unchecked.
+	AUFS_VG="$AUFS_VG --trace-children-skip=*/python3*,*/php*,*/perl*,*/git"
+fi
+export VALGRIND
+[ "$VALGRIND" = 1 ] || test_set_prereq NOVALGRIND
+
+# memcheck_verdict_: one more test, failing when any process left a report.
+memcheck_verdict_() {
+	[ "$VALGRIND" = 1 ] || return 0
+	_n=$(find "$AUFS_VG_DIR" -name '*.log' | wc -l | tr -d ' ')
+	_bad=$(find "$AUFS_VG_DIR" -name '*.log' -size +0 | wc -l | tr -d ' ')
+	test_count=$((test_count + 1))
+	if [ "$_bad" = 0 ]; then
+		test_success=$((test_success + 1))
+		say "ok $test_count - memcheck: no report in the $_n process images traced"
+	else
+		test_failure=$((test_failure + 1))
+		test_failed_list="$test_failed_list $test_count"
+		say "not ok $test_count - memcheck: reports in $_bad of the $_n process images traced"
+		find "$AUFS_VG_DIR" -name '*.log' -size +0 | sort | while read -r _l; do
+			echo "== $_l"
+			head -n 150 "$_l"
+		done | comment
+	fi
+}
+
 # ---------------------------------------------------------------- running unions
 # aufs_run ARGS...: run aufs-run (the user-facing bin/aufs-run for the default
 # build; the helper of $B directly for other builds, with AUFS_LIBRARY naming the
-# library and, for a sanitized build, the ASan runtime first in LD_PRELOAD).
+# library and, for a sanitized build, the ASan runtime first in LD_PRELOAD; under
+# memcheck, valgrind runs the helper).
 aufs_run() {
-	if [ "$SANITIZE" = 1 ]; then
+	if [ "$VALGRIND" = 1 ]; then
+		# shellcheck disable=SC2086
+		AUFS_LIBRARY=$AUFS_LIB $AUFS_VG "$AUFS_BUILD/aufs-run" "$@"
+	elif [ "$SANITIZE" = 1 ]; then
 		AUFS_LIBRARY=$AUFS_LIB LD_PRELOAD=$AUFS_ASAN_RT "$AUFS_BUILD/aufs-run" "$@"
 	elif [ "$AUFS_BUILD" != "$AUFS_ROOT/build" ]; then
 		AUFS_LIBRARY=$AUFS_LIB "$AUFS_BUILD/aufs-run" "$@"
@@ -605,7 +668,10 @@ as_user() {
 user_aufs_run() {
 	_user=$1
 	shift
-	if [ "$SANITIZE" = 1 ]; then
+	if [ "$VALGRIND" = 1 ]; then
+		# shellcheck disable=SC2086
+		runuser -u "$_user" -- env AUFS_LIBRARY="$AUFS_LIB" $AUFS_VG "$AUFS_BUILD/aufs-run" "$@"
+	elif [ "$SANITIZE" = 1 ]; then
 		runuser -u "$_user" -- env AUFS_LIBRARY="$AUFS_LIB" LD_PRELOAD="$AUFS_ASAN_RT" \
 			"$AUFS_BUILD/aufs-run" "$@"
 	elif [ "$AUFS_BUILD" != "$AUFS_ROOT/build" ]; then
@@ -629,7 +695,13 @@ aufs_preload() {
 aufs_env() {
 	_mounts=$1
 	shift
-	AUFS_MOUNTS=$_mounts LD_PRELOAD=$(aufs_preload) "$@"
+	if [ "$VALGRIND" = 1 ]; then
+		# env(1) under valgrind sets the preload: not valgrind's own launcher
+		# shellcheck disable=SC2086
+		$AUFS_VG env AUFS_MOUNTS="$_mounts" LD_PRELOAD="$(aufs_preload)" "$@"
+	else
+		AUFS_MOUNTS=$_mounts LD_PRELOAD=$(aufs_preload) "$@"
+	fi
 }
 
 # build_libc_probe: compile libc-probe.c (next to this file) to $LIBC_PROBE, and

@@ -1,13 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # run.sh [PATTERN] - run the integration tests (every tNNNN-*.sh, or those whose
-# name matches the shell glob PATTERN: `t1*`, `t1001`, `t5001-readdir.sh`), print
+# name matches the shell glob PATTERN: `t1*`, `t1001`, `t5001-readdir.sh`, or one
+# of its words: "t1005 t5002"), print
 # each file's TAP, and end with one line "N passed, N failed[; ...]". Exits non-zero
 # if any test failed (or a test file died without finishing its plan).
 #
 # Environment: B (build directory, default build), SANITIZE (1: sanitized library),
+# VALGRIND (1: the programs of the unions under memcheck, lib.sh; make memcheck),
 # AUFS_TEST_TIMEOUT (seconds per test file, default 90; 240 for a sanitized build, which
-# runs two to three times slower and must not fail on a loaded machine), AUFS_TEST_KEEP=1,
+# runs two to three times slower and must not fail on a loaded machine; 900 under
+# memcheck), AUFS_TEST_KEEP=1,
 # AUFS_TEST_VERBOSE=1, AUFS_TEST_NO_UNPRIV=1 (as root: no second, unprivileged pass),
 # STRESS=full and STRESS_* (make stress: t9003's full form, both passes).
 #
@@ -19,11 +22,14 @@ root=$(cd "$here/../.." && pwd -P)
 pattern=${1:-}
 B=${B:-build}
 SANITIZE=${SANITIZE:-}
+VALGRIND=${VALGRIND:-}
+# memcheck runs each program some 20 to 50 times slower, a sanitized build two to three
 default_timeout=90
 [ -n "$SANITIZE" ] && default_timeout=240
+[ "$VALGRIND" = 1 ] && default_timeout=900
 timeout_s=${AUFS_TEST_TIMEOUT:-$default_timeout}
 unpriv_user=aufs-test
-export B SANITIZE
+export B SANITIZE VALGRIND
 
 case $B in
 /*) build=$B ;;
@@ -73,13 +79,17 @@ trap 'exit 143' TERM
 
 passed=0 failed=0 broken=0 skipped=0 vanished=0 failed_files=
 
-# match FILE: is FILE selected by the pattern?
+# match FILE: is FILE selected by the pattern (or one of its words: "t1005 t5002")?
 match() {
 	[ -z "$pattern" ] && return 0
-	# shellcheck disable=SC2254
-	case $1 in
-	$pattern | $pattern.sh | $pattern-*) return 0 ;;
-	esac
+	set -f
+	for _p in $pattern; do
+		# shellcheck disable=SC2254
+		case $1 in
+		$_p | $_p.sh | $_p-*) set +f; return 0 ;;
+		esac
+	done
+	set +f
 	return 1
 }
 
@@ -174,7 +184,7 @@ if [ "$(id -u)" = 0 ] && [ "${AUFS_TEST_NO_UNPRIV:-}" != 1 ]; then
 		runuser -u "$unpriv_user" -- env -i \
 			PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
 			HOME=/nonexistent LC_ALL=C TMPDIR="${TMPDIR:-/tmp}" \
-			B="$B" SANITIZE="$SANITIZE" AUFS_TEST_INNER=1 \
+			B="$B" SANITIZE="$SANITIZE" VALGRIND="$VALGRIND" AUFS_TEST_INNER=1 \
 			STRESS="${STRESS:-}" STRESS_ROUNDS="${STRESS_ROUNDS:-}" \
 			STRESS_SECONDS="${STRESS_SECONDS:-}" STRESS_RACE_SECONDS="${STRESS_RACE_SECONDS:-}" \
 			AUFS_TEST_TIMEOUT="$timeout_s" AUFS_TEST_KEEP="${AUFS_TEST_KEEP:-0}" \

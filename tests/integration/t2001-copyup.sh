@@ -22,6 +22,7 @@ printf 'short' >"$BASE/trunc/grow.bin"
 echo "otrunc base content" >"$BASE/otrunc/f"
 echo 0123456789 >"$BASE/otrunc/nt"
 echo "times" >"$BASE/times/file"
+echo "at the root" >"$BASE/rootfile"
 echo "deep" >"$BASE/perm/a/b/c/file"
 echo "in d" >"$BASE/permdir/d/file"
 echo "in e" >"$BASE/permdir/d/e/file"
@@ -262,6 +263,21 @@ test_expect_success 'the copied-up parents keep the base mtimes (top branch and 
 	test_cmp expect actual &&
 	in_u "for d in perm/a perm/a/b perm/a/b/c; do stat -c \"\$d %Y\" \$d; done" >actual &&
 	test_cmp expect actual &&
+	branch_untouched "$BASE"
+'
+
+# A file at the union's root: its directory in the top branch is the branch's
+# root, whose times the copy-up puts back too (they were once put back from an
+# unset lstat: 1970, found by memcheck). A process holds the union's shared state,
+# so that no fresh state link in the root changes its times meanwhile.
+test_expect_success 'a copy-up at the union root keeps the top branch root'"'"'s times' '
+	state_hold rootcp "$ME" "$M" -o "br:$T=rw:$BASE=ro" "$M" &&
+	stat -c "%x %y" "$T" >expect &&
+	in_u "echo appended >>rootfile" &&
+	stat -c "%x %y" "$T" >actual &&
+	state_release rootcp &&
+	test_cmp expect actual &&
+	printf "%s\n" "at the root" appended | test_cmp - "$T/rootfile" &&
 	branch_untouched "$BASE"
 '
 

@@ -85,11 +85,12 @@ START_TEST(test_roundtrip)
 	ck_assert(!shcache_get(shm, un, "a/b", 3, &got));
 	shcache_put(un, "a/b", 3, &e);
 	ck_assert(shcache_get(shm, un, "a/b", 3, &got));
-	ck_assert(memcmp(&got, &e, sizeof(e)) == 0 || (got.gen == 9 && got.pgen == 3 &&
+	/* field by field: a memcmp would read the padding, which a get leaves unset */
+	ck_assert(got.gen == 9 && got.pgen == 3 &&
 		  got.sgen == 4 && got.until == 123456789 && got.branch == 1 && got.cut == -1 &&
 		  got.type == DT_DIR && got.restricted && !got.alone && got.diflags == 3 &&
 		  got.dimode == 0755 && got.diuid == 1000 && got.digid == 33 &&
-		  got.mask == MASK_BIT(1)));
+		  got.mask == MASK_BIT(1));
 	/* another name, a prefix of it, another branch list of the same mount point */
 	ck_assert(!shcache_get(shm, un, "a/c", 3, &got));
 	ck_assert(!shcache_get(shm, un, "a/b", 1, &got));
