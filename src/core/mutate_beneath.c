@@ -266,7 +266,8 @@ static const char *split_start(const char *real, int *at)
 	long n = 0;
 
 	*at = AT_FDCWD;
-	if (strncmp(real, PROC_FD, PROC_FD_LEN) || *p < '0' || *p > '9')
+	/* the first byte after '/' tells almost every branch path from it */
+	if (real[1] != 'p' || strncmp(real, PROC_FD, PROC_FD_LEN) || *p < '0' || *p > '9')
 		return real;
 	while (*p >= '0' && *p <= '9' && n < INT_MAX / 10)
 		n = n * 10 + (*p++ - '0');

@@ -362,7 +362,6 @@ static int creat_refused(const struct aufs_loc *loc, int flags)
 
 int aufs_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	BENEATH_SCOPE();	/* the directories it writes in, opened once */
 	bool tmpfile, creat;
 	unsigned rf = 0;
 	struct aufs_loc loc;
@@ -402,6 +401,8 @@ again:
 			return -EACCES;	/* a lower copy refuses reading it: nodirperm1 */
 		fd = -1;
 		if ((wants_write(flags) || tmpfile) && !(flags & O_PATH)) {
+			BENEATH_SCOPE();	/* the copy-up's directories, opened once */
+
 			/* a lower file is copied up first (only its first LEN bytes for O_TRUNC) */
 			r = cpup_loc_fd(&loc, (flags & O_TRUNC) ? 0 : -1, true, tmpfile ? 0 : flags,
 					&fd);
@@ -428,6 +429,7 @@ again:
 	}
 	if (!creat)
 		return -ENOENT;
+	BENEATH_SCOPE();	/* the directories the create writes in, opened once */
 	t = create_prepare(&loc, false);
 	if (create_unprobed_exists(&loc, t))
 		return -EEXIST;	/* as the kernel: an existing name first */
