@@ -185,6 +185,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		shm->hdr_size = AUFS_SHM_HDR_SIZE;
 		shm->ndirgen = AUFS_SHM_NDIRGEN;
 		shm->size = AUFS_SHM_SIZE;
+		shm->shc_offset = AUFS_SHC_OFFSET;	/* udba=none's cache, format 3 */
+		shm->shc_slots = AUFS_SHC_SLOTS;
 		shm->br_dev = (uint64_t)top_st.st_dev;
 		shm->br_ino = (uint64_t)top_st.st_ino;
 		snprintf(shm->mnt, sizeof(shm->mnt), "%s", mnt);
@@ -198,7 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct aufs_shm *got = (struct aufs_shm *)(v & ~AUFS_SHM_RDONLY);
 		bool ours_bad = shm->magic != AUFS_SHM_MAGIC || shm->version != AUFS_SHM_VERSION ||
 				shm->hdr_size != AUFS_SHM_HDR_SIZE || shm->size != AUFS_SHM_SIZE ||
-				shm->ndirgen != AUFS_SHM_NDIRGEN || (modes[(mode >> 2) & 3] & 022);
+				shm->ndirgen != AUFS_SHM_NDIRGEN || shm->shc_offset != AUFS_SHC_OFFSET ||
+				shm->shc_slots != AUFS_SHC_SLOTS || (modes[(mode >> 2) & 3] & 022);
 		/* the attached segment is ours only when ours deserved trust */
 		if (segment_at(got) == id && ours_bad) {
 			fprintf(stderr, "fuzz_shm: segment %d, with a bad header or mode %04o, was "
