@@ -119,8 +119,13 @@ void beneath_scope_end(struct beneath_scope **sp);
 	struct beneath_scope beneath_scope_;                                        \
 	__attribute__((cleanup(beneath_scope_end))) struct beneath_scope *beneath_scope_p_ = \
 		beneath_scope_begin(&beneath_scope_)
-/* Open REAL (O_CREAT) in its parent, which the scope then holds for what follows. */
+/*
+ * Open REAL (O_CREAT) in its parent, which the scope then holds for what follows.
+ * The library's own descriptors (a copy-up's): at the soft RLIMIT_NOFILE, the
+ * soft limit is raised for the open where the hard one allows, and put back.
+ */
 int beneath_create_in(const char *real, int flags, mode_t mode);
+int beneath_open_spare(const char *real, int flags, mode_t mode);
 int beneath_unlinkat(const char *real, int flags);
 int beneath_mkdirat(const char *real, mode_t mode);
 int beneath_mknodat(const char *real, mode_t mode, dev_t dev);

@@ -449,21 +449,45 @@ static int at(int d)
  * the open when the hard limit allows it; when it does not, -EMFILE tells the
  * caller to use the path itself, the one case where the race stays open.
  */
+/*
+ * Raise the soft RLIMIT_NOFILE where the hard one allows, for N descriptors of the
+ * library's: true, *SAVED to put back. A descriptor number must lie below the soft
+ * limit, and one the library opened a moment ago above it already takes the
+ * first number there: two of slack.
+ */
+static bool spare_raise(struct rlimit64 *saved, unsigned n)
+{
+	struct rlimit64 more;
+
+	if (sys_prlimit64(RLIMIT_NOFILE, NULL, saved) < 0 || saved->rlim_cur >= saved->rlim_max)
+		return false;
+	more = *saved;
+	more.rlim_cur = saved->rlim_max - saved->rlim_cur > n + 2 ? saved->rlim_cur + n + 2
+								 : saved->rlim_max;
+	return sys_prlimit64(RLIMIT_NOFILE, &more, NULL) == 0;
+}
+
+/* A descriptor above the limit put back stays valid: only new ones are refused. */
+static void spare_restore(const struct rlimit64 *saved)
+{
+	(void)sys_prlimit64(RLIMIT_NOFILE, saved, NULL);
+}
+
+int beneath_open_spare(const char *real, int flags, mode_t mode)
+{
+	struct rlimit64 lim;
+	int fd = beneath_open(real, flags, mode);
+
+	if (fd != -EMFILE || !spare_raise(&lim, 1))
+		return fd;
+	fd = beneath_open(real, flags, mode);
+	spare_restore(&lim);
+	return fd;
+}
+
 static int open_spare(const char *real, int flags)
 {
-	struct rlimit64 lim, more;
-	int fd = beneath_open(real, flags, 0);
-
-	if (fd != -EMFILE || sys_prlimit64(RLIMIT_NOFILE, NULL, &lim) < 0 ||
-	    lim.rlim_cur >= lim.rlim_max)
-		return fd;
-	more = lim;
-	more.rlim_cur++;
-	if (sys_prlimit64(RLIMIT_NOFILE, &more, NULL) < 0)
-		return fd;
-	fd = beneath_open(real, flags, 0);
-	(void)sys_prlimit64(RLIMIT_NOFILE, &lim, NULL);	/* a descriptor above it stays valid */
-	return fd;
+	return beneath_open_spare(real, flags, 0);
 }
 
 /*
@@ -601,8 +625,15 @@ static int name_verb(enum name_verb v, const char *real, const struct name_args 
 int beneath_create_in(const char *real, int flags, mode_t mode)
 {
 	const struct name_args a = { .flags = flags, .mode = mode };
+	struct rlimit64 lim;
+	int fd = name_verb(NAME_CREATE, real, &a);
 
-	return name_verb(NAME_CREATE, real, &a);
+	/* a copy-up's temporary: its directory's descriptor and its own */
+	if (fd != -EMFILE || !spare_raise(&lim, 2))
+		return fd;
+	fd = name_verb(NAME_CREATE, real, &a);
+	spare_restore(&lim);
+	return fd;
 }
 
 int beneath_unlinkat(const char *real, int flags)

@@ -523,7 +523,7 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 	bool exact = j->dir_noacl && exact_mode_wanted(j);
 	int r;
 
-	j->in = beneath_open(j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	j->in = beneath_open_spare(j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (j->in < 0)
 		return j->in;
 	/* in its directory, held for the publish and the directory's times */

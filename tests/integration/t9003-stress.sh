@@ -207,12 +207,14 @@ test_expect_success ROOT,TMPFS_MOUNT 'ENOSPC: a failed copy-up takes away the di
 # RLIMIT_NOFILE of 20, every descriptor taken but FREE: an operation the kernel
 # does without a descriptor (FREE 0), or with the one open() gives back (FREE 1),
 # must not fail with EMFILE. nofile_op OP FREE: run it on a fresh layout.
+# nofile_op OP FREE [HARD]: HARD, the hard limit (the soft one is 20).
 nofile_op() {
-	rm -rf "nofile-$1" && mkdir "nofile-$1" &&
-	"$S/crash" setup "$TRASH/nofile-$1" &&
-	STRESS_NOFILE=20 STRESS_FREE_FDS=$2 \
-		AUFS_MOUNTS="none $TRASH/nofile-$1/m aufs br:$TRASH/nofile-$1/top=rw:$TRASH/nofile-$1/base=ro 0 0" \
-		LD_PRELOAD="$STRESS_PRELOAD" "$S/crash" op "$1" "$TRASH/nofile-$1/m" -1 >/dev/null
+	_d=nofile-$1${3:+-hard$3}	# its own layout: the base of one is read-only to the next
+	rm -rf "$_d" && mkdir "$_d" &&
+	"$S/crash" setup "$TRASH/$_d" &&
+	STRESS_NOFILE=20 STRESS_NOFILE_HARD=${3:-20} STRESS_FREE_FDS=$2 \
+		AUFS_MOUNTS="none $TRASH/$_d/m aufs br:$TRASH/$_d/top=rw:$TRASH/$_d/base=ro 0 0" \
+		LD_PRELOAD="$STRESS_PRELOAD" "$S/crash" op "$1" "$TRASH/$_d/m" -1 >/dev/null
 }
 
 test_expect_success 'RLIMIT_NOFILE 20: unlink of a base file with no descriptor free' '
@@ -233,6 +235,13 @@ done
 for op in append rewrite; do
 	test_expect_failure "RLIMIT_NOFILE 20: $op of a base file (a copy-up) with one descriptor free" "
 		nofile_op $op 1
+	"
+done
+# Below a hard limit that leaves room (a server's soft 1024 under a hard 524288), the
+# copy-up raises the soft limit for its own descriptors and puts it back.
+for op in rename truncate append rewrite; do
+	test_expect_success "RLIMIT_NOFILE 20 of a hard 64: $op of a base file with no descriptor free" "
+		nofile_op $op 0 64
 	"
 done
 

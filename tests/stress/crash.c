@@ -258,12 +258,14 @@ static void warm(const char *m)
 }
 
 /*
- * RLIMIT_NOFILE at LIMIT, and every descriptor but FREE taken (STRESS_NOFILE,
- * STRESS_FREE_FDS): what the kernel needs no descriptor for must not fail with EMFILE.
+ * RLIMIT_NOFILE at LIMIT (its hard limit HARD, or LIMIT), and every descriptor but
+ * FREE taken (STRESS_NOFILE, STRESS_NOFILE_HARD, STRESS_FREE_FDS): what the kernel
+ * needs no descriptor for must not fail with EMFILE.
  */
-static int fill_fds(int limit, int free_fds)
+static int fill_fds(int limit, int hard, int free_fds)
 {
-	struct rlimit rl = {.rlim_cur = (rlim_t)limit, .rlim_max = (rlim_t)limit};
+	struct rlimit rl = {.rlim_cur = (rlim_t)limit,
+			    .rlim_max = (rlim_t)(hard > limit ? hard : limit)};
 	int fds[1024], n = 0;
 
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -287,6 +289,7 @@ static int child_op(const char *op, const char *m, const char *delay_s)
 
 	warm(m);
 	if (getenv("STRESS_NOFILE") && fill_fds(atoi(getenv("STRESS_NOFILE")),
+						 atoi(getenv("STRESS_NOFILE_HARD") ?: "0"),
 						 atoi(getenv("STRESS_FREE_FDS") ?: "0")) < 0)
 		die("setrlimit");
 	if (delay >= 0) {
