@@ -183,14 +183,17 @@ test_expect_success 'unlink and rename with no descriptor left: as the kernel' '
 	test -e top/.wh.b && test -e top/.wh.a && test -f top/c && test -f base/b
 '
 
-test_expect_success 'a rename that must copy a file up says EMFILE with no descriptor left, and changes nothing' '
+# The kernel's rename needs no descriptor; the union's copy-up needs two: below a hard
+# limit with room, the copy-up raises the soft one for them and puts it back
+# (aufs-preload(7), "Writes stay inside the branches"). With none (t9003) it is EMFILE.
+test_expect_success 'a rename that must copy a file up, with no descriptor left under the soft limit, is made' '
 	setup_limit &&
 	snapshot_branch "$TRASH/base" &&
-	echo "rename -> EMFILE" >expect &&
+	echo "rename -> OK" >expect &&
 	in_union "$FD_LIMIT" 0 -- rename "$TRASH/mnt/b" "$TRASH/mnt/c" >out &&
 	test_cmp expect out &&
-	in_union cat "$TRASH/mnt/b" >out && echo b >expect && test_cmp expect out &&
-	test_must_fail in_union test -e "$TRASH/mnt/c" &&
+	in_union cat "$TRASH/mnt/c" >out && echo b >expect && test_cmp expect out &&
+	test_must_fail in_union test -e "$TRASH/mnt/b" &&
 	branch_untouched "$TRASH/base"
 '
 
