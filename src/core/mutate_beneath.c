@@ -485,10 +485,6 @@ int beneath_open_spare(const char *real, int flags, mode_t mode)
 	return fd;
 }
 
-static int open_spare(const char *real, int flags)
-{
-	return beneath_open_spare(real, flags, 0);
-}
 
 /*
  * The directory holding REAL's last component, opened O_PATH beneath its start
@@ -522,7 +518,7 @@ static int parent_open(const char *real, char *buf, const char **name)
 	}
 	memcpy(dir, real, end);
 	dir[end] = 0;
-	fd = open_spare(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = beneath_open_spare(dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd == -EMFILE || fd == -ENFILE) {
 		*name = real;	/* no descriptor to be had: the path, as the kernel needs */
 		return PARENT_PATH;
@@ -838,7 +834,7 @@ static int object_verb(enum object_verb v, const char *real, const struct object
 		closed_changed(real);	/* a mode or an ACL may open a directory up */
 	if (parent_closed(real))
 		return object_call(v, real, a, nofollow);	/* nobody else can swap it */
-	fd = open_spare(real, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	fd = beneath_open_spare(real, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0);
 
 	if (fd == -EMFILE || fd == -ENFILE)
 		return object_call(v, real, a, nofollow);	/* as parent_open() */
