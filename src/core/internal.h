@@ -353,6 +353,13 @@ void shcache_put(const struct aufs_union *u, const char *rel, size_t len,
  * read-only): the shared cache may hide the change from it, so it stops using it.
  */
 void shcache_local_change(struct aufs_union *u);
+/* ---------------------------------------------------------------- state_fd.c */
+
+/* FD was opened through U on branch B (aufs_fd_mark_union(), and where). */
+void fd_mark_union_at(int fd, const struct aufs_union *u, int b);
+/* The union and branch FD was opened on, when recorded under CFG; else NULL. */
+struct aufs_union *fd_union_at(int fd, const struct aufs_config *cfg, int *ret_branch);
+
 /* ---------------------------------------------------------------- state_xino.c */
 
 #define AUFS_XINO_MAGIC     0x316f6e6978736661ULL	/* "afsxino1" */

@@ -97,7 +97,7 @@ int aufs_fstat(int fd, struct stat *st)
 	char link[40], real[PATH_MAX];
 	size_t brlen;
 	ssize_t n;
-	int r, id;
+	int r, id, b;
 
 	if (!aufs_fd_is_union(fd) && !aufs_fd_known(fd))
 		return AUFS_PASS;
@@ -107,6 +107,11 @@ int aufs_fstat(int fd, struct stat *st)
 	r = sys_fstat(fd, st);
 	if (r < 0)
 		return r;
+	u = fd_union_at(fd, cfg, &b);
+	if (u) {
+		xino_stat(u, b, st);	/* the branch the union opened it on */
+		return 0;
+	}
 	/* which branch: the kernel's name of the descriptor (" (deleted)" after it) */
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = sys_readlinkat(AT_FDCWD, link, real, sizeof(real) - 1);
@@ -115,7 +120,7 @@ int aufs_fstat(int fd, struct stat *st)
 	real[n] = 0;
 	id = aufs_table_real_to_union(cfg, real, (size_t)n, &brlen);
 	u = id < 0 ? NULL : aufs_config_union(cfg, id);
-	for (int b = 0; u && b < u->nbranch; b++)
+	for (b = 0; u && b < u->nbranch; b++)
 		if (u->branch[b].len == brlen && !memcmp(u->branch[b].path, real, brlen)) {
 			xino_stat(u, b, st);
 			break;
@@ -423,7 +428,7 @@ again:
 			else if (aufs_fd_known(fd))
 				aufs_fd_set(fd, NULL);
 			aufs_fd_mark_lower(fd, lower && loc.type != DT_DIR);
-			aufs_fd_mark_union(fd, true);
+			fd_mark_union_at(fd, loc.u, loc.branch);
 		}
 		return fd;
 	}
@@ -442,7 +447,7 @@ again:
 		if (aufs_fd_known(fd))
 			aufs_fd_set(fd, NULL);
 		aufs_fd_mark_lower(fd, false);
-		aufs_fd_mark_union(fd, true);
+		fd_mark_union_at(fd, loc.u, t);
 	}
 	return fd;
 }

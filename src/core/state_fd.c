@@ -44,7 +44,7 @@
  * outlives its slot until some writer sees no reader (a fork child, whose
  * counter may hold a reader of a thread that is gone, resets it:
  * aufs_fd_after_fork()).
- * The lower bits are single atomic words: set and cleared with fetch_or and
+ * The lower bits, and the union words, are single atomic words: set and cleared with fetch_or and
  * fetch_and, read with a load; they order nothing else.
  */
 #include <stdio.h>
@@ -180,29 +180,85 @@ bool aufs_fd_is_lower(int fd)
 	return atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & (1ULL << (fd % 64));
 }
 
-/* one bit per fd: a file opened through a union (fstat gives the union's numbers) */
-static _Atomic uint64_t fd_union[FD_PAGE * FD_PAGES / 64];
+/*
+ * One word per fd: a file opened through a union (fstat gives the union's
+ * numbers), and where when known: the configuration's serial, the union's index
+ * in it and the branch. fstat then needs no readlink of /proc/self/fd/N to find
+ * the branch (PHP's OPcache fstats every include). 0: not a union's; FDU_ANY
+ * alone: a union's, the branch to be read from the kernel's name of the fd.
+ * The serial's low bits only: a word older than 2^23 reloads may be taken for
+ * the current configuration's (the index and branch are checked against it).
+ */
+#define FDU_ANY          1ULL
+#define FDU_AT           2ULL
+#define FDU_BRANCH_SHIFT 2
+#define FDU_INDEX_SHIFT  9		/* 7 bits of branch below (AUFS_BRANCH_MAX < 128) */
+#define FDU_SERIAL_SHIFT 41		/* 32 bits of union index below */
+static _Atomic uint64_t fd_union[FD_PAGE * FD_PAGES];
+/* Above every fd whose word was ever set: a close_range() to ~0U looks no further. */
+static _Atomic unsigned fd_union_end;
 
-void aufs_fd_mark_union(int fd, bool in_union)
+static void fd_union_store(int fd, uint64_t word)
 {
-	uint64_t bit;
+	unsigned end;
 
 	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
 		return;
-	bit = 1ULL << (fd % 64);
-	if (in_union) {
-		if (!(atomic_load_explicit(&fd_union[fd / 64], memory_order_relaxed) & bit))
-			atomic_fetch_or(&fd_union[fd / 64], bit);
-	} else if (atomic_load_explicit(&fd_union[fd / 64], memory_order_relaxed) & bit) {
-		atomic_fetch_and(&fd_union[fd / 64], ~bit);	/* else a close writes nothing */
-	}
+	end = atomic_load_explicit(&fd_union_end, memory_order_relaxed);
+	while (word && (unsigned)fd >= end &&
+	       !atomic_compare_exchange_weak(&fd_union_end, &end, (unsigned)fd + 1))
+		;
+	/* a close of a descriptor no union opened writes nothing */
+	if (atomic_load_explicit(&fd_union[fd], memory_order_relaxed) != word)
+		atomic_store_explicit(&fd_union[fd], word, memory_order_relaxed);
+}
+
+void aufs_fd_mark_union(int fd, bool in_union)
+{
+	fd_union_store(fd, in_union ? FDU_ANY : 0);
+}
+
+void fd_mark_union_at(int fd, const struct aufs_union *u, int b)
+{
+	const struct aufs_config *cfg = aufs_state_config();
+	uint64_t word = FDU_ANY;
+
+	/* only a union of the configuration in force: its serial names it exactly */
+	if (cfg && b >= 0 && b < u->nbranch && u->index < (unsigned)cfg->nunion &&
+	    aufs_config_union(cfg, (int)u->index) == u)
+		word |= FDU_AT | (uint64_t)b << FDU_BRANCH_SHIFT |
+			(uint64_t)u->index << FDU_INDEX_SHIFT | cfg->serial << FDU_SERIAL_SHIFT;
+	fd_union_store(fd, word);
+}
+
+struct aufs_union *fd_union_at(int fd, const struct aufs_config *cfg, int *ret_branch)
+{
+	uint64_t word, index;
+	struct aufs_union *u;
+	int b;
+
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES || !cfg)
+		return NULL;
+	word = atomic_load_explicit(&fd_union[fd], memory_order_relaxed);
+	if (!(word & FDU_AT) || word >> FDU_SERIAL_SHIFT != cfg->serial << FDU_SERIAL_SHIFT >>
+							    FDU_SERIAL_SHIFT)
+		return NULL;
+	index = word >> FDU_INDEX_SHIFT & 0xffffffffULL;
+	b = (int)(word >> FDU_BRANCH_SHIFT & 0x7f);
+	if (index >= (uint64_t)cfg->nunion)
+		return NULL;
+	u = aufs_config_union(cfg, (int)index);
+	if (!u || b >= u->nbranch)
+		return NULL;
+	*ret_branch = b;
+	return u;
 }
 
 bool aufs_fd_is_union(int fd)
 {
 	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
 		return false;
-	return atomic_load_explicit(&fd_union[fd / 64], memory_order_relaxed) & (1ULL << (fd % 64));
+	return atomic_load_explicit(&fd_union[fd], memory_order_relaxed) != 0;
 }
 
 static struct fdpath *_Atomic *fd_slot(int fd, bool create)
@@ -402,7 +458,9 @@ void aufs_fd_dup(int oldfd, int newfd)
 	if (oldfd == newfd)
 		return;
 	aufs_fd_mark_lower(newfd, aufs_fd_is_lower(oldfd));
-	aufs_fd_mark_union(newfd, aufs_fd_is_union(oldfd));
+	fd_union_store(newfd, (oldfd >= 0 && (unsigned)oldfd < FD_PAGE * FD_PAGES)
+				      ? atomic_load_explicit(&fd_union[oldfd], memory_order_relaxed)
+				      : 0);
 	switch (aufs_fd_get(oldfd, buf, sizeof(buf))) {
 	case -EXDEV:
 		aufs_fd_mark_outside(newfd);
@@ -422,10 +480,10 @@ void aufs_fd_close_range(unsigned first, unsigned last)
 
 	if (last > max)
 		last = max;
-	for (unsigned fd = first; fd <= last && fd >= first; fd++) {
+	for (unsigned fd = first; fd <= last && fd >= first; fd++)
 		aufs_fd_mark_lower((int)fd, false);
+	for (unsigned fd = first, end = atomic_load(&fd_union_end); fd <= last && fd < end; fd++)
 		aufs_fd_mark_union((int)fd, false);
-	}
 	for (unsigned fd = first; fd <= last && fd >= first; fd++) {
 		if (!atomic_load_explicit(&fd_pages[fd >> FD_PAGE_BITS], memory_order_relaxed)) {
 			fd |= FD_PAGE - 1;	/* skip the whole empty page */

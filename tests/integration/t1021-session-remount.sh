@@ -125,6 +125,45 @@ test_expect_success 'a reader of the session reads the new base at its next call
 	branch_untouched "$TRASH/day0" && branch_untouched "$TRASH/day1"
 '
 
+# fstat of a descriptor the union opened takes its branch from what the open recorded
+# (no readlink of /proc/self/fd/N); a remount that moves that branch to another index
+# (prepend) must not leave fstat with the old index: it gives what stat gives.
+cat >"$TRASH/fstat-remount.py" <<'EOF2'
+import os, sys, time
+m, go = sys.argv[1], sys.argv[2]
+fd = os.open(m + "/only", os.O_RDONLY)
+first = os.fstat(fd).st_ino
+print(first == os.stat(m + "/only").st_ino, flush=True)
+while not os.path.exists(go):
+    time.sleep(0.01)
+after = os.stat(m + "/only").st_ino
+print(os.fstat(fd).st_ino == after, after != first, flush=True)
+EOF2
+test_expect_success PYTHON 'fstat of a descriptor opened before a remount that moved its branch: as stat after it' '
+	mkdir "$TRASH/fs0" "$TRASH/m6" && echo only >"$TRASH/fs0/only" &&
+	rm -f "$TRASH/go" &&
+	$RUN -o "br:$TRASH/top=rw:$TRASH/fs0=ro,nowarn_perm" "$TRASH/m6" -- \
+		python3 "$TRASH/fstat-remount.py" "$TRASH/m6" "$TRASH/go" >fstat.out 2>err &
+	pid=$! &&
+	i=0 && while ! test -s fstat.out && test $i -lt 500; do sleep 0.02; i=$((i + 1)); done &&
+	aufsctl remount -o "prepend:$TRASH/day1=ro" "$TRASH/m6" >remount.out &&
+	touch "$TRASH/go" &&
+	wait $pid &&
+	printf "True\nTrue True\n" >expect &&
+	test_cmp expect fstat.out &&
+	test_must_be_empty err
+'
+
+test_expect_success STRACE 'fstat of a descriptor the union opened: one system call, as native' '
+	$RUN -o "br:$TRASH/top=rw:$TRASH/fs0=ro,nowarn_perm" "$TRASH/m6" -- \
+		strace -f -qq -e trace=write,readlinkat,newfstatat,fstat,statx -o "$TRASH/fstat.trace" \
+		python3 -c "import os, sys; fd = os.open(\"$TRASH/m6/only\", os.O_RDONLY); os.write(2, b\"MARK\\n\"); os.fstat(fd); os.write(2, b\"END\\n\")" 2>err &&
+	test_grep MARK err &&
+	sed -n "/MARK/,/END/p" "$TRASH/fstat.trace" | grep -c "(3, \"\", .*AT_EMPTY_PATH\|^[0-9]* fstat(3" >n &&
+	echo 1 >expect && test_cmp expect n &&
+	! sed -n "/MARK/,/END/p" "$TRASH/fstat.trace" | grep readlinkat
+'
+
 test_expect_success 'a child that scrubbed its environment (env -i) follows the remount too' '
 	reader_start "$ME" r2 -o "br:$TRASH/top=rw:$TRASH/day0=ro,nowarn_perm" "$TRASH/m1" &&
 	expect r2 day0 read "$TRASH/m1/VERSION" &&
