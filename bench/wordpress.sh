@@ -122,8 +122,31 @@ rps() {
 	fi
 }
 mean() { awk '{ s += $1; n++ } END { if (n) printf "%.1f", s / n }'; }
+# shares PORT MASTER: "LIB% KERNEL%" of the CPU samples of MASTER's workers while wrk runs
+# DUR seconds against PORT (perf record, a software clock: no hardware counter needed).
+# Unlike a rate, a share of one process's own samples does not move with the machine's load.
+shares() {
+	local pids
+	pids=$(pgrep -d, -P "$2") || { echo "- -"; return; }
+	perf record -q -F 997 -p "$pids" -o "$T/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
+	local perf_pid=$!
+	wrk -t2 -c16 -d"$DUR"s --timeout 60s -H "Host: bench1.$AUFS_HOST_DOMAIN:$1" "http://127.0.0.1:$1/" \
+		>/dev/null 2>&1
+	wait "$perf_pid"
+	perf report -i "$T/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | awk '
+		/^ *[0-9.]+%/ { v = $1 + 0; t += v
+			if ($2 ~ /libaufs-preload/) l += v; else if ($2 ~ /kernel/) k += v }
+		END { if (t > 0) printf "%.2f %.2f\n", l * 100 / t, k * 100 / t; else print "- -" }'
+}
+have_perf=false
+if command -v perf >/dev/null && perf record -q -o "$T/perf.try" -- true >/dev/null 2>&1; then
+	have_perf=true
+else
+	say "no usable perf (Debian: linux-perf): the CPU shares are left out"
+fi
 
 echo "mode,round,side,requests_per_s,php_cpu_ms_per_request" > "$RAW/wordpress.csv"
+: > "$T/shares"
 {
 	echo "| mode | union req/s | native req/s | union/native | union PHP CPU ms/req | native PHP CPU ms/req | native/union CPU |"
 	echo "|---|---|---|---|---|---|---|"
@@ -150,6 +173,11 @@ for mode in opcache opcache-stat no-opcache; do
 			say "$mode round $r $side: ${v% *} requests/s, ${v#* } ms of PHP CPU per request"
 		done
 	done
+	if $have_perf; then
+		us=$(shares "$PORT" "$union_fpm"); ns=$(shares "$NPORT" "$native_fpm")
+		echo "$mode ${us% *} ${us#* } ${ns#* }" >> "$T/shares"
+		say "$mode: the library ${us% *}% of the union workers' CPU samples, the kernel ${us#* }% (native ${ns#* }%)"
+	fi
 	stop_fpms
 	u=$(awk -F, -v m=$mode '$1 == m && $3 == "union" { print $4 }' "$RAW/wordpress.csv" | mean)
 	n=$(awk -F, -v m=$mode '$1 == m && $3 == "native" { print $4 }' "$RAW/wordpress.csv" | mean)
@@ -165,6 +193,18 @@ done
 	echo "side, interleaved; a host table of 1,000 lines; $(nproc) CPUs. PHP CPU ms/req: user + system time"
 	echo "of the pool's workers per request (native/union: below 1 means the union costs more)."
 	echo "Budget (issue 15): union/native >= 0.95."
+	if [ -s "$T/shares" ]; then
+		echo
+		echo "Where the union's PHP workers spend their CPU (perf record -F 997 of the workers, ${DUR} s of wrk"
+		echo "per side after the rounds; shares of each side's own samples, which the machine's load moves"
+		echo "far less than a rate). The union's own cost is the library's share plus the kernel's extra share"
+		echo "(its system calls); the rest is PHP, the same code on both sides."
+		echo
+		echo "| mode | libaufs-preload.so | kernel, union | kernel, native | the union's own cost |"
+		echo "|---|---:|---:|---:|---:|"
+		awk '{ c = ($2 == "-" || $3 == "-" || $4 == "-") ? "-" : sprintf("%.1f%%", $2 + $3 - $4)
+		       printf "| %s | %s%% | %s%% | %s%% | %s |\n", $1, $2, $3, $4, c }' "$T/shares"
+	fi
 } >> "$RAW/wordpress.md"
 cat "$RAW/wordpress.md"
 grep -q FAIL "$RAW/wordpress.csv" && exit 1
