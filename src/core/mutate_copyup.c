@@ -447,6 +447,8 @@ struct cpup_job {
 	bool dir_noacl;		/* the lookup knows: no default ACL there */
 	size_t made_from;	/* REL[0..made_from) is the shallowest directory this copy-up
 				 * made in T (0: none), taken away again if the copy fails */
+	struct stat tmp_st;	/* the temporary's fstat, when have_tmp_st (keep_number()) */
+	bool have_tmp_st;
 	int in, out;
 	char from[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
 };
@@ -499,7 +501,8 @@ static int job_paths(struct cpup_job *j, int src)
 		return r;
 	if (!j->have_dst || (!j->have_dtime && !j->dir_changes))
 		j->have_dst = j->have_dtime = sys_lstat(j->to, &j->dst) == 0;
-	if (j->have_dst && !j->dir_noacl && exact_mode_wanted(j))
+	/* (a copy that keeps its number is fstat'ed anyway: its mode tells, copy_regular()) */
+	if (j->have_dst && !j->dir_noacl && exact_mode_wanted(j) && !xino_keeps(j->u, j->st))
 		j->dir_noacl = no_default_acl(j);
 	snprintf(name, sizeof(name), AUFS_WH_PREFIX "cpup.%d.%lu", (int)creds_pid(),
 		 atomic_fetch_add(&seq, 1));
@@ -520,9 +523,16 @@ static int job_paths(struct cpup_job *j, int src)
 static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 {
 	const struct stat *st = j->st;
-	bool exact = j->dir_noacl && exact_mode_wanted(j);
+	/*
+	 * A copy that keeps its number is fstat'ed for it: done at once, it also
+	 * says whether the create gave the exact mode (no default ACL of the
+	 * directory changed it), in place of asking the directory for its ACL.
+	 */
+	bool verify = !j->dir_noacl && xino_keeps(j->u, st);
+	bool exact = (j->dir_noacl || verify) && exact_mode_wanted(j);
 	int r;
 
+	j->have_tmp_st = false;
 	j->in = beneath_open_spare(j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (j->in < 0)
 		return j->in;
@@ -533,6 +543,12 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 				   exact ? copy_mode(st) : 0600);
 	if (j->out < 0)
 		return j->out;
+	if (xino_keeps(j->u, st)) {
+		j->have_tmp_st = sys_fstat(j->out, &j->tmp_st) == 0;
+		if (exact && verify && (!j->have_tmp_st ||
+					(j->tmp_st.st_mode & 07777) != copy_mode(st)))
+			exact = false;	/* a default ACL's mode: set it below */
+	}
 	r = copy_data(j->in, j->out, len < 0 || len > st->st_size ? st->st_size : len,
 		      (off_t)st->st_blocks * 512 >= st->st_size);
 	if (r == 0 && len > st->st_size)
@@ -588,8 +604,11 @@ static int copy_other(struct cpup_job *j)
  */
 static bool keep_number(struct cpup_job *j, int src, struct stat *st)
 {
+	if (j->out >= 0 && j->have_tmp_st)
+		*st = j->tmp_st;	/* copy_regular() asked already */
 	return xino_keeps(j->u, j->st) &&
-	       (j->out >= 0 ? sys_fstat(j->out, st) : sys_lstat(j->tmp, st)) == 0 &&
+	       ((j->out >= 0 && j->have_tmp_st) ||
+		(j->out >= 0 ? sys_fstat(j->out, st) : sys_lstat(j->tmp, st)) == 0) &&
 	       xino_copied(j->u, src, j->st, (uint64_t)st->st_dev, (uint64_t)st->st_ino) == 0;
 }
 

@@ -462,7 +462,8 @@ static int op_rename_away_f(const char *to)
 /*
  * The copy is created with its final mode when the umask keeps all of it (no
  * fchmod), else made and then given it; so too under a default ACL of the top
- * branch's directory, which the kernel applies in place of the umask.
+ * branch's directory, which the kernel applies in place of the umask: the fstat
+ * that keeps the copy's number tells, without asking the directory's ACL.
  */
 START_TEST(test_copy_mode_umask_acl)
 {
@@ -478,6 +479,8 @@ START_TEST(test_copy_mode_umask_acl)
 	aufs_umask_changed(022);
 	ck_assert(!copy_needed_fchmod("a", op_open_write, &mode));
 	ck_assert_int_eq(mode, 0644);
+	/* a copy that keeps its number is fstat'ed: that says the mode, not the ACL */
+	ck_assert_uint_eq(aufs_fault_count(SYS_lgetxattr), 0);
 	ck_assert(copy_needed_fchmod("e", op_open_write, &mode));
 	ck_assert_int_eq(mode, 01644);
 	umask(077);
@@ -491,6 +494,7 @@ START_TEST(test_copy_mode_umask_acl)
 			  false) == 0) {
 		ck_assert(copy_needed_fchmod("c", op_open_write, &mode));
 		ck_assert_int_eq(mode, 0644);
+		ck_assert_uint_eq(aufs_fault_count(SYS_lgetxattr), 0);
 		ck_assert(copy_needed_fchmod("f.moved", op_rename_away_f, &mode));
 		ck_assert_int_eq(mode, 0644);
 	}
