@@ -124,6 +124,18 @@ test_expect_success TWO_FS 'the freed slots are taken again: copy-ups keep their
 	test_grep "^  inode numbers: .*, entries 2, kept 7, full 0, freed 5\$" out
 '
 
+# aufs-run -o of the same mount point and top branch shares the table.
+test_expect_success TWO_FS 'aufs-run -o ...,trunc_xib frees at start what its union has no branch for' '
+	run_as "$T1U" -o "br:$T1=rw:$BASE=ro,nowarn_perm,trunc_xib" "$M" -- stat -c %i "$M/own" \
+		>own.out 2>err &&
+	test_grep "^aufs-run: $M: 1 inode number entry freed (trunc_xib)\$" err &&
+	test "$(xino_field entries)" = 1 &&
+	test "$(xino_field freed)" = 6 &&
+	sed -n 2p kept.before >expect && test_cmp expect own.out &&
+	run_as "$T1U" -o "br:$T1=rw:$BASE=ro,nowarn_perm,trunc_xib" "$M" -- true 2>err &&
+	test_must_be_empty err
+'
+
 test_expect_success 'a del of a branch on the file system of a remaining one: its entries stay, said' '
 	mkdir -p "$TRASH/t3/d" "$TRASH/m3" &&
 	if test_have_prereq HOST_USERS; then chown -R "$T1U:" "$TRASH/t3"; fi &&
