@@ -247,7 +247,8 @@ struct done {
 	char mnt[PATH_MAX];
 	char *opts;		/* the new options */
 	dev_t gone[AUFS_BRANCH_MAX];	/* st_dev of the deleted branches */
-	int ngone, kept;	/* KEPT: of them, devices a remaining branch is on too */
+	int ngone;
+	int kept;		/* writable ones on the device of a remaining branch */
 };
 
 /* The devices of the branches of OLD that NEW has not (deleted), into D. */
@@ -275,7 +276,8 @@ static int deleted_devs(const char *mnt, const char *old, const char *new, struc
 		if (stays || seen)
 			continue;
 		d->gone[d->ngone++] = o->branch[i].dev;
-		d->kept += dev_stays;
+		/* only copies are recorded: a read-only branch had no entries (or dead ones) */
+		d->kept += dev_stays && o->branch[i].perm == AUFS_PERM_RW;
 	}
 	aufs_union_free(o);
 	aufs_union_free(n);
@@ -309,6 +311,9 @@ static int truncate_xino(const struct done *d, const struct acts *acts, const ch
 	if (r < 0)
 		return ctl_fail(EXIT_FAILED, "%strunc_xib %s: %s", label, d->mnt,
 				 err.msg[0] ? err.msg : strerror(-r));
+	/* a del of a read-only base (the usual remount) has nothing to say */
+	if (!freed && !d->kept && !acts->trunc_all)
+		return 0;
 	printf("%s%s: %llu inode number entr%s freed (%s)", label, d->mnt,
 	       (unsigned long long)freed, freed == 1 ? "y" : "ies",
 	       acts->trunc_all ? "trunc_xib" : "the deleted branches'");
