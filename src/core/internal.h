@@ -470,11 +470,13 @@ static inline bool xino_slot_read(const struct aufs_xino_slot *s, uint64_t *dev,
 	uint64_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
 
 	*ino = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
+	if (*ino == 0)
+		return false;	/* never used (the usual probe of a stat): a key is never cleared */
 	*dev = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
 	*num = atomic_load_explicit(&s->num, memory_order_acquire);
 	atomic_thread_fence(memory_order_acquire);
 	return !(g & 1) && atomic_load_explicit(&s->gen, memory_order_relaxed) == g &&
-	       *ino != 0 && *dev != AUFS_XINO_TOMB_DEV && *num != AUFS_XINO_DEAD;
+	       *dev != AUFS_XINO_TOMB_DEV && *num != AUFS_XINO_DEAD;
 }
 
 /* The number recorded for (DEV, INO) in X, 0 when none. */

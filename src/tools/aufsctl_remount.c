@@ -244,9 +244,9 @@ static int clean_plink(const char *mnt, const char *options, const char *label)
 
 /* A union a remount changed: what it was, what it is, what is done to it after. */
 struct done {
-	char mnt[PATH_MAX];
+	char *mnt;
 	char *opts;		/* the new options */
-	dev_t gone[AUFS_BRANCH_MAX];	/* st_dev of the deleted branches */
+	dev_t *gone;		/* st_dev of the deleted branches */
 	int ngone;
 	int kept;		/* writable ones on the device of a remaining branch */
 };
@@ -258,11 +258,22 @@ static int deleted_devs(const char *mnt, const char *old, const char *new, struc
 	struct aufs_union *o = NULL, *n = NULL;
 	int r = aufs_union_parse(old, mnt, &o, &err);
 
-	if (r == 0)
-		r = aufs_union_parse(new, mnt, &n, &err);
 	if (r < 0) {
+		/* (a branch of the old line gone from the disk): not the remount's failure */
+		fprintf(stderr, "aufsctl: note: %s: the deleted branches' devices are unknown (%s): "
+			"their inode number entries stay until a remount -o trunc_xib\n", mnt,
+			err.msg);
+		return 0;
+	}
+	if (aufs_union_parse(new, mnt, &n, &err) < 0) {
 		aufs_union_free(o);
-		return ctl_fail(EXIT_USAGE, "%s: %s", mnt, err.msg);
+		return 0;	/* the whole new table's check says why */
+	}
+	d->gone = calloc((size_t)o->nbranch, sizeof(*d->gone));
+	if (!d->gone) {
+		aufs_union_free(o);
+		aufs_union_free(n);
+		return ctl_fail(EXIT_FAILED, "out of memory%s", "");
 	}
 	for (int i = 0; i < o->nbranch; i++) {
 		bool stays = false, dev_stays = false, seen = false;
@@ -383,16 +394,20 @@ static int remount_file(const char *fstab, const char *image, const char *items,
 				opts[flen[3]] = 0;
 				if (aufs_remount_apply(opts, kept_items, &nopts, &err) < 0)
 					return ctl_fail(EXIT_USAGE, "%s: %s", mnt, err.msg);
-				dones = realloc(dones, (size_t)(ndones + 1) * sizeof(*dones));
-				if (!dones || !(dones[ndones].opts = strdup(nopts)))
-					return ctl_fail(EXIT_FAILED, "out of memory%s", "");
-				snprintf(dones[ndones].mnt, PATH_MAX, "%s", mnt);
-				dones[ndones].ngone = dones[ndones].kept = 0;
-				/* the deleted branches' devices, while the old line is the truth */
-				if (acts.trunc &&
-				    (r = deleted_devs(mnt, opts, nopts, &dones[ndones])) != 0)
-					return r;
-				ndones++;
+				if (acts.clean_plink || acts.trunc) {
+					struct done *d;
+
+					dones = realloc(dones, (size_t)(ndones + 1) * sizeof(*dones));
+					if (!dones)
+						return ctl_fail(EXIT_FAILED, "out of memory%s", "");
+					d = &dones[ndones++];
+					*d = (struct done){ strdup(mnt), strdup(nopts), NULL, 0, 0 };
+					if (!d->mnt || !d->opts)
+						return ctl_fail(EXIT_FAILED, "out of memory%s", "");
+					/* the deleted branches' devices, while the old line is the truth */
+					if (acts.trunc && (r = deleted_devs(mnt, opts, nopts, d)) != 0)
+						return r;
+				}
 				lines[nlines].new_text = malloc(pre + strlen(nopts) + post + 1);
 				if (!lines[nlines].new_text)
 					return ctl_fail(EXIT_FAILED, "out of memory%s", "");

@@ -146,6 +146,20 @@ test_expect_success 'a del of a branch on the file system of a remaining one: it
 	test_grep "^$TRASH/m3: 0 inode number entries freed (the deleted branches.); 1 deleted branch is on the file system of a remaining one: its entries stay\$" out
 '
 
+test_expect_success TWO_FS 'a del of a branch already removed from the disk is made; its entries stay, said' '
+	mkdir -p "$SHM/t5/d" "$TRASH/m5" &&
+	if test_have_prereq HOST_USERS; then chown -R "$T1U:" "$SHM/t5"; fi &&
+	echo "none $TRASH/m5 aufs br:$T1=rw:$SHM/t5=rw:$BASE=ro,nowarn_perm 0 0" >f5.fstab &&
+	run_as "$T1U" --fstab f5.fstab --image f5.image -- sh -c "echo y >>$TRASH/m5/d/f1" &&
+	test_path_is_file "$SHM/t5/d/f1" &&
+	rm -rf "$SHM/t5" &&
+	"$CTL" remount --fstab f5.fstab --image f5.image -o "del:$SHM/t5" "$TRASH/m5" >out 2>err &&
+	test_grep "1 union remounted" out &&
+	test_grep "^aufsctl: note: $TRASH/m5: the deleted branches. devices are unknown (.*): their inode number entries stay until a remount -o trunc_xib\$" err &&
+	"$CTL" remount --fstab f5.fstab --image f5.image -o trunc_xib "$TRASH/m5" >out &&
+	test_grep "^$TRASH/m5: 1 inode number entry freed (trunc_xib)\$" out
+'
+
 # Another user who may remount (the fstab is theirs) but not write the table
 # (the tenant's): the remount is made, the entries stay, a note says why.
 test_expect_success HOST_USERS,TWO_FS 'a remount by a user who may not write the table: a note, the entries stay' '
