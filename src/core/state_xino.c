@@ -101,7 +101,10 @@
  *   killed between the two leaves them one off; they are statistics.
  * Tombstones are a format fact (aufs-preload(7), ON-DISK FORMAT) but not a new
  * version: a library of before meets only keys that are no device's, which it
- * walks past, and never writes GEN.
+ * walks past, and never writes GEN. (A bump would make every running host's
+ * tables refused until replaced by hand.) What it does not do is check GEN: a
+ * process of the older library still running while a truncation frees slots may
+ * write a number late into a slot given back; truncate once those are gone.
  */
 #include <stdarg.h>
 #include <stdio.h>
