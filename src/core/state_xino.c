@@ -231,10 +231,16 @@ static enum step take_over(struct aufs_xino *x, struct aufs_xino_slot *s, const 
 	/* GEN + 2: still odd, and the owner's next compare-and-swap fails */
 	if (!cas_num(s, v->num, v->gen, AUFS_XINO_DEAD, v->gen + 2))
 		return CHANGED;
-	dev = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
-	ino = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
-	if (dev != AUFS_XINO_TOMB_DEV)
+	/* the owner may still swap the key once: read it again after a failed swap */
+	for (int tries = 0; tries < AUFS_XINO_ROUNDS; tries++) {
+		ino = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
+		dev = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
+		if (dev == AUFS_XINO_TOMB_DEV)
+			break;
 		r = tombstone(x, s, dev, ino);
+		if (r == FREED)
+			break;
+	}
 	(void)cas_num(s, AUFS_XINO_DEAD, v->gen + 2, AUFS_XINO_DEAD, v->gen + 3);
 	return r;
 }
@@ -265,9 +271,19 @@ static int put_reused(struct aufs_xino *x, struct aufs_xino_slot *s, uint64_t de
 	/* 1: number 0 and GEN odd, on the tombstone, which no reader matches */
 	if (!cas_num(s, v.num, v.gen, 0, v.gen + 1))
 		return 1;
-	/* 2: the key; fails only if a truncation took the slot over (stuck, it thought) */
-	if (!cas_key(s, AUFS_XINO_TOMB_DEV, v.ino, dev, ino))
+	/*
+	 * 2: the key. Fails only when a reuse a truncation undid wrote its key late:
+	 * the slot is ours (GEN odd), so that key goes and the slot is a tombstone again.
+	 */
+	if (!cas_key(s, AUFS_XINO_TOMB_DEV, v.ino, dev, ino)) {
+		uint64_t k = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
+		uint64_t d = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
+
+		if (d != AUFS_XINO_TOMB_DEV)
+			(void)tombstone(x, s, d, k);
+		(void)cas_num(s, 0, v.gen + 1, AUFS_XINO_DEAD, v.gen + 2);
 		return 1;
+	}
 	count(x, AUFS_XINO_CNT_ENTRIES, 1);
 	/* 3: the number and an even GEN: readers take the key from now on */
 	return cas_num(s, 0, v.gen + 1, num, v.gen + 2) ? 0 : 1;
