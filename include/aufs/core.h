@@ -352,6 +352,7 @@ struct aufs_xino_status {
 	uint64_t entries, records, full;
 	uint64_t plinks;		/* pseudo-links live now */
 	uint64_t plinks_made, plinks_flushed, plinks_cleaned;
+	uint64_t freed;			/* slots given back (truncation, frees) */
 };
 /*
  * Read U's xino file, mapped read-only with the checks of an attach; never made.
@@ -361,6 +362,17 @@ struct aufs_xino_status {
  */
 int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 		     struct aufs_err *err);
+/*
+ * Truncation (aufs(5) trunc_xib): the entries of U's xino file for objects that
+ * are gone give their slots back. Those whose device is one of GONE (NGONE
+ * devices of deleted branches) that no branch of U has; with ALL also those
+ * without a number and those of any device no branch of U has (pseudo-links
+ * excepted). The count freed into *FREED. 0 also when U has no table (noxino,
+ * none yet, stale); -EPERM (err->msg) when this process may not write it (root
+ * and the top writable branch's owner may); -EUCLEAN refused; other -errno.
+ */
+int aufs_xino_trunc(const struct aufs_union *u, const dev_t *gone, int ngone, bool all,
+		    uint64_t *freed, struct aufs_err *err);
 
 /* ------------------------------------------------------------------ state_plink.c */
 

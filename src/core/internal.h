@@ -370,6 +370,8 @@ struct aufs_union *fd_union_at(int fd, const struct aufs_config *cfg, int *ret_b
 #define AUFS_XINO_SIZE      (AUFS_XINO_HDR_SIZE + (size_t)AUFS_XINO_NSLOT * AUFS_XINO_SLOT_SIZE)
 /* Slots a key may be looked for in from its hash on: past them the table is full for it. */
 #define AUFS_XINO_PROBE     32
+/* Times a writer looks again at slots that changed under it before it gives up. */
+#define AUFS_XINO_ROUNDS    8
 /* A union inode number: the branch index above this bit, the real number below. */
 #define AUFS_XINO_BRANCH_SHIFT 56
 /* An unattached union tries again every this many calls (a power of two). */
@@ -383,6 +385,7 @@ enum aufs_xino_counter {
 	AUFS_XINO_CNT_PLINK_GATE,	/* non-zero while a pseudo-link may be live */
 	AUFS_XINO_CNT_PLINK_FLUSHED,	/* names made real hard links by aufsctl flush */
 	AUFS_XINO_CNT_PLINK_CLEANED,	/* pseudo-links dropped by clean_plink */
+	AUFS_XINO_CNT_FREED,		/* slots given back (tombstones made: truncation, frees) */
 	AUFS_XINO_CNT_MAX = 8,
 };
 
@@ -409,15 +412,25 @@ struct aufs_xino {
 
 /*
  * One translation: the real (dev, ino) of an object in a writable branch (both 0:
- * free; set together, once, by a 16-byte compare-and-swap) and the union number
- * it keeps (0: not yet written, as if absent).
+ * never used; set together by a 16-byte compare-and-swap) and the union number
+ * it keeps (0: not yet written, as if absent; AUFS_XINO_DEAD: being freed or
+ * given back). GEN and NUM are also changed together, by a 16-byte
+ * compare-and-swap: GEN is odd while the key changes (a free, a reuse) and goes
+ * up at each change, so a writer that read the key at another GEN cannot write
+ * its number, and a reader sees a key and its number of one time
+ * (state_xino.c says why each race is safe).
  */
 struct aufs_xino_slot {
 	uint64_t ino;
-	uint64_t dev;
+	uint64_t dev;			/* AUFS_XINO_TOMB_DEV: a given-back slot */
 	_Atomic uint64_t num;
-	uint64_t spare;
+	_Atomic uint64_t gen;		/* 0 in a never-used slot (formerly spare) */
 } __attribute__((aligned(16)));
+
+/* The dev of a tombstone key: no real device (nor AUFS_PLINK_DEV) has it. */
+#define AUFS_XINO_TOMB_DEV (UINT64_MAX - 1)
+/* The number of a slot being freed or given back: no union number has bit 63. */
+#define AUFS_XINO_DEAD UINT64_MAX
 
 /* The union's st_dev: one virtual device per union, no real device's number. */
 uint64_t xino_dev_slow(struct aufs_union *u);
@@ -452,6 +465,27 @@ static inline struct aufs_xino_slot *xino_slots(const struct aufs_xino *x)
 	return (struct aufs_xino_slot *)((char *)x + AUFS_XINO_HDR_SIZE);
 }
 
+/*
+ * The live entry of slot S: its key and number read at one even GEN (a seqlock's
+ * read side; nothing written), false when the slot is changing, dead, a
+ * tombstone or never used. *INO is set in every case: 0 only for a never-used
+ * slot, where a chain ends.
+ */
+static inline bool xino_slot_read(const struct aufs_xino_slot *s, uint64_t *dev, uint64_t *ino,
+				  uint64_t *num)
+{
+	uint64_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
+
+	*ino = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
+	if (*ino == 0)
+		return false;	/* never used (the usual probe of a stat): a key is never cleared */
+	*dev = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
+	*num = atomic_load_explicit(&s->num, memory_order_acquire);
+	atomic_thread_fence(memory_order_acquire);
+	return !(g & 1) && atomic_load_explicit(&s->gen, memory_order_relaxed) == g &&
+	       *dev != AUFS_XINO_TOMB_DEV && *num != AUFS_XINO_DEAD;
+}
+
 /* The number recorded for (DEV, INO) in X, 0 when none. */
 static inline uint64_t xino_lookup(const struct aufs_xino *x, uint64_t dev, uint64_t ino)
 {
@@ -459,12 +493,15 @@ static inline uint64_t xino_lookup(const struct aufs_xino *x, uint64_t dev, uint
 	uint32_t i = xino_slot_of(dev, ino);
 
 	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
-		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
+		uint64_t d, k, v;
 
-		if (k == 0)
-			return 0;	/* keys are never removed: it is not further on */
-		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev)
-			return atomic_load_explicit(&s[i].num, memory_order_acquire);
+		if (xino_slot_read(&s[i], &d, &k, &v)) {
+			if (k == ino && d == dev)
+				return v;	/* the first live one: later copies are shadowed */
+		} else if (k == 0) {
+			return 0;	/* never used: keys are only put at a chain's end */
+		}
+		/* a tombstone or a slot changing: the key may be further on */
 	}
 	return 0;
 }
@@ -514,8 +551,18 @@ int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num);
 /* The same, counted as WHAT (a number kept, a pseudo-link made). */
 int xino_record_as(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num,
 		   enum aufs_xino_counter what);
-/* (DEV, INO) is absent from X again (its key stays: keys are never removed). */
+/* (DEV, INO) is absent from X again (its key stays, with number 0). */
 void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino);
+/* (DEV, INO)'s slot is given back (a tombstone a record may take again). */
+void xino_free(struct aufs_xino *x, uint64_t dev, uint64_t ino);
+/*
+ * Truncation: every entry for which GONE(dev, ino, num, arg) is true (NUM 0 for
+ * an entry without a number) becomes a tombstone, and so do dead entries (a free
+ * a killed process left half done) and entries a live one with the same key
+ * shadows. How many were freed.
+ */
+uint64_t xino_truncate(struct aufs_xino *x,
+		       bool (*gone)(uint64_t dev, uint64_t ino, uint64_t num, void *arg), void *arg);
 /* How many keys of device DEV X holds with a number (aufsctl status). */
 uint64_t xino_count_dev(const struct aufs_xino *x, uint64_t dev);
 /* The table of U if mapped writable (tests), else NULL. */

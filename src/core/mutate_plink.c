@@ -156,7 +156,7 @@ static int drop_entry(struct aufs_union *u, struct aufs_xino *x, uint64_t num, b
 	plink_clear(x, num);
 	if (t >= 0 && plink_path(u, t, num, path) == 0) {
 		if (forget && sys_lstat(path, &copy) == 0)
-			xino_unrecord(x, (uint64_t)copy.st_dev, (uint64_t)copy.st_ino);
+			xino_free(x, (uint64_t)copy.st_dev, (uint64_t)copy.st_ino);
 		r = beneath_unlinkat(path, 0);
 		if (r == -ENOENT)
 			r = 0;

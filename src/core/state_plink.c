@@ -72,7 +72,8 @@ int plink_set(struct aufs_xino *x, uint64_t num, int t)
 
 void plink_clear(struct aufs_xino *x, uint64_t num)
 {
-	xino_unrecord(x, AUFS_PLINK_DEV, num);
+	/* the slot is given back: a pseudo-link made again takes any free one */
+	xino_free(x, AUFS_PLINK_DEV, num);
 }
 
 int plink_scan(const struct aufs_xino *x, struct aufs_plink *out, size_t max)
@@ -81,16 +82,12 @@ int plink_scan(const struct aufs_xino *x, struct aufs_plink *out, size_t max)
 	size_t n = 0;
 
 	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++) {
-		uint64_t v;
+		uint64_t d, k, v;
 
-		if (__atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE) == 0 ||
-		    __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) != AUFS_PLINK_DEV)
-			continue;
-		v = atomic_load_explicit(&s[i].num, memory_order_acquire);
-		if (v == 0)
+		if (!xino_slot_read(&s[i], &d, &k, &v) || d != AUFS_PLINK_DEV || v == 0)
 			continue;
 		if (n < max) {
-			out[n].num = __atomic_load_n(&s[i].ino, __ATOMIC_RELAXED);
+			out[n].num = k;
 			out[n].branch = v - 1 < (uint64_t)AUFS_BRANCH_MAX ? (int)(v - 1) : -1;
 		}
 		n++;

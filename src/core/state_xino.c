@@ -58,6 +58,53 @@
  * without a number, which the next record of that key completes; nothing ever
  * waits for another process. Full: a key finds no free slot among the
  * AUFS_XINO_PROBE after its hash; the copy then keeps no number (counted: full).
+ *
+ * Slots given back (aufs(5): trunc_xib). Lookups stop at a never-used slot, so a
+ * key is never cleared: it becomes a tombstone, dev AUFS_XINO_TOMB_DEV (no real
+ * device, nor AUFS_PLINK_DEV) with its ino kept (non-zero: chains go on past it),
+ * which a record may take again. A slot's NUM and GEN (the former spare word,
+ * 0 in tables made before) change together by a 16-byte compare-and-swap, and
+ * GEN is odd while the key changes, a seqlock:
+ *   free (truncation, xino_free):  (n, g) -> (DEAD, g+1); key -> (TOMB, ino);
+ *                                  (DEAD, g+1) -> (DEAD, g+2)
+ *   reuse (a record, at the first tombstone of the key's chain, which it walked
+ *   to the end without finding the key):
+ *                                  (DEAD|0, g) -> (0, g+1); key (TOMB, t) -> (dev,
+ *                                  ino); (0, g+1) -> (num, g+2)
+ *   a number (record, unrecord):   (old, g) -> (num, g), g even and read before
+ *                                  the key it checked.
+ * Why each race is safe:
+ * - A reader (xino_slot_read()) reads GEN, the key, NUM, GEN again, and takes the
+ *   slot only when both GENs are the same even value: every key change happens
+ *   between two GEN changes, so a key torn by a change (its words are read one
+ *   by one) or a number of the key that came after is never taken. A slot that
+ *   is changing, a tombstone or a DEAD number is walked past, never a chain's end.
+ * - A writer that read a key at GEN g writes its number only by a swap expecting
+ *   g: once a free has begun (GEN g+1), a late record or unrecord of the old key
+ *   fails and looks again; it can never land on a tombstone or on the next key.
+ * - Two recorders of one tombstone: the first swap of the reuse lets one through;
+ *   the other looks again (and finds the key, if it was the same). Two recorders
+ *   of one key that take two tombstones at once leave two slots with it: the
+ *   first on the chain is the one every lookup, record and unrecord uses, the
+ *   other is shadowed, and a truncation frees it.
+ * - Killed at any step of a free or a reuse: the slot stays with GEN odd, which
+ *   readers and recorders walk past (a key's number is never wrong, at worst
+ *   absent, as a key without a number). Recorders never take such a slot over
+ *   (they cannot tell dead from slow); a truncation does: NUM DEAD and GEN + 2
+ *   (still odd, so a live owner's next swap fails and it looks again), the key a
+ *   tombstone, GEN even. A reuse undone that way whose owner still writes its key
+ *   after leaves that key with a DEAD number: dead, walked past, freed by the next
+ *   truncation.
+ * - A truncation freeing a key that has no number yet (just claimed) makes the
+ *   claimer's swap of the number fail: it looks again and takes a free slot.
+ * - The counters (entries, freed) are added after the key's swap: a process
+ *   killed between the two leaves them one off; they are statistics.
+ * Tombstones are a format fact (aufs-preload(7), ON-DISK FORMAT) but not a new
+ * version: a library of before meets only keys that are no device's, which it
+ * walks past, and never writes GEN. (A bump would make every running host's
+ * tables refused until replaced by hand.) What it does not do is check GEN: a
+ * process of the older library still running while a truncation frees slots may
+ * write a number late into a slot given back; truncate once those are gone.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,14 +146,147 @@ static inline struct aufs_xino_slot *slots(const struct aufs_xino *x)
 	return xino_slots(x);
 }
 
-/* A 16-byte compare-and-swap of a free key to (DEV, INO): cmpxchg16b, inline. */
-__attribute__((target("cx16"))) static bool claim(struct aufs_xino_slot *s, uint64_t dev,
-						  uint64_t ino)
+/* 16-byte compare-and-swaps (cmpxchg16b, inline): the key's two words, or NUM and GEN. */
+__attribute__((target("cx16"))) static bool cas_key(struct aufs_xino_slot *s, uint64_t dev,
+						    uint64_t ino, uint64_t new_dev,
+						    uint64_t new_ino)
 {
-	unsigned __int128 want = (unsigned __int128)dev << 64 | ino;
+	unsigned __int128 old = (unsigned __int128)dev << 64 | ino;
+	unsigned __int128 want = (unsigned __int128)new_dev << 64 | new_ino;
 
-	return __sync_bool_compare_and_swap((unsigned __int128 *)&s->ino, (unsigned __int128)0,
-					    want);
+	return __sync_bool_compare_and_swap((unsigned __int128 *)&s->ino, old, want);
+}
+
+__attribute__((target("cx16"))) static bool cas_num(struct aufs_xino_slot *s, uint64_t num,
+						    uint64_t gen, uint64_t new_num,
+						    uint64_t new_gen)
+{
+	unsigned __int128 old = (unsigned __int128)gen << 64 | num;
+	unsigned __int128 want = (unsigned __int128)new_gen << 64 | new_num;
+
+	return __sync_bool_compare_and_swap((unsigned __int128 *)&s->num, old, want);
+}
+
+/* A slot's words, GEN first: what a writer decides on (its compare-and-swap checks GEN). */
+struct seen {
+	uint64_t gen, ino, dev, num;
+};
+
+static void see(const struct aufs_xino_slot *s, struct seen *v)
+{
+	v->gen = atomic_load_explicit(&s->gen, memory_order_acquire);
+	v->ino = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
+	v->dev = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
+	v->num = atomic_load_explicit(&s->num, memory_order_acquire);
+}
+
+static void count(struct aufs_xino *x, enum aufs_xino_counter c, int64_t n)
+{
+	atomic_fetch_add_explicit(&x->counter[c], (uint64_t)n, memory_order_relaxed);
+}
+
+/* What a writer's step on a slot came to. */
+enum step { CHANGED = 0, DONE, FREED };
+
+/* The key (DEV, INO) of slot S becomes a tombstone; FREED if this call made it one. */
+static enum step tombstone(struct aufs_xino *x, struct aufs_xino_slot *s, uint64_t dev,
+			   uint64_t ino)
+{
+	if (!cas_key(s, dev, ino, AUFS_XINO_TOMB_DEV, ino))
+		return DONE;
+	count(x, AUFS_XINO_CNT_ENTRIES, -1);
+	count(x, AUFS_XINO_CNT_FREED, 1);
+	return FREED;
+}
+
+/*
+ * Make the live or dead key V (read at an even GEN) of slot S a tombstone.
+ * CHANGED when the slot changed since V was read (nothing done: look again).
+ */
+static enum step free_slot(struct aufs_xino *x, struct aufs_xino_slot *s, const struct seen *v)
+{
+	enum step r;
+
+	/* 1: number DEAD, GEN odd: no writer that read the key before can write it now */
+	if (!cas_num(s, v->num, v->gen, AUFS_XINO_DEAD, v->gen + 1))
+		return CHANGED;
+	/* 2: the key, ours to change (odd GEN) unless a truncation took a stuck one over */
+	r = tombstone(x, s, v->dev, v->ino);
+	/* 3: GEN even again (fails only after such a take-over) */
+	(void)cas_num(s, AUFS_XINO_DEAD, v->gen + 1, AUFS_XINO_DEAD, v->gen + 2);
+	return r;
+}
+
+/*
+ * A slot left changing (odd GEN) by a process killed in a free or a reuse, or one
+ * changing now: made a tombstone whatever it was becoming. A writer that was still
+ * at it finds GEN moved and looks again. Truncation only: recorders never wait for
+ * a slot nor take one over, so a live record is not undone over and over.
+ */
+static enum step take_over(struct aufs_xino *x, struct aufs_xino_slot *s, const struct seen *v)
+{
+	enum step r = DONE;
+	uint64_t dev, ino;
+
+	/* GEN + 2: still odd, and the owner's next compare-and-swap fails */
+	if (!cas_num(s, v->num, v->gen, AUFS_XINO_DEAD, v->gen + 2))
+		return CHANGED;
+	/* the owner may still swap the key once: read it again after a failed swap */
+	for (int tries = 0; tries < AUFS_XINO_ROUNDS; tries++) {
+		ino = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
+		dev = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
+		if (dev == AUFS_XINO_TOMB_DEV)
+			break;
+		r = tombstone(x, s, dev, ino);
+		if (r == FREED)
+			break;
+	}
+	(void)cas_num(s, AUFS_XINO_DEAD, v->gen + 2, AUFS_XINO_DEAD, v->gen + 3);
+	return r;
+}
+
+/* (DEV, INO) into the never-used slot S: 0 recorded, 1 look again. */
+static int put_fresh(struct aufs_xino *x, struct aufs_xino_slot *s, uint64_t dev, uint64_t ino,
+		     uint64_t num)
+{
+	uint64_t g;
+
+	if (!cas_key(s, 0, 0, dev, ino))
+		return 1;	/* another key came first: it may be ours, look again */
+	count(x, AUFS_XINO_CNT_ENTRIES, 1);
+	g = atomic_load_explicit(&s->gen, memory_order_acquire);
+	/* fails only if a truncation freed the key, still without a number, meanwhile */
+	return g & 1 || !cas_num(s, 0, g, num, g) ? 1 : 0;
+}
+
+/* (DEV, INO) into the tombstone S: 0 recorded, 1 look again. */
+static int put_reused(struct aufs_xino *x, struct aufs_xino_slot *s, uint64_t dev, uint64_t ino,
+		      uint64_t num)
+{
+	struct seen v;
+
+	see(s, &v);
+	if ((v.gen & 1) || v.dev != AUFS_XINO_TOMB_DEV)
+		return 1;
+	/* 1: number 0 and GEN odd, on the tombstone, which no reader matches */
+	if (!cas_num(s, v.num, v.gen, 0, v.gen + 1))
+		return 1;
+	/*
+	 * 2: the key. Fails only when a reuse a truncation undid wrote its key late:
+	 * the slot is ours (GEN odd), so that key goes and the slot is a tombstone again.
+	 */
+	if (!cas_key(s, AUFS_XINO_TOMB_DEV, v.ino, dev, ino)) {
+		uint64_t k = __atomic_load_n(&s->ino, __ATOMIC_ACQUIRE);
+		uint64_t d = __atomic_load_n(&s->dev, __ATOMIC_ACQUIRE);
+
+		if (d != AUFS_XINO_TOMB_DEV)
+			(void)tombstone(x, s, d, k);
+		(void)cas_num(s, 0, v.gen + 1, AUFS_XINO_DEAD, v.gen + 2);
+		return 1;
+	}
+	count(x, AUFS_XINO_CNT_ENTRIES, 1);
+	/* 3: the number and an even GEN: readers take the key from now on */
+	return cas_num(s, 0, v.gen + 1, num, v.gen + 2) ? 0 : 1;
 }
 
 int xino_record(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num)
@@ -118,28 +298,48 @@ int xino_record_as(struct aufs_xino *x, uint64_t dev, uint64_t ino, uint64_t num
 		   enum aufs_xino_counter what)
 {
 	struct aufs_xino_slot *s = slots(x);
-	uint32_t i = xino_slot_of(dev, ino);
 
-	if (ino == 0 || num == 0)
+	if (ino == 0 || num == 0 || num == AUFS_XINO_DEAD || dev == AUFS_XINO_TOMB_DEV)
 		return -EINVAL;
-	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
-		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
+	/* each round ends in a record, or starts again because a slot changed under it */
+	for (int round = 0; round < AUFS_XINO_ROUNDS; round++) {
+		uint32_t i = xino_slot_of(dev, ino);
+		struct aufs_xino_slot *tomb = NULL, *end = NULL;
+		int r = -1;
 
-		if (k == 0 && claim(&s[i], dev, ino)) {
-			atomic_fetch_add_explicit(&x->counter[AUFS_XINO_CNT_ENTRIES], 1,
-						  memory_order_relaxed);
-			k = ino;
-		} else if (k == 0) {
-			k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);	/* another's now */
-		}
-		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev) {
+		for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
+			struct seen v;
+
+			see(&s[i], &v);
+			if (v.ino == 0) {
+				end = &s[i];
+				break;
+			}
+			if (v.gen & 1)
+				continue;	/* changing: never waited for */
+			if (v.dev == AUFS_XINO_TOMB_DEV) {
+				tomb = tomb ? tomb : &s[i];
+				continue;
+			}
+			if (v.ino != ino || v.dev != dev || v.num == AUFS_XINO_DEAD)
+				continue;
 			/* a key taken before (an inode number used again) gets the new one */
-			atomic_store_explicit(&s[i].num, num, memory_order_release);
-			atomic_fetch_add_explicit(&x->counter[what], 1, memory_order_relaxed);
+			r = cas_num(&s[i], v.num, v.gen, num, v.gen) ? 0 : 1;
+			break;
+		}
+		/* not on the chain: the first tombstone before its end, else the end */
+		if (r < 0 && tomb)
+			r = put_reused(x, tomb, dev, ino, num);
+		else if (r < 0 && end)
+			r = put_fresh(x, end, dev, ino, num);
+		if (r == 0) {
+			count(x, what, 1);
 			return 0;
 		}
+		if (r < 0)
+			break;
 	}
-	atomic_fetch_add_explicit(&x->counter[AUFS_XINO_CNT_FULL], 1, memory_order_relaxed);
+	count(x, AUFS_XINO_CNT_FULL, 1);
 	return -ENOSPC;
 }
 
@@ -157,26 +357,102 @@ void xino_forget(struct aufs_union *u, uint64_t dev, uint64_t ino)
 {
 	struct aufs_xino *x = xino_writable(u);
 
+	/* the copy is gone: its slot too, for whatever copy comes next */
 	if (x)
-		xino_unrecord(x, dev, ino);
+		xino_free(x, dev, ino);
 }
 
-void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino)
+/*
+ * Apply ACT to every slot of (DEV, INO)'s chain holding that key (live, or with
+ * number 0), read at an even GEN, until it returns true; a slot that changed
+ * under ACT is read again (a few times: it is a race with another writer).
+ */
+static void each_key(struct aufs_xino *x, uint64_t dev, uint64_t ino, bool all,
+		     enum step (*act)(struct aufs_xino *, struct aufs_xino_slot *,
+				      const struct seen *))
 {
 	struct aufs_xino_slot *s = slots(x);
 	uint32_t i = xino_slot_of(dev, ino);
 
-	/* the key stays (keys are never removed: lookups stop at a free slot), absent */
 	for (int n = 0; n < AUFS_XINO_PROBE; n++, i = (i + 1) & (AUFS_XINO_NSLOT - 1)) {
-		uint64_t k = __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE);
+		for (int tries = 0; tries < AUFS_XINO_ROUNDS; tries++) {
+			struct seen v;
 
-		if (k == 0)
-			return;
-		if (k == ino && __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev) {
-			atomic_store_explicit(&s[i].num, 0, memory_order_release);
-			return;
+			see(&s[i], &v);
+			if (v.ino == 0)
+				return;
+			if ((v.gen & 1) || v.ino != ino || v.dev != dev || v.num == AUFS_XINO_DEAD)
+				break;
+			if (act(x, &s[i], &v) != CHANGED) {
+				if (!all)
+					return;
+				break;
+			}
 		}
 	}
+}
+
+static enum step zero_num(struct aufs_xino *x, struct aufs_xino_slot *s, const struct seen *v)
+{
+	(void)x;
+	return cas_num(s, v->num, v->gen, 0, v->gen) ? DONE : CHANGED;
+}
+
+void xino_unrecord(struct aufs_xino *x, uint64_t dev, uint64_t ino)
+{
+	/* the first: the one lookups find */
+	each_key(x, dev, ino, false, zero_num);
+}
+
+void xino_free(struct aufs_xino *x, uint64_t dev, uint64_t ino)
+{
+	/* every one: a shadowed copy is of no use either */
+	each_key(x, dev, ino, true, free_slot);
+}
+
+/* Is slot I's live key (DEV, INO) also in a live slot before it on its chain? */
+static bool shadowed(const struct aufs_xino_slot *s, uint32_t i, uint64_t dev, uint64_t ino)
+{
+	for (uint32_t j = xino_slot_of(dev, ino); j != i; j = (j + 1) & (AUFS_XINO_NSLOT - 1)) {
+		uint64_t d, k, v;
+
+		if (((i - j) & (AUFS_XINO_NSLOT - 1)) >= AUFS_XINO_PROBE)
+			return false;	/* not on its chain: put there by no record */
+		if (xino_slot_read(&s[j], &d, &k, &v) && d == dev && k == ino)
+			return true;
+	}
+	return false;
+}
+
+uint64_t xino_truncate(struct aufs_xino *x,
+		       bool (*gone)(uint64_t dev, uint64_t ino, uint64_t num, void *arg), void *arg)
+{
+	struct aufs_xino_slot *s = slots(x);
+	uint64_t freed = 0;
+
+	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++) {
+		for (int tries = 0; tries < AUFS_XINO_ROUNDS; tries++) {
+			struct seen v;
+			enum step done;
+
+			see(&s[i], &v);
+			if (v.ino == 0)
+				break;
+			if (v.gen & 1)
+				done = take_over(x, &s[i], &v);
+			else if (v.dev == AUFS_XINO_TOMB_DEV)
+				done = DONE;
+			else if (v.num == AUFS_XINO_DEAD || gone(v.dev, v.ino, v.num, arg) ||
+				 shadowed(s, i, v.dev, v.ino))
+				done = free_slot(x, &s[i], &v);
+			else
+				done = DONE;
+			freed += done == FREED;
+			if (done != CHANGED)
+				break;
+		}
+	}
+	return freed;
 }
 
 uint64_t xino_count_dev(const struct aufs_xino *x, uint64_t dev)
@@ -184,10 +460,11 @@ uint64_t xino_count_dev(const struct aufs_xino *x, uint64_t dev)
 	const struct aufs_xino_slot *s = slots(x);
 	uint64_t n = 0;
 
-	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++)
-		n += __atomic_load_n(&s[i].ino, __ATOMIC_ACQUIRE) != 0 &&
-		     __atomic_load_n(&s[i].dev, __ATOMIC_RELAXED) == dev &&
-		     atomic_load_explicit(&s[i].num, memory_order_relaxed) != 0;
+	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++) {
+		uint64_t d, k, v;
+
+		n += xino_slot_read(&s[i], &d, &k, &v) && d == dev && v != 0;
+	}
 	return n;
 }
 
@@ -551,10 +828,72 @@ int aufs_xino_status(const struct aufs_union *u, struct aufs_xino_status *ret,
 	ret->plinks_made = atomic_load(&x->counter[AUFS_XINO_CNT_PLINKS]);
 	ret->plinks_flushed = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_FLUSHED]);
 	ret->plinks_cleaned = atomic_load(&x->counter[AUFS_XINO_CNT_PLINK_CLEANED]);
+	ret->freed = atomic_load(&x->counter[AUFS_XINO_CNT_FREED]);
 	(void)sys_munmap((void *)x, AUFS_XINO_SIZE);
 	if (sys_stat(w.path, &st) == 0) {
 		ret->uid = st.st_uid;
 		ret->mode = st.st_mode & 07777;
 	}
+	return 0;
+}
+
+/* What a truncation frees (aufs_xino_trunc()). */
+struct trunc_what {
+	const struct aufs_union *u;
+	const dev_t *gone;
+	int ngone;
+	bool all;
+};
+
+static bool has_branch_dev(const struct aufs_union *u, uint64_t dev)
+{
+	for (int b = 0; b < u->nbranch; b++)
+		if ((uint64_t)u->branch[b].dev == dev)
+			return true;
+	return false;
+}
+
+static bool trunc_gone(uint64_t dev, uint64_t ino, uint64_t num, void *arg)
+{
+	const struct trunc_what *w = arg;
+
+	(void)ino;
+	if (w->all && (num == 0 || (dev != AUFS_PLINK_DEV && !has_branch_dev(w->u, dev))))
+		return true;
+	for (int i = 0; i < w->ngone; i++)
+		if ((uint64_t)w->gone[i] == dev)
+			return !has_branch_dev(w->u, dev);
+	return false;
+}
+
+int aufs_xino_trunc(const struct aufs_union *u, const dev_t *gone, int ngone, bool all,
+		    uint64_t *freed, struct aufs_err *err)
+{
+	struct trunc_what what = { u, gone, ngone, all };
+	struct where w;
+	uintptr_t v = 0;
+	int r;
+
+	*freed = 0;
+	r = where_init(&w, u);
+	if (r == -EROFS)
+		return 0;	/* noxino, or no writable branch: no table */
+	if (r < 0)
+		return r;
+	r = map_file(&w, true, &v, err);
+	if (r == -ENOENT || r == -ESTALE)
+		return 0;	/* none yet, or one of a branch made again: its next maker starts it anew */
+	if (r < 0)
+		return r;
+	if (v & AUFS_SHM_RDONLY) {
+		(void)sys_munmap((void *)(v & ~AUFS_SHM_RDONLY), AUFS_XINO_SIZE);
+		err->code = -EPERM;
+		snprintf(err->msg, sizeof(err->msg),
+			 "the table of inode numbers of %s (%s) is root's or the branch owner's "
+			 "(uid %u) to truncate", u->mnt, w.path, (unsigned)w.br.st_uid);
+		return -EPERM;
+	}
+	*freed = xino_truncate((struct aufs_xino *)v, trunc_gone, &what);
+	(void)sys_munmap((void *)v, AUFS_XINO_SIZE);
 	return 0;
 }

@@ -208,6 +208,25 @@ static void set_session(char *inherited_lines, char *mounts)
 		die(EXIT_INTERNAL, "cannot set the environment: %s%s", strerror(errno), "");
 }
 
+/*
+ * trunc_xib in a union's options: its table gives back the slots of entries no
+ * branch of the union holds any more (aufs(5): truncate it at any time), said
+ * when there were some. Not fatal: the numbers are right either way.
+ */
+static void trunc_xib(const struct aufs_union *u)
+{
+	struct aufs_err err = { 0 };
+	uint64_t freed = 0;
+	int r = aufs_xino_trunc(u, NULL, 0, true, &freed, &err);
+
+	if (r < 0)
+		fprintf(stderr, "aufs-run: note: %s: trunc_xib: %s\n", u->mnt,
+			err.msg[0] ? err.msg : strerror(-r));
+	else if (freed)
+		fprintf(stderr, "aufs-run: %s: %llu inode number entr%s freed (trunc_xib)\n", u->mnt,
+			(unsigned long long)freed, freed == 1 ? "y" : "ies");
+}
+
 int main(int argc, char **argv)
 {
 	struct aufs_config cfg;
@@ -375,6 +394,8 @@ int main(int argc, char **argv)
 				path[0] = 0;
 			die(EXIT_USAGE, "xino file %s: %s", path, strerror(-r));
 		}
+		if (u->opts.flags & AUFS_OPT_TRUNC_XIB)
+			trunc_xib(u);
 	}
 	if (find_library(lib, sizeof(lib)) < 0)
 		die(EXIT_INTERNAL, "cannot find libaufs-preload.so next to aufs-run (%s)", lib, "");

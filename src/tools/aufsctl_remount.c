@@ -177,36 +177,49 @@ static int replace_file(const char *file, const char *text, size_t len)
 	return 0;
 }
 
+/* What a remount does once, besides the new line (take_acts()). */
+struct acts {
+	bool clean_plink;
+	bool trunc;		/* truncate the xino file: a del, or trunc_xib, not undone */
+	bool trunc_all;		/* trunc_xib: also entries without a number, of no branch */
+};
+
 /*
- * clean_plink is an act, not a state to keep in the line (each new process would
- * drop the pseudo-links again): ITEMS without it into a new string (*RET), true
- * when it was there.
+ * clean_plink, trunc_xib and notrunc_xib are acts, not states to keep in the line
+ * (each new process would do them again): ITEMS without them into a new string
+ * (*RET), and what they ask. As aufs(5): a del truncates unless notrunc_xib
+ * follows it; trunc_xib truncates whatever was deleted (aufs: "any time").
  */
-static bool take_clean_plink(const char *items, char **ret)
+static void take_acts(const char *items, char **ret, struct acts *acts)
 {
 	char *copy = strdup(items), *out = calloc(1, strlen(items) + 1), *tok, *next;
-	bool found = false;
 
+	memset(acts, 0, sizeof(*acts));
 	if (!copy || !out) {
 		free(copy);
 		free(out);
 		*ret = NULL;
-		return false;
+		return;
 	}
 	for (tok = copy; tok; tok = next) {
 		next = strchr(tok, ',');
 		if (next)
 			*next++ = 0;
 		if (!strcmp(tok, "clean_plink")) {
-			found = true;
+			acts->clean_plink = true;
 			continue;
 		}
+		if (!strcmp(tok, "trunc_xib") || !strcmp(tok, "notrunc_xib")) {
+			acts->trunc = acts->trunc_all = tok[0] == 't';
+			continue;
+		}
+		if (!strncmp(tok, "del:", 4))
+			acts->trunc = true;
 		if (*tok)
 			strcat(strcat(out, *out ? "," : ""), tok);
 	}
 	free(copy);
 	*ret = out;
-	return found;
 }
 
 /* clean_plink for the union at MNT with OPTIONS (after the remount). 0 or an exit status. */
@@ -229,6 +242,99 @@ static int clean_plink(const char *mnt, const char *options, const char *label)
 	return r < 0 ? r : 0;
 }
 
+/* A union a remount changed: what it was, what it is, what is done to it after. */
+struct done {
+	char *mnt;
+	char *opts;		/* the new options */
+	dev_t *gone;		/* st_dev of the deleted branches */
+	int ngone;
+	int kept;		/* writable ones on the device of a remaining branch */
+};
+
+/* The devices of the branches of OLD that NEW has not (deleted), into D. */
+static int deleted_devs(const char *mnt, const char *old, const char *new, struct done *d)
+{
+	struct aufs_err err = { 0 };
+	struct aufs_union *o = NULL, *n = NULL;
+	int r = aufs_union_parse(old, mnt, &o, &err);
+
+	if (r < 0) {
+		/* (a branch of the old line gone from the disk): not the remount's failure */
+		fprintf(stderr, "aufsctl: note: %s: the deleted branches' devices are unknown (%s): "
+			"their inode number entries stay until a remount -o trunc_xib\n", mnt,
+			err.msg);
+		return 0;
+	}
+	if (aufs_union_parse(new, mnt, &n, &err) < 0) {
+		aufs_union_free(o);
+		return 0;	/* the whole new table's check says why */
+	}
+	d->gone = calloc((size_t)o->nbranch, sizeof(*d->gone));
+	if (!d->gone) {
+		aufs_union_free(o);
+		aufs_union_free(n);
+		return ctl_fail(EXIT_FAILED, "out of memory%s", "");
+	}
+	for (int i = 0; i < o->nbranch; i++) {
+		bool stays = false, dev_stays = false, seen = false;
+
+		for (int j = 0; j < n->nbranch; j++) {
+			stays |= !strcmp(o->branch[i].path, n->branch[j].path);
+			dev_stays |= o->branch[i].dev == n->branch[j].dev;
+		}
+		for (int k = 0; k < d->ngone; k++)
+			seen |= d->gone[k] == o->branch[i].dev;
+		if (stays || seen)
+			continue;
+		d->gone[d->ngone++] = o->branch[i].dev;
+		/* only copies are recorded: a read-only branch had no entries (or dead ones) */
+		d->kept += dev_stays && o->branch[i].perm == AUFS_PERM_RW;
+	}
+	aufs_union_free(o);
+	aufs_union_free(n);
+	return 0;
+}
+
+/*
+ * Truncation of the xino file of the union D after the remount (ACTS). Only root
+ * and the table's owner may write it: for anyone else the entries stay, said.
+ * 0 or an exit status.
+ */
+static int truncate_xino(const struct done *d, const struct acts *acts, const char *label)
+{
+	struct aufs_err err = { 0 };
+	struct aufs_union *u = NULL;
+	uint64_t freed = 0;
+	int r;
+
+	if (!acts->trunc || (!d->ngone && !acts->trunc_all))
+		return 0;
+	r = aufs_union_parse(d->opts, d->mnt, &u, &err);
+	if (r < 0)
+		return ctl_fail(EXIT_USAGE, "%s: %s", d->mnt, err.msg);
+	r = aufs_xino_trunc(u, d->gone, d->ngone, acts->trunc_all, &freed, &err);
+	aufs_union_free(u);
+	if (r == -EPERM) {
+		fprintf(stderr, "aufsctl: note: %s%s: %s; its entries stay\n", label, d->mnt,
+			err.msg);
+		return 0;
+	}
+	if (r < 0)
+		return ctl_fail(EXIT_FAILED, "%strunc_xib %s: %s", label, d->mnt,
+				 err.msg[0] ? err.msg : strerror(-r));
+	/* a del of a read-only base (the usual remount) has nothing to say */
+	if (!freed && !d->kept && !acts->trunc_all)
+		return 0;
+	printf("%s%s: %llu inode number entr%s freed (%s)", label, d->mnt,
+	       (unsigned long long)freed, freed == 1 ? "y" : "ies",
+	       acts->trunc_all ? "trunc_xib" : "the deleted branches'");
+	if (d->kept)
+		printf("; %d deleted branch%s on the file system of a remaining one: its entries "
+		       "stay", d->kept, d->kept == 1 ? " is" : "es are");
+	putchar('\n');
+	return 0;
+}
+
 /*
  * Apply ITEMS to the unions of FSTAB at TARGETS (all of them with ALL) and replace
  * IMAGE. Each target found is set to NULL. Returns 0 or an exit status, said.
@@ -241,9 +347,11 @@ static int remount_file(const char *fstab, const char *image, const char *items,
 	struct line *lines = NULL;
 	size_t nlines = 0, len = 0, out_len = 0;
 	char *text = NULL, *out = NULL, *kept_items = NULL;
-	bool clean = take_clean_plink(items, &kept_items);
-	struct { char mnt[PATH_MAX]; char *opts; } *cleans = NULL;
-	int changed = 0, ncleans = 0, r;
+	struct acts acts;
+	struct done *dones = NULL;
+	int changed = 0, ndones = 0, r;
+
+	take_acts(items, &kept_items, &acts);
 
 	if (!kept_items)
 		return ctl_fail(EXIT_FAILED, "out of memory%s", "");
@@ -286,12 +394,19 @@ static int remount_file(const char *fstab, const char *image, const char *items,
 				opts[flen[3]] = 0;
 				if (aufs_remount_apply(opts, kept_items, &nopts, &err) < 0)
 					return ctl_fail(EXIT_USAGE, "%s: %s", mnt, err.msg);
-				if (clean) {
-					cleans = realloc(cleans, (size_t)(ncleans + 1) *
-								 sizeof(*cleans));
-					if (!cleans || !(cleans[ncleans].opts = strdup(nopts)))
+				if (acts.clean_plink || acts.trunc) {
+					struct done *d;
+
+					dones = realloc(dones, (size_t)(ndones + 1) * sizeof(*dones));
+					if (!dones)
 						return ctl_fail(EXIT_FAILED, "out of memory%s", "");
-					snprintf(cleans[ncleans++].mnt, PATH_MAX, "%s", mnt);
+					d = &dones[ndones++];
+					*d = (struct done){ strdup(mnt), strdup(nopts), NULL, 0, 0 };
+					if (!d->mnt || !d->opts)
+						return ctl_fail(EXIT_FAILED, "out of memory%s", "");
+					/* the deleted branches' devices, while the old line is the truth */
+					if (acts.trunc && (r = deleted_devs(mnt, opts, nopts, d)) != 0)
+						return r;
 				}
 				lines[nlines].new_text = malloc(pre + strlen(nopts) + post + 1);
 				if (!lines[nlines].new_text)
@@ -335,10 +450,13 @@ static int remount_file(const char *fstab, const char *image, const char *items,
 				 err.msg);
 	printf("%s%s: %d union%s remounted (%s); image %s: their processes adopt it at their next "
 	       "call\n", label, fstab, changed, changed == 1 ? "" : "s", items, cfg->image);
-	/* the pseudo-links go after the new line is in place, which no longer asks for it */
-	for (int i = 0; i < ncleans; i++)
-		if ((r = clean_plink(cleans[i].mnt, cleans[i].opts, label)) != 0)
+	/* the acts come after the new line is in place, which no longer asks for them */
+	for (int i = 0; i < ndones; i++) {
+		if (acts.clean_plink && (r = clean_plink(dones[i].mnt, dones[i].opts, label)) != 0)
 			return r;
+		if ((r = truncate_xino(&dones[i], &acts, label)) != 0)
+			return r;
+	}
 	return 0;
 }
 

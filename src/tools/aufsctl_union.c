@@ -229,9 +229,9 @@ static void xino_human(const struct aufs_union *u)
 	if (strcmp(v.status, "present"))
 		printf("  inode numbers: %s\n", v.why);
 	else
-		printf("  inode numbers: %s, entries %llu, kept %llu, full %llu\n", v.file,
-		       (unsigned long long)v.st.entries, (unsigned long long)v.st.records,
-		       (unsigned long long)v.st.full);
+		printf("  inode numbers: %s, entries %llu, kept %llu, full %llu, freed %llu\n",
+		       v.file, (unsigned long long)v.st.entries, (unsigned long long)v.st.records,
+		       (unsigned long long)v.st.full, (unsigned long long)v.st.freed);
 	if (!(u->opts.flags & AUFS_OPT_PLINK))
 		printf("  pseudo-links: off (noplink)\n");
 	else if (!strcmp(v.status, "present"))
@@ -254,11 +254,11 @@ static void xino_json(const struct aufs_union *u)
 		json_string(stdout, v.file);
 	}
 	if (!strcmp(v.status, "present")) {
-		printf(",\"entries\":%llu,\"kept\":%llu,\"full\":%llu,\"plink\":%s,"
-		       "\"plinks\":{\"live\":%llu,\"made\":%llu,\"flushed\":%llu,"
-		       "\"cleaned\":%llu}}",
+		printf(",\"entries\":%llu,\"kept\":%llu,\"full\":%llu,\"freed\":%llu,"
+		       "\"plink\":%s,\"plinks\":{\"live\":%llu,\"made\":%llu,"
+		       "\"flushed\":%llu,\"cleaned\":%llu}}",
 		       (unsigned long long)v.st.entries, (unsigned long long)v.st.records,
-		       (unsigned long long)v.st.full,
+		       (unsigned long long)v.st.full, (unsigned long long)v.st.freed,
 		       u->opts.flags & AUFS_OPT_PLINK ? "true" : "false",
 		       (unsigned long long)v.st.plinks, (unsigned long long)v.st.plinks_made,
 		       (unsigned long long)v.st.plinks_flushed,

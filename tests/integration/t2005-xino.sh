@@ -241,7 +241,7 @@ test_expect_success 'a refused table: programs still run, numbers composed, said
 
 test_expect_success 'aufsctl status: the table, the slots taken, the numbers kept' '
 	aufsctl status -o "$OPTS" "$M" >out &&
-	test_grep "^  inode numbers: $AUFS_XINO_DIR/aufs.xino.[0-9a-f]*, entries [1-9][0-9]*, kept [1-9][0-9]*, full 0\$" out &&
+	test_grep "^  inode numbers: $AUFS_XINO_DIR/aufs.xino.[0-9a-f]*, entries [1-9][0-9]*, kept [1-9][0-9]*, full 0, freed 0\$" out &&
 	aufsctl status -o "br:$TRASH/top3=rw:$BASE=ro,noxino" "$TRASH/mnt3" >out &&
 	test_grep "^  inode numbers: composed (noxino" out &&
 	aufsctl status -o "br:$TRASH/top4=rw:$BASE=ro,xino=$TRASH/bad.xino" "$M4" >out &&

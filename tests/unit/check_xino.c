@@ -440,6 +440,357 @@ START_TEST(test_refused_symlink)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- slots given back */
+
+static struct aufs_xino_slot *slot_at(struct aufs_xino *x, uint32_t i)
+{
+	return (struct aufs_xino_slot *)((char *)x + AUFS_XINO_HDR_SIZE) +
+	       (i & (AUFS_XINO_NSLOT - 1));
+}
+
+/* N keys of device DEV that all start their chain at the slot of (DEV, 1). */
+static void same_chain(uint64_t dev, uint64_t *keys, int n)
+{
+	uint32_t want = xino_slot_of(dev, 1);
+	int k = 0;
+
+	keys[k++] = 1;
+	for (uint64_t ino = 2; k < n; ino++)
+		if (xino_slot_of(dev, ino) == want)
+			keys[k++] = ino;
+}
+
+static struct aufs_xino *table(struct aufs_union *u)
+{
+	struct aufs_xino *x;
+
+	(void)stat_of("@/mnt/f");
+	x = xino_writable(u);
+	ck_assert_ptr_nonnull(x);
+	return x;
+}
+
+static uint64_t counter(struct aufs_xino *x, enum aufs_xino_counter c)
+{
+	return atomic_load(&x->counter[c]);
+}
+
+/*
+ * Record, unrecord (the key stays, absent), free (a tombstone: the key's dev a
+ * device nobody has, its ino kept), record another key of the chain: it takes
+ * the freed slot, not one further on.
+ */
+START_TEST(test_free_and_reuse)
+{
+	struct aufs_union *u = fx_start("b/f t/", "br:@/t=rw:@/b=ro");
+	struct aufs_xino *x = table(u);
+	uint64_t keys[2], dev = 31;
+	uint32_t at = xino_slot_of(dev, 1);
+	struct aufs_xino_slot *s = slot_at(x, at);
+
+	same_chain(dev, keys, 2);
+	ck_assert_int_eq(xino_record(x, dev, keys[0], 1001), 0);
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 1);
+	xino_unrecord(x, dev, keys[0]);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[0]), 0);
+	ck_assert_uint_eq(s->dev, dev);	/* the key stays */
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 1);
+	xino_free(x, dev, keys[0]);
+	ck_assert_uint_eq(s->dev, AUFS_XINO_TOMB_DEV);
+	ck_assert_uint_eq(s->ino, keys[0]);
+	ck_assert_uint_eq(atomic_load(&s->num), AUFS_XINO_DEAD);
+	ck_assert_uint_eq(atomic_load(&s->gen), 2);	/* even: not changing */
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 0);
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_FREED), 1);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[0]), 0);
+	/* a free of a key that is not there changes nothing */
+	xino_free(x, dev, keys[0]);
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_FREED), 1);
+	ck_assert_int_eq(xino_record(x, dev, keys[1], 1002), 0);
+	ck_assert_uint_eq(s->dev, dev);
+	ck_assert_uint_eq(s->ino, keys[1]);
+	ck_assert_uint_eq(atomic_load(&s->gen), 4);
+	ck_assert_uint_eq(slot_at(x, at + 1)->ino, 0);	/* nothing further on */
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[1]), 1002);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[0]), 0);
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 1);
+	/* a slot changing (GEN odd: a free or a reuse under way) is no answer */
+	atomic_store(&s->gen, 5);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[1]), 0);
+	atomic_store(&s->gen, 4);
+	/* the freed key recorded again: a slot of its own again */
+	ck_assert_int_eq(xino_record(x, dev, keys[0], 1003), 0);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[0]), 1003);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[1]), 1002);
+}
+END_TEST
+
+/*
+ * Tombstones in the middle of a chain: the keys after them are still found and
+ * recorded in place (not again into the tombstone before them); a new key takes
+ * the first tombstone.
+ */
+START_TEST(test_tombstones_in_chain)
+{
+	struct aufs_union *u = fx_start("b/f t/", "br:@/t=rw:@/b=ro");
+	struct aufs_xino *x = table(u);
+	uint64_t keys[6], dev = 32;
+	uint32_t at = xino_slot_of(dev, 1);
+
+	same_chain(dev, keys, 6);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(xino_record(x, dev, keys[i], 2000 + (uint64_t)i), 0);
+	xino_free(x, dev, keys[1]);
+	xino_free(x, dev, keys[2]);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[1]), 0);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[3]), 2003);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[4]), 2004);
+	/* a key further on keeps its slot */
+	ck_assert_int_eq(xino_record(x, dev, keys[3], 3003), 0);
+	ck_assert_uint_eq(slot_at(x, at + 1)->dev, AUFS_XINO_TOMB_DEV);
+	ck_assert_uint_eq(slot_at(x, at + 3)->ino, keys[3]);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[3]), 3003);
+	/* a new key: the first tombstone */
+	ck_assert_int_eq(xino_record(x, dev, keys[5], 2005), 0);
+	ck_assert_uint_eq(slot_at(x, at + 1)->ino, keys[5]);
+	ck_assert_uint_eq(slot_at(x, at + 1)->dev, dev);
+	ck_assert_uint_eq(slot_at(x, at + 5)->ino, 0);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[5]), 2005);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[4]), 2004);
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 4);
+}
+END_TEST
+
+/* A full chain takes a key again once one of its keys is freed. */
+START_TEST(test_full_then_freed)
+{
+	struct aufs_union *u = fx_start("b/f t/", "br:@/t=rw:@/b=ro");
+	struct aufs_xino *x = table(u);
+	uint64_t keys[AUFS_XINO_PROBE + 1], dev = 33;
+	uint32_t at = xino_slot_of(dev, 1);
+
+	same_chain(dev, keys, AUFS_XINO_PROBE + 1);
+	for (int i = 0; i < AUFS_XINO_PROBE; i++)
+		ck_assert_int_eq(xino_record(x, dev, keys[i], 1000 + (uint64_t)i), 0);
+	ck_assert_int_eq(xino_record(x, dev, keys[AUFS_XINO_PROBE], 5000), -ENOSPC);
+	xino_free(x, dev, keys[7]);
+	ck_assert_int_eq(xino_record(x, dev, keys[AUFS_XINO_PROBE], 5000), 0);
+	ck_assert_uint_eq(slot_at(x, at + 7)->ino, keys[AUFS_XINO_PROBE]);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[AUFS_XINO_PROBE]), 5000);
+	for (int i = 0; i < AUFS_XINO_PROBE; i++)
+		ck_assert_uint_eq(xino_lookup(x, dev, keys[i]), i == 7 ? 0 : 1000 + (uint64_t)i);
+	ck_assert_int_eq(xino_record(x, dev, keys[7], 7777), -ENOSPC);
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_FULL), 2);
+}
+END_TEST
+
+/* Pseudo-link keys: a cleared one gives its slot back, and a new one takes it. */
+START_TEST(test_plink_slots)
+{
+	struct aufs_union *u = fx_start("b/f t/", "br:@/t=rw:@/b=ro");
+	struct aufs_xino *x = table(u);
+
+	ck_assert_int_eq(plink_set(x, 4242, 0), 0);
+	ck_assert_int_eq(plink_branch(u, x, 4242), 0);
+	ck_assert_int_eq(plink_scan(x, NULL, 0), 1);
+	plink_clear(x, 4242);
+	ck_assert_int_eq(plink_branch(u, x, 4242), -1);
+	ck_assert_int_eq(plink_scan(x, NULL, 0), 0);
+	ck_assert_uint_eq(slot_at(x, xino_slot_of(AUFS_PLINK_DEV, 4242))->dev, AUFS_XINO_TOMB_DEV);
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 0);
+	ck_assert_int_eq(plink_set(x, 4242, 0), 0);
+	ck_assert_int_eq(plink_branch(u, x, 4242), 0);
+	ck_assert_uint_eq(slot_at(x, xino_slot_of(AUFS_PLINK_DEV, 4242))->dev, AUFS_PLINK_DEV);
+}
+END_TEST
+
+static bool dev_is(uint64_t dev, uint64_t ino, uint64_t num, void *arg)
+{
+	(void)ino;
+	(void)num;
+	return dev == *(uint64_t *)arg;
+}
+
+/*
+ * Truncation: the entries it is told are gone, dead ones (a free half done by a
+ * killed process: GEN odd), reuses a killed process left half done, and a key
+ * shadowed by the same key earlier on its chain; the others stay.
+ */
+START_TEST(test_truncate)
+{
+	struct aufs_union *u = fx_start("b/f t/", "br:@/t=rw:@/b=ro");
+	struct aufs_xino *x = table(u);
+	uint64_t keys[8], gone = 41, dev = 34, entries;
+	uint32_t at = xino_slot_of(dev, 1);
+	struct aufs_xino_slot *s;
+
+	for (uint64_t i = 1; i <= 50; i++) {
+		ck_assert_int_eq(xino_record(x, gone, i, 100 + i), 0);
+		ck_assert_int_eq(xino_record(x, 42, i, 200 + i), 0);
+	}
+	same_chain(dev, keys, 8);
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(xino_record(x, dev, keys[i], 300 + (uint64_t)i), 0);
+	entries = counter(x, AUFS_XINO_CNT_ENTRIES);
+	ck_assert_uint_eq(entries, 106);
+	/* keys[1]: a free killed after its first step (number DEAD, GEN odd) */
+	s = slot_at(x, at + 1);
+	atomic_store(&s->num, AUFS_XINO_DEAD);
+	atomic_store(&s->gen, 1);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[1]), 0);
+	/* keys[2]: a record of another key killed inside the tombstone's reuse */
+	xino_free(x, dev, keys[2]);
+	s = slot_at(x, at + 2);
+	atomic_store(&s->num, 0);
+	atomic_store(&s->gen, 3);
+	s->ino = keys[7];
+	s->dev = dev;
+	atomic_fetch_add(&x->counter[AUFS_XINO_CNT_ENTRIES], 1);	/* as the reuse counts it */
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[7]), 0);
+	/* keys[3] again at keys[5]'s place: a copy the first one shadows */
+	s = slot_at(x, at + 5);
+	s->ino = keys[3];
+	atomic_store(&s->num, 999);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[3]), 303);
+	/* recorders walk past the slots left changing */
+	ck_assert_int_eq(xino_record(x, dev, keys[6], 306), 0);
+	ck_assert_uint_eq(slot_at(x, at + 6)->ino, keys[6]);
+
+	ck_assert_uint_eq(xino_truncate(x, dev_is, &gone), 50 + 1 + 1 + 1);
+	for (uint64_t i = 1; i <= 50; i++) {
+		ck_assert_uint_eq(xino_lookup(x, gone, i), 0);
+		ck_assert_uint_eq(xino_lookup(x, 42, i), 200 + i);
+	}
+	for (int i = 0; i < 8; i++) {
+		s = slot_at(x, at + (uint32_t)i);
+		ck_assert_uint_eq(atomic_load(&s->gen) & 1, 0);
+		ck_assert_uint_eq(s->dev, i == 1 || i == 2 || i == 5 ? AUFS_XINO_TOMB_DEV :
+					  i == 7 ? 0 : dev);
+	}
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[3]), 303);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[4]), 304);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[6]), 306);
+	/* entries: 106 + keys[6], the reuse's key counted when taken, minus the frees */
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 106 + 1 - 50 - 1 - 1 - 1 + 1 - 1);
+	/* nothing more to free */
+	ck_assert_uint_eq(xino_truncate(x, dev_is, &gone), 0);
+	/* the slots freed are taken again */
+	ck_assert_int_eq(xino_record(x, dev, keys[1], 401), 0);
+	ck_assert_uint_eq(slot_at(x, at + 1)->ino, keys[1]);
+	ck_assert_uint_eq(xino_lookup(x, dev, keys[1]), 401);
+}
+END_TEST
+
+/*
+ * Readers never see one key with another's number: two keys of one chain take
+ * the same slot in turn (recorded, freed, the other recorded into the
+ * tombstone) in a child while this process looks both up.
+ */
+START_TEST(test_reuse_seen_by_reader)
+{
+	struct aufs_union *u = fx_start("b/f t/", "br:@/t=rw:@/b=ro");
+	struct aufs_xino *x = table(u);
+	uint64_t keys[2], dev = 35, seen[2] = { 0, 0 };
+	pid_t pid;
+	int st;
+
+	same_chain(dev, keys, 2);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (int n = 0; n < 200000; n++)
+			for (int k = 0; k < 2; k++) {
+				if (xino_record(x, dev, keys[k], 7000 + (uint64_t)k) < 0)
+					_exit(3);
+				xino_free(x, dev, keys[k]);
+			}
+		_exit(0);
+	}
+	while (waitpid(pid, &st, WNOHANG) == 0)
+		for (int k = 0; k < 2; k++) {
+			uint64_t v = xino_lookup(x, dev, keys[k]);
+
+			ck_assert_msg(v == 0 || v == 7000 + (uint64_t)k, "key %d: %llu", k,
+				      (unsigned long long)v);
+			seen[k] += v != 0;
+		}
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_uint_eq(slot_at(x, xino_slot_of(dev, 1) + 1)->ino, 0);	/* one slot */
+	ck_assert_uint_eq(counter(x, AUFS_XINO_CNT_ENTRIES), 0);
+}
+END_TEST
+
+/*
+ * Processes recording and freeing keys of shared chains, one killed at a random
+ * moment each round: nobody waits, a truncation then leaves no slot changing,
+ * and every key can be recorded and found again.
+ */
+static void free_writer(struct aufs_xino *x, int id)
+{
+	for (int round = 0; round < 400; round++)
+		for (uint64_t k = 1; k <= 200; k++) {
+			if (xino_record(x, 36, k * 64 + (uint64_t)id, k) < 0)
+				_exit(4);
+			if ((k + (uint64_t)round) % 3)
+				xino_free(x, 36, k * 64 + (uint64_t)id);
+		}
+	_exit(0);
+}
+
+static bool never(uint64_t dev, uint64_t ino, uint64_t num, void *arg)
+{
+	(void)dev, (void)ino, (void)num, (void)arg;
+	return false;
+}
+
+START_TEST(test_killed_freers)
+{
+	struct aufs_union *u = fx_start("b/f t/", "br:@/t=rw:@/b=ro");
+	struct aufs_xino *x = table(u);
+	unsigned seed = (unsigned)time(NULL);
+
+	for (int round = 0; round < 6; round++) {
+		pid_t pid[4];
+		int victim = rand_r(&seed) % 4, st;
+
+		for (int i = 0; i < 4; i++) {
+			pid[i] = fork();
+			ck_assert_int_ge(pid[i], 0);
+			if (pid[i] == 0)
+				free_writer(x, i);
+		}
+		usleep((useconds_t)(rand_r(&seed) % 3000));
+		kill(pid[victim], SIGKILL);
+		for (int i = 0; i < 4; i++) {
+			ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+			if (i != victim || WIFEXITED(st))
+				ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+					      "round %d: writer %d: status %#x", round, i, st);
+		}
+	}
+	(void)xino_truncate(x, never, NULL);
+	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++)
+		ck_assert_uint_eq(atomic_load(&slot_at(x, i)->gen) & 1, 0);
+	for (uint64_t k = 1; k <= 200; k++)
+		for (uint64_t id = 0; id < 4; id++) {
+			ck_assert_int_eq(xino_record(x, 36, k * 64 + id, 5000 + k), 0);
+			ck_assert_uint_eq(xino_lookup(x, 36, k * 64 + id), 5000 + k);
+		}
+	/*
+	 * The counter of entries agrees with the slots, but for the victims: a kill
+	 * between a key's change and its count leaves the counter one off (6 rounds).
+	 */
+	{
+		uint64_t live = 0, c = counter(x, AUFS_XINO_CNT_ENTRIES);
+
+		for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++)
+			live += slot_at(x, i)->ino != 0 && slot_at(x, i)->dev != AUFS_XINO_TOMB_DEV;
+		ck_assert_msg(c + 6 >= live && c <= live + 6, "entries %llu, live slots %llu",
+			      (unsigned long long)c, (unsigned long long)live);
+	}
+}
+END_TEST
+
 Suite *xino_suite(void)
 {
 	Suite *s = suite_create("xino");
@@ -463,6 +814,13 @@ Suite *xino_suite(void)
 	tcase_add_test(tc, test_refused_symlink);
 	tcase_add_test(tc, test_stale);
 	tcase_add_test(tc, test_branch_made_again);
+	tcase_add_test(tc, test_free_and_reuse);
+	tcase_add_test(tc, test_tombstones_in_chain);
+	tcase_add_test(tc, test_full_then_freed);
+	tcase_add_test(tc, test_plink_slots);
+	tcase_add_test(tc, test_truncate);
+	tcase_add_test(tc, test_reuse_seen_by_reader);
+	tcase_add_test(tc, test_killed_freers);
 	suite_add_tcase(s, tc);
 	return s;
 }
