@@ -355,8 +355,11 @@ void shcache_put(const struct aufs_union *u, const char *rel, size_t len,
 void shcache_local_change(struct aufs_union *u);
 /* ---------------------------------------------------------------- state_fd.c */
 
-/* FD was opened through U on branch B (aufs_fd_mark_union(), and where). */
-void fd_mark_union_at(int fd, const struct aufs_union *u, int b);
+/*
+ * FD was opened through U on branch B (aufs_fd_mark_union(), and where); U is
+ * a union of the configuration whose serial is SERIAL (struct aufs_loc).
+ */
+void fd_mark_union_at(int fd, const struct aufs_union *u, int b, uint64_t serial);
 /* The union and branch FD was opened on, when recorded under CFG; else NULL. */
 struct aufs_union *fd_union_at(int fd, const struct aufs_config *cfg, int *ret_branch);
 
@@ -769,6 +772,7 @@ struct aufs_loc {
 	unsigned type;		/* DT_* of the object, DT_UNKNOWN when missing */
 	unsigned flags;		/* enum aufs_loc_flags */
 	size_t rel;		/* offset of the union-relative part in virt */
+	uint64_t serial;	/* the serial of the configuration u is one of */
 	struct stat st;
 	char virt[PATH_MAX];	/* absolute virtual path */
 	char real[PATH_MAX];	/* the path to give the kernel */

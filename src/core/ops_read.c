@@ -428,7 +428,7 @@ again:
 			else if (aufs_fd_known(fd))
 				aufs_fd_set(fd, NULL);
 			aufs_fd_mark_lower(fd, lower && loc.type != DT_DIR);
-			fd_mark_union_at(fd, loc.u, loc.branch);
+			fd_mark_union_at(fd, loc.u, loc.branch, loc.serial);
 		}
 		return fd;
 	}
@@ -447,7 +447,7 @@ again:
 		if (aufs_fd_known(fd))
 			aufs_fd_set(fd, NULL);
 		aufs_fd_mark_lower(fd, false);
-		fd_mark_union_at(fd, loc.u, t);
+		fd_mark_union_at(fd, loc.u, t, loc.serial);
 	}
 	return fd;
 }

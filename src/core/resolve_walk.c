@@ -939,6 +939,7 @@ static int resolve(int dirfd, const char *path, unsigned flags, struct aufs_loc 
 		return AUFS_PASS;
 	if (!path)
 		return -EFAULT;
+	loc->serial = cfg->serial;	/* whichever of its unions the path lands in */
 	if (path == aufs_path_hint) {
 		plen = aufs_path_hint_len;	/* the prologue's measure of it */
 		aufs_path_hint = NULL;

@@ -198,19 +198,20 @@ static _Atomic uint64_t fd_union[FD_PAGE * FD_PAGES];
 /* Above every fd whose word was ever set: a close_range() to ~0U looks no further. */
 static _Atomic unsigned fd_union_end;
 
-static void fd_union_store(int fd, uint64_t word)
+static inline void fd_union_store(int fd, uint64_t word)
 {
 	unsigned end;
 
-	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES ||
+	    atomic_load_explicit(&fd_union[fd], memory_order_relaxed) == word)
+		return;	/* a close of a descriptor no union opened writes nothing */
+	atomic_store_explicit(&fd_union[fd], word, memory_order_relaxed);
+	if (!word)
 		return;
 	end = atomic_load_explicit(&fd_union_end, memory_order_relaxed);
-	while (word && (unsigned)fd >= end &&
+	while ((unsigned)fd >= end &&
 	       !atomic_compare_exchange_weak(&fd_union_end, &end, (unsigned)fd + 1))
 		;
-	/* a close of a descriptor no union opened writes nothing */
-	if (atomic_load_explicit(&fd_union[fd], memory_order_relaxed) != word)
-		atomic_store_explicit(&fd_union[fd], word, memory_order_relaxed);
 }
 
 void aufs_fd_mark_union(int fd, bool in_union)
@@ -218,16 +219,14 @@ void aufs_fd_mark_union(int fd, bool in_union)
 	fd_union_store(fd, in_union ? FDU_ANY : 0);
 }
 
-void fd_mark_union_at(int fd, const struct aufs_union *u, int b)
+void fd_mark_union_at(int fd, const struct aufs_union *u, int b, uint64_t serial)
 {
-	const struct aufs_config *cfg = aufs_state_config();
 	uint64_t word = FDU_ANY;
 
-	/* only a union of the configuration in force: its serial names it exactly */
-	if (cfg && b >= 0 && b < u->nbranch && u->index < (unsigned)cfg->nunion &&
-	    aufs_config_union(cfg, (int)u->index) == u)
+	/* (no lookup of the configuration: an open pays a store, fstat checks) */
+	if (b >= 0 && b < u->nbranch && serial)
 		word |= FDU_AT | (uint64_t)b << FDU_BRANCH_SHIFT |
-			(uint64_t)u->index << FDU_INDEX_SHIFT | cfg->serial << FDU_SERIAL_SHIFT;
+			(uint64_t)u->index << FDU_INDEX_SHIFT | serial << FDU_SERIAL_SHIFT;
 	fd_union_store(fd, word);
 }
 
@@ -248,7 +247,7 @@ struct aufs_union *fd_union_at(int fd, const struct aufs_config *cfg, int *ret_b
 	if (index >= (uint64_t)cfg->nunion)
 		return NULL;
 	u = aufs_config_union(cfg, (int)index);
-	if (!u || b >= u->nbranch)
+	if (!u || b >= u->nbranch || u->index != index)
 		return NULL;
 	*ret_branch = b;
 	return u;
