@@ -146,25 +146,28 @@ static inline struct aufs_xino_slot *slots(const struct aufs_xino *x)
 	return xino_slots(x);
 }
 
-/* 16-byte compare-and-swaps (cmpxchg16b, inline): the key's two words, or NUM and GEN. */
-__attribute__((target("cx16"))) static bool cas_key(struct aufs_xino_slot *s, uint64_t dev,
-						    uint64_t ino, uint64_t new_dev,
-						    uint64_t new_ino)
+/* A 16-byte compare-and-swap of the two words at P, low word first: cmpxchg16b, inline. */
+__attribute__((target("cx16"))) static bool cas_pair(void *p, uint64_t lo, uint64_t hi,
+						     uint64_t new_lo, uint64_t new_hi)
 {
-	unsigned __int128 old = (unsigned __int128)dev << 64 | ino;
-	unsigned __int128 want = (unsigned __int128)new_dev << 64 | new_ino;
+	unsigned __int128 old = (unsigned __int128)hi << 64 | lo;
+	unsigned __int128 want = (unsigned __int128)new_hi << 64 | new_lo;
 
-	return __sync_bool_compare_and_swap((unsigned __int128 *)&s->ino, old, want);
+	return __sync_bool_compare_and_swap((unsigned __int128 *)p, old, want);
 }
 
-__attribute__((target("cx16"))) static bool cas_num(struct aufs_xino_slot *s, uint64_t num,
-						    uint64_t gen, uint64_t new_num,
-						    uint64_t new_gen)
+/* The key's two words (INO, then DEV). */
+static inline bool cas_key(struct aufs_xino_slot *s, uint64_t dev, uint64_t ino, uint64_t new_dev,
+			   uint64_t new_ino)
 {
-	unsigned __int128 old = (unsigned __int128)gen << 64 | num;
-	unsigned __int128 want = (unsigned __int128)new_gen << 64 | new_num;
+	return cas_pair(&s->ino, ino, dev, new_ino, new_dev);
+}
 
-	return __sync_bool_compare_and_swap((unsigned __int128 *)&s->num, old, want);
+/* NUM and GEN. */
+static inline bool cas_num(struct aufs_xino_slot *s, uint64_t num, uint64_t gen, uint64_t new_num,
+			   uint64_t new_gen)
+{
+	return cas_pair((void *)&s->num, num, gen, new_num, new_gen);
 }
 
 /* A slot's words, GEN first: what a writer decides on (its compare-and-swap checks GEN). */
