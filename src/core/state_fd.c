@@ -44,8 +44,9 @@
  * outlives its slot until some writer sees no reader (a fork child, whose
  * counter may hold a reader of a thread that is gone, resets it:
  * aufs_fd_after_fork()).
- * The lower bits, and the union words, are single atomic words: set and cleared with fetch_or and
- * fetch_and, read with a load; they order nothing else.
+ * The lower bits are single atomic words, set and cleared with fetch_or and
+ * fetch_and; the union words are single atomic words too, stored whole. Both are
+ * read with a load and order nothing else.
  */
 #include <stdio.h>
 #include <stdlib.h>
