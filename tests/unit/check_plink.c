@@ -35,9 +35,9 @@ static void append(const char *tmpl, const char *text)
 }
 
 /* The content of the union name TMPL into BUF (NUL-terminated). */
-static const char *read_union(const char *tmpl, char *buf, size_t size)
+/* The contents of FD (closed) as a string in BUF. */
+static const char *read_all(int fd, char *buf, size_t size)
 {
-	int fd = aufs_openat(AT_FDCWD, fx_ex(tmpl), O_RDONLY, 0);
 	ssize_t n;
 
 	ck_assert_int_ge(fd, 0);
@@ -48,17 +48,14 @@ static const char *read_union(const char *tmpl, char *buf, size_t size)
 	return buf;
 }
 
+static const char *read_union(const char *tmpl, char *buf, size_t size)
+{
+	return read_all(aufs_openat(AT_FDCWD, fx_ex(tmpl), O_RDONLY, 0), buf, size);
+}
+
 static const char *read_real(const char *rel, char *buf, size_t size)
 {
-	int fd = open(fx_at(rel), O_RDONLY);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, size - 1);
-	ck_assert_int_ge(n, 0);
-	buf[n] = 0;
-	close(fd);
-	return buf;
+	return read_all(open(fx_at(rel), O_RDONLY), buf, size);
 }
 
 /* b/a and b/b, two names of one file of the base; the union top=rw:base=ro. */

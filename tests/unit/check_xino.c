@@ -208,6 +208,32 @@ START_TEST(test_full)
 END_TEST
 
 /*
+ * Four children run CHILD(X, i) on the shared table while one of them, chosen at
+ * random, is killed with SIGKILL at a random moment; the others must exit 0.
+ */
+static void kill_one_of_four(struct aufs_xino *x, void (*child)(struct aufs_xino *, int),
+			     unsigned *seed, int round)
+{
+	pid_t pid[4];
+	int victim = rand_r(seed) % 4, st;
+
+	for (int i = 0; i < 4; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0)
+			child(x, i);
+	}
+	usleep((useconds_t)(rand_r(seed) % 3000));
+	kill(pid[victim], SIGKILL);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+		if (i != victim || WIFEXITED(st))
+			ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+				      "round %d: writer %d: status %#x", round, i, st);
+	}
+}
+
+/*
  * Rounds of 4 processes recording numbers into one table while one of them is
  * killed (SIGKILL) at a random moment: afterwards every key a survivor recorded
  * has its number, no key is in two slots, and every process goes on (recording
@@ -215,12 +241,8 @@ END_TEST
  */
 #define CRASH_KEYS 3000
 
-static void writer(struct aufs_union *u, int id)
+static void writer(struct aufs_xino *x, int id)
 {
-	struct aufs_xino *x = xino_writable(u);
-
-	if (!x)
-		_exit(3);
 	/* all four write the same keys, each with the number the key's number tells */
 	for (int round = 0; round < 4; round++)
 		for (uint64_t k = 1; k <= CRASH_KEYS; k++)
@@ -239,23 +261,7 @@ START_TEST(test_killed_writers)
 	x = xino_writable(u);
 	ck_assert_ptr_nonnull(x);
 	for (int round = 0; round < 6; round++) {
-		pid_t pid[4];
-		int victim = rand_r(&seed) % 4, st;
-
-		for (int i = 0; i < 4; i++) {
-			pid[i] = fork();
-			ck_assert_int_ge(pid[i], 0);
-			if (pid[i] == 0)
-				writer(u, i);
-		}
-		usleep((useconds_t)(rand_r(&seed) % 3000));
-		kill(pid[victim], SIGKILL);
-		for (int i = 0; i < 4; i++) {
-			ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
-			if (i != victim || WIFEXITED(st))
-				ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-					      "round %d: writer %d: status %#x", round, i, st);
-		}
+		kill_one_of_four(x, writer, &seed, round);
 		/* survivors wrote both parities' keys whole: every key has its number */
 		for (uint64_t k = 1; k <= CRASH_KEYS; k++)
 			for (int p = 0; p < 2; p++)
@@ -750,23 +756,7 @@ START_TEST(test_killed_freers)
 	unsigned seed = (unsigned)time(NULL);
 
 	for (int round = 0; round < 6; round++) {
-		pid_t pid[4];
-		int victim = rand_r(&seed) % 4, st;
-
-		for (int i = 0; i < 4; i++) {
-			pid[i] = fork();
-			ck_assert_int_ge(pid[i], 0);
-			if (pid[i] == 0)
-				free_writer(x, i);
-		}
-		usleep((useconds_t)(rand_r(&seed) % 3000));
-		kill(pid[victim], SIGKILL);
-		for (int i = 0; i < 4; i++) {
-			ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
-			if (i != victim || WIFEXITED(st))
-				ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-					      "round %d: writer %d: status %#x", round, i, st);
-		}
+		kill_one_of_four(x, free_writer, &seed, round);
 	}
 	(void)xino_truncate(x, never, NULL);
 	for (uint32_t i = 0; i < AUFS_XINO_NSLOT; i++)
