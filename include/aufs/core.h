@@ -19,6 +19,7 @@
 #define AUFS_CORE_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -32,6 +33,36 @@
 
 #define AUFS_PASS      0x7ffffffe
 #define AUFS_PASS_HOST 0x7fffffff
+
+/* ------------------------------------------------------------------ util_root.c */
+
+/*
+ * Branch roots held as descriptors. A real path a verb hands back names a
+ * branch by its path; for an *at call a shim makes on it, aufs_root_at() turns
+ * *PATH into the root's descriptor and the rest (AT_FDCWD and *PATH unchanged
+ * when it is below no held root, -ESTALE below a stale one); aufs_root_proc()
+ * gives a call without an *at form the descriptor's /proc/thread-self/fd entry in
+ * BUF (PATH_MAX), or PATH itself (*ERR -ESTALE when stale).
+ */
+int aufs_root_at(const char **path);
+const char *aufs_root_proc(const char *path, char *buf, int *err);
+/*
+ * The fd shims keep the roots open: close of one is EBADF, close_range and
+ * closefrom go around them (aufs_root_next(): the lowest at FROM..LAST, or -1),
+ * and dup2/dup3 onto one move it first (aufs_root_move(): 0 or -errno).
+ */
+#define AUFS_ROOT_FDMAP (1u << 20)	/* descriptors below it are told by a bit */
+extern _Atomic unsigned aufs_roots_held;
+extern _Atomic uint64_t aufs_root_fdmap[AUFS_ROOT_FDMAP / 64];
+static inline bool aufs_root_is_held(int fd)
+{
+	if ((unsigned)fd >= AUFS_ROOT_FDMAP ||
+	    !atomic_load_explicit(&aufs_roots_held, memory_order_relaxed))
+		return false;
+	return atomic_load_explicit(&aufs_root_fdmap[fd / 64], memory_order_relaxed) >> (fd % 64) & 1;
+}
+int aufs_root_next(unsigned from, unsigned last);
+int aufs_root_move(int fd);
 
 /* ------------------------------------------------------------------ util_long.c */
 

@@ -16,6 +16,7 @@
 #define AUFS_SYS_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -39,20 +40,96 @@
  */
 #include "aufs/fault.h"
 
-static inline long aufs_syscall6(long n, long a, long b, long c, long d, long e, long f)
+static inline long aufs_raw_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
 	return aufs_fault_syscall6(n, a, b, c, d, e, f);
 }
 #else
 /* Every other build: the instruction itself, inline, nothing in between. */
-static inline long aufs_syscall6(long n, long a, long b, long c, long d, long e, long f)
+static inline long aufs_raw_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
 	return aufs_arch_syscall6(n, a, b, c, d, e, f);
 }
 #endif
 
+/*
+ * Branch roots held as descriptors (src/core/util_root.c). A call on an absolute
+ * path below a held root is made relative to the root's descriptor, so that a
+ * branch renamed or replaced on disk stays the branch; a call below a root found
+ * stale is -ESTALE. Which argument is a path is known per call number, which is
+ * a constant here: a call without one costs nothing, one with a relative path
+ * (the hot verbs name their branch's descriptor themselves) a test of one byte.
+ */
+#define AUFS_ROOT_FD_MIN 768	/* above the numbers a program hands out first */
+#define AUFS_ROOT_STALE  (-2)	/* a root's descriptor: not the union's directory */
+extern _Atomic unsigned aufs_roots_held;
+long aufs_root_syscall6(long n, long a, long b, long c, long d, long e, long f);
+
+static inline bool aufs_root_path_abs(long p)
+{
+	return p && ((const char *)p)[0] == '/';
+}
+
+/*
+ * Which argument of call N is the path a root may be under: 1 to 3 (the second
+ * name of linkat and renameat2 too: 4), 0 none. N is a constant at every call site.
+ */
+static inline int aufs_root_arg(long n)
+{
+	switch (n) {
+	case SYS_openat:
+	case SYS_openat2:
+	case SYS_newfstatat:
+	case SYS_statx:
+	case SYS_readlinkat:
+	case SYS_faccessat2:
+	case SYS_unlinkat:
+	case SYS_mkdirat:
+	case SYS_utimensat:
+	case SYS_fchownat:
+	case SYS_fchmodat:
+	case SYS_mknodat:
+		return 2;
+	case SYS_linkat:
+	case SYS_renameat2:
+		return 4;
+	case SYS_symlinkat:
+		return 3;
+	case SYS_chdir:
+	case SYS_statfs:
+	case SYS_truncate:
+	case SYS_setxattr:
+	case SYS_lsetxattr:
+	case SYS_getxattr:
+	case SYS_lgetxattr:
+	case SYS_removexattr:
+	case SYS_lremovexattr:
+	case SYS_listxattr:
+	case SYS_llistxattr:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static inline long aufs_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+	int arg = aufs_root_arg(n);
+
+	if (arg && __builtin_expect(atomic_load_explicit(&aufs_roots_held, memory_order_relaxed) != 0, 0) &&
+	    (arg == 1   ? aufs_root_path_abs(a)
+	     : arg == 2 ? aufs_root_path_abs(b)
+	     : arg == 3 ? aufs_root_path_abs(c)
+			: aufs_root_path_abs(b) || aufs_root_path_abs(d)))
+		return aufs_root_syscall6(n, a, b, c, d, e, f);
+	return aufs_raw_syscall6(n, a, b, c, d, e, f);
+}
+
 #define AUFS_SYS(n, a, b, c, d, e, f) \
 	aufs_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+/* A call that is never redirected through a root (util_root.c's own). */
+#define AUFS_RAW_SYS(n, a, b, c, d, e, f) \
+	aufs_raw_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 /* Turn a libc-style result (-1 + errno) into -errno; for the few libc calls kept. */
 #define AUFS_NERRNO(expr) ({ long _r = (long)(expr); _r < 0 ? -errno : _r; })

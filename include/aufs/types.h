@@ -55,6 +55,8 @@ struct aufs_branch {
 	 * for another entry has reached the end on this branch's file system, -1 when
 	 * only an empty read says so, 0 not yet known */
 	_Atomic signed char short_read_is_end;
+	/* this process's descriptor of the root (src/core/util_root.c): its slot + 1, 0 none */
+	_Atomic int root;
 };
 
 enum aufs_udba {
@@ -149,6 +151,7 @@ struct aufs_union {
 	_Atomic unsigned xino_tries;
 	_Atomic uint64_t vdev;
 	unsigned index;			/* position in its configuration */
+	_Atomic bool roots_held;	/* this process holds its branch roots (util_root.c) */
 	/*
 	 * Made from a compiled host table (state_table.c): its strings live in the
 	 * table's mapping and the union is never freed.

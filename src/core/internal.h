@@ -96,6 +96,8 @@ __attribute__((format(printf, 2, 3))) void aufs_say(_Atomic bool *once, const ch
  * never following a last symlink (chown and utimensat act on a symlink itself).
  */
 int beneath_open(const char *real, int flags, mode_t mode);
+/* The same for REAL that branch_path() built for BR (a PATH_MAX buffer): from its root. */
+int beneath_open_in(const struct aufs_branch *br, const char *real, int flags, mode_t mode);
 
 /*
  * A verb that makes several writes in one directory (a rename: copy-up,
@@ -157,6 +159,64 @@ enum aufs_env_dir { AUFS_ENV_TABLE_DIR, AUFS_ENV_XINO_DIR, AUFS_ENV_DIRS };
  * captured them; NULL when unset or empty.
  */
 const char *aufs_env_dir(enum aufs_env_dir which);
+
+/* ---------------------------------------------------------------- util_root.c */
+
+/*
+ * Hold the root of each of U's branches as a descriptor (once per union object
+ * and process; a thread that finds another adding leaves it for a later call).
+ * Never in a vfork child.
+ */
+void aufs_roots_hold(struct aufs_union *u);
+/*
+ * BR's root descriptor in this process: AT_FDCWD when none is held (the real
+ * path is used as it is), AUFS_ROOT_STALE when the path is not the branch any more.
+ * Inline: the hot verbs ask it for every call.
+ */
+extern _Atomic int aufs_root_fds[];
+static inline int aufs_root_fd(const struct aufs_branch *br)
+{
+	int s = atomic_load_explicit(&br->root, memory_order_relaxed);
+
+	return s ? atomic_load_explicit(&aufs_root_fds[s - 1], memory_order_relaxed) : AT_FDCWD;
+}
+
+/*
+ * REAL (a path that branch_path() built for BR, in a PATH_MAX buffer) as a
+ * descriptor and a relative path for an *at call: the root's descriptor and the
+ * rest ("." for the root), or AT_FDCWD and REAL itself when no root is held (or
+ * REAL is util_long.c's /proc form); -ESTALE for a stale root.
+ */
+static inline int root_at(const struct aufs_branch *br, const char *real, const char **rel)
+{
+	int fd = aufs_root_fd(br);
+	size_t n = br->len;
+	bool same;
+
+	*rel = real;
+	if (fd == AT_FDCWD)
+		return fd;
+	if (fd == AUFS_ROOT_STALE)
+		return -ESTALE;
+	if (real[n] != '/' && real[n] != 0)
+		return AT_FDCWD;
+	if (n >= 16) {
+		/* branch_path() wrote BR's path there: its two ends tell it from the /proc form */
+		uint64_t a0, a1, b0, b1;
+
+		memcpy(&a0, real, 8);
+		memcpy(&a1, real + n - 8, 8);
+		memcpy(&b0, br->path, 8);
+		memcpy(&b1, br->path + n - 8, 8);
+		same = a0 == b0 && a1 == b1;
+	} else {
+		same = memcmp(real, br->path, n) == 0;
+	}
+	if (!same)
+		return AT_FDCWD;
+	*rel = real[n] ? real + n + 1 : ".";
+	return fd;
+}
 
 /* ---------------------------------------------------------------- util_long.c */
 

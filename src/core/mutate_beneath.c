@@ -267,8 +267,15 @@ static const char *split_start(const char *real, int *at)
 
 	*at = AT_FDCWD;
 	/* the first byte after '/' tells almost every branch path from it */
-	if (real[1] != 'p' || strncmp(real, PROC_FD, PROC_FD_LEN) || *p < '0' || *p > '9')
-		return real;
+	if (real[1] != 'p' || strncmp(real, PROC_FD, PROC_FD_LEN) || *p < '0' || *p > '9') {
+		const char *rel = real;
+		int root = aufs_root_at(&rel);	/* below a held branch root: from it */
+
+		if (root < 0)
+			return real;	/* none, or a stale one (-ESTALE from the call) */
+		*at = root;
+		return rel;
+	}
 	while (*p >= '0' && *p <= '9' && n < INT_MAX / 10)
 		n = n * 10 + (*p++ - '0');
 	if (*p != '/')
@@ -338,10 +345,22 @@ static bool open_writes(int flags)
 	       (flags & O_ACCMODE) != O_RDONLY || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-int beneath_open(const char *real, int flags, mode_t mode)
+int beneath_open_in(const struct aufs_branch *br, const char *real, int flags, mode_t mode)
 {
 	int at, fd;
-	const char *rel = split_start(real, &at);
+	const char *rel;
+	bool from_root = false;	/* AT_FDCWD or a held root: a plain open walks as the kernel */
+
+	if (br) {
+		at = root_at(br, real, &rel);
+		if (at == -ESTALE)
+			return at;
+		from_root = at != AT_FDCWD;
+		if (at == AT_FDCWD)
+			rel = split_start(real, &at);
+	} else {
+		rel = split_start(real, &at);
+	}
 
 	if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
 		fd = sys_openat2(at, rel, flags, mode,
@@ -355,9 +374,15 @@ int beneath_open(const char *real, int flags, mode_t mode)
 	 * closed directory. A read walks the path as the kernel does (valgrind,
 	 * which has no openat2, measures this).
 	 */
-	if (at == AT_FDCWD && (!open_writes(flags) || parent_closed(real)))
-		return sys_openat(AT_FDCWD, real, flags, mode);
+	if ((from_root || at == AT_FDCWD || aufs_root_is_held(at)) &&
+	    (!open_writes(flags) || parent_closed(real)))
+		return sys_openat(at, rel, flags, mode);
 	return walk_open(at, rel, flags, mode);
+}
+
+int beneath_open(const char *real, int flags, mode_t mode)
+{
+	return beneath_open_in(NULL, real, flags, mode);
 }
 
 

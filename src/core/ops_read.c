@@ -78,7 +78,10 @@ again:
 		*st = loc.st;
 	} else {
 		/* the final symlink, if any, was followed already: stat the object itself */
-		r = sys_fstatat(AT_FDCWD, loc.real, st, AT_SYMLINK_NOFOLLOW);
+		const char *rel;
+		int at = root_at(&loc.u->branch[loc.branch], loc.real, &rel);
+
+		r = at == -ESTALE ? at : sys_fstatat(at, rel, st, AT_SYMLINK_NOFOLLOW);
 		if (retry_stale(r, &loc, &tries))
 			goto again;
 		if (r < 0)
@@ -141,7 +144,14 @@ again:
 		return r;
 	if (loc.branch < 0)
 		return -ENOENT;
-	r = sys_statx(AT_FDCWD, loc.real, (flags & ~AT_EMPTY_PATH) | AT_SYMLINK_NOFOLLOW, mask, stx);
+	{
+		const char *rel;
+		int at = root_at(&loc.u->branch[loc.branch], loc.real, &rel);
+
+		r = at == -ESTALE ? at
+				  : sys_statx(at, rel, (flags & ~AT_EMPTY_PATH) | AT_SYMLINK_NOFOLLOW,
+					      mask, stx);
+	}
 	if (retry_stale(r, &loc, &tries))
 		goto again;
 	if (r < 0)
@@ -417,8 +427,8 @@ again:
 		lower = loc.u->branch[loc.branch].perm != AUFS_PERM_RW;
 		if (fd < 0) {
 			/* an object found in a lower branch is never created there */
-			fd = beneath_open(loc.real, lower ? flags & ~(O_CREAT | O_EXCL) : flags,
-					  mode);
+			fd = beneath_open_in(&loc.u->branch[loc.branch], loc.real,
+					     lower ? flags & ~(O_CREAT | O_EXCL) : flags, mode);
 			if (retry_stale(fd, &loc, &tries))
 				goto again;
 		}

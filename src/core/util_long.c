@@ -15,7 +15,7 @@
  * The descriptors belong to the call that made them: a call opens a scope
  * (aufs_call_begin(), in the generated shim prologue or in a verb that finishes
  * its work itself) and the end of the outermost one closes what was opened.
- * No descriptor outlives the call, so nothing the program does between calls
+ * No such descriptor outlives the call (the branch roots of util_root.c do, guarded), so nothing the program does between calls
  * (closefrom, dup2 over a number, fork, exec) can meet one, and a descriptor
  * never points at a directory renamed since: within one call it names what the
  * path named. Outside a scope a path that does not fit is -ENAMETOOLONG, as

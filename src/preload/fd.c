@@ -10,11 +10,51 @@
 
 #include "shim.h"
 
+/*
+ * The library's branch roots (src/core/util_root.c) stay open whatever the
+ * program closes: to it they are numbers it never opened (EBADF), ranges go
+ * around them, and a dup2 onto one moves it away first.
+ */
 int shim_close(int fd)
 {
-	if (aufs_active())
+	if (aufs_active()) {
+		if (__builtin_expect(aufs_root_is_held(fd), 0)) {
+			errno = EBADF;
+			return -1;
+		}
 		aufs_fd_forget(fd);
+	}
 	return REAL(close)(fd);
+}
+
+/* close_range(FIRST, LAST) but for the roots in it. */
+static int close_around_roots(unsigned first, unsigned last, int flags)
+{
+	int root;
+
+	while ((root = aufs_root_next(first, last)) >= 0) {
+		if ((unsigned)root > first && REAL(close_range)(first, (unsigned)root - 1, flags) != 0)
+			return -1;
+		if ((unsigned)root == last)
+			return 0;
+		first = (unsigned)root + 1;
+	}
+	return REAL(close_range)(first, last, flags);
+}
+
+/* Before NEWFD is made a copy: a root there moves; -1 with errno if it cannot. */
+static int free_root_number(int newfd)
+{
+	int r;
+
+	if (!aufs_active() || !aufs_root_is_held(newfd))
+		return 0;
+	r = aufs_root_move(newfd);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
 }
 
 int shim_dup(int fd)
@@ -28,7 +68,11 @@ int shim_dup(int fd)
 
 int shim_dup2(int oldfd, int newfd)
 {
-	int r = REAL(dup2)(oldfd, newfd);
+	int r;
+
+	if (oldfd != newfd && free_root_number(newfd) < 0)
+		return -1;
+	r = REAL(dup2)(oldfd, newfd);
 
 	if (r >= 0 && aufs_active())
 		aufs_fd_dup(oldfd, r);
@@ -37,7 +81,11 @@ int shim_dup2(int oldfd, int newfd)
 
 int shim_dup3(int oldfd, int newfd, int flags)
 {
-	int r = REAL(dup3)(oldfd, newfd, flags);
+	int r;
+
+	if (oldfd != newfd && free_root_number(newfd) < 0)
+		return -1;
+	r = REAL(dup3)(oldfd, newfd, flags);
 
 	if (r >= 0 && aufs_active())
 		aufs_fd_dup(oldfd, r);
@@ -46,7 +94,9 @@ int shim_dup3(int oldfd, int newfd, int flags)
 
 int shim_close_range(unsigned int first, unsigned int last, int flags)
 {
-	int r = REAL(close_range)(first, last, flags);
+	int r = aufs_active() && !(flags & CLOSE_RANGE_CLOEXEC) && first <= last
+			? close_around_roots(first, last, flags)
+			: REAL(close_range)(first, last, flags);
 
 	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && aufs_active())
 		aufs_fd_close_range(first, last);
@@ -55,7 +105,10 @@ int shim_close_range(unsigned int first, unsigned int last, int flags)
 
 void shim_closefrom(int first)
 {
-	REAL(closefrom)(first);
+	if (first >= 0 && aufs_active() && aufs_root_next((unsigned)first, ~0u) >= 0)
+		(void)close_around_roots((unsigned)first, ~0u, 0);
+	else
+		REAL(closefrom)(first);
 	if (first >= 0 && aufs_active())
 		aufs_fd_close_range((unsigned)first, ~0u);
 }

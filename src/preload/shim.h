@@ -163,9 +163,23 @@ static inline long verb_real(long r)
  */
 static inline long verb_real_path(int dirfd, const char *path, int at_flags, char *real)
 {
+	char held[PATH_MAX];
+	const char *p;
+	long r;
+	int err;
+
 	if (!aufs_path_ok(path))
 		return AUFS_PASS;
-	return aufs_real_path(dirfd, path, at_flags, real);
+	r = aufs_real_path(dirfd, path, at_flags, real);
+	if (r != 0)
+		return r;
+	/* below a branch root this process holds: through its descriptor (core.h) */
+	p = aufs_root_proc(real, held, &err);
+	if (err)
+		return err;
+	if (p == held)
+		memcpy(real, held, strlen(held) + 1);
+	return 0;
 }
 
 /* exec.c */

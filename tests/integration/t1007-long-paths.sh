@@ -109,6 +109,7 @@ cat >errno.py <<\EOF
 import errno, os, sys
 
 d = sys.argv[1]
+os.stat(os.path.dirname(d))	# the union's branch roots are held from its first use on
 fds = sorted(os.listdir("/proc/self/fd"))
 
 
@@ -183,6 +184,7 @@ cat >threads.py <<\EOF
 import os, sys, threading
 
 d = sys.argv[1]
+os.stat(os.path.dirname(d))	# the union's branch roots are held from its first use on
 fds = sorted(os.listdir("/proc/self/fd"))
 errors = []
 

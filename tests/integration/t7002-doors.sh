@@ -339,7 +339,9 @@ tmpnam_traced() {
 		strace -f -e trace=%file -o "$_v/log" "$_v/probe" tmpnam >"$_v/names"
 	_st=$?
 	cp "$_v/names" names
-	grep -F -e "$_v/top/file" -e "$_v/base/file" "$_v/log" >probes
+	# by the branch path, or relative to a branch root the process holds (768 and up)
+	grep -E -e "$_v/(top|base)/file" \
+		-e '[a-z0-9]+\((7[6-9][0-9]|[89][0-9][0-9]|[1-9][0-9]{3,}), "file' "$_v/log" >probes
 	"$AUFS_BUILD/helper/shm-probe" remove "$_v"/top/.wh..wh.aufs.shm.*
 	rm -rf "$_v"
 	return $_st
