@@ -244,63 +244,44 @@ const char *aufs_root_proc(const char *path, char *buf, int *err)
 	return buf;
 }
 
+/* The name *PATH below a held root, relative to it in *DIRFD: 0, or -ESTALE. */
+static int at_root(long *dirfd, long *path)
+{
+	const char *p = (const char *)*path;
+	int fd = aufs_root_at(&p);
+
+	if (fd == AT_FDCWD)
+		return 0;
+	if (fd < 0)
+		return fd;
+	*dirfd = fd;
+	*path = (long)p;
+	return 0;
+}
+
 /* The one seam for the calls of include/aufs/sys.h on absolute branch paths. */
 long aufs_root_syscall6(long n, long a, long b, long c, long d, long e, long f)
 {
 	char buf[PATH_MAX];
-	const char *p;
-	int fd, err;
+	int err = 0;
 
-	switch (n) {
-	case SYS_linkat:
-	case SYS_renameat2:
-		p = (const char *)d;
-		fd = aufs_root_at(&p);
-		if (fd < 0 && fd != AT_FDCWD)
-			return fd;
-		if (fd != AT_FDCWD) {
-			c = fd;
-			d = (long)p;
-		}
-		/* the first name, below */
-		__attribute__((fallthrough));
-	default:
-		p = (const char *)b;
-		fd = aufs_root_at(&p);
-		if (fd < 0 && fd != AT_FDCWD)
-			return fd;
-		if (fd != AT_FDCWD) {
-			a = fd;
-			b = (long)p;
-		}
-		break;
-	case SYS_symlinkat:
-		p = (const char *)c;
-		fd = aufs_root_at(&p);
-		if (fd < 0 && fd != AT_FDCWD)
-			return fd;
-		if (fd != AT_FDCWD) {
-			b = fd;
-			c = (long)p;
-		}
-		break;
-	case SYS_chdir:
-	case SYS_statfs:
-	case SYS_truncate:
-	case SYS_setxattr:
-	case SYS_lsetxattr:
-	case SYS_getxattr:
-	case SYS_lgetxattr:
-	case SYS_removexattr:
-	case SYS_lremovexattr:
-	case SYS_listxattr:
-	case SYS_llistxattr:
+	switch (aufs_root_arg(n)) {
+	case 1:		/* no *at form: the root's /proc entry */
 		a = (long)aufs_root_proc((const char *)a, buf, &err);
-		if (err)
-			return err;
+		break;
+	case 2:
+		err = at_root(&a, &b);
+		break;
+	case 3:		/* symlinkat: the link's name, not its target */
+		err = at_root(&b, &c);
+		break;
+	case 4:		/* linkat, renameat2: both names */
+		err = at_root(&a, &b);
+		if (!err)
+			err = at_root(&c, &d);
 		break;
 	}
-	return aufs_raw_syscall6(n, a, b, c, d, e, f);
+	return err ? err : aufs_raw_syscall6(n, a, b, c, d, e, f);
 }
 
 /* ---------------------------------------------------------------- holding */
