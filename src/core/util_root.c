@@ -368,17 +368,19 @@ static bool root_fill(struct root *r, const struct aufs_union *u, const struct a
 	return true;
 }
 
-static void root_add_len(uint32_t len)
+/* Make LEN one the seam tries; false when ROOT_LENS are taken (that root is not held). */
+static bool root_add_len(uint32_t len)
 {
 	unsigned n = atomic_load(&root_nlens);
 
 	for (unsigned i = 0; i < n; i++)
 		if (atomic_load(&root_lens[i]) == len)
-			return;
-	if (n < ROOT_LENS) {
-		atomic_store(&root_lens[n], len);
-		atomic_store_explicit(&root_nlens, n + 1, memory_order_release);
-	}
+			return true;
+	if (n == ROOT_LENS)
+		return false;
+	atomic_store(&root_lens[n], len);
+	atomic_store_explicit(&root_nlens, n + 1, memory_order_release);
+	return true;
 }
 
 static void root_hold(const struct aufs_union *u, struct aufs_branch *br)
@@ -405,7 +407,8 @@ static void root_hold(const struct aufs_union *u, struct aufs_branch *br)
 		}
 		return;
 	}
-	if (root_count >= ROOT_MAX || br->len >= PATH_MAX)
+	/* a root the seam could not find is not held: every call names the branch alike */
+	if (root_count >= ROOT_MAX || br->len >= PATH_MAX || !root_add_len((uint32_t)br->len))
 		return;
 	for (i = (uint32_t)h & (ROOT_SLOTS - 1); atomic_load(&roots[i].ready);
 	     i = (i + 1) & (ROOT_SLOTS - 1))
@@ -416,7 +419,6 @@ static void root_hold(const struct aufs_union *u, struct aufs_branch *br)
 		return;
 	r->len = (uint32_t)br->len;
 	r->hash = h;
-	root_add_len(r->len);
 	root_count++;
 	atomic_store_explicit(&r->ready, 1, memory_order_release);
 	atomic_store(&br->root, (int)i + 1);
