@@ -718,6 +718,17 @@ uint64_t aufs_state_epoch(void);
 void aufs_state_local_change(void);
 /* May this thread call malloc now (false in a vfork child)? */
 bool aufs_state_may_allocate(void);
+/*
+ * Hold U's branch roots (util_root.c) before anything of it is reached by path:
+ * the first lookup in it, the attach of its shared state or xino table. Once per
+ * union and process; never in a vfork child, whose descriptors are not its parent's.
+ */
+static inline void state_roots_hold(struct aufs_union *u)
+{
+	if (__builtin_expect(!atomic_load_explicit(&u->roots_held, memory_order_relaxed), 0) &&
+	    aufs_state_may_allocate())
+		aufs_roots_hold(u);
+}
 
 /* ---------------------------------------------------------------- state_shm.c: invalidation */
 

@@ -347,20 +347,13 @@ static bool open_writes(int flags)
 
 int beneath_open_in(const struct aufs_branch *br, const char *real, int flags, mode_t mode)
 {
-	int at, fd;
-	const char *rel;
-	bool from_root = false;	/* AT_FDCWD or a held root: a plain open walks as the kernel */
+	const char *rel = real;
+	int at = br ? root_at(br, real, &rel) : AT_FDCWD, fd;
 
-	if (br) {
-		at = root_at(br, real, &rel);
-		if (at == -ESTALE)
-			return at;
-		from_root = at != AT_FDCWD;
-		if (at == AT_FDCWD)
-			rel = split_start(real, &at);
-	} else {
+	if (at == -ESTALE)
+		return at;
+	if (at == AT_FDCWD)
 		rel = split_start(real, &at);
-	}
 
 	if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
 		fd = sys_openat2(at, rel, flags, mode,
@@ -374,8 +367,8 @@ int beneath_open_in(const struct aufs_branch *br, const char *real, int flags, m
 	 * closed directory. A read walks the path as the kernel does (valgrind,
 	 * which has no openat2, measures this).
 	 */
-	if ((from_root || at == AT_FDCWD || aufs_root_is_held(at)) &&
-	    (!open_writes(flags) || parent_closed(real)))
+	/* from "/" or a held root (not util_long.c's descriptor): walked as the kernel walks */
+	if ((at == AT_FDCWD || aufs_root_is_held(at)) && (!open_writes(flags) || parent_closed(real)))
 		return sys_openat(at, rel, flags, mode);
 	return walk_open(at, rel, flags, mode);
 }

@@ -494,10 +494,7 @@ static int walk_enter(struct walk *w)
 	w->u = aufs_config_match(w->cfg, loc->virt, w->vlen, &rel);
 	if (!w->u)
 		return 0;
-	/* the branch roots, once per union and process (never in a vfork child) */
-	if (__builtin_expect(!atomic_load_explicit(&w->u->roots_held, memory_order_relaxed), 0) &&
-	    !cache_is_noalloc() && aufs_state_may_allocate())
-		aufs_roots_hold(w->u);
+	state_roots_hold(w->u);
 	w->touched = true;
 	/* a refused fstab line: its mount point fails closed, never the directory below */
 	if (__builtin_expect(w->u->opts.flags & AUFS_OPT_FENCED, 0))

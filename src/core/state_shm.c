@@ -451,9 +451,7 @@ static __attribute__((noinline)) struct aufs_shm *attach_lazily(struct aufs_unio
 	    (atomic_fetch_add_explicit(&u->shm_tries, 1, memory_order_relaxed) + 1) %
 			    AUFS_SHM_RETRY != 0)
 		return NULL;
-	/* the state's link lives in the top branch: through the held root, never a replacement */
-	if (!atomic_load_explicit(&u->roots_held, memory_order_relaxed) && aufs_state_may_allocate())
-		aufs_roots_hold(u);
+	state_roots_hold(u);	/* its link is in the top branch: never a replacement's */
 	r = aufs_shm_attach(u, &err);
 	if (err.code == -EUCLEAN)
 		report_once(&err);

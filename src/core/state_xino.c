@@ -795,9 +795,7 @@ __attribute__((noinline)) const struct aufs_xino *xino_attach_lazily(struct aufs
 	    (atomic_fetch_add_explicit(&u->xino_tries, 1, memory_order_relaxed) + 1) %
 			    AUFS_XINO_RETRY != 0)
 		return NULL;
-	/* a table in a branch is reached through the held root, never a replacement */
-	if (!atomic_load_explicit(&u->roots_held, memory_order_relaxed) && aufs_state_may_allocate())
-		aufs_roots_hold(u);
+	state_roots_hold(u);	/* a table in a branch: never a replacement's */
 	r = aufs_xino_attach(u, &err);
 	if (err.code == -EUCLEAN)
 		report_once(&err);
