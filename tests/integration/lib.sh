@@ -749,9 +749,11 @@ user_aufsctl() {
 ME=$(id -un)
 
 # reader.sh DIR: answers DIR/cmd.N in DIR/resp.N, in order, from this one process:
-#   read PATH (its first line or ENOENT), stat PATH (exists or missing), ls DIR (the
-#   names), write PATH TEXT (ok or failed), rm PATH (ok or failed), stats PATH N (N
-#   lookups), quit.
+#   read PATH (its first line or ENOENT), readerr PATH (its first line, or "failed"
+#   and the error's text), stat PATH (exists or missing), ls DIR (the names), write
+#   PATH TEXT (ok or failed), rm PATH (ok or failed), stats PATH N (N lookups), fork
+#   PATH (its first line, read by a forked child that does not exec), run CMD (sh -c
+#   CMD in a new process: its exit status; its output in DIR/out.N and DIR/err.N), quit.
 # Gives up after about 30 s without a request. Its stderr is never redirected: what the
 # library says there is the test's to see.
 reader_script() {
@@ -768,6 +770,8 @@ while :; do
 	read -r op p rest <"$D/cmd.$n"
 	case $op in
 	read) if [ -r "$p" ]; then read -r a <"$p"; else a=ENOENT; fi ;;
+	readerr)
+		if { read -r a <"$p"; } 2>"$D/e"; then :; else a="failed $(sed -n '$s/.*: //p' "$D/e")"; fi ;;
 	stat) if [ -e "$p" ]; then a=exists; else a=missing; fi ;;
 	ls)
 		a=
@@ -783,6 +787,8 @@ while :; do
 			i=$((i + 1))
 		done
 		a=done ;;
+	fork) a=$(read -r a <"$p" && echo "$a") || a=failed ;;
+	run) sh -c "$p $rest" >"$D/out.$n" 2>"$D/err.$n"; a=$? ;;
 	quit) a=bye ;;
 	*) a="unknown request $op" ;;
 	esac
@@ -808,13 +814,14 @@ run_as() {
 }
 
 # reader_start USER NAME AUFS-RUN-ARGS...: a reader as USER in $TRASH/NAME; its
-# stderr is $TRASH/NAME/err.
+# stdout and stderr are $TRASH/NAME/out and err (no copy of the test's output stays
+# open in the background: -v pipes it).
 reader_start() {
 	_u=$1 _d=$TRASH/$2
 	shift 2
 	rm -rf "$_d" && mkdir "$_d" || return 1
 	if [ "$_u" != "$ME" ]; then chown "$_u" "$_d" || return 1; fi
-	run_as "$_u" "$@" -- sh "$TRASH/reader.sh" "$_d" 2>"$_d/err" &
+	run_as "$_u" "$@" -- sh "$TRASH/reader.sh" "$_d" >"$_d/out" 2>"$_d/err" &
 	echo $! >"$_d/pid"
 }
 

@@ -45,55 +45,7 @@ stale_line() { # BRANCH MNT
 	echo "aufs-preload: branch $1 of $2 is not the directory it was mounted with (renamed or replaced on disk): its calls fail with ESTALE until a remount"
 }
 
-# proc.sh DIR: lib.sh's reader (one process answering DIR/cmd.N in DIR/resp.N), with
-# the errors of its reads and one request more:
-#   read PATH (its first line, or "failed ERROR"), stat PATH (exists or missing),
-#   ls DIR (the names), write PATH TEXT (ok or failed), fork PATH (its first line, read
-#   by a forked child that does not exec), run CMD (CMD in a new process, sh -c: its
-#   exit status; its output in DIR/out.N and DIR/err.N), quit.
-cat >"$TRASH/proc.sh" <<'EOF'
-D=$1
-n=1
-while :; do
-	i=0
-	while ! [ -e "$D/cmd.$n" ]; do
-		i=$((i + 1))
-		[ $i -le 3000 ] || exit 1
-		sleep 0.01
-	done
-	read -r op p rest <"$D/cmd.$n"
-	case $op in
-	read)
-		if { read -r a <"$p"; } 2>"$D/e"; then :; else a="failed $(sed -n '$s/.*: //p' "$D/e")"; fi ;;
-	stat) if [ -e "$p" ]; then a=exists; else a=missing; fi ;;
-	ls)
-		a=
-		for f in "$p"/*; do
-			[ -e "$f" ] && a="$a ${f##*/}"
-		done ;;
-	write) if { echo "$rest" >"$p"; } 2>/dev/null; then a=ok; else a=failed; fi ;;
-	fork) a=$(read -r a <"$p" && echo "$a") || a=failed ;;
-	run) sh -c "$p $rest" >"$D/out.$n" 2>"$D/err.$n"; a=$? ;;
-	quit) a=bye ;;
-	*) a="unknown request $op" ;;
-	esac
-	echo "$a" >"$D/resp.$n.tmp" && mv "$D/resp.$n.tmp" "$D/resp.$n"
-	[ "$op" = quit ] && exit 0
-	n=$((n + 1))
-done
-EOF
-
-# proc_start USER NAME AUFS-RUN-ARGS...: proc.sh as USER in $TRASH/NAME (as
-# reader_start; ask, expect and reader_stop work with it); it may outlive a test.
-proc_start() {
-	_u=$1 _d=$TRASH/$2
-	shift 2
-	rm -rf "$_d" && mkdir "$_d" || return 1
-	if [ "$_u" != "$ME" ]; then chown "$_u" "$_d" || return 1; fi
-	# stdout too: no copy of the test's output stays open in the background (-v pipes it)
-	run_as "$_u" "$@" -- sh "$TRASH/proc.sh" "$_d" >"$_d/out" 2>"$_d/err" &
-	echo $! >"$_d/pid"
-}
+reader_script
 
 # proc_stop NAME: quit the reader NAME started by an earlier test (not a child of
 # this test's shell, which reader_stop waits for): until its process is gone.
@@ -117,21 +69,21 @@ C1=$TRASH/c1
 layers "$C1"
 
 test_expect_success 'a running process keeps its renamed branches: reads the old base, its copy-up and create land in the renamed top' '
-	proc_start "$T1" p1 -o "$(BR "$C1")" "$C1/m" &&
-	proc_start "$WWW" w1 -o "$(BR "$C1")" "$C1/m" &&
-	expect p1 base read "$C1/m/VERSION" &&
-	expect w1 base read "$C1/m/VERSION" &&
+	reader_start "$T1" p1 -o "$(BR "$C1")" "$C1/m" &&
+	reader_start "$WWW" w1 -o "$(BR "$C1")" "$C1/m" &&
+	expect p1 base readerr "$C1/m/VERSION" &&
+	expect w1 base readerr "$C1/m/VERSION" &&
 	tree_snapshot "$C1/base" >base.before &&
 	mv "$C1/base" "$C1/base.old" && mv "$C1/top" "$C1/top.old" &&
-	expect p1 base read "$C1/m/VERSION" &&
+	expect p1 base readerr "$C1/m/VERSION" &&
 	expect p1 base fork "$C1/m/VERSION" &&
-	expect p1 b read "$C1/m/sub/b.txt" &&
+	expect p1 b readerr "$C1/m/sub/b.txt" &&
 	expect p1 " VERSION a.txt own.txt sub" ls "$C1/m" &&
 	expect p1 ok write "$C1/m/a.txt" changed &&
 	expect p1 ok write "$C1/m/new.txt" created &&
-	expect p1 changed read "$C1/m/a.txt" &&
-	expect w1 changed read "$C1/m/a.txt" &&
-	expect w1 created read "$C1/m/new.txt" &&
+	expect p1 changed readerr "$C1/m/a.txt" &&
+	expect w1 changed readerr "$C1/m/a.txt" &&
+	expect w1 created readerr "$C1/m/new.txt" &&
 	expect w1 " VERSION a.txt new.txt own.txt sub" ls "$C1/m" &&
 	reader_stop p1 && reader_stop w1 &&
 	test_must_be_empty "$TRASH/p1/err" && test_must_be_empty "$TRASH/w1/err" &&
@@ -146,25 +98,25 @@ C2=$TRASH/c2
 layers "$C2"
 
 test_expect_success 'a running process never sees a replacement made at its branches'"'"' paths: reads, lookups, listing and writes stay on the old ones' '
-	proc_start "$T1" p2 -o "$(BR "$C2")" "$C2/m" &&
-	proc_start "$WWW" w2 -o "$(BR "$C2")" "$C2/m" &&
-	proc_start "$T1" i2 -o "$(BR "$C2")" "$C2/m" &&
+	reader_start "$T1" p2 -o "$(BR "$C2")" "$C2/m" &&
+	reader_start "$WWW" w2 -o "$(BR "$C2")" "$C2/m" &&
+	reader_start "$T1" i2 -o "$(BR "$C2")" "$C2/m" &&
 	expect i2 missing stat "$TRASH/nothing-here" &&
-	expect p2 base read "$C2/m/VERSION" &&
-	expect w2 own read "$C2/m/own.txt" &&
+	expect p2 base readerr "$C2/m/VERSION" &&
+	expect w2 own readerr "$C2/m/own.txt" &&
 	tree_snapshot "$C2/base" >base.before &&
 	replace "$C2" base && replace "$C2" top &&
 	tree_snapshot "$C2/base" >new-base.before && tree_snapshot "$C2/top" >new-top.before &&
-	expect p2 base read "$C2/m/VERSION" &&
-	expect p2 own read "$C2/m/own.txt" &&
+	expect p2 base readerr "$C2/m/VERSION" &&
+	expect p2 own readerr "$C2/m/own.txt" &&
 	expect p2 missing stat "$C2/m/evil.txt" &&
 	expect p2 " VERSION a.txt own.txt sub" ls "$C2/m" &&
 	expect p2 ok write "$C2/m/new.txt" created &&
 	expect p2 ok write "$C2/m/sub/b.txt" changed &&
-	expect w2 base read "$C2/m/VERSION" &&
+	expect w2 base readerr "$C2/m/VERSION" &&
 	expect w2 missing stat "$C2/m/evil.txt" &&
-	expect w2 created read "$C2/m/new.txt" &&
-	expect w2 changed read "$C2/m/sub/b.txt" &&
+	expect w2 created readerr "$C2/m/new.txt" &&
+	expect w2 changed readerr "$C2/m/sub/b.txt" &&
 	reader_stop p2 && reader_stop w2 &&
 	test_must_be_empty "$TRASH/p2/err" && test_must_be_empty "$TRASH/w2/err" &&
 	echo created >expect && test_cmp expect "$C2/top.old/new.txt" &&
@@ -179,7 +131,7 @@ test_expect_success 'a running process never sees a replacement made at its bran
 # lookup opens the branch roots, after the replacement. It is the tenant, who could
 # write in the replacement of its branch.
 test_expect_success 'a process that had not used the union before the replacement: ESTALE with one line per branch replaced, nothing made in the replacements' '
-	expect i2 "failed Stale file handle" read "$C2/m/VERSION" &&
+	expect i2 "failed Stale file handle" readerr "$C2/m/VERSION" &&
 	expect i2 missing stat "$C2/m/evil.txt" &&
 	proc_stop i2 && test_must_be_empty "$TRASH/i2/err" &&
 	{ stale_line "$C2/top" "$C2/m" && stale_line "$C2/base" "$C2/m"; } >expect &&
@@ -226,9 +178,9 @@ fresh_fails() {
 
 test_expect_success 'host table: aufsctl load, a long-running web server process, new processes read the base' '
 	aufsctl load --image "$IMG3" "$F3" >out || { cat out; false; } &&
-	proc_start "$WWW" w3 --fstab "$F3" --image "$IMG3" &&
-	expect w3 base read "$C3/m1/VERSION" &&
-	expect w3 base read "$C3/m2/VERSION" &&
+	reader_start "$WWW" w3 --fstab "$F3" --image "$IMG3" &&
+	expect w3 base readerr "$C3/m1/VERSION" &&
+	expect w3 base readerr "$C3/m2/VERSION" &&
 	fresh "$T1" cat "$C3/m1/VERSION" "$C3/m1/own.txt" >out 2>err &&
 	printf "base\nt1\n" >expect && test_cmp expect out && test_must_be_empty err
 '
@@ -251,8 +203,8 @@ test_expect_success 'base replaced on disk: a new process of each user gets ESTA
 	test_line_count = 2 err &&
 	stale_line "$C3/base" "$C3/m2" >expect && head -n 1 err >got && test_cmp expect got &&
 	test_grep "^ls: .*$C3/m2.*: Stale file handle\$" err &&
-	expect w3 base read "$C3/m1/VERSION" &&
-	expect w3 base read "$C3/m2/VERSION" &&
+	expect w3 base readerr "$C3/m1/VERSION" &&
+	expect w3 base readerr "$C3/m2/VERSION" &&
 	expect w3 missing stat "$C3/m1/evil.txt" &&
 	tree_snapshot "$C3/base" >new-base.after && test_cmp "$TRASH/c3-new-base" new-base.after
 '
@@ -264,8 +216,8 @@ test_expect_failure 'aufsctl remount -o del:OLD,append:NEW of m1: new processes 
 		{ cat out; false; } &&
 	fresh "$WWW" cat "$C3/m1/VERSION" "$C3/m1/own.txt" >out 2>err &&
 	printf "base\nt1\n" >expect && test_cmp expect out && test_must_be_empty err &&
-	expect w3 base read "$C3/m1/VERSION" &&
-	expect w3 base read "$C3/m2/VERSION" &&
+	expect w3 base readerr "$C3/m1/VERSION" &&
+	expect w3 base readerr "$C3/m2/VERSION" &&
 	expect w3 missing stat "$C3/m2/evil.txt"
 '
 
@@ -276,8 +228,8 @@ test_expect_failure 'that remount rewrote the whole table: m2, whose line did no
 	test_must_be_empty out &&
 	{ stale_line "$C3/base" "$C3/m2" && echo "cat: $C3/m2/VERSION: Stale file handle"; } >expect &&
 	test_cmp expect err &&
-	expect w3 base read "$C3/m1/VERSION" &&
-	expect w3 base read "$C3/m2/VERSION" &&
+	expect w3 base readerr "$C3/m1/VERSION" &&
+	expect w3 base readerr "$C3/m2/VERSION" &&
 	expect w3 missing stat "$C3/m2/evil.txt"
 '
 
@@ -290,7 +242,7 @@ test_expect_success 'the fstab line of m2 fixed and aufsctl reload: new processe
 	fresh "$WWW" ls "$C3/m2" >out 2>err &&
 	printf "%s\n" VERSION a.txt own.txt sub >expect && test_cmp expect out &&
 	test_must_be_empty err &&
-	expect w3 base read "$C3/m2/VERSION" &&
+	expect w3 base readerr "$C3/m2/VERSION" &&
 	proc_stop w3 && test_must_be_empty "$TRASH/w3/err" &&
 	tree_snapshot "$C3/base" >new-base.after && test_cmp "$TRASH/c3-new-base" new-base.after &&
 	tree_snapshot "$C3/base.old" >base.after && test_cmp "$TRASH/c3-base" base.after
@@ -301,8 +253,8 @@ C4=$TRASH/c4
 layers "$C4"
 
 test_expect_success 'aufs-run session: a new process after the base was renamed gets ESTALE; after aufsctl remount of the session it reads it' '
-	proc_start "$T1" p4 -o "$(BR "$C4")" "$C4/m" &&
-	expect p4 base read "$C4/m/VERSION" &&
+	reader_start "$T1" p4 -o "$(BR "$C4")" "$C4/m" &&
+	expect p4 base readerr "$C4/m/VERSION" &&
 	expect p4 0 run cat "$C4/m/VERSION" &&
 	echo base >expect && ran p4 2 >got && test_cmp expect got &&
 	tree_snapshot "$C4/base" >base.before &&
@@ -310,12 +262,12 @@ test_expect_success 'aufs-run session: a new process after the base was renamed 
 	expect p4 1 run cat "$C4/m/VERSION" &&
 	{ stale_line "$C4/base" "$C4/m" && echo "cat: $C4/m/VERSION: Stale file handle"; } >expect &&
 	ran p4 3 >got && test_cmp expect got &&
-	expect p4 base read "$C4/m/VERSION" &&
+	expect p4 base readerr "$C4/m/VERSION" &&
 	aufsctl remount -o "del:$C4/base,append:$C4/base.old=ro" "$C4/m" >out &&
 	test_grep "1 union remounted" out &&
 	expect p4 0 run "cat $C4/m/VERSION $C4/m/sub/b.txt && echo x >$C4/m/x.txt" &&
 	printf "base\nb\n" >expect && ran p4 5 >got && test_cmp expect got &&
-	expect p4 base read "$C4/m/VERSION" &&
+	expect p4 base readerr "$C4/m/VERSION" &&
 	reader_stop p4 && test_must_be_empty "$TRASH/p4/err" &&
 	echo x >expect && test_cmp expect "$C4/top/x.txt" &&
 	test_path_is_missing "$C4/base" &&
