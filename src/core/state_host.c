@@ -391,6 +391,18 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 	}
 	if (r < 0)
 		flags &= ~(unsigned)AUFS_TABLE_MAY_WRITE;	/* the image is of a good fstab only */
+	/* the image this one replaces: what it recorded of each branch still listed stays */
+	{
+		const struct tbl_hdr *old;
+		const char *owhy;
+		size_t osize;
+
+		if (table_map_image(image, src.st.st_uid, &old, &osize, &owhy) == 0) {
+			if (aufs_table_verify(old, osize, true, &owhy) == 0)
+				table_keep_identities(old, builder.unions, builder.nunion);
+			(void)sys_munmap((void *)old, osize);
+		}
+	}
 	src.fstab = fstab;
 	src.text_hash = tbl_sum(text, len);
 	src.serial = aufs_config_next_serial() ^ ((uint64_t)sys_getpid() << 40);

@@ -1224,6 +1224,49 @@ int table_map_image(const char *image, uid_t owner, const struct tbl_hdr **ret,
 }
 
 /* A configuration over a mapped image; from the arena, so that reload needs no malloc. */
+void table_keep_identities(const struct tbl_hdr *old, struct aufs_union *_Atomic const *unions,
+			   int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct aufs_union *u = unions[i];
+		const struct tbl_branch *brs;
+		const struct tbl_union *t;
+		const struct tbl_slot *slot;
+		const char *mnt;
+		bool bad = false;
+		uint32_t rec;
+
+		if (!u)
+			continue;
+		slot = index_find(old, old->off_index, old->mask, fnv1a(FNV_INIT, u->mnt, u->mnt_len),
+				  u->mnt, u->mnt_len, &bad);
+		/* a mount point's name lies right after its union's record (aufs_table_find) */
+		if (!slot || !slot->unionp1 || slot->str < sizeof(*t) ||
+		    (rec = slot->str - (uint32_t)sizeof(*t)) & 7 ||
+		    (uint64_t)rec + sizeof(*t) > old->len_str)
+			continue;
+		t = (const struct tbl_union *)((const char *)old + old->off_str + rec);
+		mnt = image_string(old, t->mnt, t->mnt_len);
+		if (!mnt || t->mnt_len != u->mnt_len || memcmp(mnt, u->mnt, u->mnt_len) ||
+		    t->nbranch > AUFS_BRANCH_MAX || !(brs = union_branches(old, t)))
+			continue;
+		for (int b = 0; b < u->nbranch; b++) {
+			struct aufs_branch *br = &u->branch[b];
+
+			for (uint32_t k = 0; k < t->nbranch; k++) {
+				const char *p = image_string(old, brs[k].path, brs[k].len);
+
+				if (p && brs[k].len == br->len && !memcmp(p, br->path, br->len) &&
+				    brs[k].ino) {
+					br->dev = (dev_t)brs[k].dev;
+					br->ino = (ino_t)brs[k].ino;
+					break;
+				}
+			}
+		}
+	}
+}
+
 struct aufs_config *table_config_of_image(const struct tbl_hdr *h, size_t size,
 					   const char *image, const char *fstab, uid_t owner)
 {

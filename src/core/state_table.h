@@ -72,6 +72,15 @@ int table_map_image_at(const char *image, uid_t owner, const struct tbl_hdr **re
  * nonzero (returned); 0 when done, -errno when the directory cannot be read.
  */
 int table_each_fallback(const char *image, int (*fn)(const char *path, void *ctx), void *ctx);
+/*
+ * Before UNIONS are compiled into an image that replaces OLD: each branch that
+ * OLD's union at the same mount point lists too keeps the device and inode OLD
+ * recorded. A branch is the directory it was first mounted with (util_root.c):
+ * recompiling a line, its own or another's, never makes a directory found at its
+ * path since the branch; a line that stops listing it and then lists it again does.
+ */
+void table_keep_identities(const struct tbl_hdr *old, struct aufs_union *_Atomic const *unions,
+			   int n);
 /* A configuration over a mapped image; from the arena, so that reload needs no malloc. */
 struct aufs_config *table_config_of_image(const struct tbl_hdr *h, size_t size,
 					  const char *image, const char *fstab, uid_t owner);

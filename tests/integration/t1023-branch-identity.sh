@@ -209,9 +209,7 @@ test_expect_success 'base replaced on disk: a new process of each user gets ESTA
 	tree_snapshot "$C3/base" >new-base.after && test_cmp "$TRASH/c3-new-base" new-base.after
 '
 
-# Known breakage (aufs-preload(7) LIMITATIONS): compiling the table again records what
-# every unchanged line's branch path names now, so m2 follows its replacement.
-test_expect_failure 'aufsctl remount -o del:OLD,append:NEW of m1: new processes read the old base again; the running web server keeps the old base in m1 and m2' '
+test_expect_success 'aufsctl remount -o del:OLD,append:NEW of m1: new processes read the old base again; the running web server keeps the old base in m1 and m2' '
 	aufsctl remount --fstab "$F3" --image "$IMG3" -o "del:$C3/base,append:$C3/base.old=ro" "$C3/m1" >out ||
 		{ cat out; false; } &&
 	fresh "$WWW" cat "$C3/m1/VERSION" "$C3/m1/own.txt" >out 2>err &&
@@ -221,9 +219,7 @@ test_expect_failure 'aufsctl remount -o del:OLD,append:NEW of m1: new processes 
 	expect w3 missing stat "$C3/m2/evil.txt"
 '
 
-# Known breakage (aufs-preload(7) LIMITATIONS): compiling the table again records what
-# every unchanged line's branch path names now, so m2 follows its replacement.
-test_expect_failure 'that remount rewrote the whole table: m2, whose line did not change, still gets ESTALE, never the replacement' '
+test_expect_success 'that remount rewrote the whole table: m2, whose line did not change, still gets ESTALE, never the replacement' '
 	fresh_fails "$T2" cat "$C3/m2/VERSION" &&
 	test_must_be_empty out &&
 	{ stale_line "$C3/base" "$C3/m2" && echo "cat: $C3/m2/VERSION: Stale file handle"; } >expect &&
@@ -246,6 +242,21 @@ test_expect_success 'the fstab line of m2 fixed and aufsctl reload: new processe
 	proc_stop w3 && test_must_be_empty "$TRASH/w3/err" &&
 	tree_snapshot "$C3/base" >new-base.after && test_cmp "$TRASH/c3-new-base" new-base.after &&
 	tree_snapshot "$C3/base.old" >base.after && test_cmp "$TRASH/c3-base" base.after
+'
+
+test_expect_success 'a reload of an unchanged line keeps what the table recorded; a remount that deletes the branch and a later one that adds it adopt the new directory' '
+	replace "$C3" base.old &&
+	aufsctl reload --image "$IMG3" "$F3" >out || { cat out; false; } &&
+	fresh_fails "$T1" cat "$C3/m1/VERSION" &&
+	{ stale_line "$C3/base.old" "$C3/m1" && echo "cat: $C3/m1/VERSION: Stale file handle"; } >expect &&
+	test_cmp expect err &&
+	aufsctl remount --fstab "$F3" --image "$IMG3" -o "del:$C3/base.old" "$C3/m1" >out &&
+	aufsctl remount --fstab "$F3" --image "$IMG3" -o "append:$C3/base.old=ro" "$C3/m1" >out &&
+	fresh "$T1" cat "$C3/m1/VERSION" >out 2>err &&
+	echo replaced >expect && test_cmp expect out && test_must_be_empty err &&
+	fresh_fails "$T2" cat "$C3/m2/VERSION" &&
+	{ stale_line "$C3/base.old" "$C3/m2" && echo "cat: $C3/m2/VERSION: Stale file handle"; } >expect &&
+	test_cmp expect err
 '
 
 # A session of aufs-run -o: the tenant's process runs new processes (run) in it.
