@@ -148,12 +148,26 @@ char *const *xargv(const struct xbuf *b, const char *sname, char *const argv[], 
 
 /* ---------------------------------------------------------------- the calls */
 
+/*
+ * REAL below a branch root this process holds, as the kernel is to open it: the
+ * root's /proc/thread-self/fd entry (core.h), so that a branch renamed or replaced
+ * on disk runs its own program, never the new occupant's. The descriptor is
+ * close-on-exec; the kernel opens the image before it closes any. NULL with
+ * -ESTALE in *ERR for a stale root.
+ */
+static const char *exec_real(const char *real, char *buf, int *err)
+{
+	const char *p = aufs_root_proc(real, buf, err);
+
+	return *err ? NULL : p;
+}
+
 /* execve/execveat of PATH with ARGV. Returns -errno (only on failure). */
 static int run_exec(struct xrun *w, int dirfd, const char *path, int atflags,
 		    char *const argv[], size_t argc)
 {
 	struct xbuf *b = w->b;
-	char *const *av;
+	char *const *av, held[PATH_MAX];
 	const char *real;
 	int r;
 
@@ -171,6 +185,9 @@ static int run_exec(struct xrun *w, int dirfd, const char *path, int atflags,
 		return -errno;
 	}
 	av = xargv(b, b->vname ? b->vname : path, argv, argc, w->args);
+	real = exec_real(real, held, &r);
+	if (!real)
+		return r;
 	if ((atflags & AT_SYMLINK_NOFOLLOW) && !b->depth)
 		REAL(execveat)(AT_FDCWD, real, av, w->env, AT_SYMLINK_NOFOLLOW);
 	else
@@ -240,7 +257,7 @@ static __attribute__((noinline)) int run_fexec(struct xrun *w)
 	const struct xreq *q = w->q;
 	struct xbuf *b = w->b;
 	const char *real;
-	char *name, *arg, fdname[32];
+	char *name, *arg, fdname[32], held[PATH_MAX];
 	struct stat st;
 	int r;
 
@@ -260,6 +277,9 @@ static __attribute__((noinline)) int run_fexec(struct xrun *w)
 			if (sys_fcntl(q->dirfd, F_GETFD, 0) & FD_CLOEXEC)
 				return -ENOENT;
 			snprintf(fdname, sizeof(fdname), "/dev/fd/%d", q->dirfd);
+			real = exec_real(real, held, &r);
+			if (!real)
+				return r;
 			REAL(execve)(real, xargv(b, fdname, q->argv, w->argc, w->args), w->env);
 			return -errno;
 		}

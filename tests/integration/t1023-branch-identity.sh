@@ -407,6 +407,36 @@ test_expect_success PYTHON 'close, closerange, a loop closing 3..1023, dup2 and 
 	tree_snapshot "$C5/base.old" >base.after && test_cmp base.before base.after
 '
 
+# The program a process runs from its branch: its own, not the new occupant's. The
+# base's bin/hello is a copy of echo; the replacement's a script saying "evil".
+C7=$TRASH/c7
+layers "$C7"
+mkdir "$C7/base/bin" && cp /bin/echo "$C7/base/bin/hello" && chmod 0755 "$C7/base/bin/hello"
+
+test_expect_success PYTHON 'exec of a program in a replaced branch by a process that holds it runs its own program' '
+	rm -f "$TRASH/go7" "$TRASH/exec7.out" &&
+	{ run_as "$T1" -o "$(BR "$C7")" "$C7/m" -- python3 -c "
+import os, sys, time
+m, go = sys.argv[1:3]
+os.stat(m + \"/bin/hello\")
+print(\"ready\", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.02)
+os.execv(m + \"/bin/hello\", [\"hello\", \"its own\"])
+" "$C7/m" "$TRASH/go7" >"$TRASH/exec7.out" 2>err & } &&
+	pid=$! &&
+	i=0 && while ! grep -q "^ready\$" "$TRASH/exec7.out" && test $i -lt 1000; do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.02; i=$((i + 1))
+	done &&
+	replace "$C7" base && mkdir "$C7/base/bin" &&
+	printf "#!/bin/sh\necho evil\n" >"$C7/base/bin/hello" && chmod 0755 "$C7/base/bin/hello" &&
+	touch "$TRASH/go7" &&
+	{ wait $pid || { echo "exit $?"; cat "$TRASH/exec7.out" err; false; }; } &&
+	printf "ready\nits own\n" >expect && test_cmp expect "$TRASH/exec7.out" &&
+	test_must_be_empty err
+'
+
 # ---------------------------------------------------------------- 5. the cost
 C6=$TRASH/c6
 layers "$C6"
