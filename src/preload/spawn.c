@@ -30,6 +30,28 @@ static const char *spawn_name(const struct xreq *q, const char *path, char *buf)
 	return n > 0 && n < PATH_MAX ? buf : path;
 }
 
+/*
+ * posix_spawn of REAL, through the descriptor of the branch root it is below when
+ * this process holds one (as exec, exec.c): the branch's own program, never the
+ * new occupant of its path. The child runs the program's file actions first; one
+ * that closed or replaced the root's number leaves the /proc name empty, and the
+ * spawn is made again by the path. Returns -errno.
+ */
+static int spawn_held(const struct xreq *q, const char *real, char *const av[],
+		      char *const env[])
+{
+	char held[PATH_MAX];
+	int err, e;
+	const char *p = aufs_root_proc(real, held, &err);
+
+	if (err)
+		return err;
+	e = REAL(posix_spawn)(q->pid, p, q->fa, q->attr, av, env);
+	if (p == held && (e == ENOENT || e == ENOTDIR || e == EBADF))
+		e = REAL(posix_spawn)(q->pid, real, q->fa, q->attr, av, env);
+	return -e;
+}
+
 /* posix_spawn of PATH: the image is decided here, in the parent; the child runs no shim. */
 int run_spawn(struct xrun *w, const char *path)
 {
@@ -48,7 +70,7 @@ int run_spawn(struct xrun *w, const char *path)
 		av = xargv(b, path, q->argv, w->argc, w->args);
 	else
 		real = path;
-	return -REAL(posix_spawn)(q->pid, real, q->fa, q->attr, av, w->env);
+	return spawn_held(q, real, av, w->env);
 }
 
 /*

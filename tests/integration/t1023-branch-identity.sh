@@ -413,7 +413,7 @@ C7=$TRASH/c7
 layers "$C7"
 mkdir "$C7/base/bin" && cp /bin/echo "$C7/base/bin/hello" && chmod 0755 "$C7/base/bin/hello"
 
-test_expect_success PYTHON 'exec of a program in a replaced branch by a process that holds it runs its own program' '
+test_expect_success PYTHON 'posix_spawn and exec of a program in a replaced branch by a process that holds it run its own program' '
 	rm -f "$TRASH/go7" "$TRASH/exec7.out" &&
 	{ run_as "$T1" -o "$(BR "$C7")" "$C7/m" -- python3 -c "
 import os, sys, time
@@ -422,6 +422,8 @@ os.stat(m + \"/bin/hello\")
 print(\"ready\", flush=True)
 while not os.path.exists(go):
     time.sleep(0.02)
+pid = os.posix_spawn(m + \"/bin/hello\", [\"hello\", \"spawned, its own\"], os.environ)
+assert os.waitpid(pid, 0)[1] == 0
 os.execv(m + \"/bin/hello\", [\"hello\", \"its own\"])
 " "$C7/m" "$TRASH/go7" >"$TRASH/exec7.out" 2>err & } &&
 	pid=$! &&
@@ -433,7 +435,7 @@ os.execv(m + \"/bin/hello\", [\"hello\", \"its own\"])
 	printf "#!/bin/sh\necho evil\n" >"$C7/base/bin/hello" && chmod 0755 "$C7/base/bin/hello" &&
 	touch "$TRASH/go7" &&
 	{ wait $pid || { echo "exit $?"; cat "$TRASH/exec7.out" err; false; }; } &&
-	printf "ready\nits own\n" >expect && test_cmp expect "$TRASH/exec7.out" &&
+	printf "ready\nspawned, its own\nits own\n" >expect && test_cmp expect "$TRASH/exec7.out" &&
 	test_must_be_empty err
 '
 
