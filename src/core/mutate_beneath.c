@@ -35,7 +35,8 @@
  * be swapped by anyone but the caller, and the caller racing itself gains
  * nothing it could not do directly. A tenant's php-fpm writing in its own branch
  * is that case, and pays nothing; root's cron writing in a tenant's directory
- * is not. What was found is kept per thread for a second (struct closed_dir),
+ * is not. A verb on a name (which never follows it) needs only the directory's
+ * place fixed: a closed parent is enough, whatever the directory's own mode. What was found is kept per thread for a second (struct closed_dir),
  * keyed by euid, and forgotten at once for a path this process renames,
  * removes, chmods or chowns through the union.
  */
@@ -203,11 +204,12 @@ static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_
  * Can nobody but the caller (and root) change DIR[0..LEN) or what is in it? Then
  * a write there may name its path: no race of another user's can redirect it.
  */
-static bool dir_closed(const char *dir, size_t len)
+static bool dir_closed(const char *dir, size_t len, bool names)
 {
 	uid_t euid, uid;
 	uint64_t now;
 	mode_t mode;
+	size_t plen;
 
 	if (!closed_enabled || !len || dir[0] != '/' || len >= CLOSED_PATH)
 		return false;
@@ -221,6 +223,18 @@ static bool dir_closed(const char *dir, size_t len)
 	now = coarse_now();
 	euid = creds_get()->euid;
 	len = len == 1 ? 0 : len;
+	plen = parent_len(dir, len);
+	/*
+	 * A verb that never follows its last component (NAMES) only needs the
+	 * directory to stay where it is: a closed parent says so, whoever may write
+	 * in the directory itself. The parent is learnt at once (one lstat) when its
+	 * own parent is known.
+	 */
+	if (names && len && now &&
+	    (closed_find(dir, plen, euid, now) ||
+	     (plen && closed_find(dir, parent_len(dir, plen), euid, now))) &&
+	    dir_safe(dir, plen, euid, now, &uid, &mode) && only_us(uid, euid) && !(mode & 022))
+		return true;
 	/*
 	 * Learning costs an lstat per level, the descriptors two calls. A directory
 	 * whose parent is known costs one lstat: it is learnt at once. One whose
@@ -228,8 +242,7 @@ static bool dir_closed(const char *dir, size_t len)
 	 * so that a process writing once pays two calls, and one writing often, or
 	 * in many directories of one tree, one lstat per directory at most.
 	 */
-	if (!closed_find(dir, len, euid, now) && !(len && closed_find(dir, parent_len(dir, len),
-								       euid, now))) {
+	if (!closed_find(dir, len, euid, now) && !(len && closed_find(dir, plen, euid, now))) {
 		uint64_t h = fnv1a(FNV_INIT ^ euid, dir, len);
 		struct closed_dir *seen = &closed_dirs[CLOSED_SLOTS + h % CLOSED_SEEN];
 
@@ -530,7 +543,7 @@ static int parent_open(const char *real, char *buf, const char **name)
 	fd = scope_find(real, end);
 	if (fd >= 0)
 		return fd;
-	if (dir_closed(real, end)) {
+	if (dir_closed(real, end, true)) {
 		*name = real;	/* nobody else can change it: the path is as safe */
 		return PARENT_PATH;
 	}
@@ -839,7 +852,8 @@ static bool parent_closed(const char *real)
 {
 	const char *slash = strrchr(real, '/');
 
-	return slash && slash[1] && dir_closed(real, slash > real ? (size_t)(slash - real) : 1);
+	return slash && slash[1] &&
+	       dir_closed(real, slash > real ? (size_t)(slash - real) : 1, false);
 }
 
 static int object_verb(enum object_verb v, const char *real, const struct object_args *a,

@@ -212,20 +212,36 @@ static void split(const char *rel, size_t len, size_t *dlen, const char **name)
 }
 
 /*
+ * The mode a directory copy is made with by mkdir itself, saving the fchmod:
+ * when the umask keeps every bit of WANT and it has no set-id or sticky bit.
+ * Only for a copy that is stat'ed anyway (xino), which tells whether a default
+ * ACL of the parent made it otherwise. 0700 else, until the fchmod.
+ */
+static mode_t dir_create_mode(struct aufs_union *u, const struct stat *sst, mode_t want)
+{
+	int um = creds_umask();
+
+	return !(want & 07000) && um >= 0 && !(want & (mode_t)um) && xino_keeps(u, sst) ? want
+										 : 0700;
+}
+
+/*
  * Make directory REL[0..END) in branch T, whose parent is there, as the top-most
- * other branch has it: mode (widened to u+wx when *WIDEN says so), owner, times;
- * its parent's times are put back. PST: the parent's lstat, or what it was made
- * as (NULL: asked here). 0 (*MADE: what the directory was made as), 1 (another
- * process made it first) or -errno.
+ * other branch has it: mode (widened to u+wx when *WIDEN says so), owner, times
+ * (unless TIMES_LATER: the caller sets them after writing in it); its parent's
+ * times are put back. PST: the parent's lstat, or what it was made as (NULL:
+ * asked here). 0 (*MADE: what the directory was made as), 1 (another process
+ * made it first) or -errno.
  */
 static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int t, bool *widen,
-			 const struct stat *pst, struct stat *made)
+			 const struct stat *pst, struct stat *made, bool times_later)
 {
 	char dst[PATH_MAX], src[PATH_MAX], pdst[PATH_MAX];
 	const struct aufs_creds *c = creds_get();
-	struct stat sst, pst_here;
-	bool found = false, have_parent;
+	struct stat sst, pst_here, copy;
+	bool found = false, have_parent, have_copy = false;
 	size_t pl = end;
+	mode_t want, create_mode;
 	int r, src_b = 0;
 
 	for (int b = 0; b < u->nbranch && !found; b++) {
@@ -241,15 +257,17 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 		      (pst || sys_lstat(pdst, &pst_here) == 0);
 	if (have_parent && !pst)
 		pst = &pst_here;
+	want = widened(&sst, widen);
+	create_mode = dir_create_mode(u, &sst, want);
 	r = branch_path(&u->branch[t], rel, end, dst);
 	if (r == 0)
-		r = beneath_mkdirat(dst, 0700);
+		r = beneath_mkdirat(dst, create_mode);
 	if (r == -EEXIST)
 		return 1;
 	if (r < 0)
 		return r;
 	*made = sst;
-	made->st_mode = S_IFDIR | widened(&sst, widen);
+	made->st_mode = S_IFDIR | want;
 	/*
 	 * as copy_owner_mode(): a directory of another mode would show in the union. A
 	 * new directory is the caller's, of its parent's group when set-group-ID.
@@ -263,23 +281,23 @@ static int make_dir_copy(struct aufs_union *u, const char *rel, size_t end, int 
 		if (!have_parent)
 			made->st_mode &= ~(mode_t)S_ISGID;	/* unknown: never skip a chown below */
 	}
-	if (r == 0 || r == -EPERM || r == -EINVAL)
-		r = beneath_fchmodat(dst, made->st_mode & 07777);
+	if (r == -EPERM || r == -EINVAL)
+		r = 0;
+	if (r == 0 && xino_keeps(u, &sst))
+		have_copy = sys_lstat(dst, &copy) == 0;	/* for its number, and its mode */
+	if (r == 0 && (create_mode != want || !have_copy || (copy.st_mode & 07777) != want))
+		r = beneath_fchmodat(dst, want);
 	if (r < 0) {
 		(void)beneath_unlinkat(dst, AT_REMOVEDIR);
 		return r;
 	}
-	copy_times(dst, &sst);
+	if (!times_later)
+		copy_times(dst, &sst);
 	if (have_parent)
 		copy_times(pdst, pst);	/* its parent looks untouched */
-	if (xino_keeps(u, &sst)) {
-		struct stat copy;
-
-		/* the source is the branch the loop above stopped after */
-		if (sys_lstat(dst, &copy) == 0)
-			(void)xino_copied(u, src_b, &sst, (uint64_t)copy.st_dev,
-					  (uint64_t)copy.st_ino);
-	}
+	/* the source is the branch the loop above stopped after */
+	if (have_copy)
+		(void)xino_copied(u, src_b, &sst, (uint64_t)copy.st_dev, (uint64_t)copy.st_ino);
 	/*
 	 * Its parent's names hold, and so do its own: the copy is empty. Its own state
 	 * does not, unless the mode was widened (sealed again later: asked then).
@@ -299,6 +317,16 @@ static bool unseal(const char *dst, const struct stat *st)
 	       beneath_fchmodat(dst, (st->st_mode & 07777) | 0300) == 0;
 }
 
+/* Put ST's times on directory REL[0..END) of branch T. */
+static void put_times(struct aufs_union *u, const char *rel, size_t end, int t,
+		      const struct stat *st)
+{
+	char path[PATH_MAX];
+
+	if (branch_path(&u->branch[t], rel, end, path) == 0)
+		copy_times(path, st);
+}
+
 /* The end of REL[0..END)'s parent in REL (0: the root). */
 static size_t parent_end(const char *rel, size_t end)
 {
@@ -310,6 +338,7 @@ static size_t parent_end(const char *rel, size_t end)
 /*
  * cpup_dirs(); *DIRST gets the lstat of the directory when it was there already,
  * or what the copy made of it. MISSING: the lookup says branch T lacks it.
+ * TIMES_LATER: the caller puts the times of *DIRST on the directory when done.
  *
  * Mostly the whole directory is there already: one lstat. Else the search goes
  * up, one lstat per missing level, to the deepest directory T has (a copy-up
@@ -318,12 +347,14 @@ static size_t parent_end(const char *rel, size_t end)
  * missing, a sealed copy in between) walks down from the root, unsealing.
  */
 static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t,
-			struct stat *dirst, bool *have_dirst, bool missing, size_t *made_from)
+			struct stat *dirst, bool *have_dirst, bool missing, size_t *made_from,
+			bool times_later)
 {
 	char dst[PATH_MAX];
 	struct stat st, pst;
 	bool widen = false, have_pst = false, absent = false;
-	size_t end = len, from;
+	size_t end = len, from, untimed = 0;	/* a copy made without its times, whose
+						 * child's making puts them back */
 	int r;
 
 	if (len > 0 && missing) {
@@ -386,7 +417,11 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 		}
 		if (r != -ENOENT)
 			return r;
-		r = make_dir_copy(u, rel, end, t, &widen, have_pst ? &pst : NULL, &st);
+		r = make_dir_copy(u, rel, end, t, &widen, have_pst ? &pst : NULL, &st,
+				  end < len || times_later);
+		if (r != 0 && untimed)
+			put_times(u, rel, untimed, t, &pst);	/* its child was not made here */
+		untimed = r == 0 && end < len ? end : 0;
 		if (r < 0)
 			return r;
 		if (r == 0 && made_from && !*made_from)
@@ -405,12 +440,12 @@ static int cpup_dirs_st(struct aufs_union *u, const char *rel, size_t len, int t
 
 int cpup_dirs(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false, NULL);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, false, NULL, false);
 }
 
 int cpup_dirs_missing(struct aufs_union *u, const char *rel, size_t len, int t)
 {
-	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true, NULL);
+	return cpup_dirs_st(u, rel, len, t, NULL, NULL, true, NULL, false);
 }
 
 /* The open flags F_SETFL gives a kept copy-up descriptor afterwards. */
@@ -732,7 +767,7 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 		j->in = j->out = -1;
 		j->dir_known = j->have_dst = j->have_dtime = j->dir_noacl = false;
 		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false,
-				 &j->made_from);
+				 &j->made_from, !j->dir_changes);
 		if (r < 0)
 			return r;
 		*seal = r > 0;
@@ -797,7 +832,7 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 		j->dir_noacl = tdi->flags & DINFO_NOACL;
 	} else {
 		r = cpup_dirs_st(u, rel, j->dlen, t, &j->dst, &j->have_dtime, dir_missing,
-				 &j->made_from);
+				 &j->made_from, !j->dir_changes);
 		if (r < 0)
 			goto out_free;
 		seal = r > 0;
