@@ -867,4 +867,36 @@ test_expect_success 'the open that copies up: access mode, O_APPEND, O_CLOEXEC a
 	branch_untouched "$BASE"
 '
 
+# A default ACL in the top branch decides the mode of what is made there in place
+# of the umask: the copies of the base directories and files must keep the base
+# modes all the same (g::--- o::--- here would make them 0700 and 0600).
+AB=$TRASH/aclbase
+AT=$TRASH/acltop
+AM=$TRASH/aclmnt
+mkdir -p "$AB/a/b/c" "$AT"
+echo acl >"$AB/a/b/c/f"
+chmod 0755 "$AB/a" "$AB/a/b" "$AB/a/b/c"
+chmod 0644 "$AB/a/b/c/f"
+# system.posix_acl_default of u::rwx g::--- o::--- (no setfacl needed)
+if python3 -c 'import os, struct, sys
+e = lambda tag, perm: struct.pack("<HHI", tag, perm, 0xFFFFFFFF)
+os.setxattr(sys.argv[1], "system.posix_acl_default",
+            struct.pack("<I", 2) + e(0x01, 7) + e(0x04, 0) + e(0x20, 0))' "$AT" 2>/dev/null
+then
+	test_set_prereq DEFAULT_ACL
+fi
+test_expect_success DEFAULT_ACL 'a default ACL in the top branch: copied-up parents and file keep the base modes' '
+	aufs_run -o "br:$AT=rw:$AB=ro" "$AM" -- sh -c "echo more >>\"\$1/a/b/c/f\"" sh "$AM" &&
+	stat -c "%a %n" "$AT/a" "$AT/a/b" "$AT/a/b/c" "$AT/a/b/c/f" >actual &&
+	cat >expect <<-EOF &&
+	755 $AT/a
+	755 $AT/a/b
+	755 $AT/a/b/c
+	644 $AT/a/b/c/f
+	EOF
+	test_cmp expect actual &&
+	printf "acl\nmore\n" >expect &&
+	test_cmp expect "$AT/a/b/c/f"
+'
+
 test_done
