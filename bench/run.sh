@@ -508,6 +508,7 @@ if phase_on callgrind && has valgrind; then
 			for c in $CG_C1 $C2; do
 				prep "$t" "$W/r/$t" 1 || continue
 				"${PFX[@]}" "${NORAND[@]}" valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" \
+					--toggle-collect='*_pass' \
 					"$FSB" -o "$op" -c "$c" "$ROOT" "$MAN" >/dev/null 2>>"$RAW/callgrind.err"
 				release "$W/r/$t"
 				ir+=("$(awk '/^(summary|totals):/ { print $2; exit }' "$W/cg.out" 2>/dev/null)")

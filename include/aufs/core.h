@@ -448,6 +448,16 @@ int aufs_plink_flush_name(const char *virt, uint64_t num);
  */
 const struct aufs_config *aufs_state_config(void);
 void aufs_state_publish(struct aufs_config *cfg);
+/* (state_mount.c's; read through the two functions here) */
+extern struct aufs_config *_Atomic aufs_published;
+/*
+ * Is any configuration published? What a shim asks on every call, inline: the
+ * verb's aufs_state_config() then follows a replaced image, if any.
+ */
+static inline bool aufs_state_published(void)
+{
+	return atomic_load_explicit(&aufs_published, memory_order_acquire) != NULL;
+}
 /*
  * FN tells the core whether this thread may call malloc now (false in a vfork
  * child): compiling a host table again after its image was found corrupt
@@ -517,7 +527,8 @@ bool aufs_fd_known(int fd);
 void aufs_fd_forget(int fd);
 /*
  * FD was opened through a union on a file of a read-only branch (set by
- * aufs_openat; cleared, copied and closed along with the path slot).
+ * aufs_openat with the union's mark below; cleared, copied and closed with it).
+ * Marking one lower marks it a union's too.
  */
 void aufs_fd_mark_lower(int fd, bool lower);
 bool aufs_fd_is_lower(int fd);

@@ -419,7 +419,7 @@ void shcache_local_change(struct aufs_union *u);
  * FD was opened through U on branch B (aufs_fd_mark_union(), and where); U is
  * a union of the configuration whose serial is SERIAL (struct aufs_loc).
  */
-void fd_mark_union_at(int fd, const struct aufs_union *u, int b, uint64_t serial);
+void fd_mark_union_at(int fd, const struct aufs_union *u, int b, uint64_t serial, bool lower);
 /* The union and branch FD was opened on, when recorded under CFG; else NULL. */
 struct aufs_union *fd_union_at(int fd, const struct aufs_config *cfg, int *ret_branch);
 

@@ -437,8 +437,8 @@ again:
 				aufs_fd_set(fd, loc.virt);
 			else if (aufs_fd_known(fd))
 				aufs_fd_set(fd, NULL);
-			aufs_fd_mark_lower(fd, lower && loc.type != DT_DIR);
-			fd_mark_union_at(fd, loc.u, loc.branch, loc.serial);
+			fd_mark_union_at(fd, loc.u, loc.branch, loc.serial,
+					 lower && loc.type != DT_DIR);
 		}
 		return fd;
 	}
@@ -456,8 +456,7 @@ again:
 		create_done(&loc, t);
 		if (aufs_fd_known(fd))
 			aufs_fd_set(fd, NULL);
-		aufs_fd_mark_lower(fd, false);
-		fd_mark_union_at(fd, loc.u, t, loc.serial);
+		fd_mark_union_at(fd, loc.u, t, loc.serial, false);
 	}
 	return fd;
 }

@@ -59,7 +59,7 @@ struct whset {
 
 static uint64_t name_hash(const char *s, size_t n)
 {
-	return hash_bytes(0, s, n);
+	return hash_fast(0, s, n);
 }
 
 static int set_grow(struct aufs_dir *d)

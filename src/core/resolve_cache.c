@@ -243,7 +243,7 @@ void aufs_lookup_flush(void)
 
 static uint64_t key_hash(const struct aufs_union *u, const char *rel, size_t len)
 {
-	return hash_bytes(hash_mix(0, (uint64_t)(uintptr_t)u), rel, len);
+	return hash_fast(hash_mix(0, (uint64_t)(uintptr_t)u), rel, len);
 }
 
 /* What both tables are keyed by; KEY only for whole paths (AUFS_RESOLVE_* flags). */
@@ -595,7 +595,7 @@ static struct pent **pent_slot(struct lcache *c, uint64_t h, unsigned key, const
 /* The key of the whole virtual path TEXT looked up with resolve flags KEY. */
 static uint64_t pent_key_hash(const char *text, size_t len, unsigned key)
 {
-	return hash_bytes(0x9e3779b97f4a7c15u, text, len) + key;
+	return hash_fast(0x9e3779b97f4a7c15u, text, len) + key;
 }
 
 /*

@@ -158,29 +158,6 @@ static _Atomic unsigned long fd_readers;
 /* Replaced strings that a reader may still be copying. */
 static struct fdpath *_Atomic fd_retired;
 
-/* one bit per fd: opened through a union on a read-only branch's file */
-static _Atomic uint64_t fd_lower[FD_PAGE * FD_PAGES / 64];
-
-void aufs_fd_mark_lower(int fd, bool lower)
-{
-	uint64_t bit;
-
-	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
-		return;
-	bit = 1ULL << (fd % 64);
-	if (lower)
-		atomic_fetch_or(&fd_lower[fd / 64], bit);
-	else if (atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & bit)
-		atomic_fetch_and(&fd_lower[fd / 64], ~bit);	/* else a close writes nothing */
-}
-
-bool aufs_fd_is_lower(int fd)
-{
-	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
-		return false;
-	return atomic_load_explicit(&fd_lower[fd / 64], memory_order_relaxed) & (1ULL << (fd % 64));
-}
-
 /*
  * One word per fd: a file opened through a union (fstat gives the union's
  * numbers), and where when known: the configuration's serial, the union's index
@@ -193,11 +170,20 @@ bool aufs_fd_is_lower(int fd)
 #define FDU_ANY          1ULL
 #define FDU_AT           2ULL
 #define FDU_BRANCH_SHIFT 2
-#define FDU_INDEX_SHIFT  9		/* 7 bits of branch below (AUFS_BRANCH_MAX < 128) */
-#define FDU_SERIAL_SHIFT 41		/* 32 bits of union index below */
+#define FDU_LOWER        (1ULL << 9)	/* a read-only branch's file (7 bits of branch below) */
+#define FDU_INDEX_SHIFT  10
+#define FDU_INDEX_MASK   0x7fffffffULL
+#define FDU_SERIAL_SHIFT 41		/* 31 bits of union index below */
 static _Atomic uint64_t fd_union[FD_PAGE * FD_PAGES];
 /* Above every fd whose word was ever set: a close_range() to ~0U looks no further. */
 static _Atomic unsigned fd_union_end;
+
+bool aufs_fd_is_lower(int fd)
+{
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+		return false;
+	return atomic_load_explicit(&fd_union[fd], memory_order_relaxed) & FDU_LOWER;
+}
 
 static inline void fd_union_store(int fd, uint64_t word)
 {
@@ -220,12 +206,22 @@ void aufs_fd_mark_union(int fd, bool in_union)
 	fd_union_store(fd, in_union ? FDU_ANY : 0);
 }
 
-void fd_mark_union_at(int fd, const struct aufs_union *u, int b, uint64_t serial)
+void aufs_fd_mark_lower(int fd, bool lower)
 {
-	uint64_t word = FDU_ANY;
+	uint64_t word;
+
+	if (fd < 0 || (unsigned)fd >= FD_PAGE * FD_PAGES)
+		return;
+	word = atomic_load_explicit(&fd_union[fd], memory_order_relaxed);
+	fd_union_store(fd, lower ? word | FDU_ANY | FDU_LOWER : word & ~FDU_LOWER);
+}
+
+void fd_mark_union_at(int fd, const struct aufs_union *u, int b, uint64_t serial, bool lower)
+{
+	uint64_t word = FDU_ANY | (lower ? FDU_LOWER : 0);
 
 	/* (no lookup of the configuration: an open pays a store, fstat checks) */
-	if (b >= 0 && b < u->nbranch && serial)
+	if (b >= 0 && b < u->nbranch && serial && u->index <= FDU_INDEX_MASK)
 		word |= FDU_AT | (uint64_t)b << FDU_BRANCH_SHIFT |
 			(uint64_t)u->index << FDU_INDEX_SHIFT | serial << FDU_SERIAL_SHIFT;
 	fd_union_store(fd, word);
@@ -243,7 +239,7 @@ struct aufs_union *fd_union_at(int fd, const struct aufs_config *cfg, int *ret_b
 	if (!(word & FDU_AT) || word >> FDU_SERIAL_SHIFT != cfg->serial << FDU_SERIAL_SHIFT >>
 							    FDU_SERIAL_SHIFT)
 		return NULL;
-	index = word >> FDU_INDEX_SHIFT & 0xffffffffULL;
+	index = word >> FDU_INDEX_SHIFT & FDU_INDEX_MASK;
 	b = (int)(word >> FDU_BRANCH_SHIFT & 0x7f);
 	if (index >= (uint64_t)cfg->nunion)
 		return NULL;
@@ -439,8 +435,7 @@ void aufs_fd_forget(int fd)
 
 	if (slot && atomic_load_explicit(slot, memory_order_relaxed))
 		aufs_fd_set(fd, NULL);
-	aufs_fd_mark_lower(fd, false);
-	aufs_fd_mark_union(fd, false);
+	aufs_fd_mark_union(fd, false);	/* and whether it is a lower file's */
 }
 
 bool aufs_fd_known(int fd)
@@ -457,7 +452,6 @@ void aufs_fd_dup(int oldfd, int newfd)
 
 	if (oldfd == newfd)
 		return;
-	aufs_fd_mark_lower(newfd, aufs_fd_is_lower(oldfd));
 	fd_union_store(newfd, (oldfd >= 0 && (unsigned)oldfd < FD_PAGE * FD_PAGES)
 				      ? atomic_load_explicit(&fd_union[oldfd], memory_order_relaxed)
 				      : 0);
@@ -480,8 +474,6 @@ void aufs_fd_close_range(unsigned first, unsigned last)
 
 	if (last > max)
 		last = max;
-	for (unsigned fd = first; fd <= last && fd >= first; fd++)
-		aufs_fd_mark_lower((int)fd, false);
 	for (unsigned fd = first, end = atomic_load(&fd_union_end); fd <= last && fd < end; fd++)
 		aufs_fd_mark_union((int)fd, false);
 	for (unsigned fd = first; fd <= last && fd >= first; fd++) {

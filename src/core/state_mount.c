@@ -49,7 +49,7 @@ static inline struct aufs_union *union_at(const struct aufs_config *cfg, int id,
 	return u ? u : aufs_table_make_union(cfg, (unsigned)id, rec);
 }
 
-static struct aufs_config *_Atomic published;
+struct aufs_config *_Atomic aufs_published;
 static const struct aufs_config *adopt(const struct aufs_config *old, bool now);
 
 static struct aufs_union *match_in(const struct aufs_config *cfg, const char *path, size_t len,
@@ -69,7 +69,7 @@ struct aufs_union *aufs_config_match(const struct aufs_config *cfg, const char *
 
 	if (__builtin_expect(corrupted, 0)) {
 		/* the table compiled again (by this thread, or before), else none */
-		n = atomic_load_explicit(&published, memory_order_acquire);
+		n = atomic_load_explicit(&aufs_published, memory_order_acquire);
 		if (n == cfg)
 			n = adopt(cfg, true);
 		if (n && n != cfg && !n->corrupt)
@@ -264,18 +264,18 @@ static const struct aufs_config *adopt(const struct aufs_config *old, bool now)
 	}
 	if (cfg)
 		cfg->prev = old;	/* its unions hand their shared states over */
-	if (cfg && atomic_compare_exchange_strong(&published, (struct aufs_config **)&old, cfg)) {
+	if (cfg && atomic_compare_exchange_strong(&aufs_published, (struct aufs_config **)&old, cfg)) {
 		aufs_table_retire(old);
 		aufs_state_local_change();
 		atomic_store_explicit(&adopt_wait, 0, memory_order_relaxed);
 	}
 	atomic_store(&adopting, 0);
-	return atomic_load_explicit(&published, memory_order_acquire);
+	return atomic_load_explicit(&aufs_published, memory_order_acquire);
 }
 
 const struct aufs_config *aufs_state_config(void)
 {
-	const struct aufs_config *cfg = atomic_load_explicit(&published, memory_order_acquire);
+	const struct aufs_config *cfg = atomic_load_explicit(&aufs_published, memory_order_acquire);
 
 	const _Atomic uint32_t *superseded;
 
@@ -292,6 +292,6 @@ void aufs_state_publish(struct aufs_config *cfg)
 	 * it right now and there is no reclamation scheme worth its cost for an
 	 * event that happens once or twice in a process's life.
 	 */
-	atomic_store_explicit(&published, cfg, memory_order_release);
+	atomic_store_explicit(&aufs_published, cfg, memory_order_release);
 	aufs_state_local_change();
 }

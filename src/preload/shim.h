@@ -70,7 +70,7 @@ static inline bool aufs_active(void)
 		if (atomic_load(&aufs_init_state) != AUFS_INIT_READY)
 			return false;	/* initialising on this thread: pass through */
 	}
-	return aufs_state_config() != NULL;
+	return aufs_state_published();
 }
 
 /* -errno -> -1 with errno; otherwise restore the caller's errno and return R. */
