@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "util_hash.h"
 
 #define PROC_FD "/proc/thread-self/fd/"
 #define PROC_FD_LEN (sizeof(PROC_FD) - 1)
@@ -87,9 +88,15 @@ static bool closed_enabled = true;
  */
 static _Atomic uint32_t closed_bucket[CLOSED_BUCKETS];
 
-static uint32_t bucket_of(const char *path, size_t len)
+/* The hash of directory DIR[0..LEN) ("/" when LEN is 0): its bucket and its slots. */
+static uint64_t closed_hash(const char *dir, size_t len)
 {
-	return (uint32_t)(fnv1a(FNV_INIT, path, len) % CLOSED_BUCKETS);
+	return hash_fast(0, dir, len ? len : 1);
+}
+
+static _Atomic uint32_t *bucket_of(uint64_t h)
+{
+	return &closed_bucket[h % CLOSED_BUCKETS];
 }
 
 static void closed_changed(const char *path)
@@ -98,7 +105,7 @@ static void closed_changed(const char *path)
 
 	while (len > 1 && path[len - 1] == '/')
 		len--;
-	atomic_fetch_add_explicit(&closed_bucket[bucket_of(path, len)], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(bucket_of(closed_hash(path, len)), 1, memory_order_relaxed);
 }
 
 static bool only_us(uid_t uid, uid_t euid)
@@ -132,21 +139,26 @@ static size_t parent_len(const char *dir, size_t len)
 	return plen ? plen - 1 : 0;
 }
 
-static struct closed_dir *closed_slot(const char *dir, size_t len, uid_t euid)
+static struct closed_dir *closed_slot(uint64_t h, uid_t euid)
 {
-	return &closed_dirs[fnv1a(FNV_INIT ^ euid, dir, len) % CLOSED_SLOTS & ~1u];
+	return &closed_dirs[hash_mix(h, euid) % CLOSED_SLOTS & ~1u];
 }
 
-/* The thread's valid entry of DIR[0..LEN), or NULL. */
-static struct closed_dir *closed_find(const char *dir, size_t len, uid_t euid, uint64_t now)
+/* The thread's valid entry of DIR[0..LEN) (of hash H), or NULL. */
+static struct closed_dir *closed_find_h(const char *dir, size_t len, uint64_t h, uid_t euid,
+					uint64_t now)
 {
-	uint32_t bgen = atomic_load_explicit(&closed_bucket[bucket_of(dir, len ? len : 1)],
-					     memory_order_relaxed);
-	struct closed_dir *e = closed_slot(dir, len, euid);
+	uint32_t bgen = atomic_load_explicit(bucket_of(h), memory_order_relaxed);
+	struct closed_dir *e = closed_slot(h, euid);
 
 	if (closed_valid(e, dir, len, euid, now, bgen))
 		return e;
 	return closed_valid(e + 1, dir, len, euid, now, bgen) ? e + 1 : NULL;
+}
+
+static struct closed_dir *closed_find(const char *dir, size_t len, uid_t euid, uint64_t now)
+{
+	return closed_find_h(dir, len, closed_hash(dir, len), euid, now);
 }
 
 /*
@@ -158,9 +170,9 @@ static struct closed_dir *closed_find(const char *dir, size_t len, uid_t euid, u
 static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_t *uid,
 		     mode_t *mode)
 {
-	uint32_t bgen = atomic_load_explicit(&closed_bucket[bucket_of(dir, len ? len : 1)],
-					     memory_order_relaxed);
-	struct closed_dir *e = closed_find(dir, len, euid, now);
+	uint64_t h = closed_hash(dir, len);
+	uint32_t bgen = atomic_load_explicit(bucket_of(h), memory_order_relaxed);
+	struct closed_dir *e = closed_find_h(dir, len, h, euid, now);
 	uid_t puid;
 	mode_t pmode;
 
@@ -168,7 +180,7 @@ static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_
 		char path[CLOSED_PATH + 1];
 		struct stat st;
 
-		e = closed_slot(dir, len, euid);
+		e = closed_slot(h, euid);
 		if (e[1].until < e->until)
 			e++;	/* the older of the two ways (an empty one is the oldest) */
 		memcpy(path, dir, len);
@@ -243,7 +255,7 @@ static bool dir_closed(const char *dir, size_t len, bool names)
 	 * in many directories of one tree, one lstat per directory at most.
 	 */
 	if (!closed_find(dir, len, euid, now) && !(len && closed_find(dir, plen, euid, now))) {
-		uint64_t h = fnv1a(FNV_INIT ^ euid, dir, len);
+		uint64_t h = hash_mix(closed_hash(dir, len), euid);
 		struct closed_dir *seen = &closed_dirs[CLOSED_SLOTS + h % CLOSED_SEEN];
 
 		/* the first verb to write there: the hash alone (a collision learns early) */

@@ -632,6 +632,46 @@ static bool next_component(const char *rest, size_t *p, size_t *ret_c, size_t *r
 }
 
 /*
+ * Outside every union the walk is lexical: with no union inside another, and no
+ * "." or ".." left in REST after *P, the one union the whole path lies in (if
+ * any) says where its mount point is, and the walk moves there at once, instead
+ * of matching every directory above it against the table. False when it cannot
+ * (the walk goes on a component at a time).
+ */
+static bool walk_to_mount(struct walk *w, const char *rest, size_t *p)
+{
+	struct aufs_loc *loc = w->loc;
+	size_t q = *p, vlen = w->vlen, len, rel;
+	struct aufs_union *u;
+
+	if (w->nested)
+		return false;
+	while (rest[q] == '/')
+		q++;
+	len = strlen(rest + q);
+	for (size_t i = q; i < q + len; i++)
+		if (rest[i] == '.' && (i == q || rest[i - 1] == '/') &&
+		    (rest[i + 1] == '/' || !rest[i + 1] ||
+		     (rest[i + 1] == '.' && (rest[i + 2] == '/' || !rest[i + 2]))))
+			return false;	/* "." or "..": component by component */
+	if (walk_append(w, rest + q, len) < 0)
+		goto back;
+	u = aufs_config_match(w->cfg, loc->virt, w->vlen, &rel);
+	/* a name below the mount point is left (the mount point's own flags: its walk's) */
+	if (!u || u->mnt_len <= vlen || rel >= w->vlen)
+		goto back;
+	/* REST's characters up to the mount point are the virtual path's after VLEN */
+	*p = q + (u->mnt_len - vlen - (vlen > 1));
+	w->vlen = u->mnt_len;
+	loc->virt[w->vlen] = 0;
+	return true;
+back:
+	w->vlen = vlen;
+	loc->virt[vlen] = 0;
+	return false;
+}
+
+/*
  * Walk REST from the directory in loc->virt. On return the node of the final
  * component is in *N (branch -1 when missing) and w->dmask is the mask of the
  * final directory, or of the parent when the final is not a directory.
@@ -645,6 +685,8 @@ static int walk(struct walk *w, char *rest, unsigned flags, struct node *n)
 
 	r = walk_enter(w);
 	if (r < 0)
+		return r;
+	if (!w->u && walk_to_mount(w, rest, &p) && (r = walk_enter(w)) < 0)
 		return r;
 	at_dir(w, n, DT_DIR);
 	while (next_component(rest, &p, &c, &clen, &is_last, &trailing)) {
