@@ -357,4 +357,32 @@ test_expect_success 'mkdir, symlink, mkfifo of a .wh.* name through the union ar
 	test_path_is_missing "$T/d/.wh..wh..opq"
 '
 
+# The walk moves to the mount point in one step when the path has no "." or ".."
+# before it: every other spelling of a path into the union must land on the same
+# merged names (doubled slashes before and after the mount point, a relative path
+# from its parent, "." or ".." on the way, the mount point with a trailing slash).
+test_expect_success 'paths into the union spelt every way: merged names, from outside and inside' '
+	M=$TRASH/mnt &&
+	P=$(dirname "$M") N=$(basename "$M") &&
+	aufs_run -o "br:$T=rw:$BASE=ro" "$M" -- sh -c "
+		cat \"\$1/d/b\" \"/\$1//d//b\" \"\$1/./d/b\" \"\$1/../\$3/d/b\" &&
+		cd \"\$2\" && cat \"\$3/d/b\" \"./\$3/d/b\" \"\$3//b_only\" &&
+		ls -d \"\$3/\" \"\$1/\" >/dev/null && ls \"\$3/d/\" &&
+		test ! -e \"\$3/d/gone\" && test ! -e \"/\$1//d/gone\"
+	" sh "$M" "$P" "$N" >actual &&
+	cat >expect <<-\EOF &&
+	base-b
+	base-b
+	base-b
+	base-b
+	base-b
+	base-b
+	base-only
+	a
+	b
+	c
+	EOF
+	test_cmp expect actual
+'
+
 test_done
