@@ -71,11 +71,15 @@ static __thread uint32_t scope_serial;
 /* What a thread learnt of a directory by its lstat. */
 struct closed_dir {
 	uint64_t until;			/* CLOCK_MONOTONIC_COARSE ns; 0: empty */
+	uint64_t chain_until;		/* dir_safe()'s verdict, kept until the earliest
+					 * until of the entries it rests on; 0: none */
 	uint32_t bgen;			/* its bucket's generation when learnt */
+	uint32_t chain_epoch;		/* closed_epoch when the verdict was made */
 	uid_t euid;			/* who learnt it */
 	uid_t uid;			/* the directory's owner and mode */
 	mode_t mode;
 	uint16_t len;
+	bool chain_safe;
 	char path[CLOSED_PATH];
 };
 
@@ -84,9 +88,12 @@ static bool closed_enabled = true;
 /*
  * Bumped for a path this process renames, removes, chmods, chowns or sets an
  * attribute of: what any thread learnt of a directory at that path is stale,
- * and below it too (each lookup checks every ancestor's entry).
+ * and below it too (a verdict rests on every ancestor's entry, and the epoch
+ * below makes every verdict stale).
  */
 static _Atomic uint32_t closed_bucket[CLOSED_BUCKETS];
+/* Bumped with any bucket: every verdict over a chain of directories is stale. */
+static _Atomic uint32_t closed_epoch;
 
 /* The hash of directory DIR[0..LEN) ("/" when LEN is 0): its bucket and its slots. */
 static uint64_t closed_hash(const char *dir, size_t len)
@@ -106,6 +113,7 @@ static void closed_changed(const char *path)
 	while (len > 1 && path[len - 1] == '/')
 		len--;
 	atomic_fetch_add_explicit(bucket_of(closed_hash(path, len)), 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&closed_epoch, 1, memory_order_relaxed);
 }
 
 static bool only_us(uid_t uid, uid_t euid)
@@ -167,15 +175,18 @@ static struct closed_dir *closed_find(const char *dir, size_t len, uid_t euid, u
  * can replace it or a directory above it ("/" itself; in such a parent that only
  * they can write, or in a sticky one when the entry is theirs).
  */
-static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_t *uid,
-		     mode_t *mode)
+static bool dir_safe_until(const char *dir, size_t len, uid_t euid, uint64_t now, uid_t *uid,
+			   mode_t *mode, uint64_t *until)
 {
-	uint64_t h = closed_hash(dir, len);
+	uint64_t h = closed_hash(dir, len), puntil;
 	uint32_t bgen = atomic_load_explicit(bucket_of(h), memory_order_relaxed);
+	uint32_t epoch = atomic_load_explicit(&closed_epoch, memory_order_relaxed);
 	struct closed_dir *e = closed_find_h(dir, len, h, euid, now);
 	uid_t puid;
 	mode_t pmode;
+	bool safe;
 
+	*until = 0;
 	if (!e) {
 		char path[CLOSED_PATH + 1];
 		struct stat st;
@@ -191,6 +202,7 @@ static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_
 			return false;
 		e->until = 0;	/* a signal handler's call in between finds no half entry */
 		atomic_signal_fence(memory_order_seq_cst);
+		e->chain_until = 0;
 		e->bgen = bgen;
 		e->euid = euid;
 		e->uid = st.st_uid;
@@ -202,14 +214,39 @@ static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_
 	}
 	*uid = e->uid;
 	*mode = e->mode;
-	if (!S_ISDIR(*mode))
-		return false;
-	if (!len)
-		return true;
-	if (!dir_safe(dir, parent_len(dir, len), euid, now, &puid, &pmode))
-		return false;
-	return (only_us(puid, euid) && !(pmode & 022)) ||
-	       ((pmode & S_ISVTX) && only_us(*uid, euid));
+	/* the verdict over the directories above, while none of them changed or expired */
+	if (e->chain_until > now && e->chain_epoch == epoch) {
+		*until = e->chain_until;
+		return e->chain_safe;
+	}
+	puntil = e->until;
+	if (!S_ISDIR(*mode)) {
+		safe = false;
+	} else if (!len) {
+		safe = true;
+	} else {
+		safe = dir_safe_until(dir, parent_len(dir, len), euid, now, &puid, &pmode, &puntil) &&
+		       ((only_us(puid, euid) && !(pmode & 022)) ||
+			((pmode & S_ISVTX) && only_us(*uid, euid)));
+		if (puntil > e->until)
+			puntil = e->until;
+	}
+	e->chain_until = 0;	/* as the entry itself, for a signal handler's call */
+	atomic_signal_fence(memory_order_seq_cst);
+	e->chain_safe = safe;
+	e->chain_epoch = epoch;
+	atomic_signal_fence(memory_order_seq_cst);
+	e->chain_until = puntil;
+	*until = puntil;
+	return safe;
+}
+
+static bool dir_safe(const char *dir, size_t len, uid_t euid, uint64_t now, uid_t *uid,
+		     mode_t *mode)
+{
+	uint64_t until;
+
+	return dir_safe_until(dir, len, euid, now, uid, mode, &until);
 }
 
 /*
