@@ -233,6 +233,33 @@ START_TEST(test_closed_directory)
 }
 END_TEST
 
+/*
+ * A thread keeps its verdict over a directory's chain of parents: a parent
+ * opened up through the union (chmod 0777) makes every verdict resting on it
+ * stale at once, so that a write below it takes its descriptor again.
+ */
+START_TEST(test_closed_chain_forgotten)
+{
+	char p[PATH_MAX];
+
+	fx_start("t/a/b/c/ b/", "br:@/t=rw:@/b=ro");
+	for (int i = 0; i < 3; i++) {
+		aufs_fault_clear();
+		fx_fmt(p, sizeof(p), "%s/%d", fx_ex("@/mnt/a/b/c"), i);
+		ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, p, 0755), 0);
+		ck_assert_uint_le(aufs_fault_count(SYS_openat2), i == 0 ? 1 : 0);
+	}
+	/* a, two levels above c: b stays closed itself, but a may now be written by anyone */
+	ck_assert_int_eq(aufs_fchmodat(AT_FDCWD, fx_ex("@/mnt/a"), 0777, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		aufs_fault_clear();
+		fx_fmt(p, sizeof(p), "%s/x%d", fx_ex("@/mnt/a/b/c"), i);
+		ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, p, 0755), 0);
+		ck_assert_uint_eq(aufs_fault_count(SYS_openat2), 1);
+	}
+}
+END_TEST
+
 Suite *beneath_suite(void)
 {
 	Suite *s = suite_create("beneath");
@@ -247,6 +274,7 @@ Suite *beneath_suite(void)
 	tcase_add_test(tc, test_scope_opens_once);
 	tcase_add_test(tc, test_scope_left_by_longjmp);
 	tcase_add_test(tc, test_closed_directory);
+	tcase_add_test(tc, test_closed_chain_forgotten);
 	suite_add_tcase(s, tc);
 	return s;
 }
