@@ -28,20 +28,16 @@ static inline uint64_t hash_mix(uint64_t h, uint64_t w)
 	return (uint64_t)p ^ (uint64_t)(p >> 64);
 }
 
-static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+/*
+ * The last N < 8 bytes at S as one word, without a loop: two overlapping 4-byte
+ * loads, or the first, middle and last byte, cover every byte of them. Their
+ * length is mixed in too, so "a" and "a\0" differ (a collision costs a
+ * comparison, never a wrong answer).
+ */
+static inline uint64_t hash_tail(const unsigned char *s, size_t n)
 {
-	const unsigned char *s = p;
-	uint64_t w = 0;
+	uint64_t w;
 
-	for (; n >= 8; s += 8, n -= 8) {
-		__builtin_memcpy(&w, s, 8);
-		h = hash_mix(h, w);
-	}
-	/*
-	 * The tail without a loop: two overlapping 4-byte loads, or the first, middle
-	 * and last byte, cover every byte of it. Its length is mixed in too, so "a"
-	 * and "a\0" differ (a collision costs a comparison, never a wrong answer).
-	 */
 	if (n >= 4) {
 		uint32_t lo, hi;
 
@@ -51,8 +47,19 @@ static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	} else {
 		w = n ? s[0] | ((uint64_t)s[n >> 1] << 8) | ((uint64_t)s[n - 1] << 16) : 0;
 	}
-	w ^= (uint64_t)n << 59;
-	return hash_mix(h, w);
+	return w ^ (uint64_t)n << 59;
+}
+
+static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t w = 0;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		__builtin_memcpy(&w, s, 8);
+		h = hash_mix(h, w);
+	}
+	return hash_mix(h, hash_tail(s, n));
 }
 
 /*
@@ -84,18 +91,7 @@ static inline uint64_t hash_fast(uint64_t h, const void *p, size_t n)
 		s += 8;
 		n -= 8;
 	}
-	/* the tail as hash_bytes() reads it, with its length */
-	if (n >= 4) {
-		uint32_t lo, hi;
-
-		__builtin_memcpy(&lo, s, 4);
-		__builtin_memcpy(&hi, s + n - 4, 4);
-		w0 = lo | ((uint64_t)hi << 32);
-	} else {
-		w0 = n ? s[0] | ((uint64_t)s[n >> 1] << 8) | ((uint64_t)s[n - 1] << 16) : 0;
-	}
-	w0 ^= (uint64_t)n << 59;
-	return hash_mix(h, w0);
+	return hash_mix(h, hash_tail(s, n));
 }
 
 struct ptable {
