@@ -77,33 +77,38 @@ show conc.out
 # the swapped-in symlink makes that create fail with ELOOP instead.
 #
 # symrace_run ATTACKER...: the attacker's command prefix (as_user USER, or nothing).
+# R (race): the scratch tree; SUB (d): the directory of the branch the attacker
+# swaps and the writer writes in; OWN: what the attacker owns (the whole branch by
+# default; "d" with SUB=d/e: a tenant's directory in a branch root of root's).
 symrace_run() {
-	mkdir -p race/cms/d race/tenants/t1/d race/tenants/secret race/www/t1 &&
-	ln -s ../secret race/tenants/t1/d.lnk &&
+	R=${R:-race} SUB=${SUB:-d}
+	up=$(echo "$SUB" | sed 's|[^/]*|..|g')
+	mkdir -p $R/cms/$SUB $R/tenants/t1/$SUB $R/tenants/secret $R/www/t1 &&
+	ln -s "$up/secret" $R/tenants/t1/$SUB.lnk &&
 	# the base files the writer copies up, whites out, renames, chmods, truncates
-	(cd race/cms/d && for k in $(seq 0 999); do
+	(cd $R/cms/$SUB && for k in $(seq 0 999); do
 		for p in b u r c t; do echo base >$p.$k; done
 	done) || return 1
-	base_sum=$(cd race/cms && find . -type f -exec md5sum {} + | sort | md5sum)
+	base_sum=$(cd $R/cms && find . -type f -exec md5sum {} + | sort | md5sum)
 	if [ $# -gt 0 ]; then
-		chown -R "$2" race/tenants/t1 || return 1
+		chown -R "$2" $R/tenants/t1/${OWN:-} || return 1
 	else
 		# One user alone races only itself, which gains it nothing, and the union
 		# then names paths (src/core/mutate_beneath.c, closed directories): a
 		# branch its group may write stands for another user who can swap.
-		chmod g+w race/tenants/t1 || return 1
+		chmod g+w $R/tenants/t1/${OWN:-} || return 1
 	fi
 	# only the tenant's loop in the background: the layout is made first
-	"$@" "$S/symrace" swap race/tenants/t1/d race/tenants/t1/d.lnk "$SECONDS_RACE" \
+	"$@" "$S/symrace" swap $R/tenants/t1/$SUB $R/tenants/t1/$SUB.lnk "$SECONDS_RACE" \
 		>"$TEST_TMP/swap.out" &
-	aufs_run -o "br:$TRASH/race/tenants/t1=rw:$TRASH/race/cms=ro" "$TRASH/race/www/t1" -- \
-		"$S/symrace" write "$TRASH/race/www/t1/d" "$SECONDS_RACE" >"$TEST_TMP/write.out" \
+	aufs_run -o "br:$TRASH/$R/tenants/t1=rw:$TRASH/$R/cms=ro" "$TRASH/$R/www/t1" -- \
+		"$S/symrace" write "$TRASH/$R/www/t1/$SUB" "$SECONDS_RACE" >"$TEST_TMP/write.out" \
 		2>"$TEST_TMP/write.err"
 	echo $? >"$TEST_TMP/write.rc"
 	wait
 	cat "$TEST_TMP/write.err"
-	n=$(ls -A race/tenants/secret | wc -l)
-	test "$(cd race/cms && find . -type f -exec md5sum {} + | sort | md5sum)" = "$base_sum" ||
+	n=$(ls -A $R/tenants/secret | wc -l)
+	test "$(cd $R/cms && find . -type f -exec md5sum {} + | sort | md5sum)" = "$base_sum" ||
 		{ echo "symlink race: the base changed"; return 1; }
 	echo "symlink race: $(cat "$TEST_TMP/write.out") through the union in ${SECONDS_RACE} s," \
 		"$(cat "$TEST_TMP/swap.out") by the tenant; $n entries outside the branches" \
@@ -134,6 +139,18 @@ test_expect_success !HOST_USERS 'symlink race: a directory swapped for a symlink
 '
 show race.out
 test_expect_success !HOST_USERS 'symlink race: the writer comes through the race whole' '
+	writer_survived
+'
+rm -f "$TEST_TMP/race.out" "$TEST_TMP/write.out" "$TEST_TMP/write.rc"
+
+# A tenant's directory in a branch root of root's: root's writes in d name their
+# paths (nobody else can move d), but those in d/e, whose parent the tenant may
+# write, still go through descriptors: the swap of d/e must not redirect them.
+test_expect_success HOST_USERS 'symlink race: a tenant directory in a root branch root, its subdirectory swapped: root never writes outside' '
+	R=race2 SUB=d/e OWN=d symrace_run as_user "$AUFS_TENANT1"
+'
+show race.out
+test_expect_success HOST_USERS 'symlink race: root'"'"'s writer comes through that race whole' '
 	writer_survived
 '
 
