@@ -36,9 +36,10 @@
  * nothing it could not do directly. A tenant's php-fpm writing in its own branch
  * is that case, and pays nothing; root's cron writing in a tenant's directory
  * is not. A verb on a name (which never follows it) needs only the directory's
- * place fixed: a closed parent is enough, whatever the directory's own mode. What was found is kept per thread for a second (struct closed_dir),
- * keyed by euid, and forgotten at once for a path this process renames,
- * removes, chmods or chowns through the union.
+ * place fixed: a closed parent is enough, whatever the directory's own mode.
+ * What was found is kept per thread for a second (struct closed_dir), keyed by
+ * euid, and forgotten at once for a path this process renames, removes, chmods
+ * or chowns through the union.
  */
 #include <linux/openat2.h>
 #include <limits.h>
