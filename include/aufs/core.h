@@ -231,9 +231,11 @@ int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
  * Replace IMAGE by IMG atomically and mark the image it replaces superseded. When
  * another user holds the name IMAGE (a file, link, FIFO or directory this user
  * cannot replace), the image goes to a fallback IMAGE.HEX beside it: 0, err->msg
- * says where (err->code stays 0).
+ * says where (err->code stays 0). Written by root, the image is OWNER's (the
+ * fstab's) from the instant it has its name.
  */
-int aufs_table_write(const char *image, const void *img, size_t size, struct aufs_err *err);
+int aufs_table_write(const char *image, const void *img, size_t size, uid_t owner,
+		     struct aufs_err *err);
 /*
  * Where the image named IMAGE is for a process (into BUF): IMAGE, or the fallback
  * of root or OWNER that is trusted in its place; IMAGE when neither is trusted.

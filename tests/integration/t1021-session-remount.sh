@@ -306,6 +306,28 @@ test_expect_success HOST_USERS 'a tenant'"'"'s session: root remounts it, anothe
 	test_must_be_empty "$TRASH/t1r/err"
 '
 
+# The image root writes for the tenant's session is the tenant's from the instant it
+# has its name: given to the tenant before the rename, not after it (else the
+# tenant's own process, compiling it again meanwhile, finds a file of root's it
+# cannot replace and writes a fallback, with a line on its stderr).
+test_expect_success HOST_USERS,STRACE 'root'"'"'s remount of a tenant'"'"'s session gives the image to the tenant before it has its name' '
+	reader_start "$T1" t1s -o "br:$TRASH/t1=rw:$TRASH/day0=ro,nowarn_perm" "$TRASH/m5" &&
+	expect t1s day0 read "$TRASH/m5/VERSION" &&
+	f=$(session_of "$TRASH/m5") &&
+	T1_UID=$(id -u "$T1") &&
+	ctl=$AUFS_ROOT/bin/aufsctl &&
+	{ [ "$AUFS_BUILD" = "$AUFS_ROOT/build" ] || ctl=$AUFS_BUILD/aufsctl; } &&
+	strace -f -o "$TRASH/remount.st" -e trace=fchown,rename,renameat2 \
+		"$ctl" remount -o "prepend:$TRASH/day1=ro" "$TRASH/m5" >out &&
+	expect t1s day1 read "$TRASH/m5/VERSION" &&
+	image=${f%.fstab}.image &&
+	grep -n -e "fchown([0-9]*, $T1_UID, -1)" -e "rename.*\"$image\"" "$TRASH/remount.st" >order &&
+	head -1 order | grep "fchown" &&
+	test "$(stat -c %U "$image")" = "$T1" &&
+	reader_stop t1s &&
+	test_must_be_empty "$TRASH/t1s/err"
+'
+
 test_expect_success HOST_USERS 'root'"'"'s aufs-run removes a tenant'"'"'s stale session, not a file whose name lies about its owner' '
 	sh -c "echo \$\$" >dead && dead=$(cat dead) &&
 	T1_UID=$(id -u "$T1") &&
