@@ -231,8 +231,8 @@ int aufs_table_build(struct aufs_union *_Atomic const *unions, int n,
  * Replace IMAGE by IMG atomically and mark the image it replaces superseded. When
  * another user holds the name IMAGE (a file, link, FIFO or directory this user
  * cannot replace), the image goes to a fallback IMAGE.HEX beside it: 0, err->msg
- * says where (err->code stays 0). Written by root, the image is OWNER's (the
- * fstab's) from the instant it has its name.
+ * says where (err->code stays 0). OWNER, unless (uid_t)-1: the user the image
+ * is given to (root writing another user's fstab's) before it has its name.
  */
 int aufs_table_write(const char *image, const void *img, size_t size, uid_t owner,
 		     struct aufs_err *err);

@@ -216,10 +216,11 @@ static void describe(const char *path, char *buf, size_t size)
  * make. When IMAGE is ours again, the fallbacks go. ERR->msg says where the image
  * went when it is not IMAGE (ERR->code stays 0).
  *
- * Root writing the image of another user's fstab (a remount of a tenant's
- * session) gives the temporary to OWNER before the rename: the image is never
- * root's at its name, where that user's own processes, compiling it again at
- * the same moment, could not replace it and would write a fallback.
+ * OWNER ((uid_t)-1: the writer keeps it): root writing the image of another
+ * user's fstab (a remount of a tenant's session) gives the temporary to that
+ * user before the rename, so that the image is never root's at its name, where
+ * that user's own processes, compiling it again at the same moment, could not
+ * replace it and would write a fallback.
  */
 int aufs_table_write(const char *image, const void *img, size_t size, uid_t owner,
 		     struct aufs_err *err)
@@ -255,7 +256,7 @@ int aufs_table_write(const char *image, const void *img, size_t size, uid_t owne
 	}
 	/* mode 0644 whatever the umask: other users' processes must read it */
 	r = sys_fchmod(fd, 0644);
-	if (r == 0 && owner != creds_get()->euid && creds_get()->euid == 0)
+	if (r == 0 && owner != (uid_t)-1)
 		(void)sys_fchown(fd, owner, (gid_t)-1);	/* else root's, as the caller notes */
 	if (r == 0)
 		r = sys_fsync(fd);
@@ -423,7 +424,8 @@ int aufs_table_open(const char *fstab_given, const char *image_given, unsigned f
 	if ((flags & AUFS_TABLE_MAY_WRITE) && (euid == 0 || euid == src.st.st_uid)) {
 		struct aufs_err werr = { 0 };
 
-		r = aufs_table_write(image, img, size, src.st.st_uid, &werr);
+		r = aufs_table_write(image, img, size,
+				     euid == 0 && src.st.st_uid != 0 ? src.st.st_uid : (uid_t)-1, &werr);
 		if (r == 0)
 			r = table_map_image(image, src.st.st_uid, &h, &size, &why);
 		if (r == 0 && (cfg = table_config_of_image(h, size, image, fstab, src.st.st_uid))) {
