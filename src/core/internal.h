@@ -117,6 +117,7 @@ struct beneath_scope {
 extern __thread struct beneath_scope *beneath_scope_cur;	/* the running verb's */
 struct beneath_scope *beneath_scope_begin(struct beneath_scope *s);
 void beneath_scope_end(struct beneath_scope **sp);
+int beneath_scope_settle(int fd, int oflags);
 #define BENEATH_SCOPE()                                                             \
 	struct beneath_scope beneath_scope_;                                        \
 	__attribute__((cleanup(beneath_scope_end))) struct beneath_scope *beneath_scope_p_ = \

@@ -488,6 +488,35 @@ void beneath_scope_end(struct beneath_scope **sp)
 		sys_close(s->fd[--s->n]);
 }
 
+/*
+ * FD, opened for the caller while the scope holds directories: open(2) gives the
+ * lowest free number, and a directory below FD is closed when the scope ends. FD
+ * takes the lowest such number (dup3 over the directory, which the scope then
+ * forgets), so that the caller finds no hole below it. The number to return.
+ */
+int beneath_scope_settle(int fd, int oflags)
+{
+	struct beneath_scope *low_s = NULL;
+	unsigned low_i = 0;
+	int low = fd;
+
+	for (struct beneath_scope *s = scope_now(); s; s = s->outer)
+		for (unsigned i = 0; i < s->n; i++)
+			if (s->fd[i] < low) {
+				low = s->fd[i];
+				low_s = s;
+				low_i = i;
+			}
+	if (!low_s || sys_dup3(fd, low, oflags & O_CLOEXEC) < 0)
+		return fd;	/* failed: a number too high, never a descriptor lost */
+	low_s->n--;
+	low_s->fd[low_i] = low_s->fd[low_s->n];
+	low_s->len[low_i] = low_s->len[low_s->n];
+	memcpy(low_s->dir[low_i], low_s->dir[low_s->n], low_s->len[low_s->n]);
+	sys_close(fd);
+	return low;
+}
+
 /* A directory the current scope holds open, or -1. */
 static int scope_find(const char *dir, size_t len)
 {

@@ -549,11 +549,18 @@ static int job_paths(struct cpup_job *j, int src)
 	return 0;
 }
 
+/* The copy-up's source, read through j->in: 0 or -errno. */
+static int open_source(struct cpup_job *j)
+{
+	j->in = beneath_open_spare(j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	return j->in < 0 ? j->in : 0;
+}
+
 /*
  * A regular file into the temporary, LEN bytes of it (< 0: all), with its mode,
  * owner, extended attributes and times. KEEP: the temporary is opened as the
- * caller's open with OFLAGS will want it. 1 when the temporary exists (to be
- * removed on failure), or -errno before it does.
+ * caller's open with OFLAGS will want it. 0 or -errno; j->out >= 0 then says
+ * that the temporary exists, to be removed.
  */
 static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 {
@@ -568,16 +575,20 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 	int r;
 
 	j->have_tmp_st = false;
-	j->in = beneath_open_spare(j->from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (j->in < 0)
-		return j->in;
-	/* in its directory, held for the publish and the directory's times */
+	/*
+	 * The temporary first (in its directory, which the scope may hold open for
+	 * the publish and the directory's times), then the source: a kept temporary
+	 * becomes the caller's descriptor and has the lowest free number, as open(2)
+	 * gives one.
+	 */
 	j->out = beneath_create_in(j->tmp,
 				   (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
 				   O_CREAT | O_EXCL | (keep ? oflags & O_CLOEXEC : O_CLOEXEC),
 				   exact ? copy_mode(st) : 0600);
 	if (j->out < 0)
 		return j->out;
+	if ((r = open_source(j)) < 0)
+		return r;
 	if (xino_keeps(j->u, st)) {
 		j->have_tmp_st = sys_fstat(j->out, &j->tmp_st) == 0;
 		if (exact && verify && (!j->have_tmp_st ||

@@ -423,6 +423,8 @@ again:
 					&fd);
 			if (r < 0)
 				return r;
+			if (fd >= 0)	/* the copy's own descriptor, kept */
+				fd = beneath_scope_settle(fd, flags);
 		}
 		lower = loc.u->branch[loc.branch].perm != AUFS_PERM_RW;
 		if (fd < 0) {
@@ -452,6 +454,7 @@ again:
 		return t;
 	fd = beneath_open(loc.real, flags, mode);
 	if (fd >= 0) {
+		fd = beneath_scope_settle(fd, flags);
 		loc.type = DT_REG;	/* create_done() remembers what was made */
 		create_done(&loc, t);
 		if (aufs_fd_known(fd))

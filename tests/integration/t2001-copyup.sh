@@ -867,6 +867,71 @@ test_expect_success 'the open that copies up: access mode, O_APPEND, O_CLOEXEC a
 	branch_untouched "$BASE"
 '
 
+# open(2) returns the lowest free descriptor: "close(1); open(log, O_APPEND)"
+# makes the log stdout. An open that copies up keeps the temporary it copied
+# into as the caller's descriptor: it must still be the lowest, whatever the
+# copy-up opened around it (the source, a directory it made or writes in).
+LB=$TRASH/lowbase
+LT=$TRASH/lowtop
+LM=$TRASH/lowmnt
+mkdir -p "$LB/d" "$LB/only/sub" "$LB/ww" "$LT/d" "$LT/ww"
+for f in a b c e; do echo "base-$f" >"$LB/d/$f" || exit 1; done
+echo base-o >"$LB/only/sub/o"
+echo base-w >"$LB/ww/w"
+chmod 1777 "$LT/ww"
+cat >"$TRASH/lowfd.py" <<\EOF
+import os, sys
+os.chdir(sys.argv[1])
+cases = [("append", "d/a", os.O_WRONLY | os.O_APPEND),
+         ("rdwr", "d/b", os.O_RDWR),
+         ("trunc", "d/c", os.O_WRONLY | os.O_TRUNC),
+         ("append, its directories copied up", "only/sub/o", os.O_WRONLY | os.O_APPEND),
+         ("append in a directory all may write", "ww/w", os.O_WRONLY | os.O_APPEND),
+         ("create, its directory copied up", "only/new", os.O_WRONLY | os.O_CREAT | os.O_EXCL),
+         ("create in a directory all may write", "ww/new", os.O_WRONLY | os.O_CREAT | os.O_EXCL)]
+for name, path, flags in cases:
+    os.close(0)
+    fd = os.open(path, flags, 0o644)
+    os.write(fd, b"more\n")
+    print(name, fd)
+    if fd != 0:
+        os.dup2(fd, 0)
+        os.close(fd)
+for path in ("d/a", "only/sub/o", "ww/w"):
+    print(path, open(path).read().split())
+EOF
+cat >lowfd.expect <<\EOF
+append 0
+rdwr 0
+trunc 0
+append, its directories copied up 0
+append in a directory all may write 0
+create, its directory copied up 0
+create in a directory all may write 0
+d/a ['base-a', 'more']
+only/sub/o ['base-o', 'more']
+ww/w ['base-w', 'more']
+EOF
+test_expect_success 'an open that copies up or creates returns the lowest free descriptor' '
+	aufs_run -o "br:$LT=rw:$LB=ro" "$LM" -- python3 "$TRASH/lowfd.py" "$LM" </dev/null >actual &&
+	test_cmp lowfd.expect actual &&
+	test_path_is_file "$LT/only/sub/o"
+'
+
+if test_have_prereq ROOT && test_have_prereq AUFS_TEST_USER; then
+	# the tenant's files and directories in root's base, as uploads the host merged
+	rm -rf "$LT" "$LB" && mkdir -p "$LB/d" "$LB/only/sub" "$LB/ww" "$LT/d" "$LT/ww" &&
+		for f in a b c e; do echo "base-$f" >"$LB/d/$f" || exit 1; done &&
+		echo base-o >"$LB/only/sub/o" && echo base-w >"$LB/ww/w" &&
+		chown -R aufs-test "$LT" "$LB/d" "$LB/only" "$LB/ww/w" &&
+		chown root "$LT/ww" && chmod 1777 "$LT/ww" && test_set_prereq LOWFD_TENANT
+fi
+test_expect_success LOWFD_TENANT 'the same as a tenant (aufs-test) in its own branch over root'"'"'s base' '
+	user_aufs_run aufs-test -o "br:$LT=rw:$LB=ro" "$LM" -- python3 "$TRASH/lowfd.py" "$LM" </dev/null >actual &&
+	test_cmp lowfd.expect actual &&
+	test "$(stat -c %U "$LT/only/sub/o")" = aufs-test
+'
+
 # A default ACL in the top branch decides the mode of what is made there in place
 # of the umask: the copies of the base directories and files must keep the base
 # modes all the same (g::--- o::--- here would make them 0700 and 0600).
