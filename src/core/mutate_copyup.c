@@ -557,6 +557,22 @@ static int open_source(struct cpup_job *j)
 }
 
 /*
+ * The copy-up's two descriptors (-1: none), closed: in one close_range() when
+ * their numbers are adjacent, as two opened one after the other mostly are.
+ */
+static void close_pair(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo >= 0 && hi == lo + 1 && sys_close_range((unsigned)lo, (unsigned)hi, 0) == 0)
+		return;
+	if (a >= 0)
+		sys_close(a);
+	if (b >= 0)
+		sys_close(b);
+}
+
+/*
  * A regular file into the temporary, LEN bytes of it (< 0: all), with its mode,
  * owner, extended attributes and times. KEEP: the temporary is opened as the
  * caller's open with OFLAGS will want it. 0 or -errno; j->out >= 0 then says
@@ -579,7 +595,7 @@ static int copy_regular(struct cpup_job *j, off_t len, bool keep, int oflags)
 	 * The temporary first (in its directory, which the scope may hold open for
 	 * the publish and the directory's times), then the source: a kept temporary
 	 * becomes the caller's descriptor and has the lowest free number, as open(2)
-	 * gives one.
+	 * gives one, and the two are adjacent for close_pair().
 	 */
 	j->out = beneath_create_in(j->tmp,
 				   (keep && (oflags & O_ACCMODE) == O_RDWR ? O_RDWR : O_WRONLY) |
@@ -738,10 +754,7 @@ static bool temp_retry(struct cpup_job *j, int r, int attempt)
 	reaped = wh_reap_temps(j->u, j->t, j->rel, j->dlen);
 	if (r != -EEXIST && reaped <= 0)
 		return false;
-	if (j->out >= 0)
-		sys_close(j->out);
-	if (j->in >= 0)
-		sys_close(j->in);
+	close_pair(j->in, j->out);
 	j->in = j->out = -1;
 	return true;
 }
@@ -771,10 +784,7 @@ static int cpup_copy(struct cpup_job *j, int src, off_t len, int oflags, int *re
 		if (r != -ENOENT || !j->dir_known || attempt > 0)
 			break;
 		/* the directory the lookup had in T is gone: make it, as without the lookup */
-		if (j->out >= 0)
-			sys_close(j->out);
-		if (j->in >= 0)
-			sys_close(j->in);
+		close_pair(j->in, j->out);
 		j->in = j->out = -1;
 		j->dir_known = j->have_dst = j->have_dtime = j->dir_noacl = false;
 		r = cpup_dirs_st(j->u, j->rel, j->dlen, j->t, &j->dst, &j->have_dtime, false,
@@ -850,10 +860,7 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 		j->have_dst = j->have_dtime;
 	}
 	r = cpup_copy(j, src, len, oflags, ret_fd, &seal);
-	if (j->out >= 0)
-		sys_close(j->out);
-	if (j->in >= 0)
-		sys_close(j->in);
+	close_pair(j->in, j->out);
 	if (r < 0 && j->made_from)
 		undo_dirs(u, rel, j->dlen, j->made_from, t);
 out_free:

@@ -559,6 +559,38 @@ START_TEST(test_dir_copy_costs)
 }
 END_TEST
 
+/*
+ * A copy-up's source and temporary, opened one after the other, have adjacent
+ * numbers: one close_range() closes both. Where it fails (ENOSYS: a kernel
+ * before 5.9), each is closed alone; none is leaked either way.
+ */
+START_TEST(test_copy_closes)
+{
+	struct stat st;
+	int fds;
+
+	fx_start("b/d/e b/d/f b/d/g t/d/", "br:@/t=rw:@/b=ro");
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/d/f"), &st, 0), 0);
+	ck_assert_int_eq(aufs_fstatat(AT_FDCWD, fx_ex("@/mnt/d/g"), &st, 0), 0);
+	/* the second write in d names it by path (check_beneath.c): no descriptor of d */
+	ck_assert_int_eq(aufs_fchownat(AT_FDCWD, fx_ex("@/mnt/d/e"), (uid_t)-1, (gid_t)-1, 0), 0);
+	fds = fx_count_fds();
+	aufs_fault_clear();
+	ck_assert_int_eq(aufs_fchownat(AT_FDCWD, fx_ex("@/mnt/d/f"), (uid_t)-1, (gid_t)-1, 0), 0);
+	ck_assert_uint_eq(aufs_fault_count(SYS_close_range), 1);
+	ck_assert_uint_eq(aufs_fault_count(SYS_close), 0);
+	ck_assert_int_eq(fx_count_fds(), fds);
+
+	aufs_fault_set(SYS_close_range, 1, ENOSYS);
+	ck_assert_int_eq(aufs_fchownat(AT_FDCWD, fx_ex("@/mnt/d/g"), (uid_t)-1, (gid_t)-1, 0), 0);
+	ck_assert_uint_eq(aufs_fault_fired(), 1);
+	ck_assert_uint_eq(aufs_fault_count(SYS_close), 2);
+	ck_assert_int_eq(fx_count_fds(), fds);
+	ck_assert_int_eq(lstat(fx_at("t/d/g"), &st), 0);
+	aufs_fault_clear();
+}
+END_TEST
+
 Suite *copyup_suite(void)
 {
 	Suite *s = suite_create("copyup");
@@ -573,6 +605,7 @@ Suite *copyup_suite(void)
 	tcase_add_test(tc, test_copy_data_full);
 	tcase_add_test(tc, test_copy_mode_umask_acl);
 	tcase_add_test(tc, test_dir_copy_costs);
+	tcase_add_test(tc, test_copy_closes);
 	suite_add_tcase(s, tc);
 	return s;
 }
