@@ -170,6 +170,11 @@ const char *aufs_env_dir(enum aufs_env_dir which);
  */
 void aufs_roots_hold(struct aufs_union *u);
 /*
+ * Is P[0..LEN) (absolute, no trailing slash) a held root itself? A call below it
+ * is made relative to its descriptor: what is above it cannot redirect the call.
+ */
+bool aufs_root_held_path(const char *p, size_t len);
+/*
  * BR's root descriptor in this process: AT_FDCWD when none is held (the real
  * path is used as it is), AUFS_ROOT_STALE when the path is not the branch any more.
  * Inline: the hot verbs ask it for every call.

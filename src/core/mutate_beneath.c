@@ -170,6 +170,17 @@ static struct closed_dir *closed_find(const char *dir, size_t len, uid_t euid, u
 	return closed_find_h(dir, len, closed_hash(dir, len), euid, now);
 }
 
+/* Did the thread know DIR[0..LEN) before, its entry expired or not? */
+static bool closed_known(const char *dir, size_t len, uid_t euid)
+{
+	const struct closed_dir *e = closed_slot(closed_hash(dir, len), euid);
+
+	for (int i = 0; i < 2; i++, e++)
+		if (e->until && e->euid == euid && e->len == len && !memcmp(e->path, dir, len))
+			return true;
+	return false;
+}
+
 /*
  * DIR[0..LEN) ("/" when LEN is 0), as the thread knows it or by an lstat now:
  * its owner and mode into *UID and *MODE, and true when nobody but EUID and root
@@ -223,8 +234,8 @@ static bool dir_safe_until(const char *dir, size_t len, uid_t euid, uint64_t now
 	puntil = e->until;
 	if (!S_ISDIR(*mode)) {
 		safe = false;
-	} else if (!len) {
-		safe = true;
+	} else if (!len || aufs_root_held_path(dir, len)) {
+		safe = true;	/* "/", or a branch root: calls below it start at its descriptor */
 	} else {
 		safe = dir_safe_until(dir, parent_len(dir, len), euid, now, &puid, &pmode, &puntil) &&
 		       ((only_us(puid, euid) && !(pmode & 022)) ||
@@ -290,9 +301,11 @@ static bool dir_closed(const char *dir, size_t len, bool names)
 	 * whose parent is known costs one lstat: it is learnt at once. One whose
 	 * parent is not is learnt the second time it is written in within the TTL,
 	 * so that a process writing once pays two calls, and one writing often, or
-	 * in many directories of one tree, one lstat per directory at most.
+	 * in many directories of one tree, one lstat per directory at most. One
+	 * known before, whose entry expired, is learnt again at once.
 	 */
-	if (!closed_find(dir, len, euid, now) && !(len && closed_find(dir, plen, euid, now))) {
+	if (!closed_find(dir, len, euid, now) && !(len && closed_find(dir, plen, euid, now)) &&
+	    !closed_known(dir, len, euid)) {
 		uint64_t h = hash_mix(closed_hash(dir, len), euid);
 		struct closed_dir *seen = &closed_dirs[CLOSED_SLOTS + h % CLOSED_SEEN];
 

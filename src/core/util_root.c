@@ -190,6 +190,13 @@ static struct root *root_of(const char *p)
 	return NULL;
 }
 
+bool aufs_root_held_path(const char *p, size_t len)
+{
+	return len > 1 && len < PATH_MAX && p[0] == '/' &&
+	       atomic_load_explicit(&aufs_roots_held, memory_order_relaxed) &&
+	       root_find_len(p, (uint32_t)len, fnv1a(FNV_INIT, p, len)) != NULL;
+}
+
 int aufs_root_at(const char **path)
 {
 	const char *p = *path;

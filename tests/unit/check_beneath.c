@@ -260,6 +260,30 @@ START_TEST(test_closed_chain_forgotten)
 }
 END_TEST
 
+/*
+ * A call below a branch root starts at the root's descriptor (util_root.c): a
+ * directory above the root that anybody may write (here the one holding the
+ * branches, 0777 without the sticky bit) can move the root's path, not what the
+ * call reaches. So the chain of parents is judged up to the root only.
+ */
+START_TEST(test_closed_at_branch_root)
+{
+	char p[PATH_MAX];
+
+	fx_start("t/d/ b/", "br:@/t=rw:@/b=ro");
+	ck_assert_int_eq(chmod(fx_at(""), 0777), 0);
+	for (int i = 0; i < 3; i++) {
+		aufs_fault_clear();
+		fx_fmt(p, sizeof(p), "%s/%d", fx_ex("@/mnt/d"), i);
+		ck_assert_int_eq(aufs_mkdirat(AT_FDCWD, p, 0755), 0);
+		ck_assert_uint_le(aufs_fault_count(SYS_openat2), i == 0 ? 1 : 0);
+		if (i == 2)	/* the new name's probe: nothing above the root is asked */
+			ck_assert_uint_le(aufs_fault_count(SYS_newfstatat), 1);
+	}
+	ck_assert_int_eq(chmod(fx_at(""), 0755), 0);
+}
+END_TEST
+
 Suite *beneath_suite(void)
 {
 	Suite *s = suite_create("beneath");
@@ -275,6 +299,7 @@ Suite *beneath_suite(void)
 	tcase_add_test(tc, test_scope_left_by_longjmp);
 	tcase_add_test(tc, test_closed_directory);
 	tcase_add_test(tc, test_closed_chain_forgotten);
+	tcase_add_test(tc, test_closed_at_branch_root);
 	suite_add_tcase(s, tc);
 	return s;
 }
