@@ -168,6 +168,7 @@ bool cache_noalloc(bool on)
 	bool old = noalloc;
 
 	noalloc = on;
+	shm_own_noalloc(on);	/* its table of the thread's own bumps too */
 	return old;
 }
 
@@ -197,6 +198,7 @@ static void cache_destroy(void *p)
 	ptable_release(&c->names);
 	free(c);
 	tcache = NULL;
+	shm_own_release();
 }
 
 static void cache_key_init(void)
@@ -339,12 +341,42 @@ static bool gens_valid(struct aufs_shm *shm, const struct gens *g, uint64_t unti
 	return true;
 }
 
+static size_t parent_len(const char *rel, size_t len)
+{
+	while (len > 0 && rel[len - 1] != '/')
+		len--;
+	return len ? len - 1 : 0;
+}
+
+/*
+ * As gens_valid(); a bucket moved only by this thread's own bumps for other
+ * paths than the entry's and its directory's (a name beside it that hashed to
+ * the same bucket) leaves the entry valid, and it takes the new generations.
+ */
 static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 {
-	struct gens g = { .gen = e->gen, .pbucket = e->pbucket, .pgen = e->pgen,
-			  .sbucket = e->sbucket, .sgen = e->sgen };
+	_Atomic uint32_t *dg = shm_dirgen(shm);
+	uint32_t pnow, snow;
+	uint64_t self, parent;
 
-	return gens_valid(shm, &g, e->until);
+	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire) || expired(e->until))
+		return false;
+	pnow = atomic_load_explicit(&dg[e->pbucket], memory_order_acquire);
+	snow = atomic_load_explicit(&dg[e->sbucket], memory_order_acquire);
+	if (pnow == e->pgen && snow == e->sgen)
+		return true;
+	self = shm_path_key(e->rel, e->len);
+	parent = shm_path_key(e->rel, parent_len(e->rel, e->len));
+	if ((pnow != e->pgen && !shm_steps_own(shm, e->pbucket, e->pgen, pnow, self, parent)) ||
+	    (snow != e->sgen && !shm_steps_own(shm, e->sbucket, e->sgen, snow, self, parent)))
+		return false;
+	if (!noalloc) {		/* a vfork child writes nothing of its parent's */
+		struct lent *w = (struct lent *)e;	/* the thread's own entry, on its heap */
+
+		w->pgen = pnow;
+		w->sgen = snow;
+	}
+	return true;
 }
 
 void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t parent_len,
@@ -421,13 +453,6 @@ void cache_fill(struct lcache *c, const struct aufs_union *u, const char *rel,
 }
 
 /* ---------------------------------------------------------------- udba=none: shared */
-
-static size_t parent_len(const char *rel, size_t len)
-{
-	while (len > 0 && rel[len - 1] != '/')
-		len--;
-	return len ? len - 1 : 0;
-}
 
 /*
  * A miss read from the shared cache was probed by a process that may write the

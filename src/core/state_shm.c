@@ -493,10 +493,149 @@ static struct aufs_shm *writable_now(struct aufs_union *u)
 	return shm_writable(u);
 }
 
-static void bump(struct aufs_shm *shm, _Atomic uint32_t *bucket)
+/*
+ * What this thread's own bumps did, per bucket. 16,384 buckets are shared by
+ * every name of the union, so a bump for one name also makes stale what the
+ * thread cached of every name that shares the bucket: a rename in a directory of
+ * 1,000 cached files looked one of them up again every 25 renames. A step of a
+ * bucket made by this thread for a path other than an entry's leaves that entry
+ * true (shm_steps_own()). Per bucket the table keeps the run of generations
+ * [from, to) that the thread's bumps made with nobody else's in between, and the
+ * paths they were for; another's bump in between starts a new run. On the heap,
+ * grown as the thread writes in more buckets, up to OWN_MAX: then new buckets are
+ * not recorded and their entries are looked up again, as without the table.
+ */
+#define OWN_PATHS 3
+#define OWN_MIN   256u		/* slots, powers of two, half of them used at most */
+#define OWN_MAX   4096u
+struct own_run {
+	const struct aufs_shm *shm;	/* NULL: a free slot */
+	uint32_t bucket, from, to;
+	uint32_t npaths;		/* > OWN_PATHS: more than it can tell apart */
+	uint64_t path[OWN_PATHS];	/* shm_path_key() of each */
+};
+struct own_runs {
+	uint32_t mask, count;
+	struct own_run slot[];
+};
+static __thread struct own_runs *own;
+static __thread bool own_noalloc;	/* a vfork child: its parent's heap */
+/* set while the thread reads or writes the table: a signal handler's call keeps off */
+static __thread volatile bool own_busy;
+
+static struct own_run *own_slot(const struct own_runs *t, const struct aufs_shm *shm,
+				uint32_t bucket)
 {
-	atomic_fetch_add_explicit(bucket, 1, memory_order_seq_cst);
+	uint32_t i = (uint32_t)(((uintptr_t)shm >> 6) * 0x9e3779b1u + bucket * 0x85ebca6bu);
+
+	for (;; i++) {
+		struct own_run *r = (struct own_run *)&t->slot[i & t->mask];
+
+		if (!r->shm || (r->shm == shm && r->bucket == bucket))
+			return r;
+	}
+}
+
+/* Room for one more bucket: false when the table may not grow (a free slot stays). */
+static bool own_room(void)
+{
+	uint32_t n = own ? own->mask + 1 : OWN_MIN / 2;
+	struct own_runs *t;
+
+	if (own && own->count < n / 2)
+		return true;
+	if (own_noalloc || n * 2 > OWN_MAX)
+		return false;
+	t = calloc(1, sizeof(*t) + n * 2 * sizeof(t->slot[0]));
+	if (!t)
+		return false;
+	t->mask = n * 2 - 1;
+	for (uint32_t i = 0; own && i <= own->mask; i++) {
+		if (own->slot[i].shm) {
+			*own_slot(t, own->slot[i].shm, own->slot[i].bucket) = own->slot[i];
+			t->count++;
+		}
+	}
+	free(own);
+	own = t;
+	return true;
+}
+
+static void own_note(const struct aufs_shm *shm, uint32_t bucket, uint32_t before, uint64_t path)
+{
+	struct own_run *r;
+
+	if (own && !own_slot(own, shm, bucket)->shm && !own_room())
+		return;
+	if (!own && !own_room())
+		return;
+	r = own_slot(own, shm, bucket);
+	if (!r->shm) {
+		r->shm = shm;
+		r->bucket = bucket;
+		own->count++;
+	} else if (r->to == before) {
+		r->to = before + 1;	/* the run goes on */
+		for (uint32_t i = 0; i < r->npaths && i < OWN_PATHS; i++)
+			if (r->path[i] == path)
+				return;
+		if (r->npaths < OWN_PATHS)
+			r->path[r->npaths] = path;
+		r->npaths++;
+		return;
+	}
+	r->from = before;
+	r->to = before + 1;
+	r->npaths = 1;
+	r->path[0] = path;
+}
+
+static void bump_own(struct aufs_shm *shm, uint32_t bucket, const char *rel, size_t len)
+{
+	uint32_t before = atomic_fetch_add_explicit(&shm_dirgen(shm)[bucket], 1,
+						    memory_order_seq_cst);
+
+	if (!own_busy) {
+		own_busy = true;
+		atomic_signal_fence(memory_order_seq_cst);
+		own_note(shm, bucket, before, shm_path_key(rel, len));
+		atomic_signal_fence(memory_order_seq_cst);
+		own_busy = false;
+	}
 	atomic_fetch_add_explicit(&shm->changes, 1, memory_order_seq_cst);
+}
+
+bool shm_steps_own(const struct aufs_shm *shm, uint32_t bucket, uint32_t from, uint32_t to,
+		   uint64_t path1, uint64_t path2)
+{
+	const struct own_run *r;
+	bool mine;
+
+	if (own_busy || !own)
+		return false;
+	own_busy = true;
+	atomic_signal_fence(memory_order_seq_cst);
+	r = own_slot(own, shm, bucket);
+	/* FROM in the run, TO its end: every step since FROM is the thread's */
+	mine = r->shm && r->to == to && to - from <= r->to - r->from && r->npaths <= OWN_PATHS;
+	for (uint32_t i = 0; mine && i < r->npaths; i++)
+		mine = r->path[i] != path1 && r->path[i] != path2;
+	atomic_signal_fence(memory_order_seq_cst);
+	own_busy = false;
+	return mine;
+}
+
+void shm_own_noalloc(bool on)
+{
+	own_noalloc = on;
+}
+
+void shm_own_release(void)
+{
+	if (own_busy)
+		return;
+	free(own);
+	own = NULL;
 }
 
 void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
@@ -504,7 +643,7 @@ void aufs_dir_changed(struct aufs_union *u, const char *rel, size_t len)
 	struct aufs_shm *shm = writable_now(u);
 
 	if (shm) {
-		bump(shm, &shm_dirgen(shm)[shm_bucket(rel, len)]);
+		bump_own(shm, shm_bucket(rel, len), rel, len);
 	} else {
 		shcache_local_change(u);
 		aufs_state_local_change();
@@ -517,7 +656,7 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 
 	aufs_dir_changed(u, rel, len);	/* its names were probed without that branch */
 	if (shm)
-		bump(shm, &shm_dirgen(shm)[shm_bucket_self(rel, len)]);
+		bump_own(shm, shm_bucket_self(rel, len), rel, len);
 }
 
 void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
@@ -525,7 +664,7 @@ void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len)
 	struct aufs_shm *shm = writable_now(u);
 
 	if (shm) {
-		bump(shm, &shm_dirgen(shm)[shm_bucket_self(rel, len)]);
+		bump_own(shm, shm_bucket_self(rel, len), rel, len);
 	} else {
 		shcache_local_change(u);
 		aufs_state_local_change();

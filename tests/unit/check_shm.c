@@ -465,6 +465,40 @@ START_TEST(test_status_refused)
 END_TEST
 
 /* aufsctl reval: the bumps of a change through the union, in the state the others map. */
+/*
+ * The thread's own bumps (shm_steps_own()): a bucket moved by them for another
+ * name leaves an entry of its own name and directory true; a bump of anybody
+ * else's in between, or one for the entry's own name, does not.
+ */
+START_TEST(test_own_steps)
+{
+	struct aufs_shm *shm;
+	_Atomic uint32_t *b;
+	uint32_t bucket, g0;
+	uint64_t self = shm_path_key("d/y", 3), dir = shm_path_key("d", 1);
+
+	ck_assert_int_eq(aufs_shm_attach(u, NULL), 0);
+	shm = mapping(u);
+	bucket = shm_bucket_self("d/x", 3);
+	b = &shm_dirgen(shm)[bucket];
+	g0 = *b;
+	lookup_name_changed(u, "d/x", 3);
+	ck_assert_uint_eq(*b, g0 + 1);
+	ck_assert(shm_steps_own(shm, bucket, g0, g0 + 1, self, dir));
+	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 1, shm_path_key("d/x", 3), dir));
+	ck_assert(!shm_steps_own(shm, bucket + 1, g0, g0 + 1, self, dir));
+	/* the run goes on with the next one of ours */
+	lookup_name_changed(u, "d/x", 3);
+	ck_assert(shm_steps_own(shm, bucket, g0, g0 + 2, self, dir));
+	/* another process's bump in between: nothing before it is known */
+	atomic_fetch_add(b, 1);
+	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 3, self, dir));
+	lookup_name_changed(u, "d/x", 3);
+	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 4, self, dir));
+	ck_assert(shm_steps_own(shm, bucket, g0 + 3, g0 + 4, self, dir));
+}
+END_TEST
+
 START_TEST(test_reval)
 {
 	struct aufs_union *v = twin(NULL), *w = twin(NULL);
@@ -810,6 +844,7 @@ Suite *shm_suite(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_status_refused);
 	tcase_add_test(tc, test_reval);
+	tcase_add_test(tc, test_own_steps);
 	tcase_add_test(tc, test_no_writable_branch);
 	tcase_add_loop_test(tc, test_corrupt_header, 0, NCORRUPT);
 	tcase_add_test(tc, test_wrong_size);
