@@ -151,6 +151,16 @@ int beneath_removexattr(const char *real, const char *name, bool nofollow);
 /* For tests: whether writes in directories only the caller can change skip the descriptors. */
 void beneath_set_closed(bool on);
 
+/* ---------------------------------------------------------------- util_scratch.c */
+
+/*
+ * A block of N bytes for the length of one verb (a rename's locations, a
+ * copy-up's paths), kept by the thread between verbs; scratch_put() gives it
+ * back. NULL when out of memory.
+ */
+void *scratch_get(size_t n);
+void scratch_put(void *p);
+
 /* ---------------------------------------------------------------- util_env.c */
 
 enum aufs_env_dir { AUFS_ENV_TABLE_DIR, AUFS_ENV_XINO_DIR, AUFS_ENV_DIRS };

@@ -832,7 +832,7 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 
 	if (S_ISDIR(st->st_mode))
 		return cpup_dirs(u, rel, strlen(rel), t);
-	j = malloc(sizeof(*j));	/* three paths: too much for a shim's stack on top */
+	j = scratch_get(sizeof(*j));	/* three paths: too much for a shim's stack on top */
 	if (!j)
 		return -ENOMEM;
 	/* the fields, not the three path buffers (12 KiB that job_paths() writes) */
@@ -864,7 +864,7 @@ static int cpup_object_fd(struct aufs_union *u, const char *rel, int src, int t,
 	if (r < 0 && j->made_from)
 		undo_dirs(u, rel, j->dlen, j->made_from, t);
 out_free:
-	free(j);
+	scratch_put(j);
 	return r;
 }
 

@@ -259,14 +259,14 @@ static int name_error(const char *path, bool empty_ok)
 int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
 {
 	BENEATH_SCOPE();	/* the directories it writes in, opened once */
-	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
+	struct aufs_loc *o = scratch_get(2 * sizeof(*o)), *n;
 	const char *dir, *name;
 	size_t dlen;
 	int r, ro, rn, t;
 
 	r = name_error(oldpath, flags & AT_EMPTY_PATH) ?: name_error(newpath, false);
 	if (r < 0 || !o) {
-		free(o);
+		scratch_put(o);
 		return r < 0 ? r : -ENOMEM;
 	}
 	n = o + 1;
@@ -341,7 +341,7 @@ int aufs_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *new
 	if (r == 0)
 		create_done(n, t);
 out:
-	free(o);
+	scratch_put(o);
 	return r;
 }
 
@@ -974,12 +974,12 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		   unsigned flags)
 {
 	BENEATH_SCOPE();	/* the directories it writes in, opened once */
-	struct aufs_loc *o = malloc(2 * sizeof(*o)), *n;
+	struct aufs_loc *o = scratch_get(2 * sizeof(*o)), *n;
 	int r, ro, rn;
 
 	r = name_error(oldpath, false) ?: name_error(newpath, false);
 	if (r < 0 || !o) {
-		free(o);
+		scratch_put(o);
 		return r < 0 ? r : -ENOMEM;
 	}
 	n = o + 1;
@@ -1006,7 +1006,7 @@ int aufs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 		r = rename_host(ro, olddirfd, oldpath, o, rn, newdirfd, newpath, n, flags);
 	else if ((r = rename_refused(o, n, flags)) == 0)
 		r = flags & RENAME_EXCHANGE ? rename_exchange(o, n) : rename_in_union(o, n, flags);
-	free(o);
+	scratch_put(o);
 	return r > 0 && r != AUFS_PASS ? 0 : r;
 }
 

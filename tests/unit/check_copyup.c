@@ -591,6 +591,36 @@ START_TEST(test_copy_closes)
 }
 END_TEST
 
+/*
+ * The thread's scratch blocks (util_scratch.c): two kept from one verb to the
+ * next (the same memory again, no heap call), a third at once from the heap.
+ */
+START_TEST(test_scratch_blocks)
+{
+	void *a = scratch_get(20000), *b = scratch_get(12000), *c = scratch_get(100);
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_ne(a, b);
+	memset(a, 1, 20000);
+	memset(b, 2, 12000);
+	scratch_put(c);
+	scratch_put(b);
+	scratch_put(a);
+	ck_assert_ptr_eq(scratch_get(16000), a);
+	ck_assert_ptr_eq(scratch_get(100), b);
+	scratch_put(b);
+	/* larger than the block it is given: the block grows */
+	c = scratch_get(40000);
+	ck_assert_ptr_nonnull(c);
+	memset(c, 3, 40000);
+	scratch_put(c);
+	scratch_put(a);
+	scratch_put(NULL);
+}
+END_TEST
+
 Suite *copyup_suite(void)
 {
 	Suite *s = suite_create("copyup");
@@ -606,6 +636,7 @@ Suite *copyup_suite(void)
 	tcase_add_test(tc, test_copy_mode_umask_acl);
 	tcase_add_test(tc, test_dir_copy_costs);
 	tcase_add_test(tc, test_copy_closes);
+	tcase_add_test(tc, test_scratch_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }
