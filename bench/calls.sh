@@ -8,6 +8,7 @@
 #
 #   bench/calls.sh [-v] [OP...]     (OPs of bench/calls.c; default: all; B=build dir)
 #   OPTS=negttl=0 bench/calls.sh miss  (OPTS: more options of the union)
+#   CALLS_CSV=FILE bench/calls.sh   (also FILE: op,native,union,the union's calls; make bench)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -98,6 +99,9 @@ for op in $ops; do
 		res+=("$(per_op "$W/c1" "$W/c2")")
 	done
 	printf '%-8s %8s %8s\n' "$op" "${res[0]%%$'\t'*}" "${res[1]%%$'\t'*}"
+	if [ -n "${CALLS_CSV:-}" ]; then
+		printf '%s,%s,%s,%s\n' "$op" "${res[0]%%$'\t'*}" "${res[1]%%$'\t'*}" "${res[1]#*$'\t'}" >>"$CALLS_CSV"
+	fi
 	if [ $verbose = 1 ]; then
 		printf '    native: %s\n    union:  %s\n' "${res[0]#*$'\t'}" "${res[1]#*$'\t'}"
 	fi

@@ -191,6 +191,37 @@ if [ -s "$RAW/workloads.csv" ]; then
 		"$RAW/workloads.stats" "$RAW/workloads.stats" >>"$SUM"
 fi
 
+# ------------------------------------------------------------------ the budget rows (bench/calls.sh)
+if [ -s "$RAW/calls.csv" ]; then
+	{
+		echo "## System calls per operation in one directory (bench/calls.sh; repeatable)"
+		echo
+		echo "A warm process, in one directory of 1,000 4 KiB base files that both branches have"
+		echo "(br:top=rw:base=ro): the shapes of the budgets of README.md. strace -c -f of 100 and"
+		echo "600 operations; the difference of the totals over the difference of the counts."
+		echo
+		echo "| operation | native | aufs-preload | budget | aufs-preload: calls per op |"
+		echo "|---|---:|---:|---:|---|"
+		awk -F, '
+			BEGIN {
+				name["create"] = "create+unlink"; budget["create"] = 5
+				name["mkdir"] = "mkdir+rmdir"; budget["mkdir"] = 6
+				name["rename"] = "rename of a base file"; budget["rename"] = 12
+				name["append"] = "first append to a 4 KiB base file"; budget["append"] = 14
+				name["readdir"] = "merged readdir (20 names)"; budget["readdir"] = 6
+				name["stat"] = "cached stat of a base file"; budget["stat"] = "native"
+				name["miss"] = "cached stat of a missing name"; budget["miss"] = "native"
+				name["read"] = "open+read+close of a base file"; budget["read"] = "native"
+			}
+			{
+				d = $4; sub(/; $/, "", d)
+				printf "| %s | %s | %s | %s | %s |\n", ($1 in name) ? name[$1] : $1, $2, $3, budget[$1], d
+			}' "$RAW/calls.csv"
+		echo
+	} >>"$MD"
+	awk -F, '{ print "calls_per_op,aufs-reval," $1 "," $3 ",,,1,0," }' "$RAW/calls.csv" >>"$SUM"
+fi
+
 # ------------------------------------------------------------------ syscalls, instructions
 if [ -s "$RAW/syscalls.csv" ]; then
 	sc=$(meta counts | awk '{ print $2 " and " $3 }')

@@ -9,7 +9,8 @@
 #   BENCH_SCALE_MIN=N    smallest tree of the scale runs, 10^N files (3)
 #   BENCH_TARGETS="..."  only these of: native aufs-reval aufs-none aufs-inotify overlay
 #                        fuse-overlayfs unionfs-fuse
-#   BENCH_PHASES="..."   only these of: micro workloads syscalls callgrind scale tenants wordpress
+#   BENCH_PHASES="..."   only these of: micro workloads calls syscalls callgrind scale tenants
+#                        wordpress
 #   BENCH_TENANTS="..."  the host table sizes of the tenants phase (10 1000 10000 100000; quick: to 10000)
 #   BENCH_TMP=DIR        scratch directory (default /dev/shm/aufs-bench.PID, tmpfs); no spaces
 #   BENCH_OUT=DIR        where the results go (bench/results, quick: bench/results/quick)
@@ -45,7 +46,7 @@ else
 	OUT=${BENCH_OUT:-$here/results}
 fi
 SC_OPS="stat_top stat_base stat_missing stat_whiteout stat_cold stat_d1 stat_d4 stat_d8 open_read readdir copyup append create_unlink rename mkdir_rmdir"
-PHASES=${BENCH_PHASES:-micro workloads syscalls callgrind scale tenants wordpress}
+PHASES=${BENCH_PHASES:-micro workloads calls syscalls callgrind scale tenants wordpress}
 SCALE_MIN=${BENCH_SCALE_MIN:-3}
 W=${BENCH_TMP:-/dev/shm/aufs-bench.$$}
 RAW=$OUT/raw
@@ -136,6 +137,21 @@ if phase_on tenants; then
 	log "tenants: host tables of ${BENCH_TENANTS:-10 1000 10000 100000} lines (bench/tenants.sh)"
 	B=$B BENCH_TMP=$W/tenants BENCH_OUT=$OUT "$here/tenants.sh" 2>&1 | tee "$RAW/tenants.log" >&2
 	[ "${PIPESTATUS[0]}" = 0 ] || note "tenants: bench/tenants.sh failed (raw/tenants.log)"
+fi
+
+# ------------------------------------------------------------------ the budget rows (bench/calls.sh)
+# The write and read paths alone, in one directory of 1,000 4 KiB base files that both
+# branches have: the shapes the system-call budgets are stated for (README.md). The tree's
+# rows below also count what a tree adds (a directory copied up with a file, one in 13).
+if phase_on calls; then
+	if has strace; then
+		log "calls: system calls per operation in one directory (bench/calls.sh)"
+		rm -f "$RAW/calls.csv"
+		B=$B CALLS_CSV=$RAW/calls.csv "$here/calls.sh" >"$RAW/calls.log" 2>&1 ||
+			note "calls: bench/calls.sh failed (raw/calls.log)"
+	else
+		note "strace: not installed, bench/calls.sh skipped"
+	fi
 fi
 
 # ------------------------------------------------------------------ WordPress (bench/wordpress.sh)
