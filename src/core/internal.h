@@ -387,12 +387,6 @@ static inline uint32_t shm_bucket_self(const char *rel, size_t len)
 	return (uint32_t)(fnv1a(fnv1a(FNV_INIT, rel, len), "/", 1) & (AUFS_SHM_NDIRGEN - 1));
 }
 
-/* The key shm_steps_own() tells union-relative paths apart by. */
-static inline uint64_t shm_path_key(const char *rel, size_t len)
-{
-	return fnv1a(fnv1a(FNV_INIT, rel, len), "\0", 1) * 0x9e3779b97f4a7c15ull + len;
-}
-
 /* ---------------------------------------------------------------- state_shcache.c */
 
 /*
@@ -768,11 +762,13 @@ void lookup_dir_gained_branch(struct aufs_union *u, const char *rel, size_t len)
 void lookup_name_changed(struct aufs_union *u, const char *rel, size_t len);
 /*
  * Did the dirgen[] bucket BUCKET of SHM move from FROM to TO only by this thread's
- * own bumps, none of them for the paths of keys PATH1 and PATH2 (shm_path_key())?
- * Then what an entry of those paths cached at FROM still holds.
+ * own bumps, none of them for the path REL[0..LEN) nor its directory REL[0..PLEN)?
+ * Then what the entry of REL cached at FROM still holds.
  */
 bool shm_steps_own(const struct aufs_shm *shm, uint32_t bucket, uint32_t from, uint32_t to,
-		   uint64_t path1, uint64_t path2);
+		   const char *rel, size_t len, size_t plen);
+/* The key shm_steps_own() tells union-relative paths apart by (hash_fast() of the path). */
+uint64_t shm_path_key(const char *rel, size_t len);
 /* The table behind it may not allocate (a vfork child), or goes (the thread ends). */
 void shm_own_noalloc(bool on);
 void shm_own_release(void);

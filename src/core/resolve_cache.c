@@ -357,7 +357,7 @@ static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 {
 	_Atomic uint32_t *dg = shm_dirgen(shm);
 	uint32_t pnow, snow;
-	uint64_t self, parent;
+	size_t plen;
 
 	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire) || expired(e->until))
 		return false;
@@ -365,10 +365,10 @@ static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 	snow = atomic_load_explicit(&dg[e->sbucket], memory_order_acquire);
 	if (pnow == e->pgen && snow == e->sgen)
 		return true;
-	self = shm_path_key(e->rel, e->len);
-	parent = shm_path_key(e->rel, parent_len(e->rel, e->len));
-	if ((pnow != e->pgen && !shm_steps_own(shm, e->pbucket, e->pgen, pnow, self, parent)) ||
-	    (snow != e->sgen && !shm_steps_own(shm, e->sbucket, e->sgen, snow, self, parent)))
+	plen = parent_len(e->rel, e->len);
+	if ((pnow != e->pgen &&
+	     !shm_steps_own(shm, e->pbucket, e->pgen, pnow, e->rel, e->len, plen)) ||
+	    (snow != e->sgen && !shm_steps_own(shm, e->sbucket, e->sgen, snow, e->rel, e->len, plen)))
 		return false;
 	if (!noalloc) {		/* a vfork child writes nothing of its parent's */
 		struct lent *w = (struct lent *)e;	/* the thread's own entry, on its heap */

@@ -66,6 +66,7 @@
 #include <sys/shm.h>
 
 #include "internal.h"
+#include "util_hash.h"
 
 /* The offsets aufs-preload(7) documents (ON-DISK FORMAT) and tests/helper/shm-probe.c uses. */
 _Static_assert(offsetof(struct aufs_shm, gen) == 32, "layout");
@@ -590,6 +591,11 @@ static void own_note(const struct aufs_shm *shm, uint32_t bucket, uint32_t befor
 	r->path[0] = path;
 }
 
+uint64_t shm_path_key(const char *rel, size_t len)
+{
+	return hash_fast(0x5bd1e9955bd1e995ull, rel, len) + len;
+}
+
 static void bump_own(struct aufs_shm *shm, uint32_t bucket, const char *rel, size_t len)
 {
 	uint32_t before = atomic_fetch_add_explicit(&shm_dirgen(shm)[bucket], 1,
@@ -606,7 +612,7 @@ static void bump_own(struct aufs_shm *shm, uint32_t bucket, const char *rel, siz
 }
 
 bool shm_steps_own(const struct aufs_shm *shm, uint32_t bucket, uint32_t from, uint32_t to,
-		   uint64_t path1, uint64_t path2)
+		   const char *rel, size_t len, size_t plen)
 {
 	const struct own_run *r;
 	bool mine;
@@ -618,8 +624,12 @@ bool shm_steps_own(const struct aufs_shm *shm, uint32_t bucket, uint32_t from, u
 	r = own_slot(own, shm, bucket);
 	/* FROM in the run, TO its end: every step since FROM is the thread's */
 	mine = r->shm && r->to == to && to - from <= r->to - r->from && r->npaths <= OWN_PATHS;
-	for (uint32_t i = 0; mine && i < r->npaths; i++)
-		mine = r->path[i] != path1 && r->path[i] != path2;
+	if (mine) {
+		uint64_t self = shm_path_key(rel, len), parent = shm_path_key(rel, plen);
+
+		for (uint32_t i = 0; mine && i < r->npaths; i++)
+			mine = r->path[i] != self && r->path[i] != parent;
+	}
 	atomic_signal_fence(memory_order_seq_cst);
 	own_busy = false;
 	return mine;

@@ -192,9 +192,16 @@ static struct root *root_of(const char *p)
 
 bool aufs_root_held_path(const char *p, size_t len)
 {
-	return len > 1 && len < PATH_MAX && p[0] == '/' &&
-	       atomic_load_explicit(&aufs_roots_held, memory_order_relaxed) &&
-	       root_find_len(p, (uint32_t)len, fnv1a(FNV_INIT, p, len)) != NULL;
+	unsigned nlens = atomic_load_explicit(&root_nlens, memory_order_acquire);
+
+	if (len <= 1 || len >= PATH_MAX || p[0] != '/' ||
+	    !atomic_load_explicit(&aufs_roots_held, memory_order_relaxed))
+		return false;
+	/* hashed only when some held root is that long */
+	for (unsigned i = 0; i < nlens; i++)
+		if (atomic_load_explicit(&root_lens[i], memory_order_relaxed) == len)
+			return root_find_len(p, (uint32_t)len, fnv1a(FNV_INIT, p, len)) != NULL;
+	return false;
 }
 
 int aufs_root_at(const char **path)

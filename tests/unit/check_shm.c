@@ -475,7 +475,6 @@ START_TEST(test_own_steps)
 	struct aufs_shm *shm;
 	_Atomic uint32_t *b;
 	uint32_t bucket, g0;
-	uint64_t self = shm_path_key("d/y", 3), dir = shm_path_key("d", 1);
 
 	ck_assert_int_eq(aufs_shm_attach(u, NULL), 0);
 	shm = mapping(u);
@@ -484,18 +483,20 @@ START_TEST(test_own_steps)
 	g0 = *b;
 	lookup_name_changed(u, "d/x", 3);
 	ck_assert_uint_eq(*b, g0 + 1);
-	ck_assert(shm_steps_own(shm, bucket, g0, g0 + 1, self, dir));
-	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 1, shm_path_key("d/x", 3), dir));
-	ck_assert(!shm_steps_own(shm, bucket + 1, g0, g0 + 1, self, dir));
+	/* an entry of d/y (directory d) is still true; one of d/x, or of d/x/z, is not */
+	ck_assert(shm_steps_own(shm, bucket, g0, g0 + 1, "d/y", 3, 1));
+	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 1, "d/x", 3, 1));
+	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 1, "d/x/z", 5, 3));
+	ck_assert(!shm_steps_own(shm, bucket + 1, g0, g0 + 1, "d/y", 3, 1));
 	/* the run goes on with the next one of ours */
 	lookup_name_changed(u, "d/x", 3);
-	ck_assert(shm_steps_own(shm, bucket, g0, g0 + 2, self, dir));
+	ck_assert(shm_steps_own(shm, bucket, g0, g0 + 2, "d/y", 3, 1));
 	/* another process's bump in between: nothing before it is known */
 	atomic_fetch_add(b, 1);
-	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 3, self, dir));
+	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 3, "d/y", 3, 1));
 	lookup_name_changed(u, "d/x", 3);
-	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 4, self, dir));
-	ck_assert(shm_steps_own(shm, bucket, g0 + 3, g0 + 4, self, dir));
+	ck_assert(!shm_steps_own(shm, bucket, g0, g0 + 4, "d/y", 3, 1));
+	ck_assert(shm_steps_own(shm, bucket, g0 + 3, g0 + 4, "d/y", 3, 1));
 }
 END_TEST
 
