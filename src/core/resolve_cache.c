@@ -349,23 +349,16 @@ static size_t parent_len(const char *rel, size_t len)
 }
 
 /*
- * As gens_valid(); a bucket moved only by this thread's own bumps for other
- * paths than the entry's and its directory's (a name beside it that hashed to
- * the same bucket) leaves the entry valid, and it takes the new generations.
+ * lent_valid()'s generations PNOW and SNOW differ from E's: were they moved only
+ * by this thread's own bumps for other paths than the entry's and its directory's
+ * (a name beside it that hashed to the same bucket)? Then the entry is valid and
+ * takes them. Out of line: the hit's path stays a leaf.
  */
-static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
+static __attribute__((noinline)) bool lent_own_steps(const struct lent *e, struct aufs_shm *shm,
+						      uint32_t pnow, uint32_t snow)
 {
-	_Atomic uint32_t *dg = shm_dirgen(shm);
-	uint32_t pnow, snow;
-	size_t plen;
+	size_t plen = parent_len(e->rel, e->len);
 
-	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire) || expired(e->until))
-		return false;
-	pnow = atomic_load_explicit(&dg[e->pbucket], memory_order_acquire);
-	snow = atomic_load_explicit(&dg[e->sbucket], memory_order_acquire);
-	if (pnow == e->pgen && snow == e->sgen)
-		return true;
-	plen = parent_len(e->rel, e->len);
 	if ((pnow != e->pgen &&
 	     !shm_steps_own(shm, e->pbucket, e->pgen, pnow, e->rel, e->len, plen)) ||
 	    (snow != e->sgen && !shm_steps_own(shm, e->sbucket, e->sgen, snow, e->rel, e->len, plen)))
@@ -377,6 +370,19 @@ static bool lent_valid(const struct lent *e, struct aufs_shm *shm)
 		w->sgen = snow;
 	}
 	return true;
+}
+
+/* As gens_valid(), and lent_own_steps() where a bucket moved. */
+static inline bool lent_valid(const struct lent *e, struct aufs_shm *shm)
+{
+	_Atomic uint32_t *dg = shm_dirgen(shm);
+	uint32_t pnow, snow;
+
+	if (e->gen != atomic_load_explicit(&shm->gen, memory_order_acquire) || expired(e->until))
+		return false;
+	pnow = atomic_load_explicit(&dg[e->pbucket], memory_order_acquire);
+	snow = atomic_load_explicit(&dg[e->sbucket], memory_order_acquire);
+	return (pnow == e->pgen && snow == e->sgen) || lent_own_steps(e, shm, pnow, snow);
 }
 
 void gens_sample(struct aufs_shm *shm, const char *rel, size_t len, size_t parent_len,

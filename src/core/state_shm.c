@@ -566,11 +566,14 @@ static void own_note(const struct aufs_shm *shm, uint32_t bucket, uint32_t befor
 {
 	struct own_run *r;
 
-	if (own && !own_slot(own, shm, bucket)->shm && !own_room())
-		return;
 	if (!own && !own_room())
 		return;
 	r = own_slot(own, shm, bucket);
+	if (!r->shm && own->count >= (own->mask + 1) / 2) {
+		if (!own_room())
+			return;	/* full: this bucket's entries are stale as without the table */
+		r = own_slot(own, shm, bucket);
+	}
 	if (!r->shm) {
 		r->shm = shm;
 		r->bucket = bucket;
@@ -624,11 +627,18 @@ bool shm_steps_own(const struct aufs_shm *shm, uint32_t bucket, uint32_t from, u
 	r = own_slot(own, shm, bucket);
 	/* FROM in the run, TO its end: every step since FROM is the thread's */
 	mine = r->shm && r->to == to && to - from <= r->to - r->from && r->npaths <= OWN_PATHS;
+	/* the entry's own path first: mostly the bump was for it, and then one hash says so */
 	if (mine) {
-		uint64_t self = shm_path_key(rel, len), parent = shm_path_key(rel, plen);
+		uint64_t self = shm_path_key(rel, len);
 
 		for (uint32_t i = 0; mine && i < r->npaths; i++)
-			mine = r->path[i] != self && r->path[i] != parent;
+			mine = r->path[i] != self;
+	}
+	if (mine) {
+		uint64_t parent = shm_path_key(rel, plen);
+
+		for (uint32_t i = 0; mine && i < r->npaths; i++)
+			mine = r->path[i] != parent;
 	}
 	atomic_signal_fence(memory_order_seq_cst);
 	own_busy = false;
