@@ -537,20 +537,18 @@ static struct own_run *own_slot(const struct own_runs *t, const struct aufs_shm 
 	}
 }
 
-/* Room for one more bucket: false when the table may not grow (a free slot stays). */
-static bool own_room(void)
+/* The table with twice the slots (the first: OWN_MIN), its runs moved in; false: none. */
+static bool own_grow(void)
 {
-	uint32_t n = own ? own->mask + 1 : OWN_MIN / 2;
+	uint32_t n = own ? (own->mask + 1) * 2 : OWN_MIN;
 	struct own_runs *t;
 
-	if (own && own->count < n / 2)
-		return true;
-	if (own_noalloc || n * 2 > OWN_MAX)
+	if (own_noalloc || n > OWN_MAX)
 		return false;
-	t = calloc(1, sizeof(*t) + n * 2 * sizeof(t->slot[0]));
+	t = calloc(1, sizeof(*t) + n * sizeof(t->slot[0]));
 	if (!t)
 		return false;
-	t->mask = n * 2 - 1;
+	t->mask = n - 1;
 	for (uint32_t i = 0; own && i <= own->mask; i++) {
 		if (own->slot[i].shm) {
 			*own_slot(t, own->slot[i].shm, own->slot[i].bucket) = own->slot[i];
@@ -562,15 +560,24 @@ static bool own_room(void)
 	return true;
 }
 
+/* Is KEY among the paths of run R? */
+static bool run_has(const struct own_run *r, uint64_t key)
+{
+	for (uint32_t i = 0; i < r->npaths && i < OWN_PATHS; i++)
+		if (r->path[i] == key)
+			return true;
+	return false;
+}
+
 static void own_note(const struct aufs_shm *shm, uint32_t bucket, uint32_t before, uint64_t path)
 {
 	struct own_run *r;
 
-	if (!own && !own_room())
+	if (!own && !own_grow())
 		return;
 	r = own_slot(own, shm, bucket);
 	if (!r->shm && own->count >= (own->mask + 1) / 2) {
-		if (!own_room())
+		if (!own_grow())
 			return;	/* full: this bucket's entries are stale as without the table */
 		r = own_slot(own, shm, bucket);
 	}
@@ -580,9 +587,8 @@ static void own_note(const struct aufs_shm *shm, uint32_t bucket, uint32_t befor
 		own->count++;
 	} else if (r->to == before) {
 		r->to = before + 1;	/* the run goes on */
-		for (uint32_t i = 0; i < r->npaths && i < OWN_PATHS; i++)
-			if (r->path[i] == path)
-				return;
+		if (run_has(r, path))
+			return;
 		if (r->npaths < OWN_PATHS)
 			r->path[r->npaths] = path;
 		r->npaths++;
@@ -628,18 +634,7 @@ bool shm_steps_own(const struct aufs_shm *shm, uint32_t bucket, uint32_t from, u
 	/* FROM in the run, TO its end: every step since FROM is the thread's */
 	mine = r->shm && r->to == to && to - from <= r->to - r->from && r->npaths <= OWN_PATHS;
 	/* the entry's own path first: mostly the bump was for it, and then one hash says so */
-	if (mine) {
-		uint64_t self = shm_path_key(rel, len);
-
-		for (uint32_t i = 0; mine && i < r->npaths; i++)
-			mine = r->path[i] != self;
-	}
-	if (mine) {
-		uint64_t parent = shm_path_key(rel, plen);
-
-		for (uint32_t i = 0; mine && i < r->npaths; i++)
-			mine = r->path[i] != parent;
-	}
+	mine = mine && !run_has(r, shm_path_key(rel, len)) && !run_has(r, shm_path_key(rel, plen));
 	atomic_signal_fence(memory_order_seq_cst);
 	own_busy = false;
 	return mine;
